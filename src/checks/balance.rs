@@ -1,0 +1,127 @@
+//! Class balance of the label column, and finding that column.
+
+use crate::ingest::Table;
+use crate::profile::ColumnSummary;
+use crate::report::{ClassBalance, ClassShare, ColumnType};
+use std::collections::BTreeMap;
+
+/// Names that say "this is the label" (compared lower-case, without
+/// separators).
+const LABEL_NAMES: &[&str] = &[
+    "label", "labels", "class", "classes", "target", "y", "category", "outcome", "species", "sentiment",
+    "diagnosis", "groundtruth", "gold", "goldlabel", "truelabel", "classlabel", "targetclass", "intent",
+    "emotion", "topic", "response", "survived", "churn", "fraud", "isfraud", "default",
+];
+
+/// Most classes a detected label column may have.
+pub const MAX_DETECTED_CLASSES: u64 = 100;
+
+fn normalise_name(name: &str) -> String {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Picks the label column: the first whose name is a label name and whose
+/// values look like classes (2 to 100 distinct, fewer than half the rows,
+/// not an identifier, text or vector). Returns its index and the reason.
+pub fn detect_label(summaries: &[ColumnSummary], rows: usize) -> Option<(usize, String)> {
+    for hint in LABEL_NAMES {
+        for (i, s) in summaries.iter().enumerate() {
+            let p = &s.profile;
+            if normalise_name(&p.name) != *hint {
+                continue;
+            }
+            let classes_ok = p.distinct >= 2
+                && p.distinct <= MAX_DETECTED_CLASSES
+                && (p.distinct as f64) <= (rows as f64 * 0.5).max(2.0);
+            let type_ok = matches!(
+                p.column_type,
+                ColumnType::Categorical | ColumnType::Boolean | ColumnType::Integer
+            );
+            if classes_ok && type_ok {
+                return Some((
+                    i,
+                    format!(
+                        "detected: the name {:?} is a usual label name and it has {} classes in {} rows",
+                        p.name, p.distinct, rows
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Label of each row, `None` when missing (class names as written).
+pub fn labels(table: &Table, column: usize) -> Vec<Option<&str>> {
+    table.columns[column].cells().map(|c| if c.is_missing() { None } else { Some(c.text()) }).collect()
+}
+
+/// Counts, shares, imbalance ratio, entropy and flagged minority classes.
+pub fn class_balance(labels: &[Option<&str>], label_column: &str, reason: String) -> ClassBalance {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut missing = 0;
+    for label in labels {
+        match label {
+            Some(l) => *counts.entry((*l).to_string()).or_default() += 1,
+            None => missing += 1,
+        }
+    }
+    let total: u64 = counts.values().sum();
+    let k = counts.len();
+    let flag_share_below = if k > 0 { 0.1 / k as f64 } else { 0.0 };
+    let mut classes: Vec<ClassShare> = counts
+        .iter()
+        .map(|(class, &count)| {
+            let share = count as f64 / total.max(1) as f64;
+            ClassShare { class: class.clone(), count, share, flagged: share < flag_share_below }
+        })
+        .collect();
+    classes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.class.cmp(&b.class)));
+    let max = classes.first().map_or(0, |c| c.count);
+    let min = classes.last().map_or(0, |c| c.count);
+    let entropy: f64 = classes.iter().map(|c| if c.share > 0.0 { -c.share * c.share.ln() } else { 0.0 }).sum();
+    let normalized_entropy = if k > 1 { entropy / (k as f64).ln() } else { 0.0 };
+    ClassBalance {
+        label_column: label_column.to_string(),
+        reason,
+        counts,
+        flagged_classes: classes.iter().filter(|c| c.flagged).map(|c| c.class.clone()).collect(),
+        classes,
+        missing,
+        imbalance_ratio: if min > 0 { max as f64 / min as f64 } else { 0.0 },
+        normalized_entropy,
+        flag_share_below,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_ratio_entropy_and_flags() {
+        let mut labels = vec![Some("a"); 90];
+        labels.extend(vec![Some("b"); 9]);
+        labels.push(Some("c"));
+        labels.push(None);
+        let b = class_balance(&labels, "y", "chosen".into());
+        assert_eq!(b.counts["a"], 90);
+        assert_eq!(b.missing, 1);
+        assert_eq!(b.imbalance_ratio, 90.0);
+        // 0.1 / 3 = 0.0333: only "c" (share 0.01) is below it.
+        assert_eq!(b.flagged_classes, vec!["c".to_string()]);
+        assert_eq!(b.classes[0].class, "a");
+        let p = [0.9f64, 0.09, 0.01];
+        let h: f64 = p.iter().map(|p| -p * p.ln()).sum::<f64>() / 3f64.ln();
+        assert!((b.normalized_entropy - h).abs() < 1e-12);
+    }
+
+    #[test]
+    fn balanced_classes_have_entropy_one() {
+        let labels: Vec<_> = (0..40).map(|i| Some(["x", "y", "z", "w"][i % 4])).collect();
+        let b = class_balance(&labels, "y", "chosen".into());
+        assert!((b.normalized_entropy - 1.0).abs() < 1e-12);
+        assert_eq!(b.imbalance_ratio, 1.0);
+        assert!(b.flagged_classes.is_empty());
+    }
+}

@@ -1,0 +1,215 @@
+//! Checks built on the kNN graph: outliers, vector near duplicates and
+//! suspected label errors. They take the graph over the embedded rows and
+//! map sample positions back to row ids.
+
+use crate::gpu::{KnnGraph, Metric};
+use crate::profile::quantile_sorted;
+
+/// IQR multiplier of the outlier threshold (Q3 + 1.7 IQR).
+pub const OUTLIER_IQR_FACTOR: f64 = 1.7;
+/// Near duplicates: 1-NN distance below this share of the median 1-NN distance.
+pub const NEAR_DUPLICATE_FACTOR: f64 = 0.13;
+/// A row is a suspected label error when more than this share of its
+/// neighbours carry another label (and their most common label is not its own).
+pub const LABEL_DISAGREEMENT: f64 = 0.5;
+
+/// The distance a check reasons with: 1 - cosine for cosine, the euclidean
+/// distance (not squared) otherwise.
+fn true_distance(d: f32, metric: Metric) -> f64 {
+    match metric {
+        Metric::Cosine => d as f64,
+        Metric::SquaredEuclidean => (d.max(0.0) as f64).sqrt(),
+    }
+}
+
+/// Per embedded row: mean kNN distance, score in [0, 1] and flag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutlierScores {
+    /// Mean distance to the k nearest neighbours.
+    pub distance: Vec<f64>,
+    /// 1 - exp(-ln 2 * distance / median distance): 0.5 at the median, towards 1 far out.
+    pub score: Vec<f64>,
+    /// distance > Q3 + 1.7 IQR.
+    pub flagged: Vec<bool>,
+    /// That threshold.
+    pub threshold: f64,
+}
+
+/// Outlier scores from the graph.
+pub fn outlier_scores(graph: &KnnGraph, metric: Metric) -> OutlierScores {
+    let n = graph.n;
+    let distance: Vec<f64> = (0..n)
+        .map(|i| {
+            let d = graph.neighbour_distances(i);
+            if d.is_empty() {
+                0.0
+            } else {
+                d.iter().map(|&x| true_distance(x, metric)).sum::<f64>() / d.len() as f64
+            }
+        })
+        .collect();
+    let mut sorted = distance.clone();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let q1 = quantile_sorted(&sorted, 0.25);
+    let q3 = quantile_sorted(&sorted, 0.75);
+    let threshold = if sorted.is_empty() { 0.0 } else { q3 + OUTLIER_IQR_FACTOR * (q3 - q1) };
+    let median = quantile_sorted(&sorted, 0.5);
+    let mean = if n > 0 { sorted.iter().sum::<f64>() / n as f64 } else { 0.0 };
+    let scale = if median > 0.0 { median } else if mean > 0.0 { mean } else { 1.0 };
+    let score = distance.iter().map(|&d| 1.0 - (-std::f64::consts::LN_2 * d / scale).exp()).collect();
+    let flagged = distance.iter().map(|&d| graph.k > 0 && d > threshold).collect();
+    OutlierScores { distance, score, flagged, threshold }
+}
+
+struct UnionFind(Vec<u32>);
+
+impl UnionFind {
+    fn find(&mut self, mut i: u32) -> u32 {
+        while self.0[i as usize] != i {
+            let parent = self.0[self.0[i as usize] as usize];
+            self.0[i as usize] = parent;
+            i = parent;
+        }
+        i
+    }
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.0[hi as usize] = lo;
+        }
+    }
+}
+
+/// Near-duplicate groups (as sample positions) and the distance threshold.
+/// Pairs that are exact duplicates of each other (same `exact_key`) do not
+/// join groups: exact duplicates are reported on their own.
+pub fn near_duplicate_groups(graph: &KnnGraph, metric: Metric, exact_key: &[Option<u32>]) -> (Vec<Vec<u32>>, f64) {
+    let n = graph.n;
+    if graph.k == 0 {
+        return (Vec::new(), 0.0);
+    }
+    let mut first: Vec<f64> = (0..n).map(|i| true_distance(graph.neighbour_distances(i)[0], metric)).collect();
+    first.sort_unstable_by(f64::total_cmp);
+    let threshold = NEAR_DUPLICATE_FACTOR * quantile_sorted(&first, 0.5);
+    let mut uf = UnionFind((0..n as u32).collect());
+    let mut joined = vec![false; n];
+    for i in 0..n {
+        for (&j, &d) in graph.neighbours(i).iter().zip(graph.neighbour_distances(i)) {
+            if true_distance(d, metric) >= threshold {
+                break;
+            }
+            let same_exact = exact_key[i].is_some() && exact_key[i] == exact_key[j as usize];
+            if !same_exact {
+                uf.union(i as u32, j);
+                joined[i] = true;
+                joined[j as usize] = true;
+            }
+        }
+    }
+    let mut by_root: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();
+    for i in 0..n as u32 {
+        if joined[i as usize] {
+            by_root.entry(uf.find(i)).or_default().push(i);
+        }
+    }
+    (by_root.into_values().filter(|g| g.len() >= 2).collect(), threshold)
+}
+
+/// Per embedded row: share of labelled neighbours with another label, the
+/// neighbours' most common label, and the flag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelScores {
+    /// Share of neighbours disagreeing, in [0, 1]; `None` for unlabelled rows.
+    pub score: Vec<Option<f64>>,
+    /// Most common neighbour label (ties: the smaller label).
+    pub suggested: Vec<Option<u32>>,
+    /// Suspected label error.
+    pub flagged: Vec<bool>,
+}
+
+/// Label disagreement with neighbours; `labels` are class ids per embedded
+/// row. A row never votes for itself (the graph excludes it).
+pub fn label_scores(graph: &KnnGraph, labels: &[Option<u32>]) -> LabelScores {
+    let n = graph.n;
+    let mut out = LabelScores { score: vec![None; n], suggested: vec![None; n], flagged: vec![false; n] };
+    let mut votes: Vec<(u32, u32)> = Vec::new();
+    for i in 0..n {
+        let Some(own) = labels[i] else { continue };
+        votes.clear();
+        let mut labelled = 0u32;
+        let mut agree = 0u32;
+        for &j in graph.neighbours(i) {
+            if let Some(l) = labels[j as usize] {
+                labelled += 1;
+                if l == own {
+                    agree += 1;
+                }
+                match votes.iter_mut().find(|(c, _)| *c == l) {
+                    Some(v) => v.1 += 1,
+                    None => votes.push((l, 1)),
+                }
+            }
+        }
+        if labelled == 0 {
+            continue;
+        }
+        let score = 1.0 - agree as f64 / labelled as f64;
+        let suggested = votes.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|v| v.0);
+        out.score[i] = Some(score);
+        out.suggested[i] = suggested;
+        out.flagged[i] = score > LABEL_DISAGREEMENT && suggested != Some(own);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::knn_cpu;
+
+    fn line_graph(points: &[f32], k: usize) -> KnnGraph {
+        knn_cpu(points, points.len(), 1, k, Metric::SquaredEuclidean)
+    }
+
+    #[test]
+    fn far_point_is_the_outlier() {
+        let mut pts: Vec<f32> = (0..50).map(|i| (i % 10) as f32 * 0.1).collect();
+        pts.push(100.0);
+        let g = line_graph(&pts, 5);
+        let o = outlier_scores(&g, Metric::SquaredEuclidean);
+        assert!(o.flagged[50]);
+        assert_eq!(o.flagged.iter().filter(|&&f| f).count(), 1);
+        assert!(o.score[50] > 0.99);
+        assert!(o.score.iter().all(|s| (0.0..=1.0).contains(s)));
+    }
+
+    #[test]
+    fn near_duplicates_join_and_exact_pairs_do_not() {
+        // Spread points 1 apart, plus a near copy of 10 and an exact copy of 20.
+        let mut pts: Vec<f32> = (0..40).map(|i| i as f32).collect();
+        pts.push(10.01);
+        pts.push(20.0);
+        let g = line_graph(&pts, 3);
+        let mut exact = vec![None; 42];
+        exact[20] = Some(20);
+        exact[41] = Some(20);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact);
+        assert!(threshold > 0.01 && threshold < 1.0, "{threshold}");
+        assert_eq!(groups, vec![vec![10, 40]]);
+    }
+
+    #[test]
+    fn flipped_label_is_flagged() {
+        let pts: Vec<f32> = (0..20).map(|i| if i < 10 { i as f32 } else { 100.0 + i as f32 }).collect();
+        let mut labels: Vec<Option<u32>> = (0..20).map(|i| Some(if i < 10 { 0 } else { 1 })).collect();
+        labels[3] = Some(1);
+        labels[15] = None;
+        let g = line_graph(&pts, 4);
+        let s = label_scores(&g, &labels);
+        assert!(s.flagged[3]);
+        assert_eq!(s.suggested[3], Some(0));
+        assert_eq!(s.flagged.iter().filter(|&&f| f).count(), 1);
+        assert_eq!(s.score[15], None);
+    }
+}

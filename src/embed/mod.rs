@@ -1,0 +1,353 @@
+//! Rows to vectors for the neighbour checks.
+//!
+//! A vector column, when the data has one, is used as it is. Otherwise each
+//! row is featurised: numeric (and date) columns robustly scaled by median
+//! and IQR, a missing-value indicator for columns with gaps, booleans as
+//! 0/1, categoricals one-hot up to [`ONE_HOT_MAX`] values and hashed beyond,
+//! free text as hashed character 3-gram counts. Identifier-like columns and
+//! the label column are left out (the label must not vote for itself).
+
+use crate::gpu::Metric;
+use crate::ingest::{Cell, Table};
+use crate::profile::value::{parse_bool, parse_datetime, parse_number, parse_vector};
+use crate::profile::{quantile_sorted, ColumnSummary};
+use crate::report::{ColumnType, Embedding, EmbeddingFeature, ExcludedColumn};
+use std::collections::HashMap;
+
+/// Categoricals with at most this many values are one-hot encoded.
+pub const ONE_HOT_MAX: u64 = 32;
+/// Buckets for hashed categoricals.
+pub const HASHED_CATEGORY_DIMS: usize = 16;
+/// Buckets for hashed text 3-grams.
+pub const TEXT_DIMS: usize = 32;
+/// Seed of the row sample, fixed so that every run and backend agree.
+pub const SAMPLE_SEED: u64 = 0x5eed_0f_9e1f_117e;
+
+/// The embedded rows.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    /// `rows.len() * dimension` values, row-major.
+    pub data: Vec<f32>,
+    /// Vector dimension.
+    pub dimension: usize,
+    /// Row id of each embedded row, ascending.
+    pub rows: Vec<u32>,
+    /// Metric for the kNN graph: cosine when dimension > 3.
+    pub metric: Metric,
+    /// The report section.
+    pub section: Embedding,
+}
+
+enum Encoder {
+    Numeric { column: usize, median: f64, scale: f64, indicator: bool, date: bool },
+    Boolean { column: usize, indicator: bool },
+    OneHot { column: usize, values: HashMap<String, usize>, indicator: bool },
+    Hashed { column: usize, dims: usize, indicator: bool, ngrams: bool },
+}
+
+fn numeric_value(cell: Cell<'_>, date: bool) -> Option<f64> {
+    match cell {
+        Cell::Text(t) if date => {
+            parse_datetime(t).map(|(y, m, d, s)| y as f64 * 372.0 + m as f64 * 31.0 + d as f64 + s / 86400.0)
+        }
+        Cell::Text(t) => parse_number(t),
+        _ => None,
+    }
+}
+
+/// A uniform sample of `k` of `n` row ids (all when `k >= n`), ascending,
+/// from a fixed seed.
+pub fn sample_rows(n: usize, k: usize, seed: u64) -> Vec<u32> {
+    if k >= n {
+        return (0..n as u32).collect();
+    }
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut ids: Vec<u32> = (0..n as u32).collect();
+    for i in 0..k {
+        let j = i + (next() % (n - i) as u64) as usize;
+        ids.swap(i, j);
+    }
+    ids.truncate(k);
+    ids.sort_unstable();
+    ids
+}
+
+fn hash_into(bytes: &[u8], dims: usize) -> usize {
+    (xxhash_rust::xxh3::xxh3_64(bytes) % dims as u64) as usize
+}
+
+/// Embeds up to `max_rows` rows (a uniform sample beyond). `label` is left
+/// out. Returns `None` with the reason when no column can be embedded.
+pub fn embed(
+    table: &Table,
+    summaries: &[ColumnSummary],
+    label: Option<usize>,
+    max_rows: usize,
+) -> Result<Embedded, String> {
+    let rows = sample_rows(table.rows(), max_rows, SAMPLE_SEED);
+    let sampled = rows.len() < table.rows();
+    let mut excluded = Vec::new();
+    let mut exclude = |column: &str, reason: &str| {
+        excluded.push(ExcludedColumn { column: column.to_string(), reason: reason.to_string() })
+    };
+
+    // A vector column is the embedding.
+    if let Some(vi) = summaries.iter().position(|s| s.column_type() == ColumnType::Vector) {
+        let dimension = summaries[vi].profile.vector.as_ref().map_or(0, |v| v.dimension as usize);
+        if dimension > 0 {
+            let mut data = vec![0f32; rows.len() * dimension];
+            for (pos, &row) in rows.iter().enumerate() {
+                if let Cell::Vector(text) = table.columns[vi].get(row as usize) {
+                    if let Some(v) = parse_vector(text).filter(|v| v.len() == dimension) {
+                        data[pos * dimension..(pos + 1) * dimension].copy_from_slice(&v);
+                    }
+                }
+            }
+            for (i, s) in summaries.iter().enumerate() {
+                if i != vi {
+                    exclude(&s.profile.name, "a vector column is present; it alone is the embedding");
+                }
+            }
+            let section = Embedding {
+                dimension: dimension as u64,
+                features: vec![EmbeddingFeature {
+                    column: summaries[vi].profile.name.clone(),
+                    encoding: "vector".into(),
+                    dimensions: dimension as u64,
+                }],
+                excluded,
+                rows: rows.len() as u64,
+                sampled,
+            };
+            return Ok(Embedded { data, dimension, rows, metric: Metric::Cosine, section });
+        }
+    }
+
+    let mut encoders = Vec::new();
+    let mut features = Vec::new();
+    for (i, s) in summaries.iter().enumerate() {
+        let p = &s.profile;
+        let indicator = p.missing > 0;
+        let column = &table.columns[i];
+        if Some(i) == label {
+            exclude(&p.name, "label column");
+            continue;
+        }
+        match p.column_type {
+            ColumnType::Integer | ColumnType::Float | ColumnType::Datetime => {
+                let date = p.column_type == ColumnType::Datetime;
+                let mut values: Vec<f64> = column.cells().filter_map(|c| numeric_value(c, date)).collect();
+                values.sort_unstable_by(f64::total_cmp);
+                let median = quantile_sorted(&values, 0.5);
+                let iqr = quantile_sorted(&values, 0.75) - quantile_sorted(&values, 0.25);
+                let scale = if iqr > 0.0 {
+                    iqr
+                } else {
+                    let range = values.last().copied().unwrap_or(0.0) - values.first().copied().unwrap_or(0.0);
+                    if range > 0.0 { range } else { 0.0 }
+                };
+                if scale == 0.0 {
+                    exclude(&p.name, "constant");
+                    continue;
+                }
+                features.push(EmbeddingFeature {
+                    column: p.name.clone(),
+                    encoding: "numeric_robust".into(),
+                    dimensions: 1,
+                });
+                encoders.push(Encoder::Numeric { column: i, median, scale, indicator, date });
+            }
+            ColumnType::Boolean => {
+                features.push(EmbeddingFeature { column: p.name.clone(), encoding: "boolean".into(), dimensions: 1 });
+                encoders.push(Encoder::Boolean { column: i, indicator });
+            }
+            ColumnType::Categorical if p.distinct <= 1 => exclude(&p.name, "constant"),
+            ColumnType::Categorical if p.distinct <= ONE_HOT_MAX => {
+                let mut distinct: Vec<&str> = column.cells().filter(|c| !c.is_missing()).map(|c| c.text()).collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                let values: HashMap<String, usize> =
+                    distinct.iter().enumerate().map(|(k, v)| ((*v).to_string(), k)).collect();
+                features.push(EmbeddingFeature {
+                    column: p.name.clone(),
+                    encoding: "one_hot".into(),
+                    dimensions: values.len() as u64,
+                });
+                encoders.push(Encoder::OneHot { column: i, values, indicator });
+            }
+            ColumnType::Categorical => {
+                features.push(EmbeddingFeature {
+                    column: p.name.clone(),
+                    encoding: "hashed".into(),
+                    dimensions: HASHED_CATEGORY_DIMS as u64,
+                });
+                encoders.push(Encoder::Hashed { column: i, dims: HASHED_CATEGORY_DIMS, indicator, ngrams: false });
+            }
+            ColumnType::Text => {
+                features.push(EmbeddingFeature {
+                    column: p.name.clone(),
+                    encoding: "hashed_char_3grams".into(),
+                    dimensions: TEXT_DIMS as u64,
+                });
+                encoders.push(Encoder::Hashed { column: i, dims: TEXT_DIMS, indicator, ngrams: true });
+            }
+            ColumnType::Identifier => exclude(&p.name, "identifier-like (unique per row)"),
+            ColumnType::Empty => exclude(&p.name, "no values"),
+            ColumnType::Vector => exclude(&p.name, "vector column without a usable dimension"),
+        }
+        if indicator && matches!(encoders.last(), Some(e) if encoder_column(e) == i) {
+            features.push(EmbeddingFeature {
+                column: p.name.clone(),
+                encoding: "missing_indicator".into(),
+                dimensions: 1,
+            });
+        }
+    }
+    if encoders.is_empty() {
+        return Err("no column can be embedded (identifiers, constants or the label only)".into());
+    }
+    let dimension: usize = features.iter().map(|f| f.dimensions as usize).sum();
+    let mut data = vec![0f32; rows.len() * dimension];
+    let mut buf = String::new();
+    for (pos, &row) in rows.iter().enumerate() {
+        let out = &mut data[pos * dimension..(pos + 1) * dimension];
+        let mut at = 0;
+        for enc in &encoders {
+            let cell = table.columns[encoder_column(enc)].get(row as usize);
+            let (width, indicator) = match enc {
+                Encoder::Numeric { median, scale, indicator, date, .. } => {
+                    if let Some(v) = numeric_value(cell, *date) {
+                        out[at] = ((v - median) / scale) as f32;
+                    }
+                    (1, *indicator)
+                }
+                Encoder::Boolean { indicator, .. } => {
+                    if let Some(true) = parse_bool(cell.text()) {
+                        out[at] = 1.0;
+                    }
+                    (1, *indicator)
+                }
+                Encoder::OneHot { values, indicator, .. } => {
+                    if let Some(&k) = values.get(cell.text()).filter(|_| !cell.is_missing()) {
+                        out[at + k] = 1.0;
+                    }
+                    (values.len(), *indicator)
+                }
+                Encoder::Hashed { dims, indicator, ngrams, .. } => {
+                    if !cell.is_missing() {
+                        let slot = &mut out[at..at + dims];
+                        if *ngrams {
+                            text_ngrams(cell.text(), slot, &mut buf);
+                        } else {
+                            slot[hash_into(cell.text().as_bytes(), *dims)] = 1.0;
+                        }
+                    }
+                    (*dims, *indicator)
+                }
+            };
+            at += width;
+            if indicator {
+                if cell.is_missing() {
+                    out[at] = 1.0;
+                }
+                at += 1;
+            }
+        }
+        debug_assert_eq!(at, dimension);
+    }
+    let metric = if dimension > 3 { Metric::Cosine } else { Metric::SquaredEuclidean };
+    let section = Embedding { dimension: dimension as u64, features, excluded, rows: rows.len() as u64, sampled };
+    Ok(Embedded { data, dimension, rows, metric, section })
+}
+
+fn encoder_column(e: &Encoder) -> usize {
+    match e {
+        Encoder::Numeric { column, .. }
+        | Encoder::Boolean { column, .. }
+        | Encoder::OneHot { column, .. }
+        | Encoder::Hashed { column, .. } => *column,
+    }
+}
+
+/// Hashed, L2-normalised counts of lower-cased character 3-grams.
+fn text_ngrams(text: &str, out: &mut [f32], buf: &mut String) {
+    buf.clear();
+    buf.push(' ');
+    buf.extend(text.chars().flat_map(char::to_lowercase));
+    buf.push(' ');
+    let chars: Vec<(usize, char)> = buf.char_indices().collect();
+    if chars.len() < 3 {
+        return;
+    }
+    for w in 0..chars.len() - 2 {
+        let start = chars[w].0;
+        let end = if w + 3 < chars.len() { chars[w + 3].0 } else { buf.len() };
+        out[hash_into(&buf.as_bytes()[start..end], out.len())] += 1.0;
+    }
+    let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        out.iter_mut().for_each(|v| *v /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Ingestor;
+    use crate::profile::profile_column;
+
+    fn table(csv: &str) -> (Table, Vec<ColumnSummary>) {
+        let mut ing = Ingestor::new("t.csv");
+        ing.push(csv.as_bytes()).unwrap();
+        ing.finish().unwrap();
+        let s = ing.table.columns.iter().map(profile_column).collect();
+        (ing.table, s)
+    }
+
+    #[test]
+    fn sample_is_uniform_sorted_and_seeded() {
+        let a = sample_rows(1000, 100, 7);
+        assert_eq!(a.len(), 100);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(a, sample_rows(1000, 100, 7));
+        assert_eq!(sample_rows(5, 10, 7), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn features_are_scaled_encoded_and_ids_left_out() {
+        let mut csv = String::from("id,x,color,label\n");
+        for i in 0..30 {
+            let x = if i == 5 { "NA".to_string() } else { (i * 2).to_string() };
+            csv.push_str(&format!("r{i},{x},{},{}\n", ["red", "blue"][i % 2], i % 3));
+        }
+        let (t, s) = table(&csv);
+        let e = embed(&t, &s, Some(3), 1000).unwrap();
+        // x (1) + its missing indicator (1) + color one-hot (2).
+        assert_eq!(e.dimension, 4);
+        assert_eq!(e.metric, Metric::Cosine);
+        let names: Vec<_> = e.section.excluded.iter().map(|x| x.column.as_str()).collect();
+        assert_eq!(names, ["id", "label"]);
+        // Row 5: x missing -> 0 and indicator 1; color blue (index 0 of sorted [blue, red]).
+        assert_eq!(&e.data[5 * 4..6 * 4], &[0.0, 1.0, 1.0, 0.0]);
+        // Row 0: x = 0; the 29 values have median 30, Q1 16, Q3 44.
+        assert!((e.data[0] - (0.0 - 30.0) / 28.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn vector_column_is_used_as_is() {
+        let mut ing = Ingestor::new("t.jsonl");
+        ing.push(b"{\"v\": [1, 0], \"t\": \"a\"}\n{\"v\": [0, 1], \"t\": \"b\"}\n").unwrap();
+        ing.finish().unwrap();
+        let s: Vec<_> = ing.table.columns.iter().map(profile_column).collect();
+        let e = embed(&ing.table, &s, None, 10).unwrap();
+        assert_eq!(e.dimension, 2);
+        assert_eq!(e.data, vec![1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(e.metric, Metric::Cosine);
+    }
+}

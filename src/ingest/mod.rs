@@ -1,0 +1,381 @@
+//! Reading input: sniffing the format, then CSV or JSON lines, incrementally.
+//!
+//! Bytes arrive in chunks split at arbitrary points; the [`Ingestor`] holds
+//! back the first [`SNIFF_BYTES`] to decide the format, then streams. The
+//! result never depends on where the splits fall.
+
+mod csv;
+mod jsonl;
+pub mod sniff;
+pub mod table;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::report::{Ingest, IngestIssue};
+pub use sniff::{Format, Sniffed, SNIFF_BYTES};
+use std::collections::BTreeMap;
+pub use table::{Cell, CellKind, Column, Table};
+
+/// Examples kept per issue kind; all are counted.
+pub const ISSUE_EXAMPLES: usize = 20;
+
+/// Values read as missing in CSV, the same set pandas uses by default.
+const MISSING_TOKENS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// Whether a CSV field is a missing value.
+pub fn is_missing_token(text: &str) -> bool {
+    text.len() <= 8 && MISSING_TOKENS.contains(&text)
+}
+
+/// Accounting of records while reading.
+#[derive(Debug, Default, Clone)]
+pub struct Issues {
+    /// Records read after the header.
+    pub records_read: u64,
+    /// Records stored as rows.
+    pub rows_used: u64,
+    /// Records not stored.
+    pub rows_skipped: u64,
+    /// Short CSV records padded with missing values.
+    pub rows_padded: u64,
+    /// Records with invalid UTF-8.
+    pub rows_invalid_utf8: u64,
+    /// Blank lines.
+    pub blank_lines: u64,
+    examples: Vec<IngestIssue>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl Issues {
+    /// Records an issue; keeps the first [`ISSUE_EXAMPLES`] of each kind.
+    pub fn add(&mut self, kind: &str, line: u64, row: Option<u64>, column: Option<u64>, message: String) {
+        let count = self.counts.entry(kind.to_string()).or_insert(0);
+        *count += 1;
+        if *count as usize <= ISSUE_EXAMPLES {
+            self.examples.push(IngestIssue { kind: kind.to_string(), line, row, column, message });
+        }
+    }
+
+    /// The report section.
+    pub fn to_report(&self) -> Ingest {
+        let mut issues = self.examples.clone();
+        issues.sort_by_key(|i| i.line);
+        Ingest {
+            records_read: self.records_read,
+            rows_used: self.rows_used,
+            rows_skipped: self.rows_skipped,
+            rows_padded: self.rows_padded,
+            rows_invalid_utf8: self.rows_invalid_utf8,
+            blank_lines: self.blank_lines,
+            issues,
+            issue_counts: self.counts.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Reader {
+    Sniffing(Vec<u8>),
+    Csv(csv::CsvReader),
+    Jsonl(jsonl::JsonlReader),
+}
+
+/// Incremental reader of one input into a [`Table`].
+#[derive(Debug)]
+pub struct Ingestor {
+    name_hint: Option<(Format, Option<u8>)>,
+    reader: Reader,
+    sniffed: Option<Sniffed>,
+    /// Rows read so far.
+    pub table: Table,
+    /// Accounting so far.
+    pub issues: Issues,
+    bytes: u64,
+    finished: bool,
+}
+
+impl Ingestor {
+    /// A reader for a file called `name` (its extension hints the format;
+    /// a trailing `.gz` must already be removed by the caller).
+    pub fn new(name: &str) -> Ingestor {
+        Ingestor {
+            name_hint: sniff::format_from_name(name),
+            reader: Reader::Sniffing(Vec::new()),
+            sniffed: None,
+            table: Table::default(),
+            issues: Issues::default(),
+            bytes: 0,
+            finished: false,
+        }
+    }
+
+    /// Bytes pushed so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// What sniffing decided, once it has.
+    pub fn sniffed(&self) -> Option<&Sniffed> {
+        self.sniffed.as_ref()
+    }
+
+    /// Feeds the next chunk of the input.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        if self.finished {
+            return Err(Error::new(ErrorKind::Internal, "push after finish"));
+        }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.bytes += chunk.len() as u64;
+        match &mut self.reader {
+            Reader::Sniffing(buffer) => {
+                buffer.extend_from_slice(chunk);
+                if buffer.len() >= SNIFF_BYTES {
+                    self.start(false)?;
+                }
+                Ok(())
+            }
+            Reader::Csv(r) => {
+                r.push(chunk, &mut self.table, &mut self.issues);
+                Ok(())
+            }
+            Reader::Jsonl(r) => {
+                r.push(chunk, &mut self.table, &mut self.issues);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sniffs the buffered bytes and replays them into the chosen reader.
+    fn start(&mut self, complete: bool) -> Result<()> {
+        let Reader::Sniffing(buffer) = std::mem::replace(&mut self.reader, Reader::Sniffing(Vec::new())) else {
+            return Ok(());
+        };
+        // Sniff exactly the first SNIFF_BYTES so the decision never depends
+        // on how the input was chunked.
+        let sample = if complete { &buffer[..] } else { &buffer[..SNIFF_BYTES] };
+        let sniffed = sniff::sniff(sample, self.name_hint, complete)?;
+        self.reader = match sniffed.format {
+            Format::Csv => Reader::Csv(csv::CsvReader::new(sniffed.delimiter, sniffed.header)),
+            Format::Jsonl => Reader::Jsonl(jsonl::JsonlReader::new()),
+        };
+        self.sniffed = Some(sniffed);
+        match &mut self.reader {
+            Reader::Csv(r) => r.push(&buffer, &mut self.table, &mut self.issues),
+            Reader::Jsonl(r) => r.push(&buffer, &mut self.table, &mut self.issues),
+            Reader::Sniffing(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the input. Errors when the input is empty, binary, or has no
+    /// data row; otherwise the table and accounting are complete.
+    pub fn finish(&mut self) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        if matches!(self.reader, Reader::Sniffing(_)) {
+            self.start(true)?;
+        }
+        match &mut self.reader {
+            Reader::Csv(r) => r.push(&[], &mut self.table, &mut self.issues),
+            Reader::Jsonl(r) => r.push(&[], &mut self.table, &mut self.issues),
+            Reader::Sniffing(_) => {}
+        }
+        if self.table.rows() == 0 {
+            let detail = if self.issues.records_read > 0 {
+                let first = self.issues.examples.first().map(|i| format!(" (line {}: {})", i.line, i.message));
+                format!(
+                    "none of the {} records could be used{}",
+                    self.issues.records_read,
+                    first.unwrap_or_default()
+                )
+            } else if self.table.columns.is_empty() {
+                "no records".to_string()
+            } else {
+                "a header but no data rows".to_string()
+            };
+            return Err(Error::new(ErrorKind::NoRows, format!("the file has {detail}")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(name: &str, bytes: &[u8]) -> Result<Ingestor> {
+        let mut ing = Ingestor::new(name);
+        ing.push(bytes)?;
+        ing.finish()?;
+        Ok(ing)
+    }
+
+    fn cells(table: &Table) -> Vec<Vec<String>> {
+        (0..table.rows()).map(|r| table.columns.iter().map(|c| format!("{:?}", c.get(r))).collect()).collect()
+    }
+
+    /// Reading must not depend on where the chunks split: every split
+    /// point, and byte-by-byte.
+    fn assert_split_invariant(name: &str, bytes: &[u8]) {
+        let whole = read(name, bytes).unwrap();
+        for split in 0..=bytes.len() {
+            let mut ing = Ingestor::new(name);
+            ing.push(&bytes[..split]).unwrap();
+            ing.push(&bytes[split..]).unwrap();
+            ing.finish().unwrap();
+            assert_eq!(cells(&ing.table), cells(&whole.table), "split at {split}");
+            assert_eq!(ing.table.lines, whole.table.lines, "lines, split at {split}");
+            assert_eq!(ing.issues.to_report(), whole.issues.to_report(), "issues, split at {split}");
+        }
+        let mut ing = Ingestor::new(name);
+        for b in bytes {
+            ing.push(std::slice::from_ref(b)).unwrap();
+        }
+        ing.finish().unwrap();
+        assert_eq!(cells(&ing.table), cells(&whole.table), "byte by byte");
+    }
+
+    #[test]
+    fn csv_basic_quotes_crlf_bom() {
+        let data = b"\xEF\xBB\xBFname,note,n\r\nann,\"a, b\",1\r\nbob,\"say \"\"hi\"\"\nthere\",2\r\n";
+        let ing = read("x.csv", data).unwrap();
+        let t = &ing.table;
+        assert_eq!(t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["name", "note", "n"]);
+        assert_eq!(t.rows(), 2);
+        assert_eq!(t.columns[1].get(0), Cell::Text("a, b"));
+        assert_eq!(t.columns[1].get(1), Cell::Text("say \"hi\"\nthere"));
+        assert_eq!(t.lines, vec![2, 3]);
+        assert_split_invariant("x.csv", data);
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_and_embedded_newlines() {
+        let data = b"a,b\n1,\"x\ny\"\n\n\n2,z\n3,w";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.table.lines, vec![2, 6, 7]);
+        assert_eq!(ing.issues.blank_lines, 2);
+        assert_split_invariant("x.csv", data);
+    }
+
+    #[test]
+    fn missing_tokens_are_missing() {
+        let ing = read("x.csv", b"a,b\nNA,\nnull,x\n").unwrap();
+        assert!(ing.table.columns[0].get(0).is_missing());
+        assert!(ing.table.columns[1].get(0).is_missing());
+        assert!(ing.table.columns[0].get(1).is_missing());
+    }
+
+    #[test]
+    fn ragged_rows_are_padded_or_skipped_and_counted() {
+        let data = b"a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12,\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.table.rows(), 3);
+        assert_eq!(ing.issues.rows_padded, 1);
+        assert_eq!(ing.issues.rows_skipped, 1);
+        assert_eq!(ing.issues.records_read, 4);
+        let report = ing.issues.to_report();
+        assert_eq!(report.issues[0].kind, "ragged_short");
+        assert_eq!(report.issues[0].line, 3);
+        assert_eq!(report.issues[1].kind, "ragged_long");
+        assert_eq!(report.issues[1].line, 4);
+        assert!(ing.table.columns[2].get(1).is_missing());
+        assert_split_invariant("x.csv", data);
+    }
+
+    #[test]
+    fn unterminated_quote_is_reported_with_its_line() {
+        let data = b"a,b\n1,2\n3,\"oops\n4,5\n6,7\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.table.rows(), 1);
+        assert_eq!(ing.issues.rows_skipped, 1);
+        let report = ing.issues.to_report();
+        assert_eq!(report.issues[0].kind, "unterminated_quote");
+        assert_eq!(report.issues[0].line, 3);
+        assert_split_invariant("x.csv", data);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_counted() {
+        let data = b"a,b\nok,\xff\xfe\nfine,yes\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.table.rows(), 2);
+        assert_eq!(ing.issues.rows_invalid_utf8, 1);
+        assert_eq!(ing.table.columns[1].get(0), Cell::Text("\u{FFFD}\u{FFFD}"));
+        let report = ing.issues.to_report();
+        assert_eq!((report.issues[0].line, report.issues[0].column), (2, Some(2)));
+    }
+
+    #[test]
+    fn empty_binary_and_header_only_are_errors() {
+        assert_eq!(*read("x.csv", b"").unwrap_err().kind(), ErrorKind::Empty);
+        assert_eq!(*read("x.bin", b"\x1f\x8b\x08\0\0\0\0\0").unwrap_err().kind(), ErrorKind::Binary);
+        assert_eq!(*read("x.csv", b"a,b,c\n").unwrap_err().kind(), ErrorKind::NoRows);
+    }
+
+    #[test]
+    fn huge_field_is_read_whole() {
+        let mut data = b"id,blob\n1,".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+        data.extend_from_slice(b"\n2,small\n");
+        let mut ing = Ingestor::new("x.csv");
+        for chunk in data.chunks(1 << 20) {
+            ing.push(chunk).unwrap();
+        }
+        ing.finish().unwrap();
+        assert_eq!(ing.table.rows(), 2);
+        assert_eq!(ing.table.columns[1].get(0).text().len(), 10 * 1024 * 1024);
+        assert_eq!(ing.table.lines, vec![2, 3]);
+    }
+
+    #[test]
+    fn jsonl_flattens_and_keeps_vectors() {
+        let data = b"{\"id\": 1, \"user\": {\"name\": \"a\", \"age\": 3}, \"emb\": [0.5, 1, 2]}\n\
+                     {\"id\": 2, \"user\": {\"name\": null}, \"extra\": true, \"tags\": [\"x\"]}\r\n\
+                     \n\
+                     not json\n\
+                     [1,2]\n\
+                     {\"id\": 3}";
+        let ing = read("x.jsonl", data).unwrap();
+        let t = &ing.table;
+        let names: Vec<_> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "user.name", "user.age", "emb", "extra", "tags"]);
+        assert_eq!(t.rows(), 3);
+        assert_eq!(t.columns[3].get(0), Cell::Vector("[0.5,1,2]"));
+        assert!(t.columns[1].get(1).is_missing());
+        assert!(t.columns[4].get(0).is_missing());
+        assert_eq!(t.columns[5].get(1), Cell::Text("[\"x\"]"));
+        assert_eq!(t.lines, vec![1, 2, 6]);
+        assert_eq!(ing.issues.rows_skipped, 2);
+        assert_eq!(ing.issues.blank_lines, 1);
+        let report = ing.issues.to_report();
+        assert_eq!((report.issues[0].kind.as_str(), report.issues[0].line), ("not_json", 4));
+        assert_eq!((report.issues[1].kind.as_str(), report.issues[1].line), ("not_object", 5));
+        assert_split_invariant("x.jsonl", data);
+    }
+
+    #[test]
+    fn csv_sniffing_is_split_invariant_across_the_sniff_window() {
+        // Longer than the sniff window, so sniffing happens mid-stream.
+        let mut data = b"k;v;w\n".to_vec();
+        let mut i = 0;
+        while data.len() < SNIFF_BYTES + 5000 {
+            data.extend_from_slice(format!("{i};\"val;{i}\";x\n").as_bytes());
+            i += 1;
+        }
+        let whole = read("data", &data).unwrap();
+        assert_eq!(whole.sniffed().unwrap().delimiter, b';');
+        for split in [1, 100, SNIFF_BYTES - 1, SNIFF_BYTES, SNIFF_BYTES + 1, data.len() - 1] {
+            let mut ing = Ingestor::new("data");
+            ing.push(&data[..split]).unwrap();
+            ing.push(&data[split..]).unwrap();
+            ing.finish().unwrap();
+            assert_eq!(cells(&ing.table), cells(&whole.table), "split at {split}");
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Guessing the format of an input from its first bytes.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Bytes looked at before deciding the format.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Delimited text.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// What sniffing decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sniffed {
+    /// Format.
+    pub format: Format,
+    /// CSV field delimiter.
+    pub delimiter: u8,
+    /// Whether the first CSV record is a header.
+    pub header: bool,
+    /// Whether the input starts with a UTF-8 byte order mark.
+    pub bom: bool,
+    /// "\r\n" or "\n".
+    pub line_ending: &'static str,
+}
+
+/// A format hint from a file name's extension (`.gz` already removed).
+pub fn format_from_name(name: &str) -> Option<(Format, Option<u8>)> {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit('.').next().unwrap_or("");
+    if !lower.contains('.') {
+        return None;
+    }
+    match ext {
+        "csv" => Some((Format::Csv, None)),
+        "tsv" | "tab" => Some((Format::Csv, Some(b'\t'))),
+        "txt" | "psv" => Some((Format::Csv, None)),
+        "jsonl" | "ndjson" | "jsonlines" => Some((Format::Jsonl, None)),
+        _ => None,
+    }
+}
+
+/// Decides the format from the first bytes (`sample`), which are the whole
+/// input when `complete` is true.
+pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: bool) -> Result<Sniffed> {
+    let bom = sample.starts_with(b"\xEF\xBB\xBF");
+    let body = if bom { &sample[3..] } else { sample };
+    if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
+        return Err(Error::new(
+            ErrorKind::Binary,
+            "the file is UTF-16 encoded; preflight reads UTF-8 (save the file as UTF-8 CSV or JSON lines)",
+        ));
+    }
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::new(ErrorKind::Empty, "the file is empty: it holds no data"));
+    }
+    if looks_binary(body) {
+        return Err(Error::new(
+            ErrorKind::Binary,
+            "this is not a text file (it holds NUL or control bytes); preflight reads CSV, TSV and JSON lines",
+        ));
+    }
+    let line_ending = match memchr_newline(body) {
+        Some(i) if i > 0 && body[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    };
+    let format = match name_hint {
+        Some((format, _)) => format,
+        None => {
+            if looks_like_jsonl(body) {
+                Format::Jsonl
+            } else {
+                Format::Csv
+            }
+        }
+    };
+    if format == Format::Jsonl {
+        return Ok(Sniffed { format, delimiter: b',', header: false, bom, line_ending });
+    }
+    let delimiter = match name_hint.and_then(|(_, d)| d) {
+        Some(d) => d,
+        None => guess_delimiter(body, complete),
+    };
+    let header = guess_header(body, delimiter, complete);
+    Ok(Sniffed { format, delimiter, header, bom, line_ending })
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// NUL bytes, or many control bytes, mean binary. Bytes >= 0x80 are allowed:
+/// they are UTF-8 (or invalid UTF-8, handled and counted per row later).
+fn looks_binary(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(8192)];
+    if sample.contains(&0) {
+        return true;
+    }
+    let control = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
+        .count();
+    control * 20 > sample.len()
+}
+
+fn looks_like_jsonl(body: &[u8]) -> bool {
+    let first_line = body
+        .split(|&b| b == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty());
+    match first_line {
+        Some(line) => {
+            line.first() == Some(&b'{')
+                && serde_json::from_slice::<serde_json::Value>(line).map(|v| v.is_object()).unwrap_or(false)
+        }
+        None => false,
+    }
+}
+
+/// Reads up to `max` records of `body` with `delimiter`, quote-aware.
+/// The last record is left out unless the sample is the complete input.
+pub(crate) fn sample_records(body: &[u8], delimiter: u8, max: usize, complete: bool) -> Vec<Vec<Vec<u8>>> {
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut records = Vec::new();
+    let mut input = body;
+    let mut output = vec![0u8; 4096];
+    let mut ends = vec![0usize; 64];
+    let (mut outlen, mut endlen) = (0, 0);
+    let mut eof_sent = false;
+    loop {
+        let (res, nin, nout, nend) = reader.read_record(input, &mut output[outlen..], &mut ends[endlen..]);
+        input = &input[nin..];
+        outlen += nout;
+        endlen += nend;
+        match res {
+            csv_core::ReadRecordResult::InputEmpty => {
+                // Without the whole input, the rest of the record lies beyond
+                // the sample. With it, an empty slice tells csv_core to finish.
+                if !complete || eof_sent {
+                    break;
+                }
+                eof_sent = true;
+            }
+            csv_core::ReadRecordResult::OutputFull => output.resize(output.len() * 2, 0),
+            csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            csv_core::ReadRecordResult::Record => {
+                let mut fields = Vec::with_capacity(endlen);
+                let mut start = 0;
+                for &end in &ends[..endlen] {
+                    fields.push(output[start..end].to_vec());
+                    start = end;
+                }
+                records.push(fields);
+                outlen = 0;
+                endlen = 0;
+                if records.len() >= max {
+                    break;
+                }
+            }
+            csv_core::ReadRecordResult::End => break,
+        }
+    }
+    records
+}
+
+/// Picks the delimiter whose records have the most consistent field count
+/// above one. Ties go to comma, then semicolon, tab, pipe.
+fn guess_delimiter(body: &[u8], complete: bool) -> u8 {
+    let mut best = (b',', 0.0f64);
+    for &delimiter in &[b',', b';', b'\t', b'|'] {
+        let records = sample_records(body, delimiter, 50, complete);
+        if records.is_empty() {
+            continue;
+        }
+        let mut counts = std::collections::HashMap::new();
+        for r in &records {
+            *counts.entry(r.len()).or_insert(0usize) += 1;
+        }
+        let (&mode_fields, &mode_count) = counts.iter().max_by_key(|(f, c)| (**c, **f)).expect("records is not empty");
+        if mode_fields < 2 {
+            continue;
+        }
+        let consistency = mode_count as f64 / records.len() as f64;
+        // Consistency matters most; more fields break near-ties.
+        let score = consistency * 1000.0 + (mode_fields as f64).min(999.0) / 1000.0;
+        if score > best.1 {
+            best = (delimiter, score);
+        }
+    }
+    best.0
+}
+
+/// A header is assumed unless the first record looks like data: every field
+/// a number, or a column whose other values are all numeric has a number in
+/// the first record too while no first-record field is a non-numeric name.
+fn guess_header(body: &[u8], delimiter: u8, complete: bool) -> bool {
+    let records = sample_records(body, delimiter, 30, complete);
+    let Some(first) = records.first() else { return true };
+    let is_number = |f: &[u8]| {
+        std::str::from_utf8(f).ok().map(|s| s.trim()).is_some_and(|s| !s.is_empty() && s.parse::<f64>().is_ok())
+    };
+    if first.iter().all(|f| is_number(f)) {
+        return false;
+    }
+    // Any empty header field is fine (pandas names it); duplicate names are
+    // made unique. A first row that is all text is taken as the header.
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_are_guessed() {
+        assert_eq!(sniff(b"a;b;c\n1;2;3\n", None, true).unwrap().delimiter, b';');
+        assert_eq!(sniff(b"a\tb\tc\n1\t2\t3\n", None, true).unwrap().delimiter, b'\t');
+        assert_eq!(sniff(b"a|b\n1|2\n", None, true).unwrap().delimiter, b'|');
+        assert_eq!(sniff(b"a,b\n\"1;2\",3\n", None, true).unwrap().delimiter, b',');
+        // Semicolons inside quotes do not count.
+        assert_eq!(sniff(b"x,y\n\"a;b;c\",1\n\"d;e;f\",2\n", None, true).unwrap().delimiter, b',');
+    }
+
+    #[test]
+    fn header_is_guessed() {
+        assert!(sniff(b"a,b\n1,2\n", None, true).unwrap().header);
+        assert!(!sniff(b"1,2\n3,4\n", None, true).unwrap().header);
+    }
+
+    #[test]
+    fn jsonl_is_sniffed_and_binary_refused() {
+        assert_eq!(sniff(b"{\"a\": 1}\n{\"a\": 2}\n", None, true).unwrap().format, Format::Jsonl);
+        assert_eq!(*sniff(b"\x89PNG\r\n\x1a\n\0\0\0", None, true).unwrap_err().kind(), ErrorKind::Binary);
+        assert_eq!(*sniff(b"  \n\n", None, true).unwrap_err().kind(), ErrorKind::Empty);
+        assert_eq!(*sniff(b"\xEF\xBB\xBF", None, true).unwrap_err().kind(), ErrorKind::Empty);
+    }
+
+    #[test]
+    fn bom_and_crlf_are_seen() {
+        let s = sniff(b"\xEF\xBB\xBFa,b\r\n1,2\r\n", None, true).unwrap();
+        assert!(s.bom);
+        assert_eq!(s.line_ending, "\r\n");
+    }
+}

@@ -1,0 +1,368 @@
+//! preflight: private dataset quality checks, in the browser and on the
+//! command line.
+//!
+//! Push the bytes of a CSV or JSON lines file into a [`Profiler`] in chunks
+//! split anywhere, then [`Profiler::finish`] for an [`Analysis`]: the
+//! [`report::Report`] (column profiles, duplicates, class balance, kNN
+//! outliers and label issues, verdict) and the per-row findings.
+//!
+//! ```
+//! let mut profiler = preflight::Profiler::new("data.csv", preflight::Options::default());
+//! profiler.push(b"x,label\n1,a\n2,a\n3,b\n").unwrap();
+//! let analysis = pollster::block_on(profiler.finish(&mut |_stage, _fraction| {})).unwrap();
+//! assert_eq!(analysis.report.source.rows, 3);
+//! ```
+#![warn(missing_docs)]
+
+pub mod checks;
+mod clock;
+pub mod embed;
+pub mod error;
+pub mod gpu;
+pub mod ingest;
+pub mod profile;
+pub mod report;
+pub mod rows;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, ErrorKind, Result};
+use gpu::{KnnGraph, Metric};
+use report::*;
+pub use rows::RowFindings;
+use std::collections::BTreeMap;
+
+/// Which backend builds the kNN graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The GPU when an adapter exists, else the CPU (the report says which).
+    #[default]
+    Auto,
+    /// The GPU or an error.
+    Gpu,
+    /// The CPU.
+    Cpu,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Backend> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "gpu" => Ok(Backend::Gpu),
+            "cpu" => Ok(Backend::Cpu),
+            _ => Err(Error::new(ErrorKind::InvalidOption, format!("backend must be auto, gpu or cpu, not {s:?}"))),
+        }
+    }
+}
+
+/// What to check and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The label column; detected from names and cardinality when `None`.
+    pub label: Option<String>,
+    /// kNN backend.
+    pub backend: Backend,
+    /// Neighbours per row (at most 32 on the GPU).
+    pub k: usize,
+    /// Most rows the neighbour checks see; a uniform seeded sample beyond.
+    pub max_knn_rows: usize,
+    /// Rows listed in the report's top outliers and label issues.
+    pub top_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { label: None, backend: Backend::Auto, k: 10, max_knn_rows: 20_000, top_rows: 20 }
+    }
+}
+
+/// The result of a run: the report and the per-row findings.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The report.
+    pub report: Report,
+    /// One entry per data row.
+    pub rows: RowFindings,
+}
+
+/// Incremental profiler of one input.
+pub struct Profiler {
+    name: String,
+    options: Options,
+    ingestor: ingest::Ingestor,
+    started_ms: f64,
+}
+
+/// Stages reported to the progress callback of [`Profiler::finish`].
+pub const STAGES: [&str; 6] = ["parse", "profile", "duplicates", "embedding", "knn", "checks"];
+
+impl Profiler {
+    /// A profiler for a file named `name` (the extension hints the format;
+    /// remove a `.gz` suffix after decompressing).
+    pub fn new(name: &str, options: Options) -> Profiler {
+        Profiler { name: name.to_string(), options, ingestor: ingest::Ingestor::new(name), started_ms: clock::now_ms() }
+    }
+
+    /// Feeds the next chunk of the file, split anywhere.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        self.ingestor.push(chunk)
+    }
+
+    /// Bytes pushed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.ingestor.bytes()
+    }
+
+    /// Data rows read so far.
+    pub fn rows_read(&self) -> u64 {
+        self.ingestor.table.rows() as u64
+    }
+
+    /// Ends the input and runs every check. `progress` receives a stage name
+    /// from [`STAGES`] and the fraction of the run done.
+    pub async fn finish(mut self, progress: &mut dyn FnMut(&str, f64)) -> Result<Analysis> {
+        let mut timings = BTreeMap::new();
+        let mut stage_start = clock::now_ms();
+        timings.insert("read".to_string(), ((stage_start - self.started_ms) * 1000.0).round() / 1000.0);
+        let mut lap = |name: &str, timings: &mut BTreeMap<String, f64>| {
+            let now = clock::now_ms();
+            timings.insert(name.to_string(), ((now - stage_start) * 1000.0).round() / 1000.0);
+            stage_start = now;
+        };
+        progress("parse", 0.0);
+        self.ingestor.finish()?;
+        lap("parse", &mut timings);
+        let table = &self.ingestor.table;
+        let rows = table.rows();
+
+        progress("profile", 0.1);
+        let summaries: Vec<profile::ColumnSummary> = table.columns.iter().map(profile::profile_column).collect();
+        lap("profile", &mut timings);
+
+        progress("duplicates", 0.3);
+        let hashes = checks::duplicates::row_hashes(table, &summaries);
+        let (exact, exact_group) = checks::duplicates::exact_duplicates(&hashes, &table.lines);
+        drop(hashes);
+        lap("duplicates", &mut timings);
+
+        let label = match &self.options.label {
+            Some(name) => {
+                let index = table.column_index(name).ok_or_else(|| {
+                    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+                    Error::new(
+                        ErrorKind::InvalidOption,
+                        format!("label column {name:?} is not in the file; its columns are: {}", names.join(", ")),
+                    )
+                })?;
+                Some((index, "chosen by the user".to_string()))
+            }
+            None => checks::balance::detect_label(&summaries, rows),
+        };
+        let labels = label.as_ref().map(|(i, _)| checks::balance::labels(table, *i));
+        let class_balance = label.as_ref().map(|(i, reason)| {
+            checks::balance::class_balance(labels.as_ref().expect("labels follow label"), &table.columns[*i].name, reason.clone())
+        });
+
+        progress("embedding", 0.4);
+        let mut findings = RowFindings::new(table.lines.clone());
+        findings.exact_group = exact_group;
+        let embedded = embed::embed(table, &summaries, label.as_ref().map(|(i, _)| *i), self.options.max_knn_rows);
+        lap("embedding", &mut timings);
+
+        progress("knn", 0.5);
+        let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, timings_ms: BTreeMap::new() };
+        let mut near = NearDuplicates {
+            method: String::new(),
+            threshold: None,
+            rows_in_groups: 0,
+            group_count: 0,
+            groups: Vec::new(),
+        };
+        let (mut embedding, mut outliers, mut label_issues) = (None, None, None);
+        match embedded {
+            Err(reason) => {
+                near.method = format!("not run: {reason}");
+                compute.note = Some(format!("neighbour checks not run: {reason}"));
+            }
+            Ok(e) if e.rows.len() < 2 => {
+                near.method = "not run: fewer than 2 rows".into();
+                compute.note = Some("neighbour checks not run: fewer than 2 rows".into());
+                embedding = Some(e.section);
+            }
+            Ok(e) => {
+                let graph = knn_graph(&e, &self.options, &mut compute).await?;
+                lap("knn", &mut timings);
+                progress("checks", 0.9);
+                let k = graph.k as u64;
+                let top_rows = self.options.top_rows;
+                // Outliers.
+                let scores = checks::neighbours::outlier_scores(&graph, e.metric);
+                for (pos, &row) in e.rows.iter().enumerate() {
+                    findings.outlier_score[row as usize] = Some(scores.score[pos]);
+                    findings.is_outlier[row as usize] = Some(scores.flagged[pos]);
+                }
+                let mut order: Vec<usize> = (0..e.rows.len()).collect();
+                order.sort_by(|&a, &b| scores.distance[b].total_cmp(&scores.distance[a]).then(a.cmp(&b)));
+                let flagged_row = |pos: usize, score: f64, distance: f64, flagged: bool| FlaggedRow {
+                    row: e.rows[pos] as u64,
+                    line: table.lines[e.rows[pos] as usize],
+                    score,
+                    distance,
+                    flagged,
+                    values: table.row_values(e.rows[pos] as usize, 200),
+                    neighbours: graph.neighbours(pos).iter().map(|&j| e.rows[j as usize] as u64).collect(),
+                    label: None,
+                    suggested_label: None,
+                };
+                outliers = Some(Outliers {
+                    k,
+                    metric: e.metric.name().into(),
+                    flagged: scores.flagged.iter().filter(|&&f| f).count() as u64,
+                    distance_threshold: scores.threshold,
+                    backend: compute.backend.clone(),
+                    rows_scored: e.rows.len() as u64,
+                    top: order
+                        .iter()
+                        .take(top_rows)
+                        .map(|&p| flagged_row(p, scores.score[p], scores.distance[p], scores.flagged[p]))
+                        .collect(),
+                });
+                // Near duplicates among the embedded rows.
+                let sample_exact: Vec<Option<u32>> =
+                    e.rows.iter().map(|&r| findings.exact_group[r as usize]).collect();
+                let (groups, threshold) = checks::neighbours::near_duplicate_groups(&graph, e.metric, &sample_exact);
+                let groups: Vec<Vec<u32>> =
+                    groups.into_iter().map(|g| g.into_iter().map(|p| e.rows[p as usize]).collect()).collect();
+                let (examples, near_of, rows_in_groups) =
+                    checks::duplicates::summarize_groups(&groups, &table.lines, rows);
+                findings.near_group = near_of;
+                near = NearDuplicates {
+                    method: format!(
+                        "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {} x the \
+                         median nearest-neighbour distance; exact duplicates of each other are not joined",
+                        e.metric.name(),
+                        checks::neighbours::NEAR_DUPLICATE_FACTOR
+                    ),
+                    threshold: Some(threshold),
+                    rows_in_groups,
+                    group_count: groups.len() as u64,
+                    groups: examples,
+                };
+                // Label issues.
+                if let (Some((label_index, _)), Some(labels)) = (&label, &labels) {
+                    let mut class_ids: BTreeMap<&str, u32> = BTreeMap::new();
+                    for l in labels.iter().flatten() {
+                        let next = class_ids.len() as u32;
+                        class_ids.entry(l).or_insert(next);
+                    }
+                    let names: Vec<&str> = {
+                        let mut v = vec![""; class_ids.len()];
+                        for (name, &id) in &class_ids {
+                            v[id as usize] = name;
+                        }
+                        v
+                    };
+                    let sample_labels: Vec<Option<u32>> =
+                        e.rows.iter().map(|&r| labels[r as usize].map(|l| class_ids[l])).collect();
+                    let s = checks::neighbours::label_scores(&graph, &sample_labels);
+                    for (pos, &row) in e.rows.iter().enumerate() {
+                        findings.label_issue_score[row as usize] = s.score[pos];
+                        findings.is_label_issue[row as usize] = s.score[pos].map(|_| s.flagged[pos]);
+                    }
+                    let mut flagged: Vec<usize> = (0..e.rows.len()).filter(|&p| s.flagged[p]).collect();
+                    flagged.sort_by(|&a, &b| {
+                        s.score[b].unwrap_or(0.0).total_cmp(&s.score[a].unwrap_or(0.0)).then(a.cmp(&b))
+                    });
+                    label_issues = Some(LabelIssues {
+                        method: format!(
+                            "kNN label disagreement: share of the {k} nearest neighbours (the row itself excluded) \
+                             whose label differs; flagged above {} when the neighbours' most common label is another",
+                            checks::neighbours::LABEL_DISAGREEMENT
+                        ),
+                        label_column: table.columns[*label_index].name.clone(),
+                        flagged: flagged.len() as u64,
+                        score_threshold: checks::neighbours::LABEL_DISAGREEMENT,
+                        top: flagged
+                            .iter()
+                            .take(top_rows)
+                            .map(|&p| {
+                                let mut f = flagged_row(p, s.score[p].unwrap_or(0.0), scores.distance[p], true);
+                                f.label = sample_labels[p].map(|c| names[c as usize].to_string());
+                                f.suggested_label = s.suggested[p].map(|c| names[c as usize].to_string());
+                                f
+                            })
+                            .collect(),
+                    });
+                }
+                embedding = Some(e.section);
+            }
+        }
+        lap("checks", &mut timings);
+
+        let sniffed = self.ingestor.sniffed().cloned();
+        let mut report = Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
+            source: Source {
+                name: self.name.clone(),
+                format: sniffed.as_ref().map_or("csv", |s| s.format.name()).into(),
+                bytes: self.ingestor.bytes(),
+                rows: rows as u64,
+                columns: table.columns.len() as u64,
+                delimiter: sniffed
+                    .as_ref()
+                    .filter(|s| s.format == ingest::Format::Csv)
+                    .map(|s| (s.delimiter as char).to_string()),
+                header: sniffed.as_ref().filter(|s| s.format == ingest::Format::Csv).map(|s| s.header),
+                bom: sniffed.as_ref().is_some_and(|s| s.bom),
+                line_ending: sniffed.as_ref().map_or("\n", |s| s.line_ending).into(),
+            },
+            ingest: self.ingestor.issues.to_report(),
+            columns: summaries.into_iter().map(|s| s.profile).collect(),
+            duplicates: Duplicates { exact, near },
+            class_balance,
+            embedding,
+            outliers,
+            label_issues,
+            verdict: Verdict { passed: true, failures: vec![], warnings: vec![], rules: vec![] },
+            compute,
+        };
+        report.verdict = checks::verdict::default_verdict(&report);
+        report.compute.timings_ms = timings;
+        progress("done", 1.0);
+        Ok(Analysis { report, rows: findings })
+    }
+}
+
+/// Builds the kNN graph on the chosen backend, falling back to the CPU
+/// (with a note) when the GPU is allowed but unusable.
+async fn knn_graph(e: &embed::Embedded, options: &Options, compute: &mut Compute) -> Result<KnnGraph> {
+    let n = e.rows.len();
+    let (data, d, k, metric) = (&e.data, e.dimension, options.k, e.metric);
+    if options.backend != Backend::Cpu {
+        match gpu_graph(data, n, d, k, metric).await {
+            Ok((graph, adapter)) => {
+                compute.backend = "gpu".into();
+                compute.adapter = Some(adapter);
+                return Ok(graph);
+            }
+            Err(err) if options.backend == Backend::Gpu => return Err(err),
+            Err(err) => compute.note = Some(format!("GPU not used, the CPU ran instead: {}", err.message())),
+        }
+    }
+    compute.backend = "cpu".into();
+    Ok(gpu::knn_cpu(data, n, d, k, metric))
+}
+
+#[cfg(feature = "gpu")]
+async fn gpu_graph(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> Result<(KnnGraph, String)> {
+    let context = gpu::GpuContext::new().await?;
+    let graph = context.knn(data, n, d, k, metric).await?;
+    Ok((graph, context.adapter_name()))
+}
+
+#[cfg(not(feature = "gpu"))]
+async fn gpu_graph(_: &[f32], _: usize, _: usize, _: usize, _: Metric) -> Result<(KnnGraph, String)> {
+    Err(Error::new(ErrorKind::Gpu, "this build has no GPU support (feature `gpu` off)"))
+}

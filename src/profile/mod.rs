@@ -1,0 +1,433 @@
+//! Column profiles: type inference, statistics, histograms, top values, alerts.
+
+pub mod value;
+
+use crate::ingest::{Cell, Column};
+use crate::report::{
+    Alert, ColumnProfile, ColumnType, DatetimeStats, Histogram, LengthStats, NumericStats, ValueCount, VectorStats,
+};
+use std::collections::{BTreeMap, HashMap};
+use value::{classify, parse_datetime, parse_number, parse_vector, ValueKind};
+
+/// Top values listed per column.
+pub const TOP_VALUES: usize = 10;
+/// Bins of the numeric histogram.
+pub const HISTOGRAM_BINS: usize = 20;
+/// A value kind must cover this share of non-missing values to set the type.
+const TYPE_SHARE: f64 = 0.95;
+/// Categorical columns with more distinct values than this are flagged.
+pub const HIGH_CARDINALITY: u64 = 50;
+/// Missing share from which a column is flagged as mostly missing.
+pub const MOSTLY_MISSING: f64 = 0.5;
+/// |skewness| above which a numeric column is flagged.
+pub const SKEWED: f64 = 2.0;
+
+/// Whether a column name says "identifier": id, uuid, guid, key, or a
+/// name ending in _id / Id / -id.
+pub fn name_suggests_identifier(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let last = lower.rsplit(['.', '_', '-', ' ']).next().unwrap_or(&lower);
+    matches!(last, "id" | "uuid" | "guid" | "key" | "pk" | "index" | "idx")
+        || (name.ends_with("Id") || name.ends_with("ID")) && name.len() > 2
+        || lower == "unnamed: 0"
+}
+
+/// How values of a column compare for duplicates and distinct counts:
+/// numeric columns by value ("1.0" = "1"), boolean columns by truth, others
+/// by their exact text (pandas semantics after `read_csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// Compare parsed numbers.
+    Numeric,
+    /// Compare parsed booleans.
+    Boolean,
+    /// Compare the text.
+    Text,
+}
+
+/// A column's profile plus what later stages need to know about it.
+#[derive(Debug, Clone)]
+pub struct ColumnSummary {
+    /// The report section.
+    pub profile: ColumnProfile,
+    /// How values compare.
+    pub comparison: Comparison,
+}
+
+impl ColumnSummary {
+    /// The inferred type.
+    pub fn column_type(&self) -> ColumnType {
+        self.profile.column_type
+    }
+}
+
+/// Feeds the normalised bytes of a cell into a hasher-like sink, so that
+/// cells equal under `comparison` give equal bytes.
+pub fn normalized_cell(cell: Cell<'_>, comparison: Comparison, out: &mut Vec<u8>) {
+    match cell {
+        Cell::Missing => out.push(0),
+        Cell::Text(text) | Cell::Vector(text) => {
+            if comparison == Comparison::Numeric {
+                if let Some(v) = parse_number(text) {
+                    out.push(1);
+                    let v = if v == 0.0 { 0.0 } else { v }; // -0 equals 0
+                    out.extend_from_slice(&v.to_bits().to_le_bytes());
+                    return;
+                }
+            }
+            if comparison == Comparison::Boolean {
+                if let Some(b) = value::parse_bool(text) {
+                    out.extend_from_slice(&[2, b as u8]);
+                    return;
+                }
+            }
+            out.push(3);
+            out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
+/// Profiles one column of `rows` rows.
+pub fn profile_column(column: &Column) -> ColumnSummary {
+    let rows = column.len() as u64;
+    let mut kinds: BTreeMap<ValueKind, u64> = BTreeMap::new();
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    let mut numbers: Vec<f64> = Vec::new();
+    let mut missing = 0u64;
+    let (mut len_min, mut len_max, mut len_sum) = (u64::MAX, 0u64, 0u64);
+    let mut vector_dims: HashMap<usize, u64> = HashMap::new();
+    let mut datetimes: Option<((i32, u32, u32, f64), &str, (i32, u32, u32, f64), &str)> = None;
+    let mut with_space = 0u64;
+
+    for cell in column.cells() {
+        let text = match cell {
+            Cell::Missing => {
+                missing += 1;
+                continue;
+            }
+            Cell::Vector(text) => {
+                *kinds.entry(ValueKind::Vector).or_default() += 1;
+                let dim = parse_vector(text).map(|v| v.len()).unwrap_or(0);
+                *vector_dims.entry(dim).or_default() += 1;
+                *counts.entry(text).or_default() += 1;
+                continue;
+            }
+            Cell::Text(text) => text,
+        };
+        let kind = classify(text);
+        *kinds.entry(kind).or_default() += 1;
+        *counts.entry(text).or_default() += 1;
+        let chars = text.chars().count() as u64;
+        len_min = len_min.min(chars);
+        len_max = len_max.max(chars);
+        len_sum += chars;
+        if text.contains(' ') {
+            with_space += 1;
+        }
+        match kind {
+            ValueKind::Integer | ValueKind::Float => {
+                if let Some(v) = parse_number(text) {
+                    numbers.push(v);
+                }
+            }
+            ValueKind::Datetime => {
+                if let Some(key) = parse_datetime(text) {
+                    datetimes = Some(match datetimes {
+                        None => (key, text, key, text),
+                        Some((lo, lo_t, hi, hi_t)) => {
+                            let (lo, lo_t) = if key < lo { (key, text) } else { (lo, lo_t) };
+                            let (hi, hi_t) = if key > hi { (key, text) } else { (hi, hi_t) };
+                            (lo, lo_t, hi, hi_t)
+                        }
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let count = rows - missing;
+    let share = |k: &[ValueKind]| k.iter().map(|k| kinds.get(k).copied().unwrap_or(0)).sum::<u64>() as f64 / count.max(1) as f64;
+    let numeric_share = share(&[ValueKind::Integer, ValueKind::Float]);
+    let mut column_type = if count == 0 {
+        ColumnType::Empty
+    } else if share(&[ValueKind::Vector]) >= 0.5 {
+        ColumnType::Vector
+    } else if numeric_share >= TYPE_SHARE {
+        if kinds.get(&ValueKind::Float).copied().unwrap_or(0) > 0 {
+            ColumnType::Float
+        } else {
+            ColumnType::Integer
+        }
+    } else if share(&[ValueKind::Boolean]) >= TYPE_SHARE {
+        ColumnType::Boolean
+    } else if share(&[ValueKind::Datetime]) >= TYPE_SHARE {
+        ColumnType::Datetime
+    } else {
+        ColumnType::Categorical
+    };
+
+    // Distinct values, compared as duplicates compare them.
+    let comparison = match column_type {
+        ColumnType::Integer | ColumnType::Float => Comparison::Numeric,
+        ColumnType::Boolean => Comparison::Boolean,
+        _ => Comparison::Text,
+    };
+    let distinct = match comparison {
+        Comparison::Text => counts.len() as u64,
+        _ => {
+            let mut buf = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for text in counts.keys() {
+                buf.clear();
+                normalized_cell(Cell::Text(text), comparison, &mut buf);
+                seen.insert(xxhash_rust::xxh3::xxh3_128(&buf));
+            }
+            seen.len() as u64
+        }
+    };
+
+    let mean_len = if count > 0 { len_sum as f64 / count as f64 } else { 0.0 };
+    let all_unique = count >= 2 && distinct == count;
+    if column_type == ColumnType::Categorical {
+        let space_share = with_space as f64 / count.max(1) as f64;
+        let distinct_share = distinct as f64 / count.max(1) as f64;
+        if all_unique && (name_suggests_identifier(&column.name) || (space_share < 0.05 && mean_len <= 64.0 && count >= 20))
+        {
+            column_type = ColumnType::Identifier;
+        } else if mean_len >= 25.0 && distinct_share > 0.5 || (space_share >= 0.5 && mean_len >= 12.0 && distinct_share > 0.5) {
+            column_type = ColumnType::Text;
+        }
+    } else if column_type == ColumnType::Integer && all_unique && name_suggests_identifier(&column.name) {
+        column_type = ColumnType::Identifier;
+    }
+
+    let numeric = match column_type {
+        ColumnType::Integer | ColumnType::Float => numeric_stats(&mut numbers),
+        _ => None,
+    };
+    let vector = (column_type == ColumnType::Vector).then(|| {
+        let (&dimension, &n) = vector_dims.iter().max_by_key(|(d, n)| (**n, **d)).unwrap_or((&0, &0));
+        VectorStats { dimension: dimension as u64, mismatched: count - n }
+    });
+    let datetime = match (column_type, datetimes) {
+        (ColumnType::Datetime, Some((_, lo, _, hi))) => {
+            Some(DatetimeStats { min: lo.to_string(), max: hi.to_string() })
+        }
+        _ => None,
+    };
+    let lengths = (column_type != ColumnType::Vector && count > 0 && len_min != u64::MAX)
+        .then(|| LengthStats { min: len_min, max: len_max, mean: mean_len });
+
+    let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
+    top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let top_values = top
+        .iter()
+        .take(TOP_VALUES)
+        .map(|(v, c)| ValueCount { value: crate::ingest::table::clip(v, 200), count: *c })
+        .collect();
+
+    let value_kinds = kinds.iter().map(|(k, v)| (k.name().to_string(), *v)).collect();
+    let mut profile = ColumnProfile {
+        name: column.name.clone(),
+        column_type,
+        count,
+        missing,
+        missing_share: if rows > 0 { missing as f64 / rows as f64 } else { 0.0 },
+        distinct,
+        value_kinds,
+        numeric,
+        datetime,
+        lengths,
+        vector,
+        top_values,
+        alerts: Vec::new(),
+    };
+    profile.alerts = alerts(&profile, &kinds);
+    ColumnSummary { profile, comparison }
+}
+
+fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let mut alert = |kind: &str, message: String| out.push(Alert { kind: kind.to_string(), message });
+    let rows = p.count + p.missing;
+    if p.count == 0 {
+        alert("mostly_missing", format!("all {rows} values are missing"));
+        return out;
+    }
+    if p.distinct == 1 {
+        alert("constant", format!("every non-missing value is {:?}", p.top_values[0].value));
+    }
+    if p.count >= 2 && p.distinct == p.count && p.column_type != ColumnType::Float {
+        alert("unique", format!("all {} non-missing values are distinct", p.count));
+    }
+    if p.column_type == ColumnType::Categorical && p.distinct > HIGH_CARDINALITY {
+        alert("high_cardinality", format!("{} distinct values in a categorical column", p.distinct));
+    }
+    if p.missing_share >= MOSTLY_MISSING {
+        alert("mostly_missing", format!("{:.1}% of values are missing ({} of {rows})", p.missing_share * 100.0, p.missing));
+    }
+    // Mixed types: a second kind of value beside the dominant one. Numbers
+    // inside free text or categories are normal, so only typed columns and
+    // columns where the minority is itself typed data are flagged.
+    let mut sorted: Vec<(ValueKind, u64)> = kinds.iter().map(|(k, v)| (*k, *v)).collect();
+    // Integers and floats are one family.
+    let int = kinds.get(&ValueKind::Integer).copied().unwrap_or(0);
+    let float = kinds.get(&ValueKind::Float).copied().unwrap_or(0);
+    sorted.retain(|(k, _)| !matches!(k, ValueKind::Integer | ValueKind::Float));
+    if int + float > 0 {
+        sorted.push((ValueKind::Float, int + float));
+    }
+    sorted.sort_by(|a, b| b.1.cmp(&a.1));
+    if sorted.len() >= 2 {
+        let typed = !matches!(p.column_type, ColumnType::Text | ColumnType::Categorical | ColumnType::Identifier);
+        let minority_share = (p.count - sorted[0].1) as f64 / p.count as f64;
+        if typed || minority_share >= 0.2 {
+            let parts: Vec<String> = sorted
+                .iter()
+                .map(|(k, n)| format!("{n} {}", if *k == ValueKind::Float { "numeric" } else { k.name() }))
+                .collect();
+            alert("mixed_types", format!("values of several kinds: {}", parts.join(", ")));
+        }
+    }
+    if let Some(n) = &p.numeric {
+        if n.skewness.abs() > SKEWED {
+            alert("skewed", format!("skewness {:.2}", n.skewness));
+        }
+    }
+    out
+}
+
+/// Quantile with linear interpolation between closest ranks (numpy's default).
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let (mut m2, mut m3) = (0.0, 0.0);
+    for &v in values.iter() {
+        let d = v - mean;
+        m2 += d * d;
+        m3 += d * d * d;
+    }
+    let std = if values.len() > 1 { (m2 / (n - 1.0)).sqrt() } else { 0.0 };
+    // Adjusted Fisher-Pearson skewness, as pandas computes it.
+    let skewness = if values.len() > 2 && m2 > 0.0 {
+        let (m2n, m3n) = (m2 / n, m3 / n);
+        (n * (n - 1.0)).sqrt() / (n - 2.0) * m3n / m2n.powf(1.5)
+    } else {
+        0.0
+    };
+    let min = values[0];
+    let max = values[values.len() - 1];
+    let quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]
+        .iter()
+        .map(|&q| (q.to_string(), quantile_sorted(values, q)))
+        .collect();
+    let bins = if max > min { HISTOGRAM_BINS } else { 1 };
+    let width = (max - min) / bins as f64;
+    let edges: Vec<f64> = (0..=bins).map(|i| if i == bins { max } else { min + width * i as f64 }).collect();
+    let mut counts = vec![0u64; bins];
+    for &v in values.iter() {
+        let bin = if width > 0.0 { (((v - min) / width) as usize).min(bins - 1) } else { 0 };
+        counts[bin] += 1;
+    }
+    Some(NumericStats {
+        min,
+        max,
+        mean,
+        std,
+        quantiles,
+        skewness,
+        zeros: values.iter().filter(|&&v| v == 0.0).count() as u64,
+        negatives: values.iter().filter(|&&v| v < 0.0).count() as u64,
+        histogram: Histogram { edges, counts },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Ingestor;
+
+    fn profiles(csv: &str) -> Vec<ColumnProfile> {
+        let mut ing = Ingestor::new("t.csv");
+        ing.push(csv.as_bytes()).unwrap();
+        ing.finish().unwrap();
+        ing.table.columns.iter().map(|c| profile_column(c).profile).collect()
+    }
+
+    #[test]
+    fn types_are_inferred() {
+        let mut csv = String::from("user_id,n,x,flag,day,color,comment,const\n");
+        for i in 0..40 {
+            csv.push_str(&format!(
+                "u{i:03},{},{}.5,{},2024-01-{:02},{},this is a longer free text comment number {i},k\n",
+                i % 7,
+                i,
+                if i % 2 == 0 { "true" } else { "false" },
+                i % 28 + 1,
+                ["red", "green", "blue"][i % 3]
+            ));
+        }
+        let p = profiles(&csv);
+        let types: Vec<_> = p.iter().map(|c| c.column_type).collect();
+        assert_eq!(
+            types,
+            [
+                ColumnType::Identifier,
+                ColumnType::Integer,
+                ColumnType::Float,
+                ColumnType::Boolean,
+                ColumnType::Datetime,
+                ColumnType::Categorical,
+                ColumnType::Text,
+                ColumnType::Categorical
+            ]
+        );
+        assert!(p[7].alerts.iter().any(|a| a.kind == "constant"));
+        assert!(p[0].alerts.iter().any(|a| a.kind == "unique"));
+        assert_eq!(p[5].distinct, 3);
+        assert_eq!(p[4].datetime.as_ref().unwrap().min, "2024-01-01");
+    }
+
+    #[test]
+    fn numeric_statistics_match_numpy() {
+        let p = profiles("v\n1\n2\n3\n4\n10\nNA\n");
+        let n = p[0].numeric.as_ref().unwrap();
+        assert_eq!((n.min, n.max, n.mean), (1.0, 10.0, 4.0));
+        assert!((n.std - 3.5355339059327378).abs() < 1e-12);
+        assert_eq!(n.quantiles["0.25"], 2.0);
+        assert_eq!(n.quantiles["0.5"], 3.0);
+        // pandas Series([1,2,3,4,10]).skew() = 1.6970562748477143
+        assert!((n.skewness - 1.697_056_274_847_714).abs() < 1e-12, "{}", n.skewness);
+        assert_eq!(p[0].missing, 1);
+        assert_eq!(n.histogram.counts.iter().sum::<u64>(), 5);
+    }
+
+    #[test]
+    fn numeric_distinct_compares_values() {
+        let p = profiles("v\n1\n1.0\n1e0\n2\n");
+        assert_eq!(p[0].distinct, 2);
+    }
+
+    #[test]
+    fn mixed_types_are_flagged() {
+        let p = profiles("v\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n21\nabc\n");
+        assert_eq!(p[0].column_type, ColumnType::Integer);
+        assert!(p[0].alerts.iter().any(|a| a.kind == "mixed_types"), "{:?}", p[0].alerts);
+    }
+}

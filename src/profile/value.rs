@@ -1,0 +1,179 @@
+//! What a single value looks like: number, boolean, date, or plain text.
+
+/// Kind of one non-missing value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ValueKind {
+    /// Optional sign and digits.
+    Integer,
+    /// Any other finite number Rust parses (1.5, 1e3, .5).
+    Float,
+    /// true/false in the spellings pandas reads.
+    Boolean,
+    /// ISO dates and timestamps, and d/m/y or m/d/y dates.
+    Datetime,
+    /// A JSON numeric array.
+    Vector,
+    /// Anything else.
+    String,
+}
+
+impl ValueKind {
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Integer => "integer",
+            ValueKind::Float => "float",
+            ValueKind::Boolean => "boolean",
+            ValueKind::Datetime => "datetime",
+            ValueKind::Vector => "vector",
+            ValueKind::String => "string",
+        }
+    }
+}
+
+/// Classifies a text value.
+pub fn classify(text: &str) -> ValueKind {
+    if parse_bool(text).is_some() {
+        return ValueKind::Boolean;
+    }
+    let t = text.trim();
+    if is_integer(t) {
+        return ValueKind::Integer;
+    }
+    if parse_number(t).is_some() {
+        return ValueKind::Float;
+    }
+    if parse_datetime(t).is_some() {
+        return ValueKind::Datetime;
+    }
+    ValueKind::String
+}
+
+fn is_integer(t: &str) -> bool {
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses a finite number (surrounding spaces allowed, as pandas allows).
+pub fn parse_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    // Rust accepts "inf"/"nan"/"infinity"; data tools treat those as text.
+    let first = *t.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    if !t.bytes().any(|b| b.is_ascii_digit()) || t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Parses the boolean spellings pandas reads by default.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// A date or timestamp as a sortable key (year, month, day, seconds of day).
+pub fn parse_datetime(text: &str) -> Option<(i32, u32, u32, f64)> {
+    let t = text.trim();
+    if t.len() < 8 || t.len() > 40 {
+        return None;
+    }
+    let (date, time) = match t.find(['T', ' ']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (y, m, d) = parse_date(date)?;
+    let seconds = match time {
+        None => 0.0,
+        Some(time) => parse_time(time)?,
+    };
+    Some((y, m, d, seconds))
+}
+
+fn parse_date(date: &str) -> Option<(i32, u32, u32)> {
+    let sep = date.bytes().find(|b| matches!(b, b'-' | b'/' | b'.'))?;
+    let parts: Vec<&str> = date.split(sep as char).collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let (y, m, d) = if parts[0].len() == 4 {
+        (nums[0], nums[1], nums[2])
+    } else if parts[2].len() == 4 && sep != b'-' {
+        // d/m/y when the first part cannot be a month, else m/d/y.
+        if nums[0] > 12 {
+            (nums[2], nums[1], nums[0])
+        } else {
+            (nums[2], nums[0], nums[1])
+        }
+    } else {
+        return None;
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1000..=9999).contains(&y) {
+        return None;
+    }
+    Some((y as i32, m, d))
+}
+
+fn parse_time(time: &str) -> Option<f64> {
+    // Strip a zone suffix: Z, +hh:mm, -hhmm.
+    let core = time.trim_end_matches('Z');
+    let core = match core.rfind(['+', '-']) {
+        Some(i) if i >= 5 => &core[..i],
+        _ => core,
+    };
+    let parts: Vec<&str> = core.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return None;
+    }
+    let h: u32 = parts[0].parse().ok()?;
+    let m: u32 = parts[1].parse().ok()?;
+    let s: f64 = if parts.len() == 3 { parts[2].parse().ok()? } else { 0.0 };
+    if h > 23 || m > 59 || !(0.0..61.0).contains(&s) {
+        return None;
+    }
+    Some(h as f64 * 3600.0 + m as f64 * 60.0 + s)
+}
+
+/// Parses a JSON numeric array's text (`[1,2.5]`) into f32s.
+pub fn parse_vector(text: &str) -> Option<Vec<f32>> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
+    if inner.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    inner.split(',').map(|p| p.trim().parse::<f32>().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(classify("42"), ValueKind::Integer);
+        assert_eq!(classify("-7"), ValueKind::Integer);
+        assert_eq!(classify("3.5"), ValueKind::Float);
+        assert_eq!(classify("1e-3"), ValueKind::Float);
+        assert_eq!(classify("True"), ValueKind::Boolean);
+        assert_eq!(classify("2024-02-29"), ValueKind::Datetime);
+        assert_eq!(classify("2024-02-29T10:11:12Z"), ValueKind::Datetime);
+        assert_eq!(classify("2024-02-29 10:11:12.5+01:00"), ValueKind::Datetime);
+        assert_eq!(classify("31/12/2020"), ValueKind::Datetime);
+        assert_eq!(classify("inf"), ValueKind::String);
+        assert_eq!(classify("NaNa"), ValueKind::String);
+        assert_eq!(classify("12abc"), ValueKind::String);
+        assert_eq!(classify("2024-13-01"), ValueKind::String);
+        assert_eq!(classify("hello world"), ValueKind::String);
+    }
+
+    #[test]
+    fn vectors() {
+        assert_eq!(parse_vector("[1,2.5,-3e0]"), Some(vec![1.0, 2.5, -3.0]));
+        assert_eq!(parse_vector("[1,\"a\"]"), None);
+    }
+}

@@ -1,0 +1,481 @@
+//! The report: everything preflight found, as plain serde types.
+//!
+//! The JSON form is a promise to users (DESIGN section 4): fields are only
+//! ever added. `schema_version` changes when a field changes meaning.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the report's JSON shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report for one input file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    /// Version of this shape; see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The program that made the report.
+    pub tool: Tool,
+    /// What was read.
+    pub source: Source,
+    /// How reading went: rows kept, padded, skipped, and why.
+    pub ingest: Ingest,
+    /// One profile per column, in file order.
+    pub columns: Vec<ColumnProfile>,
+    /// Exact and near duplicate rows.
+    pub duplicates: Duplicates,
+    /// Class balance of the label column; absent when there is no label.
+    pub class_balance: Option<ClassBalance>,
+    /// How rows were turned into vectors for the neighbour checks.
+    pub embedding: Option<Embedding>,
+    /// Rows far from their nearest neighbours.
+    pub outliers: Option<Outliers>,
+    /// Rows whose neighbours mostly carry another label.
+    pub label_issues: Option<LabelIssues>,
+    /// Pass/fail against the rules.
+    pub verdict: Verdict,
+    /// Which backend ran and how long each stage took.
+    pub compute: Compute,
+}
+
+/// Name and version of the program.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    /// Always "preflight".
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+/// The input file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Source {
+    /// File name as given (no directories in the page).
+    pub name: String,
+    /// "csv" or "jsonl".
+    pub format: String,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Data rows used (after the header; skipped rows excluded).
+    pub rows: u64,
+    /// Number of columns.
+    pub columns: u64,
+    /// Field delimiter for CSV, as a one-character string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// Whether the first CSV record was taken as a header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+    /// Whether a UTF-8 byte order mark was found and removed.
+    pub bom: bool,
+    /// "\r\n" or "\n" (the first line ending seen).
+    pub line_ending: String,
+}
+
+/// Accounting of every record read: nothing is dropped without a count.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ingest {
+    /// Records read after the header, including unusable ones.
+    pub records_read: u64,
+    /// Records kept as data rows.
+    pub rows_used: u64,
+    /// Records that could not be used (see `issues`).
+    pub rows_skipped: u64,
+    /// CSV records with fewer fields than the header, kept with the missing
+    /// fields treated as missing values.
+    pub rows_padded: u64,
+    /// Records holding bytes that are not valid UTF-8 (kept; the bad bytes
+    /// are replaced by U+FFFD).
+    pub rows_invalid_utf8: u64,
+    /// Blank lines, ignored.
+    pub blank_lines: u64,
+    /// The first issues found, in file order (at most `ISSUE_EXAMPLES` per kind).
+    pub issues: Vec<IngestIssue>,
+    /// Count of issues per kind, including those not listed.
+    pub issue_counts: BTreeMap<String, u64>,
+}
+
+/// One problem met while reading.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IngestIssue {
+    /// Machine-readable kind: "ragged_short", "ragged_long", "invalid_utf8",
+    /// "not_json", "not_object", "unterminated_quote", "huge_field".
+    pub kind: String,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// 0-based record index after the header, when the record was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+    /// 1-based column (field) number, when one field is at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// What happened and what preflight did about it.
+    pub message: String,
+}
+
+/// Inferred type of a column.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// Whole numbers.
+    Integer,
+    /// Real numbers.
+    Float,
+    /// true/false values.
+    Boolean,
+    /// Dates or timestamps.
+    Datetime,
+    /// Few distinct strings.
+    Categorical,
+    /// Free text.
+    Text,
+    /// Unique per row: keys, ids, hashes.
+    Identifier,
+    /// Arrays of numbers (JSONL).
+    Vector,
+    /// Nothing but missing values.
+    Empty,
+}
+
+/// The profile of one column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnProfile {
+    /// Column name (dotted path for nested JSON).
+    pub name: String,
+    /// Inferred type.
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    /// Non-missing values.
+    pub count: u64,
+    /// Missing values (empty, NA, null, ... or absent key).
+    pub missing: u64,
+    /// missing / rows.
+    pub missing_share: f64,
+    /// Distinct non-missing values.
+    pub distinct: u64,
+    /// How many values parsed as each kind: integer, float, boolean,
+    /// datetime, string, vector.
+    pub value_kinds: BTreeMap<String, u64>,
+    /// Numeric statistics, for integer and float columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numeric: Option<NumericStats>,
+    /// Earliest and latest value, for datetime columns (as written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<DatetimeStats>,
+    /// String lengths in characters, for every non-vector column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lengths: Option<LengthStats>,
+    /// Vector columns: the dimension and how many rows disagree with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<VectorStats>,
+    /// Most frequent values, most first (ties by value).
+    pub top_values: Vec<ValueCount>,
+    /// Data quality alerts.
+    pub alerts: Vec<Alert>,
+}
+
+/// Numeric summary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NumericStats {
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (n - 1).
+    pub std: f64,
+    /// Quantiles at 0.05, 0.25, 0.5, 0.75, 0.95 (linear interpolation, as numpy).
+    pub quantiles: BTreeMap<String, f64>,
+    /// Sample skewness (adjusted Fisher-Pearson, as pandas).
+    pub skewness: f64,
+    /// Number of values equal to zero.
+    pub zeros: u64,
+    /// Number of values below zero.
+    pub negatives: u64,
+    /// Equal-width histogram from min to max.
+    pub histogram: Histogram,
+}
+
+/// Equal-width histogram.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Histogram {
+    /// Bin edges, one more than counts.
+    pub edges: Vec<f64>,
+    /// Values per bin; the last bin includes its right edge.
+    pub counts: Vec<u64>,
+}
+
+/// Earliest and latest dates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DatetimeStats {
+    /// Earliest value, as written in the file.
+    pub min: String,
+    /// Latest value, as written in the file.
+    pub max: String,
+}
+
+/// String length summary (in Unicode scalar values).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LengthStats {
+    /// Shortest.
+    pub min: u64,
+    /// Longest.
+    pub max: u64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// Vector column summary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VectorStats {
+    /// Most common length of the arrays.
+    pub dimension: u64,
+    /// Rows whose array has another length (not embedded).
+    pub mismatched: u64,
+}
+
+/// A value and how often it occurs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ValueCount {
+    /// The value (long values cut to 200 characters with an ellipsis).
+    pub value: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// A data quality alert on a column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Alert {
+    /// "constant", "unique", "high_cardinality", "mostly_missing",
+    /// "mixed_types", "skewed".
+    pub kind: String,
+    /// Human explanation with the measured value.
+    pub message: String,
+}
+
+/// Duplicate findings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Duplicates {
+    /// Rows identical in every column.
+    pub exact: ExactDuplicates,
+    /// Rows close in embedding space.
+    pub near: NearDuplicates,
+}
+
+/// Exact duplicate rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExactDuplicates {
+    /// How rows were compared.
+    pub method: String,
+    /// Rows that could be removed: rows in groups minus the number of groups.
+    pub redundant_rows: u64,
+    /// Rows that belong to some group (each group counts all its copies).
+    pub rows_in_groups: u64,
+    /// Number of groups (sets of 2 or more identical rows).
+    pub group_count: u64,
+    /// The largest groups first (at most `GROUP_EXAMPLES`).
+    pub groups: Vec<RowGroup>,
+}
+
+/// A set of rows that belong together.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RowGroup {
+    /// Row ids, ascending (0-based, after the header).
+    pub rows: Vec<u64>,
+    /// Line numbers where those rows start (1-based), same order.
+    pub lines: Vec<u64>,
+    /// Number of rows in the group (may exceed `rows.len()` when cut).
+    pub size: u64,
+}
+
+/// Near duplicate rows from the kNN graph.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NearDuplicates {
+    /// How near duplicates were found, or why not.
+    pub method: String,
+    /// Distance below which two rows are near duplicates (absent if not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Rows in near-duplicate groups that are not exact duplicates of each other.
+    pub rows_in_groups: u64,
+    /// Number of groups.
+    pub group_count: u64,
+    /// Largest groups first (at most `GROUP_EXAMPLES`).
+    pub groups: Vec<RowGroup>,
+}
+
+/// Label distribution.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassBalance {
+    /// The label column.
+    pub label_column: String,
+    /// Why this column: "chosen" or the detection reason.
+    pub reason: String,
+    /// Count per class, by class name.
+    pub counts: BTreeMap<String, u64>,
+    /// Classes, largest first, with shares.
+    pub classes: Vec<ClassShare>,
+    /// Rows with a missing label (not counted in any class).
+    pub missing: u64,
+    /// Largest class count / smallest class count.
+    pub imbalance_ratio: f64,
+    /// Shannon entropy of the shares divided by ln(K); 1 = perfectly balanced.
+    pub normalized_entropy: f64,
+    /// Share below which a class is flagged: 0.1 / K.
+    pub flag_share_below: f64,
+    /// Classes whose share is below `flag_share_below`.
+    pub flagged_classes: Vec<String>,
+}
+
+/// One class.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassShare {
+    /// Class value.
+    pub class: String,
+    /// Rows with this class.
+    pub count: u64,
+    /// count / labelled rows.
+    pub share: f64,
+    /// Whether the class is flagged as a minority.
+    pub flagged: bool,
+}
+
+/// How rows became vectors.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Embedding {
+    /// Vector dimension.
+    pub dimension: u64,
+    /// Where the dimensions come from, per column.
+    pub features: Vec<EmbeddingFeature>,
+    /// Columns not used, with the reason.
+    pub excluded: Vec<ExcludedColumn>,
+    /// Rows embedded (all rows, or the sample).
+    pub rows: u64,
+    /// True when only a uniform sample of rows was embedded.
+    pub sampled: bool,
+}
+
+/// A column's contribution to the embedding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmbeddingFeature {
+    /// Column name.
+    pub column: String,
+    /// "numeric_robust", "missing_indicator", "one_hot", "hashed", "vector".
+    pub encoding: String,
+    /// Dimensions used.
+    pub dimensions: u64,
+}
+
+/// A column left out of the embedding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExcludedColumn {
+    /// Column name.
+    pub column: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// kNN distance outliers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Outliers {
+    /// Neighbours per row.
+    pub k: u64,
+    /// "cosine" or "euclidean".
+    pub metric: String,
+    /// Rows flagged.
+    pub flagged: u64,
+    /// Raw mean kNN distance above which a row is flagged (Q3 + 1.7 IQR).
+    pub distance_threshold: f64,
+    /// Backend that built the kNN graph: "gpu" or "cpu".
+    pub backend: String,
+    /// Rows scored (equals `embedding.rows`).
+    pub rows_scored: u64,
+    /// The most outlying rows, most first (at most `TOP_ROWS`).
+    pub top: Vec<FlaggedRow>,
+}
+
+/// A row flagged by a neighbour check, with its neighbours for context.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlaggedRow {
+    /// Row id.
+    pub row: u64,
+    /// Line where it starts.
+    pub line: u64,
+    /// Score in [0, 1], higher = worse.
+    pub score: f64,
+    /// Mean distance to its k nearest neighbours.
+    pub distance: f64,
+    /// Whether it passes the flag threshold.
+    pub flagged: bool,
+    /// The row's values in column order (cut to 200 characters).
+    pub values: Vec<String>,
+    /// Its nearest neighbours' row ids, nearest first.
+    pub neighbours: Vec<u64>,
+    /// The label of the row, for label issues.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The neighbours' majority label, for label issues.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_label: Option<String>,
+}
+
+/// Suspected label errors.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LabelIssues {
+    /// How rows were scored.
+    pub method: String,
+    /// Label column.
+    pub label_column: String,
+    /// Rows flagged.
+    pub flagged: u64,
+    /// Score above which a row is flagged.
+    pub score_threshold: f64,
+    /// The most suspicious rows, most first (at most `TOP_ROWS`).
+    pub top: Vec<FlaggedRow>,
+}
+
+/// Pass/fail against rules.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    /// True when no error-level rule failed.
+    pub passed: bool,
+    /// Messages of the failed error-level rules.
+    pub failures: Vec<String>,
+    /// Messages of failed warning-level rules.
+    pub warnings: Vec<String>,
+    /// Every rule evaluated, with its measured value.
+    pub rules: Vec<RuleOutcome>,
+}
+
+/// One rule's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuleOutcome {
+    /// Rule name.
+    pub rule: String,
+    /// "error" or "warning".
+    pub severity: String,
+    /// The measured value.
+    pub value: f64,
+    /// The limit it was compared with.
+    pub limit: f64,
+    /// Whether the rule held.
+    pub passed: bool,
+    /// Explanation.
+    pub message: String,
+}
+
+/// Where the work ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Compute {
+    /// "gpu" or "cpu": the backend of the kNN graph.
+    pub backend: String,
+    /// GPU adapter name when the GPU ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    /// Why the CPU ran when the GPU was asked for or allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Milliseconds per stage.
+    pub timings_ms: BTreeMap<String, f64>,
+}

@@ -1,0 +1,71 @@
+//! Per-row findings: one line per data row (DESIGN section 4).
+
+/// Header of the per-row CSV. Columns are only ever added at the end.
+pub const HEADER: [&str; 8] =
+    ["row", "line", "outlier_score", "is_outlier", "exact_group", "near_group", "label_issue_score", "is_label_issue"];
+
+/// Findings for every data row; `None` where a check did not score the row
+/// (not in the kNN sample, no label).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowFindings {
+    /// 1-based line where each row starts.
+    pub lines: Vec<u64>,
+    /// Outlier score in [0, 1].
+    pub outlier_score: Vec<Option<f64>>,
+    /// Flagged outlier.
+    pub is_outlier: Vec<Option<bool>>,
+    /// Smallest row id of the row's exact duplicate group.
+    pub exact_group: Vec<Option<u32>>,
+    /// Smallest row id of the row's near duplicate group.
+    pub near_group: Vec<Option<u32>>,
+    /// Label issue score in [0, 1].
+    pub label_issue_score: Vec<Option<f64>>,
+    /// Suspected label error.
+    pub is_label_issue: Vec<Option<bool>>,
+}
+
+impl RowFindings {
+    /// Empty findings for rows starting at `lines`.
+    pub fn new(lines: Vec<u64>) -> RowFindings {
+        let n = lines.len();
+        RowFindings {
+            lines,
+            outlier_score: vec![None; n],
+            is_outlier: vec![None; n],
+            exact_group: vec![None; n],
+            near_group: vec![None; n],
+            label_issue_score: vec![None; n],
+            is_label_issue: vec![None; n],
+        }
+    }
+
+    /// Writes the CSV.
+    pub fn write_csv<W: std::io::Write>(&self, out: W) -> csv::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(HEADER)?;
+        let opt_f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+        let opt_b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_default();
+        let opt_u = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        for row in 0..self.lines.len() {
+            w.write_record([
+                row.to_string(),
+                self.lines[row].to_string(),
+                opt_f(self.outlier_score[row]),
+                opt_b(self.is_outlier[row]),
+                opt_u(self.exact_group[row]),
+                opt_u(self.near_group[row]),
+                opt_f(self.label_issue_score[row]),
+                opt_b(self.is_label_issue[row]),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    }
+
+    /// The CSV as a string.
+    pub fn to_csv(&self) -> String {
+        let mut buf = Vec::new();
+        self.write_csv(&mut buf).expect("writing to memory does not fail");
+        String::from_utf8(buf).expect("the CSV is built from UTF-8")
+    }
+}
