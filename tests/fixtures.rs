@@ -1,0 +1,243 @@
+//! Every fixture through the library: the facts tests/fixtures/README.md
+//! documents, and reports that do not depend on how the input was chunked.
+
+use preflight::report::{ColumnType, Report};
+use preflight::{Analysis, Backend, ErrorKind, Options, Profiler};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn run_chunked(name: &str, bytes: &[u8], chunk: usize, options: Options) -> preflight::Result<Analysis> {
+    let mut p = Profiler::new(name, options);
+    for part in bytes.chunks(chunk.max(1)) {
+        p.push(part)?;
+    }
+    pollster::block_on(p.finish(&mut |_, _| {}))
+}
+
+fn cpu() -> Options {
+    Options { backend: Backend::Cpu, ..Options::default() }
+}
+
+fn analyse(name: &str) -> Analysis {
+    let bytes = fixture(name);
+    run_chunked(name, &bytes, bytes.len(), cpu()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn column<'a>(r: &'a Report, name: &str) -> &'a preflight::report::ColumnProfile {
+    r.columns.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// The report without what legitimately varies between runs.
+fn comparable(r: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    v["compute"]["timings_ms"] = serde_json::Value::Null;
+    v
+}
+
+#[test]
+fn penguins_facts() {
+    let r = analyse("penguins.csv").report;
+    assert_eq!((r.source.rows, r.source.columns), (344, 8));
+    let b = r.class_balance.as_ref().expect("species is detected as the label");
+    assert_eq!(b.label_column, "species");
+    assert_eq!((b.counts["Adelie"], b.counts["Gentoo"], b.counts["Chinstrap"]), (152, 124, 68));
+    assert!((b.imbalance_ratio - 152.0 / 68.0).abs() < 1e-12);
+    assert!(b.flagged_classes.is_empty());
+    for c in ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"] {
+        assert_eq!(column(&r, c).missing, 2, "{c}");
+    }
+    assert_eq!(column(&r, "sex").missing, 11);
+    assert_eq!(column(&r, "year").distinct, 3);
+    assert_eq!(column(&r, "bill_length_mm").column_type, ColumnType::Float);
+    assert_eq!(column(&r, "island").column_type, ColumnType::Categorical);
+    assert_eq!(r.duplicates.exact.group_count, 0);
+    assert!(r.verdict.passed);
+    let o = r.outliers.as_ref().unwrap();
+    assert_eq!((o.k, o.rows_scored), (10, 344));
+}
+
+#[test]
+fn cars_and_iris_facts() {
+    let r = analyse("cars.jsonl").report;
+    assert_eq!(r.source.format, "jsonl");
+    assert_eq!(column(&r, "Miles_per_Gallon").missing, 8);
+    assert_eq!(column(&r, "Horsepower").missing, 6);
+    assert_eq!(column(&r, "Year").column_type, ColumnType::Datetime);
+    assert_eq!(column(&r, "Name").distinct, 311);
+    assert_eq!(r.duplicates.exact.group_count, 0);
+
+    let r = analyse("iris.jsonl").report;
+    let e = &r.duplicates.exact;
+    assert_eq!((e.redundant_rows, e.group_count, e.rows_in_groups), (1, 1, 2));
+    assert_eq!(e.groups[0].rows, vec![101, 142]);
+    assert!((r.class_balance.as_ref().unwrap().normalized_entropy - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn hand_made_fixtures_facts() {
+    let r = analyse("small.csv").report;
+    let types: Vec<ColumnType> = r.columns.iter().map(|c| c.column_type).collect();
+    assert_eq!(types[2..6], [ColumnType::Float, ColumnType::Boolean, ColumnType::Datetime, ColumnType::Categorical]);
+    assert_eq!(column(&r, "note").missing, 1);
+
+    let a = analyse("dupes.csv");
+    let e = &a.report.duplicates.exact;
+    assert_eq!((e.redundant_rows, e.group_count, e.rows_in_groups), (3, 2, 5));
+    assert_eq!(e.groups[0].rows, vec![0, 3, 7]);
+    assert_eq!(e.groups[1].rows, vec![2, 5]);
+    assert_eq!(a.rows.exact_group[7], Some(0));
+    assert_eq!(a.rows.exact_group[5], Some(2));
+    assert_eq!(a.rows.exact_group[4], None);
+
+    for (name, delimiter) in [("semicolon.csv", ";"), ("tab.tsv", "\t"), ("pipe.txt", "|")] {
+        let r = analyse(name).report;
+        assert_eq!(r.source.delimiter.as_deref(), Some(delimiter), "{name}");
+        assert_eq!((r.source.columns, r.source.rows), (4, 6), "{name}");
+    }
+
+    let a = analyse("quoted.csv");
+    assert_eq!(a.rows.lines, vec![2, 3, 4, 5, 7, 8]);
+
+    let r = analyse("crlf_bom.csv").report;
+    assert_eq!(r.columns[0].name, "id");
+    assert!(r.source.bom);
+    assert_eq!(r.source.line_ending, "\r\n");
+    assert!(r.columns.iter().all(|c| c.top_values.iter().all(|v| !v.value.contains('\r'))));
+
+    let r = analyse("noheader.csv").report;
+    assert_eq!((r.source.rows, r.source.header), (20, Some(false)));
+
+    let r = analyse("sample.jsonl").report;
+    let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "user.name", "user.age", "embedding", "label"]);
+    assert_eq!(column(&r, "embedding").vector.as_ref().unwrap().dimension, 4);
+    assert_eq!(r.embedding.as_ref().unwrap().features[0].encoding, "vector");
+}
+
+#[test]
+fn bad_inputs_are_counted_with_lines() {
+    let r = analyse("bad_json.jsonl").report;
+    assert_eq!((r.ingest.rows_skipped, r.source.rows), (2, 3));
+    let lines: Vec<(u64, &str)> = r.ingest.issues.iter().map(|i| (i.line, i.kind.as_str())).collect();
+    assert_eq!(lines, [(3, "not_json"), (4, "not_object")]);
+    assert!(!r.verdict.passed, "2 of 5 records unusable fails the unusable_rows rule");
+
+    let r = analyse("ragged.csv").report;
+    let lines: Vec<(u64, &str)> = r.ingest.issues.iter().map(|i| (i.line, i.kind.as_str())).collect();
+    assert_eq!(lines, [(3, "ragged_short"), (4, "ragged_long")]);
+    assert_eq!((r.ingest.rows_padded, r.ingest.rows_skipped), (1, 1));
+
+    let r = analyse("unbalanced_quote.csv").report;
+    assert_eq!(r.ingest.issues[0].kind, "unterminated_quote");
+    assert_eq!(r.ingest.issues[0].line, 3);
+
+    let r = analyse("invalid_utf8.csv").report;
+    assert_eq!(r.ingest.rows_invalid_utf8, 1);
+    assert_eq!((r.ingest.issues[0].line, r.ingest.issues[0].row), (3, Some(1)));
+
+    for (name, kind) in [("empty.csv", ErrorKind::Empty), ("binary.bin", ErrorKind::Binary)] {
+        let bytes = fixture(name);
+        let err = run_chunked(name, &bytes, 1000, cpu()).unwrap_err();
+        assert_eq!(*err.kind(), kind, "{name}: {err}");
+    }
+}
+
+#[test]
+fn planted_outliers_and_label_flips_are_found() {
+    let a = analyse("labelled.csv");
+    let planted_outliers = [9, 50, 213, 326, 406, 450, 460, 481, 514, 568];
+    let flips = [35, 121, 156, 180, 208, 224, 235, 297, 365, 384, 399, 411, 417, 567, 584];
+    let o = a.report.outliers.as_ref().unwrap();
+    let mut top10: Vec<u64> = o.top[..10].iter().map(|t| t.row).collect();
+    top10.sort();
+    assert_eq!(top10, planted_outliers);
+    for r in planted_outliers {
+        assert_eq!(a.rows.is_outlier[r as usize], Some(true), "row {r}");
+    }
+    for r in flips {
+        assert_eq!(a.rows.is_label_issue[r], Some(true), "row {r}");
+    }
+    let b = a.report.class_balance.as_ref().unwrap();
+    assert_eq!(b.flagged_classes, vec!["d".to_string()]);
+}
+
+#[test]
+fn reports_do_not_depend_on_chunking() {
+    for name in [
+        "penguins.csv",
+        "cars.jsonl",
+        "quoted.csv",
+        "crlf_bom.csv",
+        "ragged.csv",
+        "unbalanced_quote.csv",
+        "invalid_utf8.csv",
+        "bad_json.jsonl",
+        "sample.jsonl",
+        "dupes.csv",
+    ] {
+        let bytes = fixture(name);
+        let whole = run_chunked(name, &bytes, bytes.len(), cpu()).unwrap();
+        for chunk in [1, 2, 3, 7, 64, 1000] {
+            let a = run_chunked(name, &bytes, chunk, cpu()).unwrap();
+            assert_eq!(comparable(&a.report), comparable(&whole.report), "{name}, chunks of {chunk}");
+            assert_eq!(a.rows, whole.rows, "{name}, chunks of {chunk}");
+        }
+    }
+}
+
+#[test]
+fn gpu_and_cpu_give_the_same_report() {
+    #[cfg(feature = "gpu")]
+    {
+        if pollster::block_on(preflight::gpu::GpuContext::new()).is_err() {
+            assert!(std::env::var("PREFLIGHT_REQUIRE_GPU").is_err(), "PREFLIGHT_REQUIRE_GPU is set but no adapter");
+            eprintln!("SKIPPED: no GPU adapter");
+            return;
+        }
+        for name in ["penguins.csv", "labelled.csv", "sample.jsonl", "cars.jsonl"] {
+            let bytes = fixture(name);
+            let c = run_chunked(name, &bytes, bytes.len(), cpu()).unwrap();
+            let gpu = Options { backend: Backend::Gpu, ..Options::default() };
+            let g = run_chunked(name, &bytes, bytes.len(), gpu).unwrap();
+            assert_eq!(g.report.compute.backend, "gpu");
+            for row in 0..c.rows.lines.len() {
+                let (a, b) = (c.rows.outlier_score[row], g.rows.outlier_score[row]);
+                assert!((a.unwrap() - b.unwrap()).abs() < 1e-4, "{name} row {row}: {a:?} vs {b:?}");
+            }
+            assert_eq!(c.rows.is_outlier, g.rows.is_outlier, "{name}");
+            assert_eq!(c.rows.near_group, g.rows.near_group, "{name}");
+            assert_eq!(c.rows.is_label_issue, g.rows.is_label_issue, "{name}");
+            assert_eq!(c.report.columns, g.report.columns);
+            assert_eq!(c.report.duplicates.exact, g.report.duplicates.exact);
+            let (cn, gn) = (&c.report.duplicates.near, &g.report.duplicates.near);
+            assert_eq!(cn.groups, gn.groups, "{name}");
+            assert!((cn.threshold.unwrap() - gn.threshold.unwrap()).abs() < 1e-5, "{name}");
+        }
+    }
+}
+
+#[test]
+fn label_option_is_checked() {
+    let bytes = fixture("penguins.csv");
+    let opts = Options { label: Some("nope".into()), ..cpu() };
+    let err = run_chunked("penguins.csv", &bytes, bytes.len(), opts).unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::InvalidOption);
+    assert!(err.to_string().contains("species"), "{err}");
+    let opts = Options { label: Some("island".into()), ..cpu() };
+    let a = run_chunked("penguins.csv", &bytes, bytes.len(), opts).unwrap();
+    assert_eq!(a.report.class_balance.unwrap().label_column, "island");
+}
+
+#[test]
+fn sampling_caps_the_neighbour_checks() {
+    let bytes = fixture("labelled.csv");
+    let opts = Options { max_knn_rows: 100, ..cpu() };
+    let a = run_chunked("labelled.csv", &bytes, bytes.len(), opts).unwrap();
+    let e = a.report.embedding.as_ref().unwrap();
+    assert!(e.sampled);
+    assert_eq!(e.rows, 100);
+    assert_eq!(a.rows.outlier_score.iter().filter(|s| s.is_some()).count(), 100);
+}
