@@ -1,0 +1,389 @@
+// preflight's page: UI only. The worker (worker.js) owns the wasm module and
+// the GPU; this file picks files, relays them, shows progress and renders the
+// report. Nothing here touches the network except the sample button, which
+// fetches this site's own sample file when clicked.
+
+import { el, formatBytes, formatInt, renderReport } from './render.js';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  engine: $('engine-status'),
+  version: $('version'),
+  dropzone: $('dropzone'),
+  fileInput: $('file-input'),
+  sampleButton: $('sample-button'),
+  labelInput: $('label-input'),
+  backendSelect: $('backend-select'),
+  progress: $('progress'),
+  progressBar: $('progress-bar'),
+  progressStage: $('progress-stage'),
+  cancelButton: $('cancel-button'),
+  status: $('status'),
+  error: $('error'),
+  downloads: $('downloads'),
+  downloadJson: $('download-json'),
+  downloadRows: $('download-rows'),
+  downloadHtml: $('download-html'),
+  report: $('report'),
+};
+
+const STAGE_NAMES = {
+  reading: 'Reading the file',
+  parse: 'Parsing the last rows',
+  profile: 'Profiling columns',
+  duplicates: 'Finding duplicates',
+  embedding: 'Turning rows into vectors',
+  knn: 'Finding nearest neighbours',
+  outliers: 'Scoring outliers',
+  labels: 'Checking labels',
+  checks: 'Running checks',
+  verdict: 'Applying rules',
+  done: 'Finishing the report',
+};
+
+// ---------------------------------------------------------------- worker
+
+/**
+ * One worker running plus one spare, already loaded: Cancel terminates the
+ * running one and promotes the spare, so cancelling is instant and needs no
+ * fetch (the page keeps working offline).
+ */
+let worker = null;
+let spare = null;
+let nextJobId = 1;
+let job = null; // {id, file, startedAt}
+let lastResult = null; // {report, reportText, rowsCsv, fileName}
+
+function spawnWorker() {
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'preflight' });
+  const entry = { worker: w, ready: false, fatal: null, version: null, webgpu: null };
+  w.onmessage = (event) => onWorkerMessage(entry, event.data);
+  w.onerror = (event) => {
+    event.preventDefault?.();
+    const message = event.message || 'the worker script failed to load';
+    entry.fatal = message;
+    if (entry === worker) onWorkerFatal(message);
+  };
+  w.onmessageerror = () => {
+    if (entry === worker && job) failJob(job.id, 'A message from the worker could not be read.');
+  };
+  return entry;
+}
+
+function startWorkers() {
+  worker = spawnWorker();
+  spare = spawnWorker();
+}
+
+function replaceWorker() {
+  worker?.worker.terminate();
+  // A spare that failed to load (say, the page went offline) is replaced.
+  if (spare?.fatal) spare.worker.terminate();
+  worker = spare && !spare.fatal ? spare : spawnWorker();
+  spare = spawnWorker();
+  if (worker.fatal) onWorkerFatal(worker.fatal);
+  else if (worker.ready) showEngineReady(worker);
+}
+
+function onWorkerMessage(entry, message) {
+  const { id, type, data } = message ?? {};
+  if (type === 'ready') {
+    entry.ready = true;
+    entry.version = data?.version ?? null;
+    entry.webgpu = Boolean(data?.webgpu);
+    if (entry === worker) showEngineReady(entry);
+    return;
+  }
+  if (type === 'fatal') {
+    entry.fatal = data?.message ?? 'the checker failed to load';
+    if (entry === worker) onWorkerFatal(entry.fatal);
+    return;
+  }
+  if (entry !== worker) return; // a spare says nothing else
+  if (type === 'progress') {
+    if (job) showProgress(data);
+    return;
+  }
+  if (!job || id !== job.id) return; // a cancelled job's late message
+  if (type === 'result') {
+    finishJob(job.id, data);
+  } else if (type === 'error') {
+    failJob(job.id, data?.message ?? 'unknown error');
+  }
+}
+
+function showEngineReady(entry) {
+  ui.engine.textContent = `Ready. WebGPU ${entry.webgpu ? 'is available in this browser' : 'is not available here; the CPU will do the work'}.`;
+  ui.engine.dataset.state = 'ready';
+  ui.engine.dataset.webgpu = String(entry.webgpu);
+  if (entry.version) ui.version.textContent = entry.version;
+}
+
+function onWorkerFatal(message) {
+  ui.engine.textContent = 'The checker could not be loaded.';
+  ui.engine.dataset.state = 'failed';
+  if (job) failJob(job.id, message);
+  else showError(message);
+}
+
+// ---------------------------------------------------------------- runs
+
+function options() {
+  return { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto' };
+}
+
+function clearReport() {
+  ui.report.replaceChildren();
+  ui.downloads.hidden = true;
+  document.querySelectorAll('[data-testid="report-ready"]').forEach((n) => n.remove());
+  lastResult = null;
+}
+
+function showError(message, fileName, runId) {
+  ui.error.dataset.run = runId === undefined ? '' : String(runId);
+  ui.error.replaceChildren(
+    el('strong', {}, fileName ? `Could not check ${fileName}: ` : 'Error: '),
+    el('span', { class: 'error-message', 'data-testid': 'error-message' }, message),
+  );
+  ui.error.hidden = false;
+}
+
+function clearError() {
+  ui.error.replaceChildren();
+  ui.error.hidden = true;
+}
+
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+
+function startRun(file) {
+  if (!file) return;
+  if (job) cancelRun({ quiet: true });
+  clearReport();
+  clearError();
+  const id = nextJobId++;
+  // Tests wait for the element of this run: report-ready or error with data-run = id.
+  document.body.dataset.run = String(id);
+  if (worker.fatal) {
+    showError(worker.fatal, file.name, id);
+    return;
+  }
+  job = { id, file, startedAt: performance.now() };
+  ui.progress.hidden = false;
+  ui.progressBar.value = 0;
+  ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
+  ui.progress.dataset.stage = 'reading';
+  setStatus(`Checking ${file.name} (${formatBytes(file.size)})…`);
+  // The File is a handle: cloning it into the worker copies no bytes.
+  worker.worker.postMessage({ id, type: 'profile', data: { file, options: options() } });
+}
+
+function showProgress(data) {
+  const stage = String(data?.stage ?? '');
+  const fraction = Math.min(1, Math.max(0, Number(data?.fraction) || 0));
+  ui.progressBar.value = fraction;
+  ui.progress.dataset.stage = stage;
+  let text = STAGE_NAMES[stage] ?? stage;
+  if (stage === 'reading' && data.totalBytes !== undefined) {
+    text += `: ${formatBytes(data.bytesRead ?? 0)} of ${formatBytes(data.totalBytes)}`;
+    if (data.rowsRead) text += `, ${formatInt(data.rowsRead)} rows`;
+  } else {
+    text += ` (${Math.round(fraction * 100)}%)`;
+  }
+  ui.progressStage.textContent = text;
+}
+
+function endJob() {
+  job = null;
+  ui.progress.hidden = true;
+  ui.progress.dataset.stage = '';
+}
+
+function finishJob(id, data) {
+  const file = job.file;
+  const seconds = (performance.now() - job.startedAt) / 1000;
+  endJob();
+  const decoder = new TextDecoder();
+  let report;
+  let reportText;
+  let rowsCsv;
+  try {
+    reportText = decoder.decode(data.report);
+    report = JSON.parse(reportText);
+    rowsCsv = decoder.decode(data.rows);
+  } catch (err) {
+    showError(`The report could not be read: ${err.message}`, file.name, id);
+    return;
+  }
+  lastResult = { report, rowsCsv, fileName: file.name };
+  try {
+    ui.report.replaceChildren(renderReport(report));
+  } catch (err) {
+    showError(`The report could not be shown: ${err.message}`, file.name, id);
+    return;
+  }
+  ui.downloads.hidden = false;
+  const ready = el(
+    'p',
+    { class: 'report-ready', 'data-testid': 'report-ready', dataset: { run: id, file: file.name, seconds: seconds.toFixed(3), passed: String(Boolean(report.verdict?.passed)) } },
+    `Report ready for ${file.name}: ${formatInt(report.source?.rows)} rows checked in ${seconds.toFixed(2)} s.`,
+  );
+  ui.downloads.prepend(ready);
+  setStatus('');
+}
+
+function failJob(id, message) {
+  const file = job?.file;
+  endJob();
+  setStatus('');
+  showError(message, file?.name, id);
+}
+
+function cancelRun({ quiet = false } = {}) {
+  if (!job) return;
+  const name = job.file.name;
+  endJob();
+  replaceWorker();
+  if (!quiet) setStatus(`Cancelled the check of ${name}.`);
+}
+
+// ---------------------------------------------------------------- downloads
+
+function baseName(fileName) {
+  const name = (fileName || 'data').replace(/\.(gz)$/i, '').replace(/\.[^.]+$/, '');
+  return name.replace(/[^\w.-]+/g, '_') || 'data';
+}
+
+function download(text, fileName, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a', { href: url, download: fileName, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function pageCss() {
+  const parts = [];
+  for (const sheet of document.styleSheets) {
+    try {
+      for (const rule of sheet.cssRules) parts.push(rule.cssText);
+    } catch {
+      /* a sheet we cannot read; ours are same-origin */
+    }
+  }
+  return parts.join('\n');
+}
+
+/** A self-contained HTML file of the rendered report: inline CSS, no scripts. */
+function snapshotHtml() {
+  const { report, fileName } = lastResult;
+  const doc = document.implementation.createHTMLDocument(`preflight report: ${fileName}`);
+  const meta = doc.createElement('meta');
+  meta.setAttribute('charset', 'utf-8');
+  doc.head.prepend(meta);
+  const csp = doc.createElement('meta');
+  csp.setAttribute('http-equiv', 'Content-Security-Policy');
+  csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+  doc.head.append(csp);
+  doc.documentElement.setAttribute('lang', 'en');
+  const main = doc.createElement('main');
+  main.className = 'snapshot';
+  const header = doc.createElement('header');
+  header.className = 'site-header';
+  const h1 = doc.createElement('h1');
+  h1.textContent = 'preflight report';
+  const sub = doc.createElement('p');
+  sub.className = 'tagline';
+  sub.textContent = `${fileName} · ${report.tool?.name ?? 'preflight'} ${report.tool?.version ?? ''} · ${new Date().toISOString()}`;
+  header.append(h1, sub);
+  const body = doc.importNode(ui.report, true);
+  body.removeAttribute('id');
+  // Open every <details> so the snapshot reads without clicking.
+  body.querySelectorAll('details').forEach((d) => d.setAttribute('open', ''));
+  main.append(header, body);
+  doc.body.append(main);
+  // Belt and braces: the snapshot must hold no script and no event handler.
+  doc.querySelectorAll('script').forEach((s) => s.remove());
+  // The <style> element is added to the text, not to a DOM: the page's own
+  // CSP (style-src 'self') forbids inline styles even in a detached document.
+  const css = pageCss().replace(/<\/style/gi, '<\\/style');
+  const html = doc.documentElement.outerHTML.replace('</head>', () => `<style>\n${css}\n</style></head>`);
+  return `<!doctype html>\n${html}\n`;
+}
+
+// ---------------------------------------------------------------- input
+
+function firstFile(list) {
+  return list && list.length > 0 ? list[0] : null;
+}
+
+function wireInput() {
+  const zone = ui.dropzone;
+  const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
+  zone.addEventListener('dragenter', (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragover', (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', (event) => {
+    if (event.target === zone) zone.classList.remove('dragging');
+  });
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('dragging');
+    const file = firstFile(event.dataTransfer?.files);
+    if (file) startRun(file);
+  });
+  // A file dropped beside the zone must not make the browser open it.
+  window.addEventListener('dragover', (event) => event.preventDefault());
+  window.addEventListener('drop', (event) => {
+    if (!zone.contains(event.target)) event.preventDefault();
+  });
+  zone.addEventListener('keydown', (event) => {
+    if (event.target !== zone) return;
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      ui.fileInput.click();
+    }
+  });
+  ui.fileInput.addEventListener('change', () => {
+    const file = firstFile(ui.fileInput.files);
+    if (file) startRun(file);
+    ui.fileInput.value = ''; // choosing the same file again runs again
+  });
+  ui.sampleButton.addEventListener('click', async () => {
+    clearError();
+    try {
+      const response = await fetch(new URL('./samples/penguins.csv', import.meta.url));
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const blob = await response.blob();
+      startRun(new File([blob], 'penguins.csv', { type: 'text/csv' }));
+    } catch (err) {
+      showError(`The sample could not be loaded (${err.message}).`);
+    }
+  });
+  ui.cancelButton.addEventListener('click', () => cancelRun());
+  ui.downloadJson.addEventListener('click', () => {
+    if (!lastResult) return;
+    download(JSON.stringify(lastResult.report, null, 2) + '\n', `${baseName(lastResult.fileName)}.preflight.json`, 'application/json');
+  });
+  ui.downloadRows.addEventListener('click', () => {
+    if (!lastResult) return;
+    download(lastResult.rowsCsv, `${baseName(lastResult.fileName)}.preflight-rows.csv`, 'text/csv');
+  });
+  ui.downloadHtml.addEventListener('click', () => {
+    if (!lastResult) return;
+    download(snapshotHtml(), `${baseName(lastResult.fileName)}.preflight.html`, 'text/html');
+  });
+}
+
+startWorkers();
+wireInput();

@@ -1,0 +1,147 @@
+// preflight's worker: owns the wasm module and, through it, the GPU.
+//
+// Protocol (DESIGN section 2): every message is {id, type, data}.
+//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend}}}
+//   worker -> page  {type: 'ready', data: {version, webgpu}}          (no id)
+//                   {type: 'fatal', data: {message}}                  (no id: the module failed to load)
+//                   {type: 'progress', data: {stage, fraction, bytesRead, totalBytes, rowsRead}} (no id)
+//                   {id, type: 'result', data: {report, rows}}        report, rows: UTF-8 bytes (transferred)
+//                   {id, type: 'error', data: {message, name}}
+// The page cancels a run by terminating this worker and starting a new one.
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const PROGRESS_INTERVAL_MS = 50;
+
+let wasm = null;
+
+// Load and instantiate the module now, at page load, so that nothing is
+// fetched once the user has chosen a file.
+const ready = (async () => {
+  try {
+    const module = await import('./pkg/preflight.js');
+    await module.default();
+    wasm = module;
+    self.postMessage({ type: 'ready', data: { version: String(module.version()), webgpu: await hasWebGpuAdapter() } });
+  } catch (err) {
+    self.postMessage({ type: 'fatal', data: { message: `The checker could not be loaded: ${errorMessage(err)}` } });
+    throw err;
+  }
+})();
+ready.catch(() => {}); // reported above; handlers re-await it
+
+// Only for telling the user what to expect: the wasm side makes its own
+// choice (backend 'auto' tries WebGPU and falls back to the CPU).
+async function hasWebGpuAdapter() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) return false;
+  try {
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 5000));
+    return Boolean(await Promise.race([navigator.gpu.requestAdapter(), timeout]));
+  } catch {
+    return false;
+  }
+}
+
+function errorMessage(err) {
+  if (err === null || err === undefined) return 'unknown error';
+  if (typeof err === 'string') return err;
+  if (typeof err.message === 'string' && err.message !== '') return err.message;
+  try {
+    return String(err);
+  } catch {
+    return 'unknown error';
+  }
+}
+
+// serde-wasm-bindgen may hand maps over as Map objects and 64-bit integers
+// as BigInt; the page and its JSON download want plain JSON values.
+function toPlain(value) {
+  if (value instanceof Map) {
+    const out = {};
+    for (const [k, v] of value) out[String(k)] = toPlain(v);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value === 'bigint') return Number(value);
+  if (value !== null && typeof value === 'object') {
+    if (ArrayBuffer.isView(value)) return Array.from(value, toPlain);
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
+    return out;
+  }
+  return value;
+}
+
+let lastProgressAt = 0;
+let lastStage = '';
+// At most one message per PROGRESS_INTERVAL_MS, except that a new stage is always sent.
+function progress(data, force = false) {
+  const now = performance.now();
+  if (!force && data.stage === lastStage && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+  lastProgressAt = now;
+  lastStage = data.stage;
+  self.postMessage({ type: 'progress', data });
+}
+
+function profilerOptions(options) {
+  const backend = ['auto', 'gpu', 'cpu'].includes(options?.backend) ? options.backend : 'auto';
+  const out = { backend };
+  const label = typeof options?.label === 'string' ? options.label.trim() : '';
+  if (label !== '') out.label = label;
+  return out;
+}
+
+async function profile(file, options) {
+  await ready;
+  const totalBytes = file.size;
+  const profiler = new wasm.Profiler(file.name, profilerOptions(options));
+  try {
+    progress({ stage: 'reading', fraction: 0, bytesRead: 0, totalBytes, rowsRead: 0 }, true);
+    for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
+      const chunk = new Uint8Array(await file.slice(offset, offset + CHUNK_BYTES).arrayBuffer());
+      profiler.push(chunk);
+      const bytesRead = Math.min(offset + CHUNK_BYTES, totalBytes);
+      progress({
+        stage: 'reading',
+        fraction: totalBytes > 0 ? bytesRead / totalBytes : 1,
+        bytesRead,
+        totalBytes,
+        rowsRead: Number(profiler.rowsRead()),
+      });
+    }
+    const rowsRead = Number(profiler.rowsRead());
+    progress({ stage: 'reading', fraction: 1, bytesRead: totalBytes, totalBytes, rowsRead }, true);
+    const result = await profiler.finish((stage, fraction) => {
+      progress({ stage: String(stage), fraction: Number(fraction), bytesRead: totalBytes, totalBytes, rowsRead });
+    });
+    const report = toPlain(result.report);
+    const rowsCsv = String(result.rowsCsv ?? result.rows_csv ?? '');
+    return { report, rowsCsv };
+  } finally {
+    // finish() may consume the profiler on the Rust side; free() then throws.
+    try {
+      profiler.free?.();
+    } catch {
+      /* already consumed */
+    }
+  }
+}
+
+self.onmessage = async (event) => {
+  const { id, type, data } = event.data ?? {};
+  if (type !== 'profile') {
+    self.postMessage({ id, type: 'error', data: { message: `unknown request type: ${String(type)}` } });
+    return;
+  }
+  try {
+    const { report, rowsCsv } = await profile(data.file, data.options);
+    const encoder = new TextEncoder();
+    const reportBytes = encoder.encode(JSON.stringify(report));
+    const rowsBytes = encoder.encode(rowsCsv);
+    self.postMessage({ id, type: 'result', data: { report: reportBytes, rows: rowsBytes } }, [
+      reportBytes.buffer,
+      rowsBytes.buffer,
+    ]);
+  } catch (err) {
+    self.postMessage({ id, type: 'error', data: { message: errorMessage(err), name: err?.name ?? 'Error' } });
+  }
+};
