@@ -78,7 +78,7 @@ impl Issues {
 #[derive(Debug)]
 enum Reader {
     Sniffing(Vec<u8>),
-    Csv(csv::CsvReader),
+    Csv(Box<csv::CsvReader>),
     Jsonl(jsonl::JsonlReader),
 }
 
@@ -159,7 +159,7 @@ impl Ingestor {
         let sample = if complete { &buffer[..] } else { &buffer[..SNIFF_BYTES] };
         let sniffed = sniff::sniff(sample, self.name_hint, complete)?;
         self.reader = match sniffed.format {
-            Format::Csv => Reader::Csv(csv::CsvReader::new(sniffed.delimiter, sniffed.header)),
+            Format::Csv => Reader::Csv(Box::new(csv::CsvReader::new(sniffed.delimiter, sniffed.header))),
             Format::Jsonl => Reader::Jsonl(jsonl::JsonlReader::new()),
         };
         self.sniffed = Some(sniffed);

@@ -182,7 +182,7 @@ pub(crate) fn sample_records(body: &[u8], delimiter: u8, max: usize, complete: b
 /// above one. Ties go to comma, then semicolon, tab, pipe.
 fn guess_delimiter(body: &[u8], complete: bool) -> u8 {
     let mut best = (b',', 0.0f64);
-    for &delimiter in &[b',', b';', b'\t', b'|'] {
+    for &delimiter in b",;\t|" {
         let records = sample_records(body, delimiter, 50, complete);
         if records.is_empty() {
             continue;

@@ -97,7 +97,9 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     let mut missing = 0u64;
     let (mut len_min, mut len_max, mut len_sum) = (u64::MAX, 0u64, 0u64);
     let mut vector_dims: HashMap<usize, u64> = HashMap::new();
-    let mut datetimes: Option<((i32, u32, u32, f64), &str, (i32, u32, u32, f64), &str)> = None;
+    // Earliest and latest date: (sort key, text as written) each.
+    type Dated<'a> = ((i32, u32, u32, f64), &'a str);
+    let mut datetimes: Option<(Dated<'_>, Dated<'_>)> = None;
     let mut with_space = 0u64;
 
     for cell in column.cells() {
@@ -134,11 +136,9 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
             ValueKind::Datetime => {
                 if let Some(key) = parse_datetime(text) {
                     datetimes = Some(match datetimes {
-                        None => (key, text, key, text),
-                        Some((lo, lo_t, hi, hi_t)) => {
-                            let (lo, lo_t) = if key < lo { (key, text) } else { (lo, lo_t) };
-                            let (hi, hi_t) = if key > hi { (key, text) } else { (hi, hi_t) };
-                            (lo, lo_t, hi, hi_t)
+                        None => ((key, text), (key, text)),
+                        Some((lo, hi)) => {
+                            (if key < lo.0 { (key, text) } else { lo }, if key > hi.0 { (key, text) } else { hi })
                         }
                     });
                 }
@@ -212,13 +212,13 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         VectorStats { dimension: dimension as u64, mismatched: count - n }
     });
     let datetime = match (column_type, datetimes) {
-        (ColumnType::Datetime, Some((_, lo, _, hi))) => {
-            Some(DatetimeStats { min: lo.to_string(), max: hi.to_string() })
+        (ColumnType::Datetime, Some((lo, hi))) => {
+            Some(DatetimeStats { min: lo.1.to_string(), max: hi.1.to_string() })
         }
         _ => None,
     };
     let lengths = (column_type != ColumnType::Vector && count > 0 && len_min != u64::MAX)
-        .then(|| LengthStats { min: len_min, max: len_max, mean: mean_len });
+        .then_some(LengthStats { min: len_min, max: len_max, mean: mean_len });
 
     let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
@@ -279,7 +279,7 @@ fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>) -> Vec<Alert> {
     if int + float > 0 {
         sorted.push((ValueKind::Float, int + float));
     }
-    sorted.sort_by(|a, b| b.1.cmp(&a.1));
+    sorted.sort_by_key(|k| std::cmp::Reverse(k.1));
     if sorted.len() >= 2 {
         let typed = !matches!(p.column_type, ColumnType::Text | ColumnType::Categorical | ColumnType::Identifier);
         let minority_share = (p.count - sorted[0].1) as f64 / p.count as f64;
