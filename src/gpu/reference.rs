@@ -1,0 +1,321 @@
+//! CPU reference of the kNN graph: exact, single-threaded, and the path that
+//! runs wherever the GPU does not.
+//!
+//! Distances use the same formulas as the GPU kernel (`shaders/knn.wgsl`) so
+//! that both backends agree within float tolerance:
+//! - cosine: rows are L2-normalised first ([`normalise_rows`]), distance is
+//!   `max(0, 1 - a.b)`;
+//! - squared euclidean: `max(0, |a|^2 + |b|^2 - 2 a.b)` with the squared
+//!   norms from [`squared_norms`]. Expanding the square instead of summing
+//!   `(a_i - b_i)^2` turns the inner loop into a dot product (what both the
+//!   CPU and the GPU are fast at); the price is cancellation for very close
+//!   rows, hence the clamp at 0 (a duplicated row may show a distance of a
+//!   few ulps of `|a|^2` rather than exactly 0).
+//!
+//! The loops are blocked for cache (a tile of query rows against a tile of
+//! candidate rows that fits in L2) and the dot products are written over
+//! 8 independent f32 lanes so that the compiler vectorises them.
+
+use super::{KnnGraph, Metric};
+
+/// Lanes of the chunked dot product: independent accumulators break the
+/// floating-point dependency chain and map onto SIMD registers.
+const LANES: usize = 8;
+
+/// Query rows per tile.
+const QUERY_TILE: usize = 32;
+
+/// Bytes of candidate rows per tile: small enough to stay in L2 while a
+/// whole query tile runs over it.
+const CANDIDATE_TILE_BYTES: usize = 128 * 1024;
+
+/// Exact kNN graph on the CPU. See the module contract in `gpu/mod.rs`.
+///
+/// `data` holds `n` rows of `d` values, row-major. `graph.k` is
+/// `min(k, n - 1)`; `n <= 1` or `k == 0` gives a graph with `k == 0`.
+///
+/// # Panics
+///
+/// If `data.len() != n * d`, or if `n` does not fit in `u32`.
+pub fn knn_cpu(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> KnnGraph {
+    assert_eq!(
+        data.len(),
+        n * d,
+        "knn_cpu: data holds {} values, expected n * d = {}",
+        data.len(),
+        n * d
+    );
+    assert!(
+        u32::try_from(n).is_ok(),
+        "knn_cpu: n = {n} does not fit in u32"
+    );
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return KnnGraph {
+            n,
+            k: 0,
+            indices: Vec::new(),
+            distances: Vec::new(),
+        };
+    }
+
+    let normalised;
+    let rows = match metric {
+        Metric::Cosine => {
+            normalised = normalise_rows(data, n, d);
+            &normalised[..]
+        }
+        Metric::SquaredEuclidean => data,
+    };
+    let norms = match metric {
+        Metric::Cosine => Vec::new(),
+        Metric::SquaredEuclidean => squared_norms(rows, n, d),
+    };
+    let distance = |q: usize, c: usize, dot: f32| -> f32 {
+        let raw = match metric {
+            Metric::Cosine => 1.0 - dot,
+            Metric::SquaredEuclidean => norms[q] + norms[c] - 2.0 * dot,
+        };
+        sanitise(raw)
+    };
+
+    let mut indices = vec![u32::MAX; n * k];
+    let mut distances = vec![f32::INFINITY; n * k];
+    let candidate_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4)).clamp(4, 1024);
+
+    for q_start in (0..n).step_by(QUERY_TILE) {
+        let q_end = (q_start + QUERY_TILE).min(n);
+        for c_start in (0..n).step_by(candidate_tile) {
+            let c_end = (c_start + candidate_tile).min(n);
+            for q in q_start..q_end {
+                let query = &rows[q * d..(q + 1) * d];
+                let mut top = TopK {
+                    distances: &mut distances[q * k..(q + 1) * k],
+                    indices: &mut indices[q * k..(q + 1) * k],
+                };
+                // Four candidates at a time share each load of the query.
+                let mut c = c_start;
+                while c + 4 <= c_end {
+                    let dots = dot4(query, &rows[c * d..(c + 4) * d], d);
+                    for (j, dot) in dots.into_iter().enumerate() {
+                        if c + j != q {
+                            top.offer(distance(q, c + j, dot), (c + j) as u32);
+                        }
+                    }
+                    c += 4;
+                }
+                for c in c..c_end {
+                    if c != q {
+                        let dot = dot(query, &rows[c * d..(c + 1) * d]);
+                        top.offer(distance(q, c, dot), c as u32);
+                    }
+                }
+            }
+        }
+    }
+    KnnGraph {
+        n,
+        k,
+        indices,
+        distances,
+    }
+}
+
+/// L2-normalised copy of `n` rows of `d` values; a zero row stays zero.
+///
+/// Shared by the CPU reference and the GPU path (which normalises on the
+/// CPU before upload), so both see the same bits.
+pub fn normalise_rows(data: &[f32], n: usize, d: usize) -> Vec<f32> {
+    debug_assert_eq!(data.len(), n * d);
+    let mut out = data.to_vec();
+    if d == 0 {
+        return out;
+    }
+    for row in out.chunks_exact_mut(d) {
+        let norm = dot(row, row).sqrt();
+        if norm > 0.0 && norm.is_finite() {
+            let inverse = 1.0 / norm;
+            for value in row.iter_mut() {
+                *value *= inverse;
+            }
+        }
+    }
+    out
+}
+
+/// Squared L2 norm of each of `n` rows of `d` values (the `|a|^2` term of
+/// the squared euclidean distance); shared with the GPU path.
+pub fn squared_norms(data: &[f32], n: usize, d: usize) -> Vec<f32> {
+    debug_assert_eq!(data.len(), n * d);
+    if d == 0 {
+        return vec![0.0; n];
+    }
+    data.chunks_exact(d).map(|row| dot(row, row)).collect()
+}
+
+/// Maps a raw distance to the contract's value: clamped at 0, NaN (from
+/// non-finite input) treated as +infinity so that it sorts last.
+#[inline]
+fn sanitise(raw: f32) -> f32 {
+    if raw.is_nan() {
+        f32::INFINITY
+    } else {
+        raw.max(0.0)
+    }
+}
+
+/// Dot product over 8 independent lanes (auto-vectorised), then the tail.
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut lanes = [0.0f32; LANES];
+    let a_chunks = a.chunks_exact(LANES);
+    let b_chunks = b.chunks_exact(LANES);
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    let mut sum = reduce(&lanes);
+    for (x, y) in a_tail.iter().zip(b_tail) {
+        sum += x * y;
+    }
+    sum
+}
+
+/// Dot products of `query` with four consecutive rows of `d` values
+/// (`candidates.len() == 4 * d`), each over 8 lanes. The same summation
+/// order as [`dot`], so a pair gives the same bits whichever is used.
+#[inline]
+fn dot4(query: &[f32], candidates: &[f32], d: usize) -> [f32; 4] {
+    let (c0, rest) = candidates.split_at(d);
+    let (c1, rest) = rest.split_at(d);
+    let (c2, c3) = rest.split_at(d);
+    let mut lanes = [[0.0f32; LANES]; 4];
+    let full = d - d % LANES;
+    let mut i = 0;
+    while i < full {
+        let x = &query[i..i + LANES];
+        let (y0, y1, y2, y3) = (
+            &c0[i..i + LANES],
+            &c1[i..i + LANES],
+            &c2[i..i + LANES],
+            &c3[i..i + LANES],
+        );
+        for lane in 0..LANES {
+            lanes[0][lane] += x[lane] * y0[lane];
+            lanes[1][lane] += x[lane] * y1[lane];
+            lanes[2][lane] += x[lane] * y2[lane];
+            lanes[3][lane] += x[lane] * y3[lane];
+        }
+        i += LANES;
+    }
+    let mut sums = [
+        reduce(&lanes[0]),
+        reduce(&lanes[1]),
+        reduce(&lanes[2]),
+        reduce(&lanes[3]),
+    ];
+    for j in full..d {
+        let x = query[j];
+        sums[0] += x * c0[j];
+        sums[1] += x * c1[j];
+        sums[2] += x * c2[j];
+        sums[3] += x * c3[j];
+    }
+    sums
+}
+
+/// Pairwise sum of the lanes (fixed order: results are reproducible).
+#[inline]
+fn reduce(lanes: &[f32; LANES]) -> f32 {
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+}
+
+/// One row's k best so far, sorted by (distance, index), as a small
+/// insertion array. Empty slots hold (+inf, u32::MAX), so any real
+/// candidate, even at +inf, beats them.
+struct TopK<'a> {
+    distances: &'a mut [f32],
+    indices: &'a mut [u32],
+}
+
+impl TopK<'_> {
+    #[inline]
+    fn offer(&mut self, distance: f32, index: u32) {
+        let k = self.distances.len();
+        if !before(distance, index, self.distances[k - 1], self.indices[k - 1]) {
+            return;
+        }
+        let mut slot = k - 1;
+        while slot > 0
+            && before(
+                distance,
+                index,
+                self.distances[slot - 1],
+                self.indices[slot - 1],
+            )
+        {
+            self.distances[slot] = self.distances[slot - 1];
+            self.indices[slot] = self.indices[slot - 1];
+            slot -= 1;
+        }
+        self.distances[slot] = distance;
+        self.indices[slot] = index;
+    }
+}
+
+/// The (distance, index) order of the contract.
+#[inline]
+fn before(distance: f32, index: u32, other_distance: f32, other_index: u32) -> bool {
+    distance < other_distance || (distance == other_distance && index < other_index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_and_dot4_agree_bit_for_bit() {
+        let d = 19;
+        let values: Vec<f32> = (0..5 * d)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        let (query, candidates) = values.split_at(d);
+        let four = dot4(query, candidates, d);
+        for (j, value) in four.iter().enumerate() {
+            assert_eq!(
+                value.to_bits(),
+                dot(query, &candidates[j * d..(j + 1) * d]).to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn tiny_graphs() {
+        assert_eq!(knn_cpu(&[], 0, 3, 5, Metric::Cosine).k, 0);
+        let one = knn_cpu(&[1.0, 2.0], 1, 2, 5, Metric::SquaredEuclidean);
+        assert_eq!((one.n, one.k, one.indices.len()), (1, 0, 0));
+        let two = knn_cpu(&[0.0, 3.0], 2, 1, 5, Metric::SquaredEuclidean);
+        assert_eq!(
+            (two.k, two.indices.clone(), two.distances.clone()),
+            (1, vec![1, 0], vec![9.0, 9.0])
+        );
+    }
+
+    #[test]
+    fn zero_row_stays_zero_and_is_at_distance_one() {
+        let data = [0.0, 0.0, 3.0, 4.0, -3.0, -4.0];
+        assert_eq!(
+            normalise_rows(&data, 3, 2),
+            vec![0.0, 0.0, 0.6, 0.8, -0.6, -0.8]
+        );
+        let graph = knn_cpu(&data, 3, 2, 2, Metric::Cosine);
+        assert_eq!(graph.neighbours(0), &[1, 2]);
+        assert_eq!(graph.neighbour_distances(0), &[1.0, 1.0]);
+        assert_eq!(graph.neighbours(1), &[0, 2]);
+        assert_eq!(graph.neighbour_distances(1), &[1.0, 2.0]);
+    }
+}
