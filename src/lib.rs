@@ -276,13 +276,13 @@ impl Profiler {
                     });
                     label_issues = Some(LabelIssues {
                         method: format!(
-                            "kNN label disagreement: share of the {k} nearest neighbours (the row itself excluded) \
-                             whose label differs; flagged above {} when the neighbours' most common label is another",
-                            checks::neighbours::LABEL_DISAGREEMENT
+                            "confident learning on kNN class probabilities: each row's probabilities are the label \
+                             shares among its {k} nearest neighbours (the row itself excluded); per-class thresholds, \
+                             confident joint, prune by noise rate (as cleanlab's Datalab does from features); score = \
+                             share of neighbours with another label"
                         ),
                         label_column: table.columns[*label_index].name.clone(),
                         flagged: flagged.len() as u64,
-                        score_threshold: checks::neighbours::LABEL_DISAGREEMENT,
                         top: flagged
                             .iter()
                             .take(top_rows)

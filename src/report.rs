@@ -429,8 +429,6 @@ pub struct LabelIssues {
     pub label_column: String,
     /// Rows flagged.
     pub flagged: u64,
-    /// Score above which a row is flagged.
-    pub score_threshold: f64,
     /// The most suspicious rows, most first (at most `TOP_ROWS`).
     pub top: Vec<FlaggedRow>,
 }

@@ -95,19 +95,22 @@ fn exact_distance(data: &[f32], d: usize, a: usize, b: usize, metric: Metric) ->
     }
 }
 
-/// Naive kNN in f64: every row's `k` nearest as (distance, index), sorted.
-fn naive_knn(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> Vec<Vec<(f64, u32)>> {
-    (0..n)
-        .map(|i| {
-            let mut all: Vec<(f64, u32)> = (0..n)
-                .filter(|&j| j != i)
-                .map(|j| (exact_distance(data, d, i, j, metric), j as u32))
-                .collect();
-            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            all.truncate(k);
-            all
-        })
-        .collect()
+/// Naive kNN in f64: row `i`'s `k` nearest as (distance, index), sorted.
+fn naive_row(
+    data: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    metric: Metric,
+    i: usize,
+) -> Vec<(f64, u32)> {
+    let mut all: Vec<(f64, u32)> = (0..n)
+        .filter(|&j| j != i)
+        .map(|j| (exact_distance(data, d, i, j, metric), j as u32))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.truncate(k);
+    all
 }
 
 /// Tie tolerance (see the file's docs).
@@ -139,6 +142,21 @@ fn check_against_exact(
     metric: Metric,
     graph: &KnnGraph,
 ) -> usize {
+    check_rows_against_exact(label, data, n, d, k, metric, graph, 0..n)
+}
+
+/// [`check_against_exact`] on some rows only (the naive kNN is slow).
+#[allow(clippy::too_many_arguments)]
+fn check_rows_against_exact(
+    label: &str,
+    data: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    metric: Metric,
+    graph: &KnnGraph,
+    rows: impl IntoIterator<Item = usize>,
+) -> usize {
     let k = k.min(n.saturating_sub(1));
     assert_eq!((graph.n, graph.k), (n, k), "{label}: shape");
     assert_eq!(graph.indices.len(), n * k, "{label}: indices length");
@@ -146,10 +164,10 @@ fn check_against_exact(
     if k == 0 {
         return 0;
     }
-    let naive = naive_knn(data, n, d, k, metric);
     let tie = tie_tolerance(data, d, metric);
     let mut rows_differing = 0;
-    for (i, expected) in naive.iter().enumerate() {
+    for i in rows {
+        let expected = naive_row(data, n, d, k, metric, i);
         let kth = expected[k - 1].0;
         let mut seen = HashSet::new();
         for (j, (&index, &distance)) in graph
@@ -348,7 +366,8 @@ mod gpu {
     }
 
     /// Compares the GPU graph with the CPU graph: distances slot by slot,
-    /// neighbour sets up to ties (through the exact check).
+    /// neighbour sets up to ties (through the exact check); returns the rows
+    /// whose set differs from the CPU's.
     fn check_gpu(
         label: &str,
         context: &GpuContext,
@@ -357,6 +376,22 @@ mod gpu {
         d: usize,
         k: usize,
         metric: Metric,
+    ) -> usize {
+        check_gpu_rows(label, context, data, n, d, k, metric, false)
+    }
+
+    /// [`check_gpu`]; with `only_differing`, the slow exact check runs only
+    /// on rows whose neighbour set differs from the CPU's.
+    #[allow(clippy::too_many_arguments)]
+    fn check_gpu_rows(
+        label: &str,
+        context: &GpuContext,
+        data: &[f32],
+        n: usize,
+        d: usize,
+        k: usize,
+        metric: Metric,
+        only_differing: bool,
     ) -> usize {
         let cpu = knn_cpu(data, n, d, k, metric);
         let gpu = pollster::block_on(context.knn(data, n, d, k, metric))
@@ -369,14 +404,46 @@ mod gpu {
                 slot / cpu.k.max(1)
             );
         }
-        check_against_exact(label, data, n, d, k, metric, &gpu);
-        (0..n)
+        let differing: Vec<usize> = (0..n)
             .filter(|&i| {
                 let a: HashSet<_> = gpu.neighbours(i).iter().collect();
                 let b: HashSet<_> = cpu.neighbours(i).iter().collect();
                 a != b
             })
-            .count()
+            .collect();
+        if only_differing {
+            check_rows_against_exact(
+                label,
+                data,
+                n,
+                d,
+                k,
+                metric,
+                &gpu,
+                differing.iter().copied(),
+            );
+        } else {
+            check_against_exact(label, data, n, d, k, metric, &gpu);
+        }
+        differing.len()
+    }
+
+    /// Work per invocation beyond lavapipe's 65535 loop iterations (which
+    /// silently stops the invocation: the first version of the kernel
+    /// returned all zeros here), and more candidates than one dispatch
+    /// takes, with the default dispatch budget.
+    #[test]
+    fn knn_gpu_long_rows_and_many_candidates() {
+        let Some(context) = context() else { return };
+        for (n, d) in [(500, 1536), (3000, 16)] {
+            let data = random_rows(n, d, (n + d) as u64);
+            for metric in METRICS {
+                let label = format!("gpu long n={n} d={d} {}", metric.name());
+                check_gpu_rows(&label, &context, &data, n, d, 10, metric, true);
+                let graph = pollster::block_on(context.knn(&data, n, d, 10, metric)).unwrap();
+                assert_not_degenerate(&label, &graph);
+            }
+        }
     }
 
     #[test]

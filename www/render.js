@@ -543,7 +543,7 @@ function labelIssuesSection(report, columnNames) {
   return section(
     'label-issues',
     'Suspected label errors',
-    el('div', { class: 'stats' }, stat('stat-label-issues-flagged', 'rows flagged', l.flagged), stat('stat-label-issue-threshold', 'score threshold', l.score_threshold, formatNumber(l.score_threshold))),
+    el('div', { class: 'stats' }, stat('stat-label-issues-flagged', 'rows flagged', l.flagged)),
     el('p', { class: 'muted method' }, `${l.method} (label column: ${l.label_column})`),
     l.top?.length ? flaggedRowsTable(l.top, columnNames, { withLabels: true, testid: 'label-issue-row' }) : emptyNote('No row looks mislabelled.'),
   );

@@ -9,9 +9,6 @@ use crate::profile::quantile_sorted;
 pub const OUTLIER_IQR_FACTOR: f64 = 1.7;
 /// Near duplicates: 1-NN distance below this share of the median 1-NN distance.
 pub const NEAR_DUPLICATE_FACTOR: f64 = 0.13;
-/// A row is a suspected label error when more than this share of its
-/// neighbours carry another label (and their most common label is not its own).
-pub const LABEL_DISAGREEMENT: f64 = 0.5;
 
 /// The distance a check reasons with: 1 - cosine for cosine, the euclidean
 /// distance (not squared) otherwise.
@@ -120,45 +117,99 @@ pub fn near_duplicate_groups(graph: &KnnGraph, metric: Metric, exact_key: &[Opti
 /// neighbours' most common label, and the flag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelScores {
-    /// Share of neighbours disagreeing, in [0, 1]; `None` for unlabelled rows.
+    /// 1 - the share of neighbours agreeing with the row's label, in [0, 1]
+    /// (one minus cleanlab's self-confidence); `None` for unlabelled rows.
     pub score: Vec<Option<f64>>,
-    /// Most common neighbour label (ties: the smaller label).
+    /// Most common neighbour label (ties: the smaller class id).
     pub suggested: Vec<Option<u32>>,
     /// Suspected label error.
     pub flagged: Vec<bool>,
 }
 
-/// Label disagreement with neighbours; `labels` are class ids per embedded
-/// row. A row never votes for itself (the graph excludes it).
+/// Suspected label errors from the kNN graph, by confident learning.
+///
+/// Each row's class probabilities are the shares of its labelled
+/// neighbours in each class (out of sample: the graph never holds the row
+/// itself). Then, as in confident learning (Northcutt et al. 2021): a class
+/// threshold is the mean probability of that class over the rows labelled
+/// with it; a row is confidently in the likeliest class whose probability
+/// reaches its threshold; the confident joint counts (given, confident)
+/// pairs; for each off-diagonal pair (i, j) the `count[i][j]` rows labelled
+/// `i` with the largest margin `p_j - p_i` are flagged ("prune by noise
+/// rate"), except rows whose likeliest class is their own label.
 pub fn label_scores(graph: &KnnGraph, labels: &[Option<u32>]) -> LabelScores {
     let n = graph.n;
+    let classes = labels.iter().flatten().map(|&l| l as usize + 1).max().unwrap_or(0);
     let mut out = LabelScores { score: vec![None; n], suggested: vec![None; n], flagged: vec![false; n] };
-    let mut votes: Vec<(u32, u32)> = Vec::new();
+    // probabilities[i * classes + c]; rows without label or labelled neighbours stay None.
+    let mut probabilities = vec![0f64; n * classes];
+    let mut has_probabilities = vec![false; n];
     for i in 0..n {
-        let Some(own) = labels[i] else { continue };
-        votes.clear();
+        if labels[i].is_none() {
+            continue;
+        }
+        let p = &mut probabilities[i * classes..(i + 1) * classes];
         let mut labelled = 0u32;
-        let mut agree = 0u32;
         for &j in graph.neighbours(i) {
             if let Some(l) = labels[j as usize] {
                 labelled += 1;
-                if l == own {
-                    agree += 1;
-                }
-                match votes.iter_mut().find(|(c, _)| *c == l) {
-                    Some(v) => v.1 += 1,
-                    None => votes.push((l, 1)),
-                }
+                p[l as usize] += 1.0;
             }
         }
         if labelled == 0 {
             continue;
         }
-        let score = 1.0 - agree as f64 / labelled as f64;
-        let suggested = votes.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|v| v.0);
-        out.score[i] = Some(score);
-        out.suggested[i] = suggested;
-        out.flagged[i] = score > LABEL_DISAGREEMENT && suggested != Some(own);
+        p.iter_mut().for_each(|v| *v /= labelled as f64);
+        has_probabilities[i] = true;
+    }
+    let likeliest = |p: &[f64]| {
+        p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map(|(c, _)| c as u32)
+    };
+    // Per-class thresholds: mean self-probability of the rows labelled c.
+    let mut sum = vec![0f64; classes];
+    let mut count = vec![0u64; classes];
+    for i in (0..n).filter(|&i| has_probabilities[i]) {
+        let own = labels[i].expect("rows with probabilities are labelled") as usize;
+        sum[own] += probabilities[i * classes + own];
+        count[own] += 1;
+    }
+    let threshold: Vec<f64> =
+        (0..classes).map(|c| if count[c] > 0 { sum[c] / count[c] as f64 } else { f64::INFINITY }).collect();
+    // Confident joint, and the candidates of each off-diagonal cell.
+    let mut cells: std::collections::BTreeMap<(usize, usize), Vec<(f64, usize)>> = Default::default();
+    let mut joint: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+    for i in (0..n).filter(|&i| has_probabilities[i]) {
+        let own = labels[i].expect("labelled") as usize;
+        let p = &probabilities[i * classes..(i + 1) * classes];
+        out.score[i] = Some(1.0 - p[own]);
+        out.suggested[i] = likeliest(p);
+        let confident = (0..classes)
+            .filter(|&c| p[c] >= threshold[c] && p[c] > 0.0)
+            .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
+        if let Some(c) = confident {
+            *joint.entry((own, c)).or_default() += 1;
+        }
+    }
+    for i in (0..n).filter(|&i| has_probabilities[i]) {
+        let own = labels[i].expect("labelled") as usize;
+        let p = &probabilities[i * classes..(i + 1) * classes];
+        for j in (0..classes).filter(|&j| j != own) {
+            if joint.get(&(own, j)).copied().unwrap_or(0) > 0 {
+                cells.entry((own, j)).or_default().push((p[j] - p[own], i));
+            }
+        }
+    }
+    for ((own, j), mut candidates) in cells {
+        let take = joint[&(own, j)];
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, i) in candidates.iter().take(take) {
+            out.flagged[i] = true;
+        }
+    }
+    for i in 0..n {
+        if out.flagged[i] && out.suggested[i] == labels[i] {
+            out.flagged[i] = false;
+        }
     }
     out
 }

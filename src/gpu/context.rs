@@ -17,14 +17,25 @@ use crate::error::{Error, ErrorKind, Result};
 /// Rows of queries per workgroup (the kernel's `QUERY_TILE`, its workgroup size).
 const QUERY_TILE: u64 = 64;
 
+/// Candidate rows per tile of the kernel (`CANDIDATE_TILE`).
+const CANDIDATE_TILE: u64 = 32;
+
+/// Values of a row per chunk of the kernel (`CHUNK_VEC4` vec4s).
+const CHUNK_VALUES: u64 = 16;
+
 /// Multiply-adds one dispatch may do. Long dispatches trip the GPU watchdog
 /// of browsers and operating systems (which then loses the device), so the
-/// queries are split into dispatches of about this much work, each in its
-/// own submission.
+/// work is split into dispatches of about this much, each in its own
+/// submission.
 const MULTIPLY_ADDS_PER_DISPATCH: u64 = 1 << 32;
 
+/// Loop iterations one invocation may run in one dispatch. Lavapipe (Mesa's
+/// CPU Vulkan driver, what CI and GPU-less machines get) silently stops an
+/// invocation after 65535 loop iterations; half of that leaves a margin.
+const LOOP_ITERATIONS_PER_DISPATCH: u64 = 32_768;
+
 /// Size of the kernel's `Params` uniform.
-const PARAMS_BYTES: u64 = 32;
+const PARAMS_BYTES: u64 = 48;
 
 /// The kernel's `Params`, one per dispatch.
 #[repr(C)]
@@ -36,8 +47,69 @@ struct Params {
     metric: u32,
     query_offset: u32,
     query_count: u32,
+    candidate_start: u32,
+    candidate_end: u32,
     infinity: f32,
-    pad: u32,
+    pad: [u32; 3],
+}
+
+/// One dispatch of the kNN kernel: a range of queries against a range of
+/// candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dispatch {
+    query_offset: u64,
+    query_count: u64,
+    candidate_start: u64,
+    candidate_end: u64,
+}
+
+/// Worst-case loop iterations of one invocation per candidate tile, as the
+/// kernel's loops run: the tile loop, per chunk the chunk loop and its 8
+/// dot groups, the candidate loop, and an insertion of up to k steps for
+/// every candidate.
+fn loop_iterations_per_tile(row_vec4: u64, k: u64) -> u64 {
+    let chunks = (row_vec4 * 4).div_ceil(CHUNK_VALUES);
+    1 + chunks * (1 + 8) + CANDIDATE_TILE * (1 + k)
+}
+
+/// Splits `n` queries x `n` candidates into dispatches: candidate ranges of
+/// whole tiles, at most [`LOOP_ITERATIONS_PER_DISPATCH`] loop iterations and
+/// `work_per_dispatch` multiply-adds each, query ranges of at most
+/// `max_groups` workgroups. Query range outer, candidate ranges in order
+/// inner (each merges into the previous one's result). `None` when a single
+/// tile is over the loop budget (rows of tens of thousands of values).
+fn plan_dispatches(
+    n: u64,
+    row_vec4: u64,
+    k: u64,
+    work_per_dispatch: u64,
+    max_groups: u64,
+) -> Option<Vec<Dispatch>> {
+    let fixed = 2 * k + 8; // loading and storing the k best
+    let per_tile = loop_iterations_per_tile(row_vec4, k);
+    let tiles_by_loops = LOOP_ITERATIONS_PER_DISPATCH.checked_sub(fixed)? / per_tile;
+    if tiles_by_loops == 0 {
+        return None;
+    }
+    let row_values = row_vec4 * 4;
+    let tiles_by_work = work_per_dispatch / (QUERY_TILE * CANDIDATE_TILE * row_values).max(1);
+    let candidates_per_dispatch = tiles_by_loops.min(tiles_by_work.max(1)) * CANDIDATE_TILE;
+    let groups_by_work =
+        work_per_dispatch / (QUERY_TILE * candidates_per_dispatch * row_values).max(1);
+    let queries_per_dispatch = groups_by_work.clamp(1, max_groups.max(1)) * QUERY_TILE;
+
+    let mut dispatches = Vec::new();
+    for query_offset in (0..n).step_by(queries_per_dispatch as usize) {
+        for candidate_start in (0..n).step_by(candidates_per_dispatch as usize) {
+            dispatches.push(Dispatch {
+                query_offset,
+                query_count: queries_per_dispatch.min(n - query_offset),
+                candidate_start,
+                candidate_end: (candidate_start + candidates_per_dispatch).min(n),
+            });
+        }
+    }
+    Some(dispatches)
 }
 
 /// A GPU device with the kNN pipeline, built once (see [`GpuContext::new`]).
@@ -228,7 +300,8 @@ impl GpuContext {
 
     /// Sets how many multiply-adds one dispatch may do (default 2^32): lower
     /// it for a weak GPU whose watchdog fires, raise it to save submissions.
-    /// A dispatch always covers at least one workgroup of queries.
+    /// A dispatch always covers at least one workgroup of queries and one
+    /// tile of candidates.
     pub fn set_work_per_dispatch(&mut self, multiply_adds: u64) {
         self.work_per_dispatch = multiply_adds.max(1);
     }
@@ -316,21 +389,27 @@ impl GpuContext {
             &padded[..]
         };
 
-        // Split the queries so that no dispatch exceeds the workgroup limit
-        // per dimension (beyond it wgpu silently does nothing) or the work
-        // budget of one dispatch.
-        let max_groups =
-            u64::from(self.limits.max_compute_workgroups_per_dimension.min(65_535)).max(1);
-        let work_per_group = QUERY_TILE * (n as u64) * (row_vec4 as u64) * 4;
-        let groups_per_dispatch =
-            (self.work_per_dispatch / work_per_group.max(1)).clamp(1, max_groups);
-        let queries_per_dispatch = groups_per_dispatch * QUERY_TILE;
-        let dispatches = (n as u64).div_ceil(queries_per_dispatch);
+        // Split the work so that no dispatch exceeds the workgroup limit per
+        // dimension (beyond it wgpu silently does nothing), the work budget
+        // or the loop budget of one dispatch.
+        let max_groups = u64::from(self.limits.max_compute_workgroups_per_dimension.min(65_535));
+        let dispatches = plan_dispatches(
+            n as u64,
+            row_vec4 as u64,
+            k as u64,
+            self.work_per_dispatch,
+            max_groups,
+        )
+        .ok_or_else(|| {
+            gpu_error(format!(
+                "kNN: rows of {d} values are too long for the GPU kernel"
+            ))
+        })?;
         let params_stride = PARAMS_BYTES
             .next_multiple_of(u64::from(self.limits.min_uniform_buffer_offset_alignment));
-        let params: Vec<u8> = (0..dispatches)
-            .flat_map(|i| {
-                let query_offset = i * queries_per_dispatch;
+        let params: Vec<u8> = dispatches
+            .iter()
+            .flat_map(|dispatch| {
                 let value = Params {
                     n: n32,
                     row_vec4: row_vec4 as u32,
@@ -339,10 +418,12 @@ impl GpuContext {
                         Metric::Cosine => 0,
                         Metric::SquaredEuclidean => 1,
                     },
-                    query_offset: query_offset as u32,
-                    query_count: queries_per_dispatch.min(n as u64 - query_offset) as u32,
+                    query_offset: dispatch.query_offset as u32,
+                    query_count: dispatch.query_count as u32,
+                    candidate_start: dispatch.candidate_start as u32,
+                    candidate_end: dispatch.candidate_end as u32,
                     infinity: f32::INFINITY,
-                    pad: 0,
+                    pad: [0; 3],
                 };
                 let mut bytes = bytemuck::bytes_of(&value).to_vec();
                 bytes.resize(params_stride as usize, 0);
@@ -404,9 +485,7 @@ impl GpuContext {
 
         // One submission per dispatch (see MULTIPLY_ADDS_PER_DISPATCH), the
         // copy to the readback buffer in the last one.
-        for i in 0..dispatches {
-            let query_offset = i * queries_per_dispatch;
-            let queries = queries_per_dispatch.min(n as u64 - query_offset);
+        for (i, dispatch) in dispatches.iter().enumerate() {
             let mut encoder = device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("knn") });
             {
@@ -415,10 +494,10 @@ impl GpuContext {
                     timestamp_writes: None,
                 });
                 pass.set_pipeline(&self.knn_pipeline);
-                pass.set_bind_group(0, &bind_group, &[(i * params_stride) as u32]);
-                pass.dispatch_workgroups(queries.div_ceil(QUERY_TILE) as u32, 1, 1);
+                pass.set_bind_group(0, &bind_group, &[(i as u64 * params_stride) as u32]);
+                pass.dispatch_workgroups(dispatch.query_count.div_ceil(QUERY_TILE) as u32, 1, 1);
             }
-            if i + 1 == dispatches {
+            if i + 1 == dispatches.len() {
                 encoder.copy_buffer_to_buffer(&indices_buffer, 0, &readback, 0, out_bytes);
                 encoder.copy_buffer_to_buffer(
                     &distances_buffer,
@@ -547,4 +626,52 @@ fn pad_rows(rows: &[f32], n: usize, d: usize, width: usize) -> Vec<f32> {
 
 fn gpu_error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Gpu, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (query, candidate) pair is covered exactly once, candidate
+    /// ranges in order, every dispatch within its budgets.
+    #[test]
+    fn dispatches_cover_every_pair_within_budgets() {
+        for &(n, row_vec4, k, work, max_groups) in &[
+            (1u64, 1u64, 1u64, MULTIPLY_ADDS_PER_DISPATCH, 65_535u64),
+            (257, 2, 10, 1, 65_535),
+            (10_000, 16, 10, MULTIPLY_ADDS_PER_DISPATCH, 65_535),
+            (2_000, 96, 32, MULTIPLY_ADDS_PER_DISPATCH, 65_535),
+            (30_000, 4, 10, MULTIPLY_ADDS_PER_DISPATCH, 3),
+            (500, 384, 10, MULTIPLY_ADDS_PER_DISPATCH, 65_535),
+        ] {
+            let plan = plan_dispatches(n, row_vec4, k, work, max_groups).unwrap();
+            let mut next_query = 0;
+            let mut i = 0;
+            while i < plan.len() {
+                let first = plan[i];
+                assert_eq!(first.query_offset, next_query);
+                assert!(first.query_count.div_ceil(QUERY_TILE) <= max_groups);
+                let mut next_candidate = 0;
+                while i < plan.len() && plan[i].query_offset == first.query_offset {
+                    let dispatch = plan[i];
+                    assert_eq!(dispatch.query_count, first.query_count);
+                    assert_eq!(dispatch.candidate_start, next_candidate);
+                    assert_eq!(dispatch.candidate_start % CANDIDATE_TILE, 0);
+                    let tiles = (dispatch.candidate_end - dispatch.candidate_start)
+                        .div_ceil(CANDIDATE_TILE);
+                    assert!(
+                        tiles * loop_iterations_per_tile(row_vec4, k) + 2 * k + 8
+                            <= LOOP_ITERATIONS_PER_DISPATCH
+                    );
+                    next_candidate = dispatch.candidate_end;
+                    i += 1;
+                }
+                assert_eq!(next_candidate, n);
+                next_query += first.query_count;
+            }
+            assert_eq!(next_query, n);
+        }
+        // Rows so long that one tile is over the loop budget.
+        assert!(plan_dispatches(100, 16_384, 10, MULTIPLY_ADDS_PER_DISPATCH, 65_535).is_none());
+    }
 }
