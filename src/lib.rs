@@ -69,11 +69,23 @@ pub struct Options {
     pub max_knn_rows: usize,
     /// Rows listed in the report's top outliers and label issues.
     pub top_rows: usize,
+    /// Outliers are flagged above Q3 + this x IQR of the mean kNN distance.
+    pub outlier_iqr_factor: f64,
+    /// Near duplicates: distance below this x the median nearest-neighbour distance.
+    pub near_duplicate_factor: f64,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { label: None, backend: Backend::Auto, k: 10, max_knn_rows: 20_000, top_rows: 20 }
+        Options {
+            label: None,
+            backend: Backend::Auto,
+            k: 10,
+            max_knn_rows: 20_000,
+            top_rows: 20,
+            outlier_iqr_factor: checks::neighbours::OUTLIER_IQR_FACTOR,
+            near_duplicate_factor: checks::neighbours::NEAR_DUPLICATE_FACTOR,
+        }
     }
 }
 
@@ -197,7 +209,7 @@ impl Profiler {
                 let k = graph.k as u64;
                 let top_rows = self.options.top_rows;
                 // Outliers.
-                let scores = checks::neighbours::outlier_scores(&graph, e.metric);
+                let scores = checks::neighbours::outlier_scores(&graph, e.metric, self.options.outlier_iqr_factor);
                 for (pos, &row) in e.rows.iter().enumerate() {
                     findings.outlier_score[row as usize] = Some(scores.score[pos]);
                     findings.is_outlier[row as usize] = Some(scores.flagged[pos]);
@@ -220,6 +232,7 @@ impl Profiler {
                     metric: e.metric.name().into(),
                     flagged: scores.flagged.iter().filter(|&&f| f).count() as u64,
                     distance_threshold: scores.threshold,
+                    iqr_factor: self.options.outlier_iqr_factor,
                     backend: compute.backend.clone(),
                     rows_scored: e.rows.len() as u64,
                     top: order
@@ -231,7 +244,12 @@ impl Profiler {
                 // Near duplicates among the embedded rows.
                 let sample_exact: Vec<Option<u32>> =
                     e.rows.iter().map(|&r| findings.exact_group[r as usize]).collect();
-                let (groups, threshold) = checks::neighbours::near_duplicate_groups(&graph, e.metric, &sample_exact);
+                let (groups, threshold) = checks::neighbours::near_duplicate_groups(
+                    &graph,
+                    e.metric,
+                    &sample_exact,
+                    self.options.near_duplicate_factor,
+                );
                 let groups: Vec<Vec<u32>> =
                     groups.into_iter().map(|g| g.into_iter().map(|p| e.rows[p as usize]).collect()).collect();
                 let (examples, near_of, rows_in_groups) =
@@ -242,7 +260,7 @@ impl Profiler {
                         "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {} x the \
                          median nearest-neighbour distance; exact duplicates of each other are not joined",
                         e.metric.name(),
-                        checks::neighbours::NEAR_DUPLICATE_FACTOR
+                        self.options.near_duplicate_factor
                     ),
                     threshold: Some(threshold),
                     rows_in_groups,

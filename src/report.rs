@@ -385,8 +385,10 @@ pub struct Outliers {
     pub metric: String,
     /// Rows flagged.
     pub flagged: u64,
-    /// Raw mean kNN distance above which a row is flagged (Q3 + 1.7 IQR).
+    /// Raw mean kNN distance above which a row is flagged (Q3 + `iqr_factor` x IQR).
     pub distance_threshold: f64,
+    /// The IQR multiplier of that threshold.
+    pub iqr_factor: f64,
     /// Backend that built the kNN graph: "gpu" or "cpu".
     pub backend: String,
     /// Rows scored (equals `embedding.rows`).

@@ -15,7 +15,8 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Options as the page passes them: `{label, backend, k, maxKnnRows}`, all optional.
+/// Options as the page passes them: `{label, backend, k, maxKnnRows,
+/// outlierIqrFactor, nearDuplicateFactor}`, all optional.
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct JsOptions {
@@ -23,6 +24,8 @@ struct JsOptions {
     backend: Option<String>,
     k: Option<usize>,
     max_knn_rows: Option<usize>,
+    outlier_iqr_factor: Option<f64>,
+    near_duplicate_factor: Option<f64>,
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {
@@ -54,6 +57,12 @@ impl Profiler {
         }
         if let Some(m) = js.max_knn_rows {
             opts.max_knn_rows = m;
+        }
+        if let Some(f) = js.outlier_iqr_factor.filter(|f| f.is_finite() && *f >= 0.0) {
+            opts.outlier_iqr_factor = f;
+        }
+        if let Some(f) = js.near_duplicate_factor.filter(|f| f.is_finite() && *f >= 0.0) {
+            opts.near_duplicate_factor = f;
         }
         Ok(Profiler { inner: Some(crate::Profiler::new(name, opts)) })
     }

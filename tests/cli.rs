@@ -124,3 +124,26 @@ fn huge_field_is_profiled() {
     // Top values are cut so the report stays small.
     assert!(report["columns"][1]["top_values"][0]["value"].as_str().unwrap().chars().count() <= 201);
 }
+
+#[test]
+fn neighbour_thresholds_are_configurable() {
+    let flagged = |extra: &[&str]| -> (u64, u64) {
+        let json = temp(&format!("t{}.json", extra.join("_")));
+        let out = bin()
+            .args(["profile", &fixture("penguins.csv"), "--backend", "cpu", "-q", "--json"])
+            .arg(&json)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.code().unwrap() <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        (r["outliers"]["flagged"].as_u64().unwrap(), r["duplicates"]["near"]["group_count"].as_u64().unwrap())
+    };
+    let (outliers, near) = flagged(&[]);
+    let (more_outliers, _) = flagged(&["--outlier-iqr", "0"]);
+    let (_, no_near) = flagged(&["--near-factor", "0"]);
+    assert!(more_outliers > outliers, "{more_outliers} vs {outliers}");
+    assert!(near > 0 && no_near == 0);
+    let out = bin().args(["profile", &fixture("penguins.csv"), "--outlier-iqr", "-1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -11,7 +11,8 @@ preflight: dataset quality checks (profile, duplicates, class balance, kNN outli
 
 usage:
   preflight profile FILE [--label COL] [--json OUT.json] [--rows OUT.csv]
-                         [--backend auto|gpu|cpu] [--k N] [--max-knn-rows N] [--quiet]
+                         [--backend auto|gpu|cpu] [--k N] [--max-knn-rows N]
+                         [--outlier-iqr F] [--near-factor F] [--quiet]
   preflight --version | --help
 
 FILE is .csv .tsv .txt .jsonl .ndjson, optionally .gz; other names are sniffed.
@@ -69,6 +70,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 out.options.max_knn_rows =
                     value("--max-knn-rows")?.parse().map_err(|_| "--max-knn-rows needs a whole number")?
             }
+            "--outlier-iqr" => out.options.outlier_iqr_factor = positive(&value("--outlier-iqr")?, "--outlier-iqr")?,
+            "--near-factor" => out.options.near_duplicate_factor = positive(&value("--near-factor")?, "--near-factor")?,
             "--quiet" | "-q" => out.quiet = true,
             flag if NOT_YET.iter().any(|(f, _)| *f == flag) => {
                 let what = NOT_YET.iter().find(|(f, _)| *f == flag).map(|(_, w)| *w).unwrap_or("");
@@ -84,6 +87,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     out.file = file.ok_or("no FILE given")?;
     Ok(out)
+}
+
+fn positive(text: &str, flag: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{flag} needs a number of at least 0, not {text:?}")),
+    }
 }
 
 /// Counts bytes read from the (possibly compressed) file, for progress.

@@ -5,9 +5,10 @@
 use crate::gpu::{KnnGraph, Metric};
 use crate::profile::quantile_sorted;
 
-/// IQR multiplier of the outlier threshold (Q3 + 1.7 IQR).
+/// Default IQR multiplier of the outlier threshold (Q3 + 1.7 IQR).
 pub const OUTLIER_IQR_FACTOR: f64 = 1.7;
-/// Near duplicates: 1-NN distance below this share of the median 1-NN distance.
+/// Default near-duplicate factor: 1-NN distance below this share of the
+/// median 1-NN distance.
 pub const NEAR_DUPLICATE_FACTOR: f64 = 0.13;
 
 /// The distance a check reasons with: 1 - cosine for cosine, the euclidean
@@ -26,14 +27,14 @@ pub struct OutlierScores {
     pub distance: Vec<f64>,
     /// 1 - exp(-ln 2 * distance / median distance): 0.5 at the median, towards 1 far out.
     pub score: Vec<f64>,
-    /// distance > Q3 + 1.7 IQR.
+    /// distance > Q3 + `iqr_factor` x IQR.
     pub flagged: Vec<bool>,
     /// That threshold.
     pub threshold: f64,
 }
 
-/// Outlier scores from the graph.
-pub fn outlier_scores(graph: &KnnGraph, metric: Metric) -> OutlierScores {
+/// Outlier scores from the graph; flagged above Q3 + `iqr_factor` x IQR.
+pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> OutlierScores {
     let n = graph.n;
     let distance: Vec<f64> = (0..n)
         .map(|i| {
@@ -49,7 +50,7 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric) -> OutlierScores {
     sorted.sort_unstable_by(f64::total_cmp);
     let q1 = quantile_sorted(&sorted, 0.25);
     let q3 = quantile_sorted(&sorted, 0.75);
-    let threshold = if sorted.is_empty() { 0.0 } else { q3 + OUTLIER_IQR_FACTOR * (q3 - q1) };
+    let threshold = if sorted.is_empty() { 0.0 } else { q3 + iqr_factor * (q3 - q1) };
     let median = quantile_sorted(&sorted, 0.5);
     let mean = if n > 0 { sorted.iter().sum::<f64>() / n as f64 } else { 0.0 };
     let scale = if median > 0.0 { median } else if mean > 0.0 { mean } else { 1.0 };
@@ -78,17 +79,23 @@ impl UnionFind {
     }
 }
 
-/// Near-duplicate groups (as sample positions) and the distance threshold.
+/// Near-duplicate groups (as sample positions) and the distance threshold
+/// (`factor` x the median nearest-neighbour distance).
 /// Pairs that are exact duplicates of each other (same `exact_key`) do not
 /// join groups: exact duplicates are reported on their own.
-pub fn near_duplicate_groups(graph: &KnnGraph, metric: Metric, exact_key: &[Option<u32>]) -> (Vec<Vec<u32>>, f64) {
+pub fn near_duplicate_groups(
+    graph: &KnnGraph,
+    metric: Metric,
+    exact_key: &[Option<u32>],
+    factor: f64,
+) -> (Vec<Vec<u32>>, f64) {
     let n = graph.n;
     if graph.k == 0 {
         return (Vec::new(), 0.0);
     }
     let mut first: Vec<f64> = (0..n).map(|i| true_distance(graph.neighbour_distances(i)[0], metric)).collect();
     first.sort_unstable_by(f64::total_cmp);
-    let threshold = NEAR_DUPLICATE_FACTOR * quantile_sorted(&first, 0.5);
+    let threshold = factor * quantile_sorted(&first, 0.5);
     let mut uf = UnionFind((0..n as u32).collect());
     let mut joined = vec![false; n];
     for i in 0..n {
@@ -228,7 +235,7 @@ mod tests {
         let mut pts: Vec<f32> = (0..50).map(|i| (i % 10) as f32 * 0.1).collect();
         pts.push(100.0);
         let g = line_graph(&pts, 5);
-        let o = outlier_scores(&g, Metric::SquaredEuclidean);
+        let o = outlier_scores(&g, Metric::SquaredEuclidean, OUTLIER_IQR_FACTOR);
         assert!(o.flagged[50]);
         assert_eq!(o.flagged.iter().filter(|&&f| f).count(), 1);
         assert!(o.score[50] > 0.99);
@@ -245,7 +252,7 @@ mod tests {
         let mut exact = vec![None; 42];
         exact[20] = Some(20);
         exact[41] = Some(20);
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact, NEAR_DUPLICATE_FACTOR);
         assert!(threshold > 0.01 && threshold < 1.0, "{threshold}");
         assert_eq!(groups, vec![vec![10, 40]]);
     }
