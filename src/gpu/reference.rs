@@ -71,46 +71,15 @@ pub fn knn_cpu(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> Kn
         Metric::Cosine => Vec::new(),
         Metric::SquaredEuclidean => squared_norms(rows, n, d),
     };
-    let distance = |q: usize, c: usize, dot: f32| -> f32 {
-        let raw = match metric {
-            Metric::Cosine => 1.0 - dot,
-            Metric::SquaredEuclidean => norms[q] + norms[c] - 2.0 * dot,
-        };
-        sanitise(raw)
-    };
-
     let mut indices = vec![u32::MAX; n * k];
     let mut distances = vec![f32::INFINITY; n * k];
     let candidate_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4)).clamp(4, 1024);
-
+    let tile = Tile { rows, norms: &norms, d, k, metric };
     for q_start in (0..n).step_by(QUERY_TILE) {
         let q_end = (q_start + QUERY_TILE).min(n);
         for c_start in (0..n).step_by(candidate_tile) {
             let c_end = (c_start + candidate_tile).min(n);
-            for q in q_start..q_end {
-                let query = &rows[q * d..(q + 1) * d];
-                let mut top = TopK {
-                    distances: &mut distances[q * k..(q + 1) * k],
-                    indices: &mut indices[q * k..(q + 1) * k],
-                };
-                // Four candidates at a time share each load of the query.
-                let mut c = c_start;
-                while c + 4 <= c_end {
-                    let dots = dot4(query, &rows[c * d..(c + 4) * d], d);
-                    for (j, dot) in dots.into_iter().enumerate() {
-                        if c + j != q {
-                            top.offer(distance(q, c + j, dot), (c + j) as u32);
-                        }
-                    }
-                    c += 4;
-                }
-                for c in c..c_end {
-                    if c != q {
-                        let dot = dot(query, &rows[c * d..(c + 1) * d]);
-                        top.offer(distance(q, c, dot), c as u32);
-                    }
-                }
-            }
+            tile.run(q_start..q_end, c_start..c_end, &mut distances, &mut indices);
         }
     }
     KnnGraph {
@@ -118,6 +87,63 @@ pub fn knn_cpu(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> Kn
         k,
         indices,
         distances,
+    }
+}
+
+/// What one block of the distance matrix needs.
+struct Tile<'a> {
+    rows: &'a [f32],
+    norms: &'a [f32],
+    d: usize,
+    k: usize,
+    metric: Metric,
+}
+
+impl Tile<'_> {
+    /// Offers candidates `cands` to the top-k of queries `queries`.
+    ///
+    /// Never inlined, on purpose: in the browser, V8 compiles a wasm function
+    /// with its baseline compiler first and swaps in optimised code only for
+    /// later calls (there is no on-stack replacement for wasm). One call per
+    /// block lets every block after the first few run optimised code; a
+    /// single long loop would run unoptimised to the end.
+    #[inline(never)]
+    fn run(
+        &self,
+        queries: std::ops::Range<usize>,
+        cands: std::ops::Range<usize>,
+        distances: &mut [f32],
+        indices: &mut [u32],
+    ) {
+        let (rows, d, k) = (self.rows, self.d, self.k);
+        let distance = |q: usize, c: usize, dot: f32| -> f32 {
+            let raw = match self.metric {
+                Metric::Cosine => 1.0 - dot,
+                Metric::SquaredEuclidean => self.norms[q] + self.norms[c] - 2.0 * dot,
+            };
+            sanitise(raw)
+        };
+        for q in queries {
+            let query = &rows[q * d..(q + 1) * d];
+            let mut top = TopK { distances: &mut distances[q * k..(q + 1) * k], indices: &mut indices[q * k..(q + 1) * k] };
+            // Four candidates at a time share each load of the query.
+            let mut c = cands.start;
+            while c + 4 <= cands.end {
+                let dots = dot4(query, &rows[c * d..(c + 4) * d], d);
+                for (j, dot) in dots.into_iter().enumerate() {
+                    if c + j != q {
+                        top.offer(distance(q, c + j, dot), (c + j) as u32);
+                    }
+                }
+                c += 4;
+            }
+            for c in c..cands.end {
+                if c != q {
+                    let dot = dot(query, &rows[c * d..(c + 1) * d]);
+                    top.offer(distance(q, c, dot), c as u32);
+                }
+            }
+        }
     }
 }
 
