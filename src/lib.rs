@@ -359,18 +359,46 @@ async fn knn_graph(e: &embed::Embedded, options: &Options, compute: &mut Compute
     let n = e.rows.len();
     let (data, d, k, metric) = (&e.data, e.dimension, options.k, e.metric);
     if options.backend != Backend::Cpu {
-        match gpu_graph(data, n, d, k, metric).await {
+        let result = gpu_graph(data, n, d, k, metric).await.and_then(|(graph, adapter)| {
+            validate_graph(&graph, n, k)?;
+            Ok((graph, adapter))
+        });
+        match result {
             Ok((graph, adapter)) => {
                 compute.backend = "gpu".into();
                 compute.adapter = Some(adapter);
                 return Ok(graph);
             }
             Err(err) if options.backend == Backend::Gpu => return Err(err),
+            // Auto: say why the CPU ran, in the report.
             Err(err) => compute.note = Some(format!("GPU not used, the CPU ran instead: {}", err.message())),
         }
     }
     compute.backend = "cpu".into();
     Ok(gpu::knn_cpu(data, n, d, k, metric))
+}
+
+/// Checks a graph from the GPU before any check uses it: right shape,
+/// indices in range and never the row itself, distances finite and
+/// non-negative. A driver that returns zeros or garbage (it happens: a
+/// dispatch beyond limits is dropped silently) then sends the run to the CPU.
+fn validate_graph(graph: &KnnGraph, n: usize, k: usize) -> Result<()> {
+    let k = k.min(n.saturating_sub(1));
+    let bad = |what: String| Err(Error::new(ErrorKind::Gpu, format!("the GPU returned an invalid kNN graph: {what}")));
+    if graph.n != n || graph.k != k || graph.indices.len() != n * k || graph.distances.len() != n * k {
+        return bad(format!("shape {}x{} where {n}x{k} was asked", graph.n, graph.k));
+    }
+    for i in 0..n {
+        for (&j, &dist) in graph.neighbours(i).iter().zip(graph.neighbour_distances(i)) {
+            if j as usize >= n || j as usize == i {
+                return bad(format!("row {i} has neighbour {j}"));
+            }
+            if !dist.is_finite() || dist < 0.0 {
+                return bad(format!("row {i} has distance {dist}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(feature = "gpu")]
@@ -383,4 +411,27 @@ async fn gpu_graph(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -
 #[cfg(not(feature = "gpu"))]
 async fn gpu_graph(_: &[f32], _: usize, _: usize, _: usize, _: Metric) -> Result<(KnnGraph, String)> {
     Err(Error::new(ErrorKind::Gpu, "this build has no GPU support (feature `gpu` off)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_gpu_graphs_are_refused() {
+        let good = gpu::knn_cpu(&[0.0, 1.0, 3.0, 7.0], 4, 1, 2, Metric::SquaredEuclidean);
+        assert!(validate_graph(&good, 4, 2).is_ok());
+        let mut unfilled = good.clone();
+        unfilled.indices[3] = u32::MAX;
+        assert_eq!(*validate_graph(&unfilled, 4, 2).unwrap_err().kind(), ErrorKind::Gpu);
+        let mut itself = good.clone();
+        itself.indices[0] = 0;
+        assert!(validate_graph(&itself, 4, 2).is_err());
+        let mut nan = good.clone();
+        nan.distances[5] = f32::NAN;
+        assert!(validate_graph(&nan, 4, 2).is_err());
+        let mut short = good;
+        short.indices.pop();
+        assert!(validate_graph(&short, 4, 2).is_err());
+    }
 }
