@@ -63,6 +63,13 @@ async function assertRenderedNumbers(page, report, label) {
 
 export function defineSuite(backend) {
   const webgpu = backend === 'gpu';
+  // With only a software adapter (SwiftShader here), 'auto' runs the CPU
+  // path (it is faster); the WebGPU suite asks for 'gpu' to run the kernel.
+  const chosenBackend = webgpu ? 'gpu' : 'auto';
+  const chooseBackend = async (value) => {
+    if (!(await page.locator('[data-testid="options"]').evaluate((d) => d.open))) await page.locator('[data-testid="options"] > summary').click();
+    await page.locator('[data-testid="backend-select"]').selectOption(value);
+  };
 
   describe(`page, ${backend} backend${webgpu ? ' (--enable-unsafe-webgpu)' : ' (no WebGPU adapter)'}`, { concurrency: false }, () => {
     let session;
@@ -72,6 +79,7 @@ export function defineSuite(backend) {
       requirePrerequisites();
       session = await startSession({ webgpu });
       page = await session.newPage();
+      await chooseBackend(chosenBackend);
     });
 
     after(async () => {
@@ -148,9 +156,25 @@ export function defineSuite(backend) {
         }
       } finally {
         await page.locator('[data-testid="label-input"]').fill('');
-        await page.locator('[data-testid="backend-select"]').selectOption('auto');
+        await page.locator('[data-testid="backend-select"]').selectOption(chosenBackend);
       }
     });
+
+    if (webgpu) {
+      test('backend auto declines a software adapter (SwiftShader) and says why the CPU ran', async () => {
+        const cli = runCli(PENGUINS);
+        await chooseBackend('auto');
+        try {
+          await runViaInput(page, PENGUINS);
+          const { report } = await pageOutputs(page);
+          assertSameReport(report, cli.report, 'penguins.csv (auto, software adapter)');
+          assert.equal(report.compute.backend, 'cpu');
+          assert.match(report.compute.note ?? '', /software WebGPU adapter/, 'the note names the software adapter');
+        } finally {
+          await chooseBackend(chosenBackend);
+        }
+      });
+    }
 
     test('the sample button checks www/samples/penguins.csv, fetched from the local server', async () => {
       const samplePath = path.join(WWW, 'samples', 'penguins.csv');
