@@ -10,7 +10,7 @@
 //! returned neighbour's exact distance must be within the tie tolerance of
 //! the exact k-th smallest distance. The tie tolerance is `1e-5` scaled by
 //! the size of the terms that cancel in the distance formula: 1 for cosine,
-//! `1 + max |row|^2` for squared euclidean (which is computed as
+//! `1 + 2 max |row|^2` for squared euclidean (which is computed as
 //! `|a|^2 + |b|^2 - 2 a.b`; see `src/gpu/reference.rs`).
 
 use std::collections::HashSet;

@@ -283,6 +283,14 @@ impl GpuContext {
         &self.adapter_info
     }
 
+    /// Whether the adapter is a CPU implementation (lavapipe's "llvmpipe",
+    /// WARP, SwiftShader where the browser says so). It gives the same
+    /// answers, usually slower than [`crate::gpu::knn_cpu`]: an "auto"
+    /// backend choice should prefer the CPU path then.
+    pub fn is_cpu_adapter(&self) -> bool {
+        self.adapter_info.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// The limits the device was opened with (the adapter's own).
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
