@@ -66,14 +66,14 @@ export function defineSuite(backend) {
   // With only a software adapter (SwiftShader here), 'auto' runs the CPU
   // path (it is faster); the WebGPU suite asks for 'gpu' to run the kernel.
   const chosenBackend = webgpu ? 'gpu' : 'auto';
-  const chooseBackend = async (value) => {
-    if (!(await page.locator('[data-testid="options"]').evaluate((d) => d.open))) await page.locator('[data-testid="options"] > summary').click();
-    await page.locator('[data-testid="backend-select"]').selectOption(value);
-  };
 
   describe(`page, ${backend} backend${webgpu ? ' (--enable-unsafe-webgpu)' : ' (no WebGPU adapter)'}`, { concurrency: false }, () => {
     let session;
     let page;
+    const chooseBackend = async (value) => {
+      if (!(await page.locator('[data-testid="options"]').evaluate((d) => d.open))) await page.locator('[data-testid="options"] > summary').click();
+      await page.locator('[data-testid="backend-select"]').selectOption(value);
+    };
 
     before(async () => {
       requirePrerequisites();
