@@ -37,6 +37,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
+import { CHROMIUM_ARGS, WEBGPU_ARG } from '../scripts/chromium-flags.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -212,16 +213,7 @@ async function main() {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: opts.chromium,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--enable-unsafe-webgpu',
-      ],
+      args: [...CHROMIUM_ARGS, WEBGPU_ARG],
       acceptDownloads: true,
       downloadsPath: downloads,
       serviceWorkers: 'block',

@@ -7,6 +7,7 @@
 //   PREFLIGHT_WWW       the site root to serve (default www/)
 
 import assert from 'node:assert/strict';
+import { CHROMIUM_ARGS, WEBGPU_ARG } from '../../scripts/chromium-flags.mjs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,15 +24,7 @@ export const CHROMIUM = process.env.PREFLIGHT_CHROMIUM || '/usr/bin/chromium';
 /** Time allowed for one profile run in the page (SwiftShader WebGPU is slow). */
 export const RUN_TIMEOUT_MS = Number(process.env.PREFLIGHT_E2E_RUN_TIMEOUT_MS || 120_000);
 
-const BASE_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const BASE_ARGS = CHROMIUM_ARGS;
 
 /** Fails loudly when something the tests need is missing: nothing is skipped. */
 export function requirePrerequisites() {
@@ -108,7 +101,7 @@ export async function startSession({ webgpu }) {
   const downloadsDir = makeTempDir('preflight-downloads-');
   // A fresh profile each time; Playwright passes it as --user-data-dir.
   const args = [...BASE_ARGS];
-  if (webgpu) args.push('--enable-unsafe-webgpu');
+  if (webgpu) args.push(WEBGPU_ARG);
   let context;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
