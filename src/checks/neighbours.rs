@@ -213,9 +213,9 @@ pub fn label_scores(graph: &KnnGraph, labels: &[Option<u32>]) -> LabelScores {
             out.flagged[i] = true;
         }
     }
-    for i in 0..n {
-        if out.flagged[i] && out.suggested[i] == labels[i] {
-            out.flagged[i] = false;
+    for ((flagged, suggested), label) in out.flagged.iter_mut().zip(&out.suggested).zip(labels) {
+        if *flagged && suggested == label {
+            *flagged = false;
         }
     }
     out

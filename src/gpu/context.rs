@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::reference::{normalise_rows, squared_norms};
+use super::reference::prepare;
 use super::{KnnGraph, Metric};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -377,18 +377,11 @@ impl GpuContext {
             )));
         }
 
-        let normalised;
-        let rows = match metric {
-            Metric::Cosine => {
-                normalised = normalise_rows(data, n, d);
-                &normalised[..]
-            }
-            Metric::SquaredEuclidean => data,
-        };
-        let norms = match metric {
-            Metric::Cosine => vec![0.0f32],
-            Metric::SquaredEuclidean => squared_norms(rows, n, d),
-        };
+        let (rows, mut norms) = prepare(data, n, d, metric);
+        let rows = &rows[..];
+        if norms.is_empty() {
+            norms.push(0.0); // cosine reads no norms, but a binding cannot be empty
+        }
         let padded;
         let rows = if d == row_vec4 * 4 {
             rows

@@ -59,18 +59,8 @@ pub fn knn_cpu(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> Kn
         };
     }
 
-    let normalised;
-    let rows = match metric {
-        Metric::Cosine => {
-            normalised = normalise_rows(data, n, d);
-            &normalised[..]
-        }
-        Metric::SquaredEuclidean => data,
-    };
-    let norms = match metric {
-        Metric::Cosine => Vec::new(),
-        Metric::SquaredEuclidean => squared_norms(rows, n, d),
-    };
+    let (rows, norms) = prepare(data, n, d, metric);
+    let rows = &rows[..];
     let mut indices = vec![u32::MAX; n * k];
     let mut distances = vec![f32::INFINITY; n * k];
     let candidate_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4)).clamp(4, 1024);
@@ -144,6 +134,17 @@ impl Tile<'_> {
                 }
             }
         }
+    }
+}
+
+/// The rows each path computes dot products on, and their squared norms:
+/// cosine normalises the rows (and needs no norms), squared euclidean uses
+/// the rows as given with their norms. One function, so the CPU and the GPU
+/// start from the same bits.
+pub(crate) fn prepare(data: &[f32], n: usize, d: usize, metric: Metric) -> (std::borrow::Cow<'_, [f32]>, Vec<f32>) {
+    match metric {
+        Metric::Cosine => (std::borrow::Cow::Owned(normalise_rows(data, n, d)), Vec::new()),
+        Metric::SquaredEuclidean => (std::borrow::Cow::Borrowed(data), squared_norms(data, n, d)),
     }
 }
 
