@@ -401,6 +401,28 @@ fn validate_graph(graph: &KnnGraph, n: usize, k: usize) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "gpu")]
+thread_local! {
+    /// The GPU context of this thread (the page's worker, or the CLI), built
+    /// on first use and kept: adapter, device and pipelines cost about a
+    /// second to make in a browser. Replaced when its device is lost.
+    static GPU_CONTEXT: std::cell::RefCell<Option<std::rc::Rc<gpu::GpuContext>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(feature = "gpu")]
+async fn shared_gpu_context() -> Result<std::rc::Rc<gpu::GpuContext>> {
+    if let Some(context) = GPU_CONTEXT.with(|c| c.borrow().clone()) {
+        if !context.is_lost() {
+            return Ok(context);
+        }
+    }
+    // Failures are not kept: a later run asks again (the user may enable a GPU).
+    let context = std::rc::Rc::new(gpu::GpuContext::new().await?);
+    GPU_CONTEXT.with(|c| *c.borrow_mut() = Some(context.clone()));
+    Ok(context)
+}
+
 /// Runs the graph on the GPU. With `Backend::Auto` a software adapter
 /// (SwiftShader in a browser, llvmpipe natively: the adapter reports itself
 /// as a CPU or fallback device) is declined: measured in Chromium, the wasm
@@ -414,7 +436,7 @@ async fn gpu_graph(
     metric: Metric,
     backend: Backend,
 ) -> Result<(KnnGraph, String)> {
-    let context = gpu::GpuContext::new().await?;
+    let context = shared_gpu_context().await?;
     let mut adapter = context.adapter_name();
     if adapter.trim().is_empty() {
         adapter = if context.is_cpu_adapter() {
