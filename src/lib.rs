@@ -171,7 +171,9 @@ impl Profiler {
             }
             None => checks::balance::detect_label(&summaries, rows),
         };
-        let labels = label.as_ref().map(|(i, _)| checks::balance::labels(table, *i));
+        let label_values = label.as_ref().map(|(i, _)| checks::balance::labels(table, *i, summaries[*i].comparison));
+        let labels: Option<Vec<Option<&str>>> =
+            label_values.as_ref().map(|v| v.iter().map(|l| l.as_deref()).collect());
         let class_balance = label.as_ref().map(|(i, reason)| {
             checks::balance::class_balance(labels.as_ref().expect("labels follow label"), &table.columns[*i].name, reason.clone())
         });

@@ -147,3 +147,31 @@ fn neighbour_thresholds_are_configurable() {
     let out = bin().args(["profile", &fixture("penguins.csv"), "--outlier-iqr", "-1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_huge_value_is_the_outlier_and_every_number_is_finite() {
+    let path = temp("huge_value.csv");
+    std::fs::write(&path, "x\n1e20\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n").unwrap();
+    let (json, rows) = (temp("huge_value.json"), temp("huge_value_rows.csv"));
+    let out = bin().arg("profile").arg(&path).args(["--backend", "cpu", "-q", "--json"]).arg(&json).arg("--rows").arg(&rows).output().unwrap();
+    assert!(out.status.code().unwrap() <= 1);
+    // serde_json writes a NaN or infinite f64 as null: only the optional
+    // top-level sections may be null.
+    fn nulls(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Null => out.push(path),
+            serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| nulls(x, format!("{path}[{i}]"), out)),
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| nulls(x, format!("{path}.{k}"), out)),
+            _ => {}
+        }
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mut found = Vec::new();
+    nulls(&report, String::new(), &mut found);
+    found.retain(|p| ![".class_balance", ".label_issues", ".embedding", ".outliers"].contains(&p.as_str()));
+    assert!(found.is_empty(), "numbers that are not finite: {found:?}");
+    let csv = std::fs::read_to_string(&rows).unwrap();
+    assert!(!csv.contains("NaN") && !csv.contains("inf"), "{csv}");
+    let first = csv.lines().nth(1).unwrap();
+    assert!(first.starts_with("0,2,") && first.contains(",true,"), "row 0 is the outlier: {first}");
+}

@@ -1,7 +1,9 @@
 //! Class balance of the label column, and finding that column.
 
 use crate::ingest::Table;
-use crate::profile::ColumnSummary;
+use crate::profile::value::{parse_bool, parse_number};
+use crate::profile::{ColumnSummary, Comparison};
+use std::borrow::Cow;
 use crate::report::{ClassBalance, ClassShare, ColumnType};
 use std::collections::BTreeMap;
 
@@ -51,9 +53,32 @@ pub fn detect_label(summaries: &[ColumnSummary], rows: usize) -> Option<(usize, 
     None
 }
 
-/// Label of each row, `None` when missing (class names as written).
-pub fn labels(table: &Table, column: usize) -> Vec<Option<&str>> {
-    table.columns[column].cells().map(|c| if c.is_missing() { None } else { Some(c.text()) }).collect()
+/// Label of each row, `None` when missing. Labels compare as the column's
+/// values do: in a numeric column `1` and `1.0` are one class (named `1`),
+/// in a boolean column `True` and `true` are one class (named `true`);
+/// other labels as written.
+pub fn labels(table: &Table, column: usize, comparison: Comparison) -> Vec<Option<Cow<'_, str>>> {
+    table.columns[column]
+        .cells()
+        .map(|c| {
+            if c.is_missing() {
+                return None;
+            }
+            let text = c.text();
+            let canonical = match comparison {
+                Comparison::Numeric => parse_number(text).map(|v| {
+                    if v.fract() == 0.0 && v.abs() < 1e15 {
+                        format!("{}", v as i64)
+                    } else {
+                        format!("{v}")
+                    }
+                }),
+                Comparison::Boolean => parse_bool(text).map(|b| b.to_string()),
+                Comparison::Text => None,
+            };
+            Some(canonical.map_or(Cow::Borrowed(text), Cow::Owned))
+        })
+        .collect()
 }
 
 /// Counts, shares, imbalance ratio, entropy and flagged minority classes.
@@ -114,6 +139,20 @@ mod tests {
         let p = [0.9f64, 0.09, 0.01];
         let h: f64 = p.iter().map(|p| -p * p.ln()).sum::<f64>() / 3f64.ln();
         assert!((b.normalized_entropy - h).abs() < 1e-12);
+    }
+
+    #[test]
+    fn labels_compare_as_their_column_does() {
+        let mut ing = crate::ingest::Ingestor::new("t.csv");
+        ing.push(b"b,n\ntrue,1\nTrue,1.0\nfalse,2\nTRUE,2\n").unwrap();
+        ing.finish().unwrap();
+        let s: Vec<_> = ing.table.columns.iter().map(crate::profile::profile_column).collect();
+        let b = labels(&ing.table, 0, s[0].comparison);
+        let b: Vec<Option<&str>> = b.iter().map(|l| l.as_deref()).collect();
+        assert_eq!(class_balance(&b, "b", "chosen".into()).counts.len(), 2);
+        let n = labels(&ing.table, 1, s[1].comparison);
+        let n: Vec<Option<&str>> = n.iter().map(|l| l.as_deref()).collect();
+        assert_eq!(n, [Some("1"), Some("1"), Some("2"), Some("2")]);
     }
 
     #[test]

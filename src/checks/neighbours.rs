@@ -53,7 +53,13 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> Outl
     let threshold = if sorted.is_empty() { 0.0 } else { q3 + iqr_factor * (q3 - q1) };
     let median = quantile_sorted(&sorted, 0.5);
     let mean = if n > 0 { sorted.iter().sum::<f64>() / n as f64 } else { 0.0 };
-    let scale = if median > 0.0 { median } else if mean > 0.0 { mean } else { 1.0 };
+    let scale = if median > 0.0 && median.is_finite() {
+        median
+    } else if mean > 0.0 && mean.is_finite() {
+        mean
+    } else {
+        1.0
+    };
     let score = distance.iter().map(|&d| 1.0 - (-std::f64::consts::LN_2 * d / scale).exp()).collect();
     let flagged = distance.iter().map(|&d| graph.k > 0 && d > threshold).collect();
     OutlierScores { distance, score, flagged, threshold }
@@ -93,14 +99,23 @@ pub fn near_duplicate_groups(
     if graph.k == 0 {
         return (Vec::new(), 0.0);
     }
-    let mut first: Vec<f64> = (0..n).map(|i| true_distance(graph.neighbour_distances(i)[0], metric)).collect();
+    // Each row's nearest positive distance among its neighbours: where many
+    // rows have an identical twin in embedding space (copies that differ
+    // only in an id), the plain median 1-NN distance is 0 and the check
+    // would switch itself off. Zero-distance pairs always join.
+    let mut first: Vec<f64> = (0..n)
+        .filter_map(|i| {
+            graph.neighbour_distances(i).iter().map(|&d| true_distance(d, metric)).find(|&d| d > 0.0)
+        })
+        .collect();
     first.sort_unstable_by(f64::total_cmp);
-    let threshold = factor * quantile_sorted(&first, 0.5);
+    let threshold = if first.is_empty() { 0.0 } else { factor * quantile_sorted(&first, 0.5) };
     let mut uf = UnionFind((0..n as u32).collect());
     let mut joined = vec![false; n];
     for i in 0..n {
         for (&j, &d) in graph.neighbours(i).iter().zip(graph.neighbour_distances(i)) {
-            if true_distance(d, metric) >= threshold {
+            let distance = true_distance(d, metric);
+            if distance >= threshold && distance > 0.0 {
                 break;
             }
             let same_exact = exact_key[i].is_some() && exact_key[i] == exact_key[j as usize];
@@ -255,6 +270,25 @@ mod tests {
         let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact, NEAR_DUPLICATE_FACTOR);
         assert!(threshold > 0.01 && threshold < 1.0, "{threshold}");
         assert_eq!(groups, vec![vec![10, 40]]);
+    }
+
+    #[test]
+    fn near_duplicates_survive_many_identical_twins() {
+        // 30 pairs of identical points (ids differ, so not exact duplicates)
+        // plus one near pair: the median 1-NN distance is 0.
+        let mut pts: Vec<f32> = (0..30).flat_map(|i| [i as f32 * 10.0, i as f32 * 10.0]).collect();
+        pts.extend([1000.0, 1000.001]);
+        let g = line_graph(&pts, 3);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; 62], NEAR_DUPLICATE_FACTOR);
+        assert!(threshold > 0.0);
+        assert_eq!(groups.len(), 31, "{groups:?}");
+    }
+
+    #[test]
+    fn infinite_distances_do_not_make_scores_undefined() {
+        let g = KnnGraph { n: 3, k: 2, indices: vec![1, 2, 0, 2, 0, 1], distances: vec![1.0, f32::INFINITY, 1.0, f32::INFINITY, f32::INFINITY, f32::INFINITY] };
+        let o = outlier_scores(&g, Metric::Cosine, OUTLIER_IQR_FACTOR);
+        assert!(o.score.iter().all(|s| (0.0..=1.0).contains(s)), "{:?}", o.score);
     }
 
     #[test]

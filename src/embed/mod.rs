@@ -20,6 +20,11 @@ pub const ONE_HOT_MAX: u64 = 32;
 pub const HASHED_CATEGORY_DIMS: usize = 16;
 /// Buckets for hashed text 3-grams.
 pub const TEXT_DIMS: usize = 32;
+/// Robust-scaled values are clipped to +-this many IQRs: far enough that a
+/// clipped row is still the farthest, near enough that squared distances
+/// stay finite in f32 (a value of 1e20 would otherwise make every distance
+/// to it infinite and every outlier score undefined).
+pub const SCALED_LIMIT: f64 = 1e4;
 /// Seed of the row sample, fixed so that every run and backend agree.
 pub const SAMPLE_SEED: u64 = 0x5eed_0f9e_1f11_7e00;
 
@@ -104,7 +109,8 @@ pub fn embed(
             let mut data = vec![0f32; rows.len() * dimension];
             for (pos, &row) in rows.iter().enumerate() {
                 if let Cell::Vector(text) = table.columns[vi].get(row as usize) {
-                    if let Some(v) = parse_vector(text).filter(|v| v.len() == dimension) {
+                    let usable = |v: &Vec<f32>| v.len() == dimension && v.iter().all(|x| x.is_finite());
+                    if let Some(v) = parse_vector(text).filter(usable) {
                         data[pos * dimension..(pos + 1) * dimension].copy_from_slice(&v);
                     }
                 }
@@ -223,7 +229,7 @@ pub fn embed(
             let (width, indicator) = match enc {
                 Encoder::Numeric { median, scale, indicator, date, .. } => {
                     if let Some(v) = numeric_value(cell, *date) {
-                        out[at] = ((v - median) / scale) as f32;
+                        out[at] = ((v - median) / scale).clamp(-SCALED_LIMIT, SCALED_LIMIT) as f32;
                     }
                     (1, *indicator)
                 }

@@ -96,6 +96,9 @@ impl CsvReader {
                 }
                 ReadRecordResult::End => {
                     self.finished = true;
+                    // Blank lines after the last record, counted as JSONL counts them.
+                    let newlines = self.newlines_before + self.newlines_in_record;
+                    issues.blank_lines += newlines.saturating_sub(self.previous_last_line);
                     return;
                 }
             }
@@ -150,6 +153,12 @@ impl CsvReader {
             }
         }
 
+        // A line of only spaces or tabs is a blank line, not a row of one
+        // field padded with missing values (pandas skips it too).
+        if ends.len() == 1 && self.width > 1 && fields.iter().all(|b| b.is_ascii_whitespace()) {
+            issues.blank_lines += 1;
+            return;
+        }
         issues.records_read += 1;
         if at_eof && self.quotes_in_record % 2 == 1 && newlines_inside > 0 {
             issues.rows_skipped += 1;

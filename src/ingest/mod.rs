@@ -264,6 +264,19 @@ mod tests {
     }
 
     #[test]
+    fn whitespace_lines_and_trailing_blank_lines_are_blank_lines() {
+        let data = b"a,b\n1,2\n   \n3,4\n\n\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.table.rows(), 2);
+        assert_eq!(ing.table.lines, vec![2, 4]);
+        assert_eq!((ing.issues.blank_lines, ing.issues.rows_padded), (3, 0));
+        assert_split_invariant("x.csv", data);
+        let j = read("x.jsonl", b"{\"a\":1}\n{\"a\":2}\n\n\n").unwrap();
+        let c = read("x.csv", b"a\n1\n2\n\n\n").unwrap();
+        assert_eq!((j.issues.blank_lines, c.issues.blank_lines), (2, 2));
+    }
+
+    #[test]
     fn missing_tokens_are_missing() {
         let ing = read("x.csv", b"a,b\nNA,\nnull,x\n").unwrap();
         assert!(ing.table.columns[0].get(0).is_missing());

@@ -28,8 +28,15 @@ pub fn name_suggests_identifier(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let last = lower.rsplit(['.', '_', '-', ' ']).next().unwrap_or(&lower);
     matches!(last, "id" | "uuid" | "guid" | "key" | "pk" | "index" | "idx")
-        || (name.ends_with("Id") || name.ends_with("ID")) && name.len() > 2
+        || camel_case_id(name)
         || lower == "unnamed: 0"
+}
+
+/// `userId`, `userID`, `user_ID`: "Id"/"ID" after a lower-case letter or a
+/// separator (so `COVID`, `PAID` and `ANDROID` are not identifiers).
+fn camel_case_id(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix("Id").or_else(|| name.strip_suffix("ID")) else { return false };
+    stem.chars().last().is_some_and(|c| c.is_lowercase() || c == '_' || c == '-' || c == ' ' || c == '.')
 }
 
 /// How values of a column compare for duplicates and distinct counts:
@@ -307,7 +314,13 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    let frac = pos - lo as f64;
+    let value = sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
+    if value.is_finite() {
+        value
+    } else {
+        sorted[lo] * (1.0 - frac) + sorted[hi] * frac // the difference overflowed
+    }
 }
 
 fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
@@ -316,33 +329,51 @@ fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
     }
     values.sort_unstable_by(f64::total_cmp);
     let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
+    let min = values[0];
+    let max = values[values.len() - 1];
+    // Moments of the values divided by their largest magnitude, so that sums
+    // and squares of values near f64::MAX stay finite.
+    let magnitude = min.abs().max(max.abs());
+    let unit = if magnitude > 0.0 { magnitude } else { 1.0 };
+    let mean_unit = values.iter().map(|v| v / unit).sum::<f64>() / n;
     let (mut m2, mut m3) = (0.0, 0.0);
     for &v in values.iter() {
-        let d = v - mean;
+        let d = v / unit - mean_unit;
         m2 += d * d;
         m3 += d * d * d;
     }
-    let std = if values.len() > 1 { (m2 / (n - 1.0)).sqrt() } else { 0.0 };
-    // Adjusted Fisher-Pearson skewness, as pandas computes it.
-    let skewness = if values.len() > 2 && m2 > 0.0 {
+    let mean = (mean_unit * unit).clamp(min, max);
+    let constant = min == max;
+    let std = if values.len() > 1 && !constant { (m2 / (n - 1.0)).sqrt() * unit } else { 0.0 };
+    // Adjusted Fisher-Pearson skewness, as pandas computes it; 0 for a
+    // constant column (rounding would otherwise invent a skew).
+    let skewness = if values.len() > 2 && m2 > 0.0 && !constant {
         let (m2n, m3n) = (m2 / n, m3 / n);
         (n * (n - 1.0)).sqrt() / (n - 2.0) * m3n / m2n.powf(1.5)
     } else {
         0.0
     };
-    let min = values[0];
-    let max = values[values.len() - 1];
     let quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]
         .iter()
         .map(|&q| (q.to_string(), quantile_sorted(values, q)))
         .collect();
     let bins = if max > min { HISTOGRAM_BINS } else { 1 };
-    let width = (max - min) / bins as f64;
-    let edges: Vec<f64> = (0..=bins).map(|i| if i == bins { max } else { min + width * i as f64 }).collect();
+    // max/bins - min/bins rather than (max - min)/bins: finite for any finite data.
+    let width = max / bins as f64 - min / bins as f64;
+    let edges: Vec<f64> = (0..=bins)
+        .map(|i| {
+            let t = i as f64 / bins as f64;
+            let edge = min + width * i as f64;
+            match i {
+                _ if i == bins => max,
+                _ if edge.is_finite() => edge,
+                _ => min * (1.0 - t) + max * t, // near f64::MAX
+            }
+        })
+        .collect();
     let mut counts = vec![0u64; bins];
     for &v in values.iter() {
-        let bin = if width > 0.0 { (((v - min) / width) as usize).min(bins - 1) } else { 0 };
+        let bin = if width > 0.0 { ((v / width - min / width) as usize).min(bins - 1) } else { 0 };
         counts[bin] += 1;
     }
     Some(NumericStats {
@@ -422,6 +453,31 @@ mod tests {
     fn numeric_distinct_compares_values() {
         let p = profiles("v\n1\n1.0\n1e0\n2\n");
         assert_eq!(p[0].distinct, 2);
+    }
+
+    #[test]
+    fn extreme_and_constant_values_give_finite_statistics() {
+        let p = profiles("v,w,c\n1e308,-1e308,0.1\n1e308,1e308,0.1\n1.5e308,0,0.1\n1e308,5,0.1\n");
+        for col in &p {
+            let n = col.numeric.as_ref().unwrap();
+            let all = [n.min, n.max, n.mean, n.std, n.skewness];
+            assert!(all.iter().chain(&n.histogram.edges).all(|v| v.is_finite()), "{}: {n:?}", col.name);
+            assert_eq!(n.histogram.counts.iter().sum::<u64>(), 4);
+        }
+        assert!((p[0].numeric.as_ref().unwrap().mean - 1.125e308).abs() < 1e294);
+        let c = p[2].numeric.as_ref().unwrap();
+        assert_eq!((c.std, c.skewness), (0.0, 0.0));
+        assert!(!p[2].alerts.iter().any(|a| a.kind == "skewed"));
+    }
+
+    #[test]
+    fn identifier_names() {
+        for yes in ["id", "user_id", "userId", "userID", "row.key", "uuid"] {
+            assert!(name_suggests_identifier(yes), "{yes}");
+        }
+        for no in ["COVID", "PAID", "ANDROID", "idea", "valid"] {
+            assert!(!name_suggests_identifier(no), "{no}");
+        }
     }
 
     #[test]
