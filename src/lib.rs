@@ -172,10 +172,8 @@ impl Profiler {
             None => checks::balance::detect_label(&summaries, rows),
         };
         let label_values = label.as_ref().map(|(i, _)| checks::balance::labels(table, *i, summaries[*i].comparison));
-        let labels: Option<Vec<Option<&str>>> =
-            label_values.as_ref().map(|v| v.iter().map(|l| l.as_deref()).collect());
-        let class_balance = label.as_ref().map(|(i, reason)| {
-            checks::balance::class_balance(labels.as_ref().expect("labels follow label"), &table.columns[*i].name, reason.clone())
+        let class_balance = label.as_ref().zip(label_values.as_deref()).map(|((i, reason), values)| {
+            checks::balance::class_balance(values, &table.columns[*i].name, reason.clone())
         });
 
         progress("embedding", 0.4);
@@ -208,113 +206,14 @@ impl Profiler {
                 let graph = knn_graph(&e, &self.options, &mut compute).await?;
                 lap("knn", &mut timings);
                 progress("checks", 0.9);
-                let k = graph.k as u64;
-                let top_rows = self.options.top_rows;
-                // Outliers.
-                let scores = checks::neighbours::outlier_scores(&graph, e.metric, self.options.outlier_iqr_factor);
-                for (pos, &row) in e.rows.iter().enumerate() {
-                    findings.outlier_score[row as usize] = Some(scores.score[pos]);
-                    findings.is_outlier[row as usize] = Some(scores.flagged[pos]);
-                }
-                let mut order: Vec<usize> = (0..e.rows.len()).collect();
-                order.sort_by(|&a, &b| scores.distance[b].total_cmp(&scores.distance[a]).then(a.cmp(&b)));
-                let flagged_row = |pos: usize, score: f64, distance: f64, flagged: bool| FlaggedRow {
-                    row: e.rows[pos] as u64,
-                    line: table.lines[e.rows[pos] as usize],
-                    score,
-                    distance,
-                    flagged,
-                    values: table.row_values(e.rows[pos] as usize, 200),
-                    neighbours: graph.neighbours(pos).iter().map(|&j| e.rows[j as usize] as u64).collect(),
-                    label: None,
-                    suggested_label: None,
-                };
-                outliers = Some(Outliers {
-                    k,
-                    metric: e.metric.name().into(),
-                    flagged: scores.flagged.iter().filter(|&&f| f).count() as u64,
-                    distance_threshold: scores.threshold,
-                    iqr_factor: self.options.outlier_iqr_factor,
-                    backend: compute.backend.clone(),
-                    rows_scored: e.rows.len() as u64,
-                    top: order
-                        .iter()
-                        .take(top_rows)
-                        .map(|&p| flagged_row(p, scores.score[p], scores.distance[p], scores.flagged[p]))
-                        .collect(),
+                let graph_label = label.as_ref().zip(label_values.as_deref()).map(|((i, _), values)| GraphLabel {
+                    column: &table.columns[*i].name,
+                    values,
                 });
-                // Near duplicates among the embedded rows.
-                let sample_exact: Vec<Option<u32>> =
-                    e.rows.iter().map(|&r| findings.exact_group[r as usize]).collect();
-                let (groups, threshold) = checks::neighbours::near_duplicate_groups(
-                    &graph,
-                    e.metric,
-                    &sample_exact,
-                    self.options.near_duplicate_factor,
-                );
-                let groups: Vec<Vec<u32>> =
-                    groups.into_iter().map(|g| g.into_iter().map(|p| e.rows[p as usize]).collect()).collect();
-                let (examples, near_of, rows_in_groups) =
-                    checks::duplicates::summarize_groups(&groups, &table.lines, rows);
-                findings.near_group = near_of;
-                near = NearDuplicates {
-                    method: format!(
-                        "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {} x the \
-                         median nearest-neighbour distance; exact duplicates of each other are not joined",
-                        e.metric.name(),
-                        self.options.near_duplicate_factor
-                    ),
-                    threshold: Some(threshold),
-                    rows_in_groups,
-                    group_count: groups.len() as u64,
-                    groups: examples,
-                };
-                // Label issues.
-                if let (Some((label_index, _)), Some(labels)) = (&label, &labels) {
-                    let mut class_ids: BTreeMap<&str, u32> = BTreeMap::new();
-                    for l in labels.iter().flatten() {
-                        let next = class_ids.len() as u32;
-                        class_ids.entry(l).or_insert(next);
-                    }
-                    let names: Vec<&str> = {
-                        let mut v = vec![""; class_ids.len()];
-                        for (name, &id) in &class_ids {
-                            v[id as usize] = name;
-                        }
-                        v
-                    };
-                    let sample_labels: Vec<Option<u32>> =
-                        e.rows.iter().map(|&r| labels[r as usize].map(|l| class_ids[l])).collect();
-                    let s = checks::neighbours::label_scores(&graph, &sample_labels);
-                    for (pos, &row) in e.rows.iter().enumerate() {
-                        findings.label_issue_score[row as usize] = s.score[pos];
-                        findings.is_label_issue[row as usize] = s.score[pos].map(|_| s.flagged[pos]);
-                    }
-                    let mut flagged: Vec<usize> = (0..e.rows.len()).filter(|&p| s.flagged[p]).collect();
-                    flagged.sort_by(|&a, &b| {
-                        s.score[b].unwrap_or(0.0).total_cmp(&s.score[a].unwrap_or(0.0)).then(a.cmp(&b))
-                    });
-                    label_issues = Some(LabelIssues {
-                        method: format!(
-                            "confident learning on kNN class probabilities: each row's probabilities are the label \
-                             shares among its {k} nearest neighbours (the row itself excluded); per-class thresholds, \
-                             confident joint, prune by noise rate (as cleanlab's Datalab does from features); score = \
-                             share of neighbours with another label"
-                        ),
-                        label_column: table.columns[*label_index].name.clone(),
-                        flagged: flagged.len() as u64,
-                        top: flagged
-                            .iter()
-                            .take(top_rows)
-                            .map(|&p| {
-                                let mut f = flagged_row(p, s.score[p].unwrap_or(0.0), scores.distance[p], true);
-                                f.label = sample_labels[p].map(|c| names[c as usize].to_string());
-                                f.suggested_label = s.suggested[p].map(|c| names[c as usize].to_string());
-                                f
-                            })
-                            .collect(),
-                    });
-                }
+                let checks = NeighbourChecks { table, embedded: &e, graph: &graph, options: &self.options };
+                outliers = Some(checks.outliers(&compute.backend, &mut findings));
+                near = checks.near_duplicates(&mut findings);
+                label_issues = graph_label.map(|l| checks.label_issues(&l, &mut findings));
                 embedding = Some(e.section);
             }
         }
@@ -352,6 +251,131 @@ impl Profiler {
         report.compute.timings_ms = timings;
         progress("done", 1.0);
         Ok(Analysis { report, rows: findings })
+    }
+}
+
+/// The label column's values, for the label check.
+struct GraphLabel<'a> {
+    column: &'a str,
+    values: &'a [Option<std::borrow::Cow<'a, str>>],
+}
+
+/// The checks built on one kNN graph over the embedded rows; each maps
+/// sample positions back to row ids and fills its per-row findings.
+struct NeighbourChecks<'a> {
+    table: &'a ingest::Table,
+    embedded: &'a embed::Embedded,
+    graph: &'a KnnGraph,
+    options: &'a Options,
+}
+
+impl NeighbourChecks<'_> {
+    /// The row at sample position `pos`, with its values and neighbours.
+    fn flagged_row(&self, pos: usize, score: f64, distance: f64, flagged: bool) -> FlaggedRow {
+        let rows = &self.embedded.rows;
+        FlaggedRow {
+            row: rows[pos] as u64,
+            line: self.table.lines[rows[pos] as usize],
+            score,
+            distance,
+            flagged,
+            values: self.table.row_values(rows[pos] as usize, 200),
+            neighbours: self.graph.neighbours(pos).iter().map(|&j| rows[j as usize] as u64).collect(),
+            label: None,
+            suggested_label: None,
+        }
+    }
+
+    fn outliers(&self, backend: &str, findings: &mut RowFindings) -> Outliers {
+        let e = self.embedded;
+        let scores = checks::neighbours::outlier_scores(self.graph, e.metric, self.options.outlier_iqr_factor);
+        for (pos, &row) in e.rows.iter().enumerate() {
+            findings.outlier_score[row as usize] = Some(scores.score[pos]);
+            findings.is_outlier[row as usize] = Some(scores.flagged[pos]);
+        }
+        let mut order: Vec<usize> = (0..e.rows.len()).collect();
+        order.sort_by(|&a, &b| scores.distance[b].total_cmp(&scores.distance[a]).then(a.cmp(&b)));
+        Outliers {
+            k: self.graph.k as u64,
+            metric: e.metric.name().into(),
+            flagged: scores.flagged.iter().filter(|&&f| f).count() as u64,
+            distance_threshold: scores.threshold,
+            iqr_factor: self.options.outlier_iqr_factor,
+            backend: backend.to_string(),
+            rows_scored: e.rows.len() as u64,
+            top: order
+                .iter()
+                .take(self.options.top_rows)
+                .map(|&p| self.flagged_row(p, scores.score[p], scores.distance[p], scores.flagged[p]))
+                .collect(),
+        }
+    }
+
+    fn near_duplicates(&self, findings: &mut RowFindings) -> NearDuplicates {
+        let e = self.embedded;
+        let sample_exact: Vec<Option<u32>> = e.rows.iter().map(|&r| findings.exact_group[r as usize]).collect();
+        let factor = self.options.near_duplicate_factor;
+        let (groups, threshold) = checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor);
+        let groups: Vec<Vec<u32>> =
+            groups.into_iter().map(|g| g.into_iter().map(|p| e.rows[p as usize]).collect()).collect();
+        let (examples, near_of, rows_in_groups) =
+            checks::duplicates::summarize_groups(&groups, &self.table.lines, self.table.rows());
+        findings.near_group = near_of;
+        NearDuplicates {
+            method: format!(
+                "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {factor} x the \
+                 median nearest-neighbour distance; exact duplicates of each other are not joined",
+                e.metric.name(),
+            ),
+            threshold: Some(threshold),
+            rows_in_groups,
+            group_count: groups.len() as u64,
+            groups: examples,
+        }
+    }
+
+    fn label_issues(&self, label: &GraphLabel<'_>, findings: &mut RowFindings) -> LabelIssues {
+        let e = self.embedded;
+        // Class ids in order of first appearance; `names[id]` is the class.
+        let mut class_ids: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut names: Vec<&str> = Vec::new();
+        for l in label.values.iter().flatten() {
+            class_ids.entry(l).or_insert_with(|| {
+                names.push(l);
+                names.len() as u32 - 1
+            });
+        }
+        let sample_labels: Vec<Option<u32>> =
+            e.rows.iter().map(|&r| label.values[r as usize].as_deref().map(|l| class_ids[l])).collect();
+        let s = checks::neighbours::label_scores(self.graph, &sample_labels);
+        for (pos, &row) in e.rows.iter().enumerate() {
+            findings.label_issue_score[row as usize] = s.score[pos];
+            findings.is_label_issue[row as usize] = s.score[pos].map(|_| s.flagged[pos]);
+        }
+        let score = |p: usize| s.score[p].unwrap_or(0.0);
+        let mut flagged: Vec<usize> = (0..e.rows.len()).filter(|&p| s.flagged[p]).collect();
+        flagged.sort_by(|&a, &b| score(b).total_cmp(&score(a)).then(a.cmp(&b)));
+        let distance = |p: usize| checks::neighbours::mean_distance(self.graph, p, e.metric);
+        LabelIssues {
+            method: format!(
+                "confident learning on kNN class probabilities: each row's probabilities are the label shares among \
+                 its {} nearest neighbours (the row itself excluded); per-class thresholds, confident joint, prune \
+                 by noise rate (as cleanlab's Datalab does from features); score = share of neighbours with \
+                 another label",
+                self.graph.k
+            ),
+            label_column: label.column.to_string(),
+            flagged: flagged.len() as u64,
+            top: flagged
+                .iter()
+                .take(self.options.top_rows)
+                .map(|&p| FlaggedRow {
+                    label: sample_labels[p].map(|c| names[c as usize].to_string()),
+                    suggested_label: s.suggested[p].map(|c| names[c as usize].to_string()),
+                    ..self.flagged_row(p, score(p), distance(p), true)
+                })
+                .collect(),
+        }
     }
 }
 

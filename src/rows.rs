@@ -63,9 +63,11 @@ impl RowFindings {
     }
 
     /// The CSV as a string.
-    pub fn to_csv(&self) -> String {
+    pub fn to_csv(&self) -> crate::Result<String> {
         let mut buf = Vec::new();
-        self.write_csv(&mut buf).expect("writing to memory does not fail");
-        String::from_utf8(buf).expect("the CSV is built from UTF-8")
+        self.write_csv(&mut buf)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::Internal, format!("writing the rows CSV: {e}")))?;
+        // Every field is a number, a boolean or empty: ASCII.
+        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 }

@@ -103,7 +103,7 @@ impl Profiler {
             let report = serde::Serialize::serialize(&analysis.report, &serializer).map_err(js_error)?;
             let out = js_sys::Object::new();
             js_sys::Reflect::set(&out, &"report".into(), &report)?;
-            js_sys::Reflect::set(&out, &"rowsCsv".into(), &JsValue::from_str(&analysis.rows.to_csv()))?;
+            js_sys::Reflect::set(&out, &"rowsCsv".into(), &JsValue::from_str(&analysis.rows.to_csv().map_err(js_error)?))?;
             Ok(out.into())
         }))
     }

@@ -195,7 +195,8 @@ fn write_outputs(args: &Args, analysis: &Analysis) -> Result<(), String> {
         write_file(path, json.as_bytes())?;
     }
     if let Some(path) = &args.rows {
-        write_file(path, analysis.rows.to_csv().as_bytes())?;
+        let csv = analysis.rows.to_csv().map_err(|e| e.to_string())?;
+        write_file(path, csv.as_bytes())?;
     }
     Ok(())
 }

@@ -82,12 +82,12 @@ pub fn labels(table: &Table, column: usize, comparison: Comparison) -> Vec<Optio
 }
 
 /// Counts, shares, imbalance ratio, entropy and flagged minority classes.
-pub fn class_balance(labels: &[Option<&str>], label_column: &str, reason: String) -> ClassBalance {
+pub fn class_balance<S: AsRef<str>>(labels: &[Option<S>], label_column: &str, reason: String) -> ClassBalance {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut missing = 0;
     for label in labels {
         match label {
-            Some(l) => *counts.entry((*l).to_string()).or_default() += 1,
+            Some(l) => *counts.entry(l.as_ref().to_string()).or_default() += 1,
             None => missing += 1,
         }
     }

@@ -20,6 +20,15 @@ fn true_distance(d: f32, metric: Metric) -> f64 {
     }
 }
 
+/// Mean distance (as checks reason with it) from row `i` to its neighbours.
+pub fn mean_distance(graph: &KnnGraph, i: usize, metric: Metric) -> f64 {
+    let d = graph.neighbour_distances(i);
+    if d.is_empty() {
+        return 0.0;
+    }
+    d.iter().map(|&x| true_distance(x, metric)).sum::<f64>() / d.len() as f64
+}
+
 /// Per embedded row: mean kNN distance, score in [0, 1] and flag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutlierScores {
@@ -36,16 +45,7 @@ pub struct OutlierScores {
 /// Outlier scores from the graph; flagged above Q3 + `iqr_factor` x IQR.
 pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> OutlierScores {
     let n = graph.n;
-    let distance: Vec<f64> = (0..n)
-        .map(|i| {
-            let d = graph.neighbour_distances(i);
-            if d.is_empty() {
-                0.0
-            } else {
-                d.iter().map(|&x| true_distance(x, metric)).sum::<f64>() / d.len() as f64
-            }
-        })
-        .collect();
+    let distance: Vec<f64> = (0..n).map(|i| mean_distance(graph, i, metric)).collect();
     let mut sorted = distance.clone();
     sorted.sort_unstable_by(f64::total_cmp);
     let q1 = quantile_sorted(&sorted, 0.25);
@@ -163,13 +163,12 @@ pub fn label_scores(graph: &KnnGraph, labels: &[Option<u32>]) -> LabelScores {
     let n = graph.n;
     let classes = labels.iter().flatten().map(|&l| l as usize + 1).max().unwrap_or(0);
     let mut out = LabelScores { score: vec![None; n], suggested: vec![None; n], flagged: vec![false; n] };
-    // probabilities[i * classes + c]; rows without label or labelled neighbours stay None.
+    // probabilities[i * classes + c]; `own[i]` is the row's class when it is
+    // labelled and has labelled neighbours (the rows the method can judge).
     let mut probabilities = vec![0f64; n * classes];
-    let mut has_probabilities = vec![false; n];
+    let mut own: Vec<Option<usize>> = vec![None; n];
     for i in 0..n {
-        if labels[i].is_none() {
-            continue;
-        }
+        let Some(label) = labels[i] else { continue };
         let p = &mut probabilities[i * classes..(i + 1) * classes];
         let mut labelled = 0u32;
         for &j in graph.neighbours(i) {
@@ -178,53 +177,47 @@ pub fn label_scores(graph: &KnnGraph, labels: &[Option<u32>]) -> LabelScores {
                 p[l as usize] += 1.0;
             }
         }
-        if labelled == 0 {
-            continue;
+        if labelled > 0 {
+            p.iter_mut().for_each(|v| *v /= labelled as f64);
+            own[i] = Some(label as usize);
         }
-        p.iter_mut().for_each(|v| *v /= labelled as f64);
-        has_probabilities[i] = true;
     }
+    let judged = || own.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i, c)));
     let likeliest = |p: &[f64]| {
         p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map(|(c, _)| c as u32)
     };
     // Per-class thresholds: mean self-probability of the rows labelled c.
     let mut sum = vec![0f64; classes];
     let mut count = vec![0u64; classes];
-    for i in (0..n).filter(|&i| has_probabilities[i]) {
-        let own = labels[i].expect("rows with probabilities are labelled") as usize;
-        sum[own] += probabilities[i * classes + own];
-        count[own] += 1;
+    for (i, c) in judged() {
+        sum[c] += probabilities[i * classes + c];
+        count[c] += 1;
     }
     let threshold: Vec<f64> =
         (0..classes).map(|c| if count[c] > 0 { sum[c] / count[c] as f64 } else { f64::INFINITY }).collect();
-    // Confident joint, and the candidates of each off-diagonal cell.
-    let mut cells: std::collections::BTreeMap<(usize, usize), Vec<(f64, usize)>> = Default::default();
+    // Confident joint, then the candidates of each off-diagonal cell.
     let mut joint: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
-    for i in (0..n).filter(|&i| has_probabilities[i]) {
-        let own = labels[i].expect("labelled") as usize;
+    for (i, c) in judged() {
         let p = &probabilities[i * classes..(i + 1) * classes];
-        out.score[i] = Some(1.0 - p[own]);
+        out.score[i] = Some(1.0 - p[c]);
         out.suggested[i] = likeliest(p);
         let confident = (0..classes)
-            .filter(|&c| p[c] >= threshold[c] && p[c] > 0.0)
+            .filter(|&j| p[j] >= threshold[j] && p[j] > 0.0)
             .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
-        if let Some(c) = confident {
-            *joint.entry((own, c)).or_default() += 1;
+        if let Some(j) = confident {
+            *joint.entry((c, j)).or_default() += 1;
         }
     }
-    for i in (0..n).filter(|&i| has_probabilities[i]) {
-        let own = labels[i].expect("labelled") as usize;
+    let mut cells: std::collections::BTreeMap<(usize, usize), Vec<(f64, usize)>> = Default::default();
+    for (i, c) in judged() {
         let p = &probabilities[i * classes..(i + 1) * classes];
-        for j in (0..classes).filter(|&j| j != own) {
-            if joint.get(&(own, j)).copied().unwrap_or(0) > 0 {
-                cells.entry((own, j)).or_default().push((p[j] - p[own], i));
-            }
+        for j in (0..classes).filter(|&j| j != c && joint.contains_key(&(c, j))) {
+            cells.entry((c, j)).or_default().push((p[j] - p[c], i));
         }
     }
-    for ((own, j), mut candidates) in cells {
-        let take = joint[&(own, j)];
+    for (cell, mut candidates) in cells {
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, i) in candidates.iter().take(take) {
+        for &(_, i) in candidates.iter().take(joint[&cell]) {
             out.flagged[i] = true;
         }
     }

@@ -112,6 +112,9 @@ fn plan_dispatches(
     Some(dispatches)
 }
 
+const READ_ONLY: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: true };
+const READ_WRITE: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: false };
+
 /// A GPU device with the kNN pipeline, built once (see [`GpuContext::new`]).
 pub struct GpuContext {
     device: wgpu::Device,
@@ -220,26 +223,10 @@ impl GpuContext {
             label: Some("knn"),
             entries: &[
                 layout_entry(0, wgpu::BufferBindingType::Uniform, true),
-                layout_entry(
-                    1,
-                    wgpu::BufferBindingType::Storage { read_only: true },
-                    false,
-                ),
-                layout_entry(
-                    2,
-                    wgpu::BufferBindingType::Storage { read_only: true },
-                    false,
-                ),
-                layout_entry(
-                    3,
-                    wgpu::BufferBindingType::Storage { read_only: false },
-                    false,
-                ),
-                layout_entry(
-                    4,
-                    wgpu::BufferBindingType::Storage { read_only: false },
-                    false,
-                ),
+                layout_entry(1, READ_ONLY, false),  // rows
+                layout_entry(2, READ_ONLY, false),  // squared norms
+                layout_entry(3, READ_WRITE, false), // neighbour indices
+                layout_entry(4, READ_WRITE, false), // neighbour distances
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {

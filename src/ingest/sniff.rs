@@ -191,7 +191,7 @@ fn guess_delimiter(body: &[u8], complete: bool) -> u8 {
         for r in &records {
             *counts.entry(r.len()).or_insert(0usize) += 1;
         }
-        let (&mode_fields, &mode_count) = counts.iter().max_by_key(|(f, c)| (**c, **f)).expect("records is not empty");
+        let Some((&mode_fields, &mode_count)) = counts.iter().max_by_key(|(f, c)| (**c, **f)) else { continue };
         if mode_fields < 2 {
             continue;
         }

@@ -7,7 +7,7 @@ use crate::report::{
     Alert, ColumnProfile, ColumnType, DatetimeStats, Histogram, LengthStats, NumericStats, ValueCount, VectorStats,
 };
 use std::collections::{BTreeMap, HashMap};
-use value::{classify, parse_datetime, parse_number, parse_vector, ValueKind};
+use value::{classify_parsed, parse_number, parse_vector, Parsed, ValueKind};
 
 /// Top values listed per column.
 pub const TOP_VALUES: usize = 10;
@@ -124,7 +124,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
             }
             Cell::Text(text) => text,
         };
-        let kind = classify(text);
+        let (kind, parsed) = classify_parsed(text);
         *kinds.entry(kind).or_default() += 1;
         *counts.entry(text).or_default() += 1;
         let chars = text.chars().count() as u64;
@@ -134,23 +134,17 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         if text.contains(' ') {
             with_space += 1;
         }
-        match kind {
-            ValueKind::Integer | ValueKind::Float => {
-                if let Some(v) = parse_number(text) {
-                    numbers.push(v);
-                }
+        match parsed {
+            Parsed::Number(v) => numbers.push(v),
+            Parsed::Date(key) => {
+                datetimes = Some(match datetimes {
+                    None => ((key, text), (key, text)),
+                    Some((lo, hi)) => {
+                        (if key < lo.0 { (key, text) } else { lo }, if key > hi.0 { (key, text) } else { hi })
+                    }
+                });
             }
-            ValueKind::Datetime => {
-                if let Some(key) = parse_datetime(text) {
-                    datetimes = Some(match datetimes {
-                        None => ((key, text), (key, text)),
-                        Some((lo, hi)) => {
-                            (if key < lo.0 { (key, text) } else { lo }, if key > hi.0 { (key, text) } else { hi })
-                        }
-                    });
-                }
-            }
-            _ => {}
+            Parsed::Nothing => {}
         }
     }
 

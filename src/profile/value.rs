@@ -31,22 +31,36 @@ impl ValueKind {
     }
 }
 
+/// What classifying a value parsed on the way, so callers need not parse twice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Parsed {
+    /// Nothing (booleans, strings).
+    Nothing,
+    /// The number of an integer or float.
+    Number(f64),
+    /// The sort key of a date (see [`parse_datetime`]).
+    Date((i32, u32, u32, f64)),
+}
+
 /// Classifies a text value.
 pub fn classify(text: &str) -> ValueKind {
+    classify_parsed(text).0
+}
+
+/// Classifies a text value and returns what it parsed.
+pub fn classify_parsed(text: &str) -> (ValueKind, Parsed) {
     if parse_bool(text).is_some() {
-        return ValueKind::Boolean;
+        return (ValueKind::Boolean, Parsed::Nothing);
     }
     let t = text.trim();
-    if is_integer(t) {
-        return ValueKind::Integer;
+    if let Some(v) = parse_number(t) {
+        let kind = if is_integer(t) { ValueKind::Integer } else { ValueKind::Float };
+        return (kind, Parsed::Number(v));
     }
-    if parse_number(t).is_some() {
-        return ValueKind::Float;
+    if let Some(key) = parse_datetime(t) {
+        return (ValueKind::Datetime, Parsed::Date(key));
     }
-    if parse_datetime(t).is_some() {
-        return ValueKind::Datetime;
-    }
-    ValueKind::String
+    (ValueKind::String, Parsed::Nothing)
 }
 
 fn is_integer(t: &str) -> bool {
