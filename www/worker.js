@@ -52,24 +52,6 @@ function errorMessage(err) {
   }
 }
 
-// serde-wasm-bindgen may hand maps over as Map objects and 64-bit integers
-// as BigInt; the page and its JSON download want plain JSON values.
-function toPlain(value) {
-  if (value instanceof Map) {
-    const out = {};
-    for (const [k, v] of value) out[String(k)] = toPlain(v);
-    return out;
-  }
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (typeof value === 'bigint') return Number(value);
-  if (value !== null && typeof value === 'object') {
-    if (ArrayBuffer.isView(value)) return Array.from(value, toPlain);
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
-    return out;
-  }
-  return value;
-}
 
 let lastProgressAt = 0;
 let lastStage = '';
@@ -113,9 +95,8 @@ async function profile(file, options) {
     const result = await profiler.finish((stage, fraction) => {
       progress({ stage: String(stage), fraction: Number(fraction), bytesRead: totalBytes, totalBytes, rowsRead });
     });
-    const report = toPlain(result.report);
-    const rowsCsv = String(result.rowsCsv ?? result.rows_csv ?? '');
-    return { report, rowsCsv };
+    // The wasm edge serialises the report JSON-compatibly: plain objects.
+    return { report: result.report, rowsCsv: result.rowsCsv };
   } finally {
     // finish() may consume the profiler on the Rust side; free() then throws.
     try {
