@@ -324,7 +324,8 @@ impl NeighbourChecks<'_> {
         NearDuplicates {
             method: format!(
                 "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {factor} x the \
-                 median nearest-neighbour distance; exact duplicates of each other are not joined",
+                 median nearest-neighbour distance (each row's nearest positive distance), or zero; exact \
+                 duplicates of each other are not joined",
                 e.metric.name(),
             ),
             threshold: Some(threshold),
