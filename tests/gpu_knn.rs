@@ -506,8 +506,8 @@ mod gpu {
         );
     }
 
-    /// Many small dispatches (one workgroup of 64 queries each) give the
-    /// same graph as one big one.
+    /// Many small dispatches (one tile of candidates each) give the same
+    /// graph as one big one.
     #[test]
     fn knn_gpu_split_into_many_dispatches() {
         let Some(mut context) = context() else { return };
@@ -528,6 +528,30 @@ mod gpu {
                     metric,
                 );
             }
+        }
+    }
+
+    /// Data larger than one binding: rows split into several buffers
+    /// (blocks) and queries into several ranges give the same graph.
+    #[test]
+    fn knn_gpu_split_into_blocks_and_ranges() {
+        let Some(mut context) = context() else { return };
+        // 130 values (136 padded) a row: 896 rows per 512 KiB block, so
+        // 2000 rows make 3 blocks; lists of k = 10 take 768-row ranges.
+        context.set_binding_limit(512 << 10);
+        let (n, d) = (2000, 130);
+        let data = rows_with_duplicates_and_zeros(n, d, 4242);
+        for metric in METRICS {
+            check_gpu_rows(
+                &format!("gpu blocks n={n} d={d} {}", metric.name()),
+                &context,
+                &data,
+                n,
+                d,
+                10,
+                metric,
+                true,
+            );
         }
     }
 

@@ -10,110 +10,59 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::reference::prepare;
+use super::reference::{dot, normalise_row_into};
 use super::{KnnGraph, Metric};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Rows of queries per workgroup (the kernel's `QUERY_TILE`, its workgroup size).
-const QUERY_TILE: u64 = 64;
-
-/// Candidate rows per tile of the kernel (`CANDIDATE_TILE`).
-const CANDIDATE_TILE: u64 = 32;
-
-/// Values of a row per chunk of the kernel (`CHUNK_VEC4` vec4s).
-const CHUNK_VALUES: u64 = 16;
+use super::plan::{self, Plan, Step, TileDispatch, MERGE_GROUP, TILE};
 
 /// Multiply-adds one dispatch may do. Long dispatches trip the GPU watchdog
 /// of browsers and operating systems (which then loses the device), so the
-/// work is split into dispatches of about this much, each in its own
-/// submission.
-const MULTIPLY_ADDS_PER_DISPATCH: u64 = 1 << 32;
+/// work is split into dispatches of about this much (about 3 ms on a large
+/// GPU, 100 ms on a small integrated one), each in its own submission.
+const MULTIPLY_ADDS_PER_DISPATCH: u64 = 1 << 35;
 
-/// Loop iterations one invocation may run in one dispatch. Lavapipe (Mesa's
-/// CPU Vulkan driver, what CI and GPU-less machines get) silently stops an
-/// invocation after 65535 loop iterations; half of that leaves a margin.
-const LOOP_ITERATIONS_PER_DISPATCH: u64 = 32_768;
+/// Size of the kernels' `Params` uniform.
+const PARAMS_BYTES: u64 = 64;
 
-/// Size of the kernel's `Params` uniform.
-const PARAMS_BYTES: u64 = 48;
-
-/// The kernel's `Params`, one per dispatch.
+/// The kernels' `Params`, one per dispatch (see `shaders/knn.wgsl`).
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
-    n: u32,
     row_vec4: u32,
     k: u32,
     metric: u32,
-    query_offset: u32,
-    query_count: u32,
+    splits: u32,
+    query_first: u32,
+    query_end: u32,
+    query_global: u32,
+    list_base: u32,
     candidate_start: u32,
     candidate_end: u32,
+    candidate_global: u32,
+    first: u32,
     infinity: f32,
     pad: [u32; 3],
 }
 
-/// One dispatch of the kNN kernel: a range of queries against a range of
-/// candidates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Dispatch {
-    query_offset: u64,
-    query_count: u64,
-    candidate_start: u64,
-    candidate_end: u64,
-}
-
-/// Worst-case loop iterations of one invocation per candidate tile, as the
-/// kernel's loops run: the tile loop, per chunk the chunk loop and its 8
-/// dot groups, the candidate loop, and an insertion of up to k steps for
-/// every candidate.
-fn loop_iterations_per_tile(row_vec4: u64, k: u64) -> u64 {
-    let chunks = (row_vec4 * 4).div_ceil(CHUNK_VALUES);
-    1 + chunks * (1 + 8) + CANDIDATE_TILE * (1 + k)
-}
-
-/// Splits `n` queries x `n` candidates into dispatches: candidate ranges of
-/// whole tiles, at most [`LOOP_ITERATIONS_PER_DISPATCH`] loop iterations and
-/// `work_per_dispatch` multiply-adds each, query ranges of at most
-/// `max_groups` workgroups. Query range outer, candidate ranges in order
-/// inner (each merges into the previous one's result). `None` when a single
-/// tile is over the loop budget (rows of tens of thousands of values).
-fn plan_dispatches(
-    n: u64,
-    row_vec4: u64,
-    k: u64,
-    work_per_dispatch: u64,
-    max_groups: u64,
-) -> Option<Vec<Dispatch>> {
-    let fixed = 2 * k + 8; // loading and storing the k best
-    let per_tile = loop_iterations_per_tile(row_vec4, k);
-    let tiles_by_loops = LOOP_ITERATIONS_PER_DISPATCH.checked_sub(fixed)? / per_tile;
-    if tiles_by_loops == 0 {
-        return None;
-    }
-    let row_values = row_vec4 * 4;
-    let tiles_by_work = work_per_dispatch / (QUERY_TILE * CANDIDATE_TILE * row_values).max(1);
-    let candidates_per_dispatch = tiles_by_loops.min(tiles_by_work.max(1)) * CANDIDATE_TILE;
-    let groups_by_work =
-        work_per_dispatch / (QUERY_TILE * candidates_per_dispatch * row_values).max(1);
-    let queries_per_dispatch = groups_by_work.clamp(1, max_groups.max(1)) * QUERY_TILE;
-
-    let mut dispatches = Vec::new();
-    for query_offset in (0..n).step_by(queries_per_dispatch as usize) {
-        for candidate_start in (0..n).step_by(candidates_per_dispatch as usize) {
-            dispatches.push(Dispatch {
-                query_offset,
-                query_count: queries_per_dispatch.min(n - query_offset),
-                candidate_start,
-                candidate_end: (candidate_start + candidates_per_dispatch).min(n),
-            });
-        }
-    }
-    Some(dispatches)
-}
-
 const READ_ONLY: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: true };
 const READ_WRITE: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: false };
+
+/// Where the time of one [`GpuContext::knn`] call went.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KnnTiming {
+    /// Preparing the rows on the CPU (normalising, padding) and handing
+    /// them to the GPU, in milliseconds.
+    pub host_ms: f64,
+    /// From the first dispatch until the graph is back in memory.
+    pub device_ms: f64,
+    /// Dispatches (tile and merge).
+    pub dispatches: usize,
+    /// Row blocks (buffers) the data was split into.
+    pub blocks: usize,
+    /// Workgroup columns per query tile.
+    pub splits: usize,
+}
 
 /// A GPU device with the kNN pipeline, built once (see [`GpuContext::new`]).
 pub struct GpuContext {
@@ -121,12 +70,19 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     adapter_info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
-    knn_pipeline: wgpu::ComputePipeline,
-    knn_layout: wgpu::BindGroupLayout,
+    tile_pipeline: wgpu::ComputePipeline,
+    tile_layout: wgpu::BindGroupLayout,
+    merge_pipeline: wgpu::ComputePipeline,
+    merge_layout: wgpu::BindGroupLayout,
     /// Multiply-adds one dispatch may do (see [`MULTIPLY_ADDS_PER_DISPATCH`]).
     work_per_dispatch: u64,
+    /// Largest binding the kernels use, in bytes (the device's limit unless
+    /// lowered with [`GpuContext::set_binding_limit`]).
+    binding_limit: u64,
     /// Set by the device-lost callback; every later call fails.
     lost: Arc<AtomicBool>,
+    /// Where the time of the last [`GpuContext::knn`] went.
+    last_timing: Mutex<Option<KnnTiming>>,
     /// The last error no error scope caught (wgpu would otherwise panic).
     uncaptured: Arc<Mutex<Option<String>>>,
 }
@@ -217,46 +173,58 @@ impl GpuContext {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("knn.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/knn.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(knn_source().into()),
         });
-        let knn_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("knn"),
-            entries: &[
-                layout_entry(0, wgpu::BufferBindingType::Uniform, true),
-                layout_entry(1, READ_ONLY, false),  // rows
-                layout_entry(2, READ_ONLY, false),  // squared norms
-                layout_entry(3, READ_WRITE, false), // neighbour indices
-                layout_entry(4, READ_WRITE, false), // neighbour distances
+        // knn_tile: params, query rows and norms, candidate rows and norms,
+        // the lists; knn_merge: params, the lists, the output.
+        let tile_layout = bind_group_layout(
+            &device,
+            "knn tile",
+            &[
+                (0, wgpu::BufferBindingType::Uniform),
+                (1, READ_ONLY),
+                (2, READ_ONLY),
+                (3, READ_ONLY),
+                (4, READ_ONLY),
+                (5, READ_WRITE),
+                (6, READ_WRITE),
             ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("knn"),
-            bind_group_layouts: &[Some(&knn_layout)],
-            immediate_size: 0,
-        });
-        let knn_pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("knn"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("knn"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        );
+        let merge_layout = bind_group_layout(
+            &device,
+            "knn merge",
+            &[
+                (0, wgpu::BufferBindingType::Uniform),
+                (5, READ_WRITE),
+                (6, READ_WRITE),
+                (7, READ_WRITE),
+                (8, READ_WRITE),
+            ],
+        );
+        let tile_pipeline = compute_pipeline(&device, &module, &tile_layout, "knn_tile");
+        let merge_pipeline = compute_pipeline(&device, &module, &merge_layout, "knn_merge");
         if let Some(error) = scope.pop().await {
             return Err(gpu_error(format!("cannot build the kNN pipeline: {error}")));
         }
 
         let limits = device.limits();
+        let binding_limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         Ok(GpuContext {
             device,
             queue,
             adapter_info,
             limits,
-            knn_pipeline,
-            knn_layout,
+            tile_pipeline,
+            tile_layout,
+            merge_pipeline,
+            merge_layout,
             work_per_dispatch: MULTIPLY_ADDS_PER_DISPATCH,
+            binding_limit,
             lost,
             uncaptured,
+            last_timing: Mutex::new(None),
         })
     }
 
@@ -299,6 +267,18 @@ impl GpuContext {
     /// tile of candidates.
     pub fn set_work_per_dispatch(&mut self, multiply_adds: u64) {
         self.work_per_dispatch = multiply_adds.max(1);
+    }
+
+    /// Lowers the largest binding the kNN kernels use (default: the
+    /// device's `maxStorageBufferBindingSize`): data beyond it is split
+    /// into more blocks and query ranges. For tests of the splitting, and
+    /// for hosts that share the device.
+    pub fn set_binding_limit(&mut self, bytes: u64) {
+        self.binding_limit = bytes.min(
+            self.limits
+                .max_storage_buffer_binding_size
+                .min(self.limits.max_buffer_size),
+        );
     }
 
     /// Whether the device was lost; every later call then fails.
@@ -344,80 +324,39 @@ impl GpuContext {
                 Self::MAX_K
             )));
         }
-        let n32 =
-            u32::try_from(n).map_err(|_| gpu_error(format!("kNN: {n} rows do not fit in u32")))?;
+        let started = crate::clock::now_ms();
+        if u32::try_from(n).is_err() {
+            return Err(gpu_error(format!("kNN: {n} rows do not fit in u32")));
+        }
 
-        // Rows padded to whole vec4s with zeros (no effect on dots or norms).
-        let row_vec4 = d.div_ceil(4).max(1);
-        let rows_bytes = (n as u64) * (row_vec4 as u64) * 16;
+        // Rows padded to whole chunks of 8 values with zeros (no effect on
+        // dots or norms).
+        let row_vec4 = d.div_ceil(8).max(1) * 2;
+        let width = row_vec4 * 4;
+        let plan = plan::plan(plan::Input {
+            n: n as u64,
+            row_vec4: row_vec4 as u64,
+            k: k as u64,
+            work_per_dispatch: self.work_per_dispatch,
+            binding_limit: self.binding_limit,
+            max_groups: u64::from(self.limits.max_compute_workgroups_per_dimension.min(65_535)),
+            one_split: self.is_cpu_adapter(),
+        })
+        .ok_or_else(|| {
+            gpu_error(format!(
+                "kNN: rows of {d} values do not fit the GPU kernel within the device's limits"
+            ))
+        })?;
         let out_bytes = (n as u64) * (k as u64) * 4;
-        let binding_limit = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
-        if rows_bytes > binding_limit
-            || out_bytes > binding_limit
-            || 2 * out_bytes > self.limits.max_buffer_size
-        {
+        if 2 * out_bytes > self.limits.max_buffer_size {
             return Err(gpu_error(format!(
-                "kNN: {n} x {d} does not fit the GPU's buffer limit of {binding_limit} bytes"
+                "kNN: the graph of {n} rows does not fit the GPU's buffer limit of {} bytes",
+                self.limits.max_buffer_size
             )));
         }
 
-        let (rows, mut norms) = prepare(data, n, d, metric);
-        let rows = &rows[..];
-        if norms.is_empty() {
-            norms.push(0.0); // cosine reads no norms, but a binding cannot be empty
-        }
-        let padded;
-        let rows = if d == row_vec4 * 4 {
-            rows
-        } else {
-            padded = pad_rows(rows, n, d, row_vec4 * 4);
-            &padded[..]
-        };
-
-        // Split the work so that no dispatch exceeds the workgroup limit per
-        // dimension (beyond it wgpu silently does nothing), the work budget
-        // or the loop budget of one dispatch.
-        let max_groups = u64::from(self.limits.max_compute_workgroups_per_dimension.min(65_535));
-        let dispatches = plan_dispatches(
-            n as u64,
-            row_vec4 as u64,
-            k as u64,
-            self.work_per_dispatch,
-            max_groups,
-        )
-        .ok_or_else(|| {
-            gpu_error(format!(
-                "kNN: rows of {d} values are too long for the GPU kernel"
-            ))
-        })?;
-        let params_stride = PARAMS_BYTES
-            .next_multiple_of(u64::from(self.limits.min_uniform_buffer_offset_alignment));
-        let params: Vec<u8> = dispatches
-            .iter()
-            .flat_map(|dispatch| {
-                let value = Params {
-                    n: n32,
-                    row_vec4: row_vec4 as u32,
-                    k: k as u32,
-                    metric: match metric {
-                        Metric::Cosine => 0,
-                        Metric::SquaredEuclidean => 1,
-                    },
-                    query_offset: dispatch.query_offset as u32,
-                    query_count: dispatch.query_count as u32,
-                    candidate_start: dispatch.candidate_start as u32,
-                    candidate_end: dispatch.candidate_end as u32,
-                    infinity: f32::INFINITY,
-                    pad: [0; 3],
-                };
-                let mut bytes = bytemuck::bytes_of(&value).to_vec();
-                bytes.resize(params_stride as usize, 0);
-                bytes
-            })
-            .collect();
+        let steps = plan::steps(n as u64, &plan);
+        let params = self.step_params(&steps, &plan, row_vec4, k, metric);
 
         let device = &self.device;
         let out_of_memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -429,73 +368,133 @@ impl GpuContext {
             &params,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
-        let rows_buffer = self.upload("knn rows", bytemuck::cast_slice(rows), storage);
-        let norms_buffer = self.upload("knn norms", bytemuck::cast_slice(&norms), storage);
+        // One buffer of rows and one of norms per block, padded to whole
+        // tiles, each written straight into the queue's staging memory.
+        let blocks: Vec<(wgpu::Buffer, wgpu::Buffer)> = (0..plan::blocks(n as u64, &plan))
+            .map(|block| {
+                let first = (block * plan.block_rows) as usize;
+                let len = plan::block_len(n as u64, &plan, block) as usize;
+                let padded_len = len.next_multiple_of(TILE as usize) as u64;
+                let rows_buffer = self.buffer("knn rows", padded_len * width as u64 * 4, storage);
+                let norms_buffer = self.buffer("knn norms", padded_len * 4, storage);
+                let block_data = &data[first * d..(first + len) * d];
+                let mut norms = vec![0.0f32; padded_len as usize];
+                self.write_rows(&rows_buffer, padded_len as usize, width, |i, row| {
+                    if i < len {
+                        norms[i] = prepare_row(&block_data[i * d..(i + 1) * d], metric, row);
+                    } else {
+                        row.fill(0.0);
+                    }
+                });
+                self.queue.write_buffer(&norms_buffer, 0, bytemuck::cast_slice(&norms));
+                (rows_buffer, norms_buffer)
+            })
+            .collect();
+        let lists = wgpu::BufferUsages::STORAGE;
+        let list_indices = self.buffer("knn list indices", plan.list_bytes(k as u64), lists);
+        let list_distances = self.buffer("knn list distances", plan.list_bytes(k as u64), lists);
+        let range_out_bytes = plan.query_range * (k as u64) * 4;
         let output = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
-        let indices_buffer = self.buffer("knn indices", out_bytes, output);
-        let distances_buffer = self.buffer("knn distances", out_bytes, output);
+        let out_indices = self.buffer("knn out indices", range_out_bytes, output);
+        let out_distances = self.buffer("knn out distances", range_out_bytes, output);
         let readback = self.buffer(
             "knn readback",
             2 * out_bytes,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
 
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("knn"),
-            layout: &self.knn_layout,
+        let tile_groups: Vec<Vec<wgpu::BindGroup>> = blocks
+            .iter()
+            .map(|(query_rows, query_norms)| {
+                blocks
+                    .iter()
+                    .map(|(candidate_rows, candidate_norms)| {
+                        device.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: Some("knn tile"),
+                            layout: &self.tile_layout,
+                            entries: &[
+                                params_entry(&params_buffer),
+                                whole(1, query_rows),
+                                whole(2, query_norms),
+                                whole(3, candidate_rows),
+                                whole(4, candidate_norms),
+                                whole(5, &list_indices),
+                                whole(6, &list_distances),
+                            ],
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let merge_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("knn merge"),
+            layout: &self.merge_layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &params_buffer,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(PARAMS_BYTES),
-                    }),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: rows_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: norms_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: indices_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: distances_buffer.as_entire_binding(),
-                },
+                params_entry(&params_buffer),
+                whole(5, &list_indices),
+                whole(6, &list_distances),
+                whole(7, &out_indices),
+                whole(8, &out_distances),
             ],
         });
 
-        // One submission per dispatch (see MULTIPLY_ADDS_PER_DISPATCH), the
-        // copy to the readback buffer in the last one.
-        for (i, dispatch) in dispatches.iter().enumerate() {
-            let mut encoder = device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("knn") });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("knn"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.knn_pipeline);
-                pass.set_bind_group(0, &bind_group, &[(i as u64 * params_stride) as u32]);
-                pass.dispatch_workgroups(dispatch.query_count.div_ceil(QUERY_TILE) as u32, 1, 1);
+        // One submission per tile dispatch (see MULTIPLY_ADDS_PER_DISPATCH);
+        // a range's merge and the copy of its result to the readback buffer
+        // go with its last tile dispatch. The GPU runs submissions in order,
+        // so the list and output buffers are reused by every range.
+        let submitted = crate::clock::now_ms();
+        let params_stride = self.params_stride();
+        let mut encoder: Option<wgpu::CommandEncoder> = None;
+        for (i, step) in steps.iter().enumerate() {
+            let offset = (i as u64 * params_stride) as u32;
+            if let Step::Tile(_) = step {
+                if let Some(done) = encoder.take() {
+                    self.queue.submit([done.finish()]);
+                }
             }
-            if i + 1 == dispatches.len() {
-                encoder.copy_buffer_to_buffer(&indices_buffer, 0, &readback, 0, out_bytes);
-                encoder.copy_buffer_to_buffer(
-                    &distances_buffer,
-                    0,
-                    &readback,
-                    out_bytes,
-                    out_bytes,
-                );
+            let encoder = encoder.get_or_insert_with(|| {
+                device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("knn") })
+            });
+            match *step {
+                Step::Tile(tile) => {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("knn tile"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&self.tile_pipeline);
+                    pass.set_bind_group(
+                        0,
+                        &tile_groups[tile.query_block as usize][tile.candidate_block as usize],
+                        &[offset],
+                    );
+                    let groups = (tile.query_end - tile.query_first).div_ceil(TILE);
+                    pass.dispatch_workgroups(groups as u32, plan.splits as u32, 1);
+                }
+                Step::Merge { first, end } => {
+                    {
+                        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some("knn merge"),
+                            timestamp_writes: None,
+                        });
+                        pass.set_pipeline(&self.merge_pipeline);
+                        pass.set_bind_group(0, &merge_group, &[offset]);
+                        pass.dispatch_workgroups((end - first).div_ceil(MERGE_GROUP) as u32, 1, 1);
+                    }
+                    let bytes = (end - first) * (k as u64) * 4;
+                    let at = first * (k as u64) * 4;
+                    encoder.copy_buffer_to_buffer(&out_indices, 0, &readback, at, bytes);
+                    encoder.copy_buffer_to_buffer(
+                        &out_distances,
+                        0,
+                        &readback,
+                        out_bytes + at,
+                        bytes,
+                    );
+                }
             }
-            self.queue.submit([encoder.finish()]);
+        }
+        if let Some(done) = encoder.take() {
+            self.queue.submit([done.finish()]);
         }
 
         // Scopes pop in reverse order of their push.
@@ -510,6 +509,16 @@ impl GpuContext {
         let indices: Vec<u32> = bytemuck::pod_collect_to_vec(index_bytes);
         let distances: Vec<f32> = bytemuck::pod_collect_to_vec(distance_bytes);
         self.check_health()?;
+        let finished = crate::clock::now_ms();
+        if let Ok(mut slot) = self.last_timing.lock() {
+            *slot = Some(KnnTiming {
+                host_ms: submitted - started,
+                device_ms: finished - submitted,
+                dispatches: steps.len(),
+                blocks: blocks.len(),
+                splits: plan.splits as usize,
+            });
+        }
         Ok(KnnGraph {
             n,
             k,
@@ -518,8 +527,108 @@ impl GpuContext {
         })
     }
 
+    /// Where the time of the last successful [`GpuContext::knn`] went.
+    pub fn last_timing(&self) -> Option<KnnTiming> {
+        self.last_timing.lock().ok().and_then(|slot| *slot)
+    }
+
+    /// Fills `buffer` with `rows` rows of `width` values, row `i` written
+    /// by `fill(i, row)` into a scratch row and copied straight into the
+    /// queue's staging memory (or, where the queue offers none for it,
+    /// into one buffer that is then copied).
+    fn write_rows(
+        &self,
+        buffer: &wgpu::Buffer,
+        rows: usize,
+        width: usize,
+        mut fill: impl FnMut(usize, &mut [f32]),
+    ) {
+        let mut row = vec![0.0f32; width];
+        let row_bytes = width * 4;
+        let staging = wgpu::BufferSize::new((rows * row_bytes) as u64)
+            .and_then(|size| self.queue.write_buffer_with(buffer, 0, size));
+        match staging {
+            Some(mut view) => {
+                let mut target = view.slice(..);
+                for i in 0..rows {
+                    fill(i, &mut row);
+                    target
+                        .slice(i * row_bytes..(i + 1) * row_bytes)
+                        .copy_from_slice(bytemuck::cast_slice(&row));
+                }
+            }
+            None => {
+                let mut all = vec![0.0f32; rows * width];
+                for (i, target) in all.chunks_exact_mut(width.max(1)).enumerate() {
+                    fill(i, &mut row);
+                    target.copy_from_slice(&row);
+                }
+                self.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&all));
+            }
+        }
+    }
+
+    /// Bytes between the params of two dispatches (the device's uniform
+    /// offset alignment).
+    fn params_stride(&self) -> u64 {
+        PARAMS_BYTES.next_multiple_of(u64::from(self.limits.min_uniform_buffer_offset_alignment))
+    }
+
+    /// The params of every step, each at its own offset of one buffer.
+    fn step_params(
+        &self,
+        steps: &[Step],
+        plan: &Plan,
+        row_vec4: usize,
+        k: usize,
+        metric: Metric,
+    ) -> Vec<u8> {
+        let stride = self.params_stride() as usize;
+        let mut bytes = Vec::with_capacity(steps.len() * stride);
+        for step in steps {
+            let mut value = Params {
+                row_vec4: row_vec4 as u32,
+                k: k as u32,
+                metric: match metric {
+                    Metric::Cosine => 0,
+                    Metric::SquaredEuclidean => 1,
+                },
+                splits: plan.splits as u32,
+                infinity: f32::INFINITY,
+                ..Params::default()
+            };
+            match *step {
+                Step::Tile(TileDispatch {
+                    query_block,
+                    query_first,
+                    query_end,
+                    candidate_block,
+                    candidate_start,
+                    candidate_end,
+                    first,
+                }) => {
+                    value.query_first = query_first as u32;
+                    value.query_end = query_end as u32;
+                    value.query_global = (query_block * plan.block_rows) as u32;
+                    value.list_base = query_first as u32;
+                    value.candidate_start = candidate_start as u32;
+                    value.candidate_end = candidate_end as u32;
+                    value.candidate_global = (candidate_block * plan.block_rows) as u32;
+                    value.first = u32::from(first);
+                }
+                Step::Merge { first, end } => {
+                    value.query_end = (end - first) as u32;
+                }
+            }
+            let start = bytes.len();
+            bytes.extend_from_slice(bytemuck::bytes_of(&value));
+            bytes.resize(start + stride, 0);
+        }
+        bytes
+    }
+
     /// Fails when the device was lost or an error escaped the error scopes.
-    fn check_health(&self) -> Result<()> {
+    pub(crate) fn check_health(&self) -> Result<()> {
         if self.is_lost() {
             return Err(gpu_error("the GPU device was lost"));
         }
@@ -530,7 +639,7 @@ impl GpuContext {
     }
 
     /// A buffer of `size` bytes (rounded up to 4, as copies require).
-    fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub(crate) fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.next_multiple_of(4).max(4),
@@ -542,7 +651,7 @@ impl GpuContext {
     /// A buffer holding `bytes`. Written through the queue rather than
     /// mapped at creation, so a failed allocation is an error in the scope,
     /// not a panic.
-    fn upload(&self, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub(crate) fn upload(&self, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
         let buffer = self.buffer(label, bytes.len() as u64, usage);
         self.queue.write_buffer(&buffer, 0, bytes);
         buffer
@@ -551,7 +660,7 @@ impl GpuContext {
     /// Maps `buffer` and copies it out: the one readback of a call. Natively
     /// the device is polled until the map completes; on the web the browser
     /// completes it and `poll` would do nothing.
-    async fn read_back(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+    pub(crate) async fn read_back(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
         let (sender, receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
             // The receiver is gone only if the call was dropped mid-flight.
@@ -579,87 +688,114 @@ impl GpuContext {
     }
 }
 
-/// A compute-stage buffer binding of the kNN layout.
-fn layout_entry(
-    binding: u32,
-    ty: wgpu::BufferBindingType,
-    has_dynamic_offset: bool,
-) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset,
-            min_binding_size: if has_dynamic_offset {
-                wgpu::BufferSize::new(PARAMS_BYTES)
-            } else {
-                None
-            },
-        },
-        count: None,
+/// The kNN kernels' WGSL: `shaders/knn.wgsl`, or natively the file named by
+/// `PREFLIGHT_KNN_WGSL` (for tuning the kernel on a GPU machine without
+/// rebuilding; the variant must keep the bindings and `Params`).
+fn knn_source() -> std::borrow::Cow<'static, str> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(source) = std::env::var_os("PREFLIGHT_KNN_WGSL")
+        .and_then(|path| std::fs::read_to_string(path).ok())
+    {
+        return source.into();
     }
+    include_str!("../../shaders/knn.wgsl").into()
 }
 
-/// Copies `n` rows of `d` values into rows of `width >= d`, zero-filled.
-fn pad_rows(rows: &[f32], n: usize, d: usize, width: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; n * width];
-    if d > 0 {
-        for (source, target) in rows.chunks_exact(d).zip(out.chunks_exact_mut(width)) {
-            target[..d].copy_from_slice(source);
-        }
-    }
-    out
-}
-
-fn gpu_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Gpu, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every (query, candidate) pair is covered exactly once, candidate
-    /// ranges in order, every dispatch within its budgets.
-    #[test]
-    fn dispatches_cover_every_pair_within_budgets() {
-        for &(n, row_vec4, k, work, max_groups) in &[
-            (1u64, 1u64, 1u64, MULTIPLY_ADDS_PER_DISPATCH, 65_535u64),
-            (257, 2, 10, 1, 65_535),
-            (10_000, 16, 10, MULTIPLY_ADDS_PER_DISPATCH, 65_535),
-            (2_000, 96, 32, MULTIPLY_ADDS_PER_DISPATCH, 65_535),
-            (30_000, 4, 10, MULTIPLY_ADDS_PER_DISPATCH, 3),
-            (500, 384, 10, MULTIPLY_ADDS_PER_DISPATCH, 65_535),
-        ] {
-            let plan = plan_dispatches(n, row_vec4, k, work, max_groups).unwrap();
-            let mut next_query = 0;
-            let mut i = 0;
-            while i < plan.len() {
-                let first = plan[i];
-                assert_eq!(first.query_offset, next_query);
-                assert!(first.query_count.div_ceil(QUERY_TILE) <= max_groups);
-                let mut next_candidate = 0;
-                while i < plan.len() && plan[i].query_offset == first.query_offset {
-                    let dispatch = plan[i];
-                    assert_eq!(dispatch.query_count, first.query_count);
-                    assert_eq!(dispatch.candidate_start, next_candidate);
-                    assert_eq!(dispatch.candidate_start % CANDIDATE_TILE, 0);
-                    let tiles = (dispatch.candidate_end - dispatch.candidate_start)
-                        .div_ceil(CANDIDATE_TILE);
-                    assert!(
-                        tiles * loop_iterations_per_tile(row_vec4, k) + 2 * k + 8
-                            <= LOOP_ITERATIONS_PER_DISPATCH
-                    );
-                    next_candidate = dispatch.candidate_end;
-                    i += 1;
-                }
-                assert_eq!(next_candidate, n);
-                next_query += first.query_count;
+/// A bind-group layout of compute-stage buffers; the uniform (params) with
+/// a dynamic offset.
+fn bind_group_layout(
+    device: &wgpu::Device,
+    label: &str,
+    entries: &[(u32, wgpu::BufferBindingType)],
+) -> wgpu::BindGroupLayout {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = entries
+        .iter()
+        .map(|&(binding, ty)| {
+            let uniform = ty == wgpu::BufferBindingType::Uniform;
+            wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty,
+                    has_dynamic_offset: uniform,
+                    min_binding_size: if uniform {
+                        wgpu::BufferSize::new(PARAMS_BYTES)
+                    } else {
+                        None
+                    },
+                },
+                count: None,
             }
-            assert_eq!(next_query, n);
-        }
-        // Rows so long that one tile is over the loop budget.
-        assert!(plan_dispatches(100, 16_384, 10, MULTIPLY_ADDS_PER_DISPATCH, 65_535).is_none());
+        })
+        .collect();
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    })
+}
+
+/// The compute pipeline of `entry_point` with `layout` as its only group.
+fn compute_pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    layout: &wgpu::BindGroupLayout,
+    entry_point: &str,
+) -> wgpu::ComputePipeline {
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry_point),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry_point),
+        layout: Some(&pipeline_layout),
+        module,
+        entry_point: Some(entry_point),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+/// A buffer binding of the whole of `buffer`.
+fn whole(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
     }
+}
+
+/// The params binding: `PARAMS_BYTES` at a dynamic offset.
+fn params_entry(buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding: 0,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(PARAMS_BYTES),
+        }),
+    }
+}
+
+/// Writes one row of `d` values as the kernel reads it into `row` (of at
+/// least `d` values; the rest stays as it is, zeros): L2-normalised for
+/// cosine (as [`super::reference::normalise_rows`] does, bit for bit), as
+/// it is for squared euclidean. Returns its squared norm for squared
+/// euclidean (as [`super::reference::squared_norms`]), 0 for cosine (the
+/// kernel reads none).
+fn prepare_row(source: &[f32], metric: Metric, row: &mut [f32]) -> f32 {
+    let row = &mut row[..source.len()];
+    match metric {
+        Metric::Cosine => {
+            normalise_row_into(source, row);
+            0.0
+        }
+        Metric::SquaredEuclidean => {
+            row.copy_from_slice(source);
+            dot(source, source)
+        }
+    }
+}
+
+pub(crate) fn gpu_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Gpu, message)
 }

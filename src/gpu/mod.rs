@@ -11,9 +11,12 @@
 pub mod reference;
 #[cfg(feature = "gpu")]
 mod context;
+#[cfg(feature = "gpu")]
+#[cfg(feature = "gpu")]
+pub mod plan;
 
 #[cfg(feature = "gpu")]
-pub use context::GpuContext;
+pub use context::{GpuContext, KnnTiming};
 pub use reference::knn_cpu;
 
 /// Distance used by the kNN graph.

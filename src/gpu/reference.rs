@@ -154,20 +154,30 @@ pub(crate) fn prepare(data: &[f32], n: usize, d: usize, metric: Metric) -> (std:
 /// CPU before upload), so both see the same bits.
 pub fn normalise_rows(data: &[f32], n: usize, d: usize) -> Vec<f32> {
     debug_assert_eq!(data.len(), n * d);
-    let mut out = data.to_vec();
+    let mut out = vec![0.0f32; data.len()];
     if d == 0 {
         return out;
     }
-    for row in out.chunks_exact_mut(d) {
-        let norm = dot(row, row).sqrt();
-        if norm > 0.0 && norm.is_finite() {
-            let inverse = 1.0 / norm;
-            for value in row.iter_mut() {
-                *value *= inverse;
-            }
-        }
+    for (source, row) in data.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        normalise_row_into(source, row);
     }
     out
+}
+
+/// Writes `source` L2-normalised into `target` (of the same length); a zero
+/// (or non-finite) row is copied as it is. The one normalisation of both
+/// paths.
+#[inline]
+pub(crate) fn normalise_row_into(source: &[f32], target: &mut [f32]) {
+    let norm = dot(source, source).sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        let inverse = 1.0 / norm;
+        for (value, out) in source.iter().zip(target.iter_mut()) {
+            *out = value * inverse;
+        }
+    } else {
+        target.copy_from_slice(source);
+    }
 }
 
 /// Squared L2 norm of each of `n` rows of `d` values (the `|a|^2` term of
