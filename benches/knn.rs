@@ -67,6 +67,8 @@ fn main() {
     let args = parse_args();
     if let Some(dir) = &args.save {
         std::fs::create_dir_all(dir).expect("creating the --save directory");
+        // One file per run of the bench: a second run replaces the first.
+        std::fs::write(dir.join("preflight.jsonl"), "").expect("creating preflight.jsonl");
     }
 
     let started = Instant::now();

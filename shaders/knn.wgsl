@@ -120,12 +120,17 @@ fn offer(slot: u32, distance: f32, index: u32) {
     worst_i[slot] = best_i[base + last];
 }
 
-// Raw dot products of one query with 4 candidates to distances.
+// Raw dot products of one query with 4 candidates to distances: clamped
+// at 0, NaN (from overflowing input) as +inf so that it sorts last, as the
+// CPU reference does (`max` with a NaN is implementation-defined).
 fn distances4(query_norm: f32, dots: vec4<f32>, norms: vec4<f32>) -> vec4<f32> {
+    var raw: vec4<f32>;
     if params.metric == METRIC_COSINE {
-        return max(vec4<f32>(1.0) - dots, vec4<f32>(0.0));
+        raw = vec4<f32>(1.0) - dots;
+    } else {
+        raw = vec4<f32>(query_norm) + norms - 2.0 * dots;
     }
-    return max(vec4<f32>(query_norm) + norms - 2.0 * dots, vec4<f32>(0.0));
+    return select(vec4<f32>(params.infinity), max(raw, vec4<f32>(0.0)), raw == raw);
 }
 
 // Offers 4 consecutive candidates, from global index `first`, to list

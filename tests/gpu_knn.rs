@@ -555,6 +555,44 @@ mod gpu {
         }
     }
 
+    /// The context of a software adapter (lavapipe, CI's driver) that says
+    /// it is a discrete GPU: the kernel then splits each query tile's
+    /// candidates between several workgroup columns, merged at the end,
+    /// which it never does on a CPU adapter.
+    fn context_posing_as_discrete() -> Option<GpuContext> {
+        let real = context()?;
+        let mut info = real.adapter_info().clone();
+        info.device_type = wgpu::DeviceType::DiscreteGpu;
+        let context = pollster::block_on(GpuContext::from_device(
+            info,
+            real.device().clone(),
+            real.queue().clone(),
+        ))
+        .unwrap();
+        assert!(!context.is_cpu_adapter());
+        Some(context)
+    }
+
+    #[test]
+    fn knn_gpu_several_workgroup_columns() {
+        let Some(mut context) = context_posing_as_discrete() else { return };
+        for metric in METRICS {
+            for (n, d, k) in [(129, 3, 10), (1000, 17, 10), (700, 9, 32), (3000, 16, 12)] {
+                let data = rows_with_duplicates_and_zeros(n, d, (n * d + k) as u64);
+                let label = format!("gpu columns n={n} d={d} k={k} {}", metric.name());
+                check_gpu_rows(&label, &context, &data, n, d, k, metric, true);
+            }
+        }
+        // With blocks, ranges and one tile of candidates per dispatch.
+        context.set_binding_limit(512 << 10);
+        context.set_work_per_dispatch(1);
+        let data = random_rows(2000, 130, 77);
+        for metric in METRICS {
+            let label = format!("gpu columns+blocks {}", metric.name());
+            check_gpu_rows(&label, &context, &data, 2000, 130, 10, metric, true);
+        }
+    }
+
     /// A destroyed (lost) device gives errors, not panics or garbage.
     #[test]
     fn knn_gpu_after_device_loss_is_an_error() {

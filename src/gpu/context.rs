@@ -261,10 +261,10 @@ impl GpuContext {
         &self.queue
     }
 
-    /// Sets how many multiply-adds one dispatch may do (default 2^32): lower
+    /// Sets how many multiply-adds one dispatch may do (default 2^35): lower
     /// it for a weak GPU whose watchdog fires, raise it to save submissions.
-    /// A dispatch always covers at least one workgroup of queries and one
-    /// tile of candidates.
+    /// A dispatch always covers at least one tile of 128 queries and one
+    /// tile of 128 candidates.
     pub fn set_work_per_dispatch(&mut self, multiply_adds: u64) {
         self.work_per_dispatch = multiply_adds.max(1);
     }
@@ -344,7 +344,8 @@ impl GpuContext {
         })
         .ok_or_else(|| {
             gpu_error(format!(
-                "kNN: rows of {d} values do not fit the GPU kernel within the device's limits"
+                "kNN: {n} rows of {d} values with k = {k} do not fit the GPU kernel within the \
+                 device's limits (binding size, loop budget)"
             ))
         })?;
         let out_bytes = (n as u64) * (k as u64) * 4;

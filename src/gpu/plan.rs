@@ -137,10 +137,14 @@ pub fn plan(input: Input) -> Option<Plan> {
     }
 
     let max_groups = max_groups.max(1);
+    // The smallest dispatch is the whole range against one tile: within
+    // the work budget too (unless one tile of queries is already over it).
+    let range_by_work = work_per_dispatch / (TILE * row_vec4 * 4).max(1);
     let query_range = (binding_limit / list_bytes_per_query(splits))
         .min(max_groups * TILE)
         .min(max_groups * MERGE_GROUP)
         .min(block_rows)
+        .min(range_by_work.max(TILE))
         / TILE
         * TILE;
     if query_range == 0 {
@@ -271,6 +275,7 @@ mod tests {
             input(10_000, 16, 10, 1 << 35, big, false),
             input(100_000, 96, 10, 1 << 35, big, false),
             input(100_000, 96, 10, 1 << 35, 128 << 20, false),
+            input(20_000, 192, 10, 1 << 26, 1 << 31, false),
             input(2_000, 96, 32, 1 << 35, big, true),
             input(2_000, 36, 10, 1 << 20, 512 << 10, false),
             input(500, 384, 10, 1 << 35, big, true),
@@ -283,6 +288,12 @@ mod tests {
             assert!(plan.block_rows * case.row_vec4 * 16 <= case.binding_limit);
             assert!(plan.list_bytes(case.k) <= case.binding_limit);
             assert!(plan.query_range / TILE <= case.max_groups);
+            let row_values = case.row_vec4 * 4;
+            assert!(
+                plan.query_range * plan.candidates_per_dispatch * row_values
+                    <= case.work_per_dispatch.max(TILE * TILE * row_values),
+                "{case:?}: one dispatch over the work budget"
+            );
             assert!(merge_loop_iterations(plan.splits, case.k) <= LOOP_ITERATIONS_PER_DISPATCH);
             let tiles_per_group = (plan.candidates_per_dispatch / TILE).div_ceil(plan.splits);
             assert!(
