@@ -3,8 +3,9 @@
 //!
 //! Push the bytes of a CSV or JSON lines file into a [`Profiler`] in chunks
 //! split anywhere, then [`Profiler::finish`] for an [`Analysis`]: the
-//! [`report::Report`] (column profiles, duplicates, class balance, kNN
-//! outliers and label issues, verdict) and the per-row findings.
+//! [`report::Report`] (column profiles, duplicates, text near duplicates,
+//! class balance, kNN outliers and label issues, verdict) and the per-row
+//! findings.
 //!
 //! ```
 //! let mut profiler = preflight::Profiler::new("data.csv", preflight::Options::default());
@@ -61,6 +62,11 @@ impl std::str::FromStr for Backend {
 pub struct Options {
     /// The label column; detected from names and cardinality when `None`.
     pub label: Option<String>,
+    /// Normalise values before rows are compared for exact duplicates and
+    /// conflicting labels: trim whitespace, case-fold text, numbers by value
+    /// in every column (`checks::duplicates::NORMALIZATION_STEPS`). Off:
+    /// pandas `duplicated()` semantics.
+    pub normalize: bool,
     /// kNN backend.
     pub backend: Backend,
     /// Neighbours per row (at most 32 on the GPU).
@@ -73,18 +79,27 @@ pub struct Options {
     pub outlier_iqr_factor: f64,
     /// Near duplicates: distance below this x the median nearest-neighbour distance.
     pub near_duplicate_factor: f64,
+    /// Free-text columns checked for exact and near duplicate texts; empty:
+    /// every column profiled as `text`.
+    pub text_columns: Vec<String>,
+    /// Jaccard similarity (of character 5-gram sets) from which two texts
+    /// are near duplicates, in (0, 1].
+    pub text_threshold: f64,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             label: None,
+            normalize: false,
             backend: Backend::Auto,
             k: 10,
             max_knn_rows: 20_000,
             top_rows: 20,
             outlier_iqr_factor: checks::neighbours::OUTLIER_IQR_FACTOR,
             near_duplicate_factor: checks::neighbours::NEAR_DUPLICATE_FACTOR,
+            text_columns: Vec::new(),
+            text_threshold: checks::text_dups::DEFAULT_THRESHOLD,
         }
     }
 }
@@ -104,16 +119,24 @@ pub struct Profiler {
     options: Options,
     ingestor: ingest::Ingestor,
     started_ms: f64,
+    /// Whether the checks ran once already (the file is read by then).
+    analysed: bool,
 }
 
 /// Stages reported to the progress callback of [`Profiler::finish`].
-pub const STAGES: [&str; 6] = ["parse", "profile", "duplicates", "embedding", "knn", "checks"];
+pub const STAGES: [&str; 7] = ["parse", "profile", "duplicates", "text", "embedding", "knn", "checks"];
 
 impl Profiler {
     /// A profiler for a file named `name` (the extension hints the format;
     /// remove a `.gz` suffix after decompressing).
     pub fn new(name: &str, options: Options) -> Profiler {
-        Profiler { name: name.to_string(), options, ingestor: ingest::Ingestor::new(name), started_ms: clock::now_ms() }
+        Profiler {
+            name: name.to_string(),
+            options,
+            ingestor: ingest::Ingestor::new(name),
+            started_ms: clock::now_ms(),
+            analysed: false,
+        }
     }
 
     /// Feeds the next chunk of the file, split anywhere.
@@ -134,9 +157,28 @@ impl Profiler {
     /// Ends the input and runs every check. `progress` receives a stage name
     /// from [`STAGES`] and the fraction of the run done.
     pub async fn finish(mut self, progress: &mut dyn FnMut(&str, f64)) -> Result<Analysis> {
+        self.analyse(progress).await
+    }
+
+    /// The options the next [`Profiler::analyse`] runs with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Chooses the label column of the next [`Profiler::analyse`] (`None`:
+    /// detect it).
+    pub fn set_label(&mut self, label: Option<String>) {
+        self.options.label = label;
+    }
+
+    /// Like [`Profiler::finish`], but keeps the parsed table: call it again
+    /// (after [`Profiler::set_label`], say) to re-run the checks without
+    /// reading the file again. Push no more bytes after the first call.
+    pub async fn analyse(&mut self, progress: &mut dyn FnMut(&str, f64)) -> Result<Analysis> {
         let mut timings = BTreeMap::new();
         let mut stage_start = clock::now_ms();
-        timings.insert("read".to_string(), ((stage_start - self.started_ms) * 1000.0).round() / 1000.0);
+        let read_ms = if self.analysed { 0.0 } else { stage_start - self.started_ms };
+        timings.insert("read".to_string(), (read_ms * 1000.0).round() / 1000.0);
         let mut lap = |name: &str, timings: &mut BTreeMap<String, f64>| {
             let now = clock::now_ms();
             timings.insert(name.to_string(), ((now - stage_start) * 1000.0).round() / 1000.0);
@@ -153,10 +195,13 @@ impl Profiler {
         lap("profile", &mut timings);
 
         progress("duplicates", 0.3);
-        let hashes = checks::duplicates::row_hashes(table, &summaries);
-        let (exact, exact_group) = checks::duplicates::exact_duplicates(&hashes, &table.lines);
-        drop(hashes);
+        let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } =
+            checks::duplicates::exact_duplicate_check(table, &summaries, self.options.normalize);
         lap("duplicates", &mut timings);
+
+        progress("text", 0.35);
+        let (text_duplicates, text_dup_group) = text_duplicates(table, &summaries, &self.options).await?;
+        lap("text_duplicates", &mut timings);
 
         let label = match &self.options.label {
             Some(name) => {
@@ -175,10 +220,21 @@ impl Profiler {
         let class_balance = label.as_ref().zip(label_values.as_deref()).map(|((i, reason), values)| {
             checks::balance::class_balance(values, &table.columns[*i].name, reason.clone())
         });
+        let (conflicting_labels, conflict_group) = match label.as_ref().zip(label_values.as_deref()) {
+            Some(((i, _), values)) => {
+                let (section, group_of) =
+                    checks::conflicts::conflicting_labels(table, &summaries, *i, values, self.options.normalize);
+                (Some(section), group_of)
+            }
+            None => (None, vec![None; rows]),
+        };
 
         progress("embedding", 0.4);
         let mut findings = RowFindings::new(table.lines.clone());
         findings.exact_group = exact_group;
+        findings.exact_group_ignoring_ids = group_ignoring_identifiers;
+        findings.conflict_group = conflict_group;
+        findings.text_dup_group = text_dup_group;
         let embedded = embed::embed(table, &summaries, label.as_ref().map(|(i, _)| *i), self.options.max_knn_rows);
         lap("embedding", &mut timings);
 
@@ -240,7 +296,9 @@ impl Profiler {
             ingest: self.ingestor.issues.to_report(),
             columns: summaries.into_iter().map(|s| s.profile).collect(),
             duplicates: Duplicates { exact, near },
+            text_duplicates,
             class_balance,
+            conflicting_labels,
             embedding,
             outliers,
             label_issues,
@@ -249,8 +307,99 @@ impl Profiler {
         };
         report.verdict = checks::verdict::default_verdict(&report);
         report.compute.timings_ms = timings;
+        self.analysed = true;
         progress("done", 1.0);
         Ok(Analysis { report, rows: findings })
+    }
+}
+
+/// Exact and near duplicate texts of the free-text columns (those chosen, or
+/// those profiled as `text`), and each row's text duplicate group: the
+/// smallest row id of the rows joined to it by a duplicate text in any of
+/// those columns, `None` when there is none.
+async fn text_duplicates(
+    table: &ingest::Table,
+    summaries: &[profile::ColumnSummary],
+    options: &Options,
+) -> Result<(Vec<TextDuplicates>, Vec<Option<u32>>)> {
+    let threshold = options.text_threshold;
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(Error::new(ErrorKind::InvalidOption, format!("the text threshold must be in (0, 1], not {threshold}")));
+    }
+    let mut columns: Vec<(usize, String)> = Vec::new();
+    if options.text_columns.is_empty() {
+        for (index, summary) in summaries.iter().enumerate() {
+            if summary.column_type() == ColumnType::Text {
+                columns.push((index, "profiled as text".into()));
+            }
+        }
+    }
+    for name in &options.text_columns {
+        let index = table.column_index(name).ok_or_else(|| {
+            let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+            Error::new(
+                ErrorKind::InvalidOption,
+                format!("text column {name:?} is not in the file; its columns are: {}", names.join(", ")),
+            )
+        })?;
+        if !columns.iter().any(|(i, _)| *i == index) {
+            columns.push((index, "chosen by the user".into()));
+        }
+    }
+    let rows = table.rows();
+    if columns.is_empty() {
+        return Ok((Vec::new(), vec![None; rows]));
+    }
+    let mut engine = minhash_engine(options.backend).await?;
+    let mut joined = checks::text_dups::UnionFind::new(rows);
+    let mut sections = Vec::new();
+    for (index, reason) in columns {
+        let result = checks::text_dups::check_column(table, index, reason, threshold, &mut engine).await?;
+        for set in &result.linked_rows {
+            for &row in &set[1..] {
+                joined.union(set[0], row);
+            }
+        }
+        sections.push(result.section);
+    }
+    let roots: Vec<u32> = (0..rows as u32).map(|row| joined.find(row)).collect();
+    let mut sizes = vec![0u32; rows];
+    for &root in &roots {
+        sizes[root as usize] += 1;
+    }
+    Ok((sections, roots.iter().map(|&root| (sizes[root as usize] >= 2).then_some(root)).collect()))
+}
+
+/// Where MinHash signatures are computed, by the same rule as the kNN graph:
+/// `Auto` takes a hardware GPU and declines a software one.
+#[cfg(feature = "gpu")]
+async fn minhash_engine(backend: Backend) -> Result<checks::text_dups::Engine> {
+    use checks::text_dups::Engine;
+    if backend == Backend::Cpu {
+        return Ok(Engine::cpu(None));
+    }
+    match shared_gpu_context().await {
+        Ok(context) if backend == Backend::Auto && context.is_cpu_adapter() => {
+            let name = context.adapter_name();
+            let adapter = if name.trim().is_empty() { "software WebGPU adapter (unnamed by the browser)".into() } else { name };
+            Ok(Engine::cpu(Some(format!(
+                "GPU not used, the CPU ran instead: the only GPU adapter, {adapter}, runs on the CPU and is slower \
+                 than the CPU path (use backend gpu to force it)"
+            ))))
+        }
+        Ok(context) => Ok(Engine::gpu(context, backend == Backend::Gpu)),
+        Err(err) if backend == Backend::Gpu => Err(err),
+        Err(err) => Ok(Engine::cpu(Some(format!("GPU not used, the CPU ran instead: {}", err.message())))),
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+async fn minhash_engine(backend: Backend) -> Result<checks::text_dups::Engine> {
+    let reason = "this build has no GPU support (feature `gpu` off)";
+    match backend {
+        Backend::Cpu => Ok(checks::text_dups::Engine::cpu(None)),
+        Backend::Gpu => Err(Error::new(ErrorKind::Gpu, reason)),
+        Backend::Auto => Ok(checks::text_dups::Engine::cpu(Some(format!("GPU not used, the CPU ran instead: {reason}")))),
     }
 }
 

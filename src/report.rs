@@ -24,8 +24,15 @@ pub struct Report {
     pub columns: Vec<ColumnProfile>,
     /// Exact and near duplicate rows.
     pub duplicates: Duplicates,
+    /// Exact and near duplicate texts, one section per free-text column
+    /// checked (empty when there is none).
+    #[serde(default)]
+    pub text_duplicates: Vec<TextDuplicates>,
     /// Class balance of the label column; absent when there is no label.
     pub class_balance: Option<ClassBalance>,
+    /// Identical features, different labels; absent when there is no label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicting_labels: Option<ConflictingLabels>,
     /// How rows were turned into vectors for the neighbour checks.
     pub embedding: Option<Embedding>,
     /// Rows far from their nearest neighbours.
@@ -276,6 +283,42 @@ pub struct ExactDuplicates {
     pub group_count: u64,
     /// The largest groups first (at most `GROUP_EXAMPLES`).
     pub groups: Vec<RowGroup>,
+    /// Groups counted in `group_count` but not listed in `groups`.
+    #[serde(default)]
+    pub groups_not_listed: u64,
+    /// Whether values were normalised before comparing (`--normalize`).
+    #[serde(default)]
+    pub normalized: bool,
+    /// What normalisation did, step by step (empty when off).
+    #[serde(default)]
+    pub normalization: Vec<String>,
+    /// Rows identical once identifier-like columns are left out; absent
+    /// when no column looks like an identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignoring_identifiers: Option<DuplicatesIgnoringIdentifiers>,
+}
+
+/// Rows identical in every column except identifier-like ones: two copies
+/// of one record that were given different ids.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DuplicatesIgnoringIdentifiers {
+    /// The columns left out, each with the reason.
+    pub columns_ignored: Vec<ExcludedColumn>,
+    /// How rows were compared.
+    pub method: String,
+    /// Rows that could be removed: rows in groups minus the number of groups.
+    pub redundant_rows: u64,
+    /// Of those, rows not already redundant as identical rows: the copies
+    /// only found once identifiers are ignored.
+    pub additional_redundant_rows: u64,
+    /// Rows that belong to some group (each group counts all its copies).
+    pub rows_in_groups: u64,
+    /// Number of groups.
+    pub group_count: u64,
+    /// The largest groups first (at most `GROUP_EXAMPLES`).
+    pub groups: Vec<RowGroup>,
+    /// Groups counted in `group_count` but not listed in `groups`.
+    pub groups_not_listed: u64,
 }
 
 /// A set of rows that belong together.
@@ -287,6 +330,9 @@ pub struct RowGroup {
     pub lines: Vec<u64>,
     /// Number of rows in the group (may exceed `rows.len()` when cut).
     pub size: u64,
+    /// Rows of the group not listed in `rows` (`size - rows.len()`).
+    #[serde(default)]
+    pub rows_not_listed: u64,
 }
 
 /// Near duplicate rows from the kNN graph.
@@ -303,6 +349,99 @@ pub struct NearDuplicates {
     pub group_count: u64,
     /// Largest groups first (at most `GROUP_EXAMPLES`).
     pub groups: Vec<RowGroup>,
+}
+
+/// Exact and near duplicate texts in one free-text column
+/// (`checks::text_dups`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextDuplicates {
+    /// The column.
+    pub column: String,
+    /// Why it was checked: "profiled as text" or "chosen by the user".
+    pub reason: String,
+    /// How texts were compared, in words.
+    pub method: String,
+    /// What was done to each text before shingling.
+    pub normalization: String,
+    /// Characters per shingle (5).
+    pub shingle_size: u64,
+    /// MinHash values per text (128).
+    pub permutations: u64,
+    /// LSH bands.
+    pub bands: u64,
+    /// MinHash values per band (`bands x rows_per_band <= permutations`).
+    pub rows_per_band: u64,
+    /// Jaccard similarity of the shingle sets from which two texts are near duplicates.
+    pub threshold: f64,
+    /// Where the MinHash signatures were computed: "gpu" or "cpu".
+    pub engine: String,
+    /// Why the CPU computed them when the GPU was allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_note: Option<String>,
+    /// Rows with a (non-missing) text.
+    pub rows_with_text: u64,
+    /// Distinct texts after normalisation (each hashed once).
+    pub distinct_texts: u64,
+    /// Rows whose normalised text is shorter than a shingle (one shingle:
+    /// they only match texts equal after normalisation).
+    pub short_texts: u64,
+    /// Candidate pairs of distinct normalised texts from the LSH buckets.
+    pub candidate_pairs: u64,
+    /// Candidate pairs whose exact Jaccard was computed.
+    pub verified_pairs: u64,
+    /// Candidate pairs left unverified because their texts were already
+    /// joined after the verification budget ran out (0 normally).
+    pub unverified_pairs: u64,
+    /// Rows with identical text (byte for byte).
+    pub exact: TextDuplicateGroups,
+    /// Rows whose texts differ but are near duplicates (groups include the
+    /// exact copies of their texts).
+    pub near: TextDuplicateGroups,
+}
+
+/// Groups of duplicate texts in one column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextDuplicateGroups {
+    /// Rows that could be removed: rows in groups minus the number of groups.
+    pub redundant_rows: u64,
+    /// Rows that belong to some group.
+    pub rows_in_groups: u64,
+    /// Number of groups.
+    pub group_count: u64,
+    /// The largest groups first (at most `GROUP_EXAMPLES`).
+    pub groups: Vec<TextGroup>,
+}
+
+/// A group of rows with duplicate texts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextGroup {
+    /// Row ids, ascending (at most `ROWS_PER_GROUP`).
+    pub rows: Vec<u64>,
+    /// Line numbers where those rows start, same order.
+    pub lines: Vec<u64>,
+    /// Rows in the group (may exceed `rows.len()`).
+    pub size: u64,
+    /// Distinct texts (byte for byte) in the group.
+    pub distinct_texts: u64,
+    /// The group's distinct texts, the first row of each, in row order (at
+    /// most `TEXTS_PER_GROUP`, each cut to `TEXT_CHARS` characters).
+    pub texts: Vec<TextExample>,
+    /// Highest Jaccard similarity of a pair that joined the group.
+    pub max_jaccard: f64,
+    /// Lowest Jaccard similarity of a pair that joined the group (members
+    /// joined through others may be less similar to each other).
+    pub min_jaccard: f64,
+}
+
+/// One text of a group.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextExample {
+    /// First row holding the text.
+    pub row: u64,
+    /// Its line.
+    pub line: u64,
+    /// The text as written (cut to `TEXT_CHARS` characters).
+    pub text: String,
 }
 
 /// Label distribution.
@@ -326,6 +465,84 @@ pub struct ClassBalance {
     pub flag_share_below: f64,
     /// Classes whose share is below `flag_share_below`.
     pub flagged_classes: Vec<String>,
+    /// Rows with at least one label.
+    #[serde(default)]
+    pub labelled_rows: u64,
+    /// True when the labels are JSON arrays of strings (multi-label): each
+    /// label of a row is counted, and shares are of all label assignments.
+    #[serde(default)]
+    pub multi_label: bool,
+    /// Classes that occur exactly once, largest-first order as `classes`.
+    #[serde(default)]
+    pub singletons: Vec<String>,
+    /// Classes whose names differ only in case or whitespace ("Cat",
+    /// "cat "): likely one class written several ways. Most rows first.
+    #[serde(default)]
+    pub case_variants: Vec<ClassVariants>,
+}
+
+/// Class names that differ only in case or whitespace.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassVariants {
+    /// The common form: lower case, whitespace trimmed and collapsed.
+    pub normalized: String,
+    /// The classes as written, most rows first.
+    pub classes: Vec<ClassCount>,
+    /// Rows (label assignments) of all of them together.
+    pub count: u64,
+}
+
+/// A class and its count.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassCount {
+    /// Class as written.
+    pub class: String,
+    /// Rows (label assignments) with it.
+    pub count: u64,
+}
+
+/// Rows whose features are identical but whose labels differ: the cheapest
+/// label-error signal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConflictingLabels {
+    /// The label column.
+    pub label_column: String,
+    /// How rows were compared.
+    pub method: String,
+    /// Whether feature values (and labels) were normalised first (`--normalize`).
+    pub normalized: bool,
+    /// Columns compared (every column but the label and the ignored ones).
+    pub feature_columns: u64,
+    /// Columns left out of the comparison besides the label, with the reason.
+    pub columns_ignored: Vec<ExcludedColumn>,
+    /// Groups of labelled rows with identical features and 2 or more labels.
+    pub group_count: u64,
+    /// Rows in those groups.
+    pub rows_in_groups: u64,
+    /// Rows whose label is not their group's most common one (ties: one
+    /// of the most common labels is kept).
+    pub rows_outvoted: u64,
+    /// The largest groups first (at most `GROUP_EXAMPLES`).
+    pub groups: Vec<ConflictGroup>,
+    /// Groups counted in `group_count` but not listed in `groups`.
+    pub groups_not_listed: u64,
+}
+
+/// Rows with identical features and different labels.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConflictGroup {
+    /// Row ids, ascending (at most `ROWS_PER_GROUP`).
+    pub rows: Vec<u64>,
+    /// Line numbers where those rows start, same order.
+    pub lines: Vec<u64>,
+    /// Rows in the group.
+    pub size: u64,
+    /// Rows of the group not listed in `rows`.
+    pub rows_not_listed: u64,
+    /// The labels in the group as written, with counts, most first.
+    pub labels: Vec<ClassCount>,
+    /// The first row's values in column order (cut to 200 characters).
+    pub values: Vec<String>,
 }
 
 /// One class.

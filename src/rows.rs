@@ -1,8 +1,19 @@
 //! Per-row findings: one line per data row (DESIGN section 4).
 
 /// Header of the per-row CSV. Columns are only ever added at the end.
-pub const HEADER: [&str; 8] =
-    ["row", "line", "outlier_score", "is_outlier", "exact_group", "near_group", "label_issue_score", "is_label_issue"];
+pub const HEADER: [&str; 11] = [
+    "row",
+    "line",
+    "outlier_score",
+    "is_outlier",
+    "exact_group",
+    "near_group",
+    "label_issue_score",
+    "is_label_issue",
+    "exact_group_ignoring_ids",
+    "conflict_group",
+    "text_dup_group",
+];
 
 /// Findings for every data row; `None` where a check did not score the row
 /// (not in the kNN sample, no label).
@@ -22,6 +33,14 @@ pub struct RowFindings {
     pub label_issue_score: Vec<Option<f64>>,
     /// Suspected label error.
     pub is_label_issue: Vec<Option<bool>>,
+    /// Smallest row id of the row's duplicate group once identifier-like
+    /// columns are left out.
+    pub exact_group_ignoring_ids: Vec<Option<u32>>,
+    /// Smallest row id of the row's conflicting-label group.
+    pub conflict_group: Vec<Option<u32>>,
+    /// Smallest row id of the rows joined to this one by an exact or near
+    /// duplicate text (in any free-text column checked).
+    pub text_dup_group: Vec<Option<u32>>,
 }
 
 impl RowFindings {
@@ -36,6 +55,9 @@ impl RowFindings {
             near_group: vec![None; n],
             label_issue_score: vec![None; n],
             is_label_issue: vec![None; n],
+            exact_group_ignoring_ids: vec![None; n],
+            conflict_group: vec![None; n],
+            text_dup_group: vec![None; n],
         }
     }
 
@@ -56,6 +78,9 @@ impl RowFindings {
                 opt_u(self.near_group[row]),
                 opt_f(self.label_issue_score[row]),
                 opt_b(self.is_label_issue[row]),
+                opt_u(self.exact_group_ignoring_ids[row]),
+                opt_u(self.conflict_group[row]),
+                opt_u(self.text_dup_group[row]),
             ])?;
         }
         w.flush()?;

@@ -2,6 +2,8 @@
 //! and reports and errors out, for the page's worker and the embedding API.
 
 use crate::{Backend, Options};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// Version of the crate.
@@ -16,7 +18,8 @@ fn start() {
 }
 
 /// Options as the page passes them: `{label, backend, k, maxKnnRows,
-/// outlierIqrFactor, nearDuplicateFactor}`, all optional.
+/// outlierIqrFactor, nearDuplicateFactor, normalize, textColumns,
+/// textThreshold}`, all optional.
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct JsOptions {
@@ -26,6 +29,12 @@ struct JsOptions {
     max_knn_rows: Option<usize>,
     outlier_iqr_factor: Option<f64>,
     near_duplicate_factor: Option<f64>,
+    /// Normalise values before comparing rows (duplicates, conflicting labels).
+    normalize: Option<bool>,
+    /// Free-text columns for text duplicates (default: those profiled as text).
+    text_columns: Option<Vec<String>>,
+    /// Jaccard threshold of text near duplicates, in (0, 1].
+    text_threshold: Option<f64>,
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {
@@ -35,7 +44,11 @@ fn js_error(e: impl std::fmt::Display) -> JsValue {
 /// Profiles one file pushed in chunks.
 #[wasm_bindgen]
 pub struct Profiler {
-    inner: Option<crate::Profiler>,
+    /// The core profiler: out of its cell while a run is in flight, and
+    /// back in it afterwards with the parsed table, for `relabel`.
+    inner: Rc<RefCell<Option<crate::Profiler>>>,
+    /// Whether `finish` was called: no more bytes are taken.
+    finished: bool,
 }
 
 #[wasm_bindgen]
@@ -64,41 +77,78 @@ impl Profiler {
         if let Some(f) = js.near_duplicate_factor.filter(|f| f.is_finite() && *f >= 0.0) {
             opts.near_duplicate_factor = f;
         }
-        Ok(Profiler { inner: Some(crate::Profiler::new(name, opts)) })
-    }
-
-    fn inner(&mut self) -> Result<&mut crate::Profiler, JsValue> {
-        self.inner.as_mut().ok_or_else(|| js_error("this profiler has finished"))
+        opts.normalize = js.normalize.unwrap_or(false);
+        if let Some(columns) = js.text_columns {
+            opts.text_columns = columns.into_iter().filter(|c| !c.is_empty()).collect();
+        }
+        if let Some(t) = js.text_threshold {
+            if !(t > 0.0 && t <= 1.0) {
+                return Err(js_error(format!("textThreshold must be above 0 and at most 1, not {t}")));
+            }
+            opts.text_threshold = t;
+        }
+        Ok(Profiler { inner: Rc::new(RefCell::new(Some(crate::Profiler::new(name, opts)))), finished: false })
     }
 
     /// Feeds the next chunk of the file.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
-        self.inner()?.push(chunk).map_err(js_error)
+        if self.finished {
+            return Err(js_error("this profiler has finished"));
+        }
+        let mut inner = self.inner.borrow_mut();
+        inner.as_mut().ok_or_else(|| js_error("this profiler is busy"))?.push(chunk).map_err(js_error)
     }
 
     /// Bytes pushed so far.
     #[wasm_bindgen(js_name = bytesRead)]
     pub fn bytes_read(&self) -> f64 {
-        self.inner.as_ref().map_or(0.0, |p| p.bytes_read() as f64)
+        self.inner.borrow().as_ref().map_or(0.0, |p| p.bytes_read() as f64)
     }
 
     /// Data rows read so far.
     #[wasm_bindgen(js_name = rowsRead)]
     pub fn rows_read(&self) -> f64 {
-        self.inner.as_ref().map_or(0.0, |p| p.rows_read() as f64)
+        self.inner.borrow().as_ref().map_or(0.0, |p| p.rows_read() as f64)
     }
 
     /// Ends the input and runs the checks: a promise of `{report, rowsCsv}`.
-    /// `on_stage(stage, fraction)` is called as stages start.
+    /// `on_stage(stage, fraction)` is called as stages start. The parsed
+    /// table is kept (until `free()`) for [`Profiler::relabel`].
     pub fn finish(&mut self, on_stage: Option<js_sys::Function>) -> Result<js_sys::Promise, JsValue> {
-        let profiler = self.inner.take().ok_or_else(|| js_error("this profiler has finished"))?;
+        if self.finished {
+            return Err(js_error("this profiler has finished"));
+        }
+        self.finished = true;
+        self.run(on_stage, None)
+    }
+
+    /// After `finish`: runs the checks again on the parsed table with
+    /// another label column (`undefined`, `null` or "": detect it), without
+    /// reading the file again. A promise of `{report, rowsCsv}`.
+    pub fn relabel(&mut self, label: Option<String>, on_stage: Option<js_sys::Function>) -> Result<js_sys::Promise, JsValue> {
+        if !self.finished {
+            return Err(js_error("relabel comes after finish"));
+        }
+        self.run(on_stage, Some(label.filter(|l| !l.trim().is_empty())))
+    }
+
+    /// Runs the checks; `label`, when given, replaces the label option first.
+    fn run(&mut self, on_stage: Option<js_sys::Function>, label: Option<Option<String>>) -> Result<js_sys::Promise, JsValue> {
+        let mut profiler = self.inner.borrow_mut().take().ok_or_else(|| js_error("this profiler is busy with a run"))?;
+        if let Some(label) = label {
+            profiler.set_label(label);
+        }
+        let cell = self.inner.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let mut progress = |stage: &str, fraction: f64| {
                 if let Some(f) = &on_stage {
                     let _ = f.call2(&JsValue::NULL, &JsValue::from_str(stage), &JsValue::from_f64(fraction));
                 }
             };
-            let analysis = profiler.finish(&mut progress).await.map_err(js_error)?;
+            let result = profiler.analyse(&mut progress).await;
+            // Back in its cell, parsed table and all, for the next relabel.
+            *cell.borrow_mut() = Some(profiler);
+            let analysis = result.map_err(js_error)?;
             let serializer = serde_wasm_bindgen::Serializer::json_compatible();
             let report = serde::Serialize::serialize(&analysis.report, &serializer).map_err(js_error)?;
             let out = js_sys::Object::new();

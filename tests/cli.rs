@@ -46,7 +46,14 @@ fn profile_writes_json_and_rows_and_passes() {
     assert_eq!(report["compute"]["backend"], "cpu");
     let csv = std::fs::read_to_string(&rows).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "row,line,outlier_score,is_outlier,exact_group,near_group,label_issue_score,is_label_issue");
+    // DESIGN section 4's columns first; columns are only ever added at the end.
+    assert!(
+        lines[0].starts_with("row,line,outlier_score,is_outlier,exact_group,near_group,label_issue_score,is_label_issue,"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[0], preflight::rows::HEADER.join(","));
+    assert!(lines[0].contains(",exact_group_ignoring_ids,conflict_group"), "{}", lines[0]);
     assert_eq!(lines.len(), 345);
     assert!(lines[1].starts_with("0,2,"), "{}", lines[1]);
 }
@@ -174,4 +181,259 @@ fn a_huge_value_is_the_outlier_and_every_number_is_finite() {
     assert!(!csv.contains("NaN") && !csv.contains("inf"), "{csv}");
     let first = csv.lines().nth(1).unwrap();
     assert!(first.starts_with("0,2,") && first.contains(",true,"), "row 0 is the outlier: {first}");
+}
+
+/// A table with planted defects: rows 3 and 4 identical; rows 0 and 2 the
+/// same record under two ids; rows 1/7 and 5/6 identical features with
+/// different labels; "Cat", "cat" and "cat " written three ways; "fish"
+/// once. `id` repeats once (19 of 20 distinct): still identifier-like.
+const PLANTED: &str = "id,colour,size,weight,label\n\
+    1,red,small,1.5,Cat\n\
+    2,blue,large,3.0,dog\n\
+    3,red,small,1.5,Cat\n\
+    4,green,medium,2.0,dog\n\
+    4,green,medium,2.0,dog\n\
+    5,yellow,small,0.5,bird\n\
+    6,yellow,small,0.5,fish\n\
+    7,blue,large,3.0,cat\n\
+    8,purple,tiny,0.1,cat\n\
+    9,orange,huge,9.9,cat \n\
+    10,white,small,1.1,bird\n\
+    11,black,large,4.2,dog\n\
+    12,grey,medium,2.2,dog\n\
+    13,pink,small,1.3,dog\n\
+    14,teal,large,3.3,bird\n\
+    15,navy,medium,2.4,dog\n\
+    16,olive,tiny,0.2,bird\n\
+    17,maroon,huge,8.8,dog\n\
+    18,lime,small,1.7,bird\n\
+    19,cyan,large,3.9,dog\n";
+
+fn profile_json(path: &std::path::Path, extra: &[&str]) -> (serde_json::Value, String, String) {
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let (json, rows) = (temp(&format!("{name}{}.json", extra.join(""))), temp(&format!("{name}{}.rows.csv", extra.join(""))));
+    let out = bin()
+        .arg("profile")
+        .arg(path)
+        .args(["--backend", "cpu", "-q", "--json"])
+        .arg(&json)
+        .arg("--rows")
+        .arg(&rows)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap() <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (report, std::fs::read_to_string(&rows).unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+fn rows_of(v: &serde_json::Value) -> Vec<u64> {
+    v["rows"].as_array().unwrap().iter().map(|r| r.as_u64().unwrap()).collect()
+}
+
+#[test]
+fn planted_duplicates_conflicts_and_case_variants_are_found() {
+    let path = temp("planted.csv");
+    std::fs::write(&path, PLANTED).unwrap();
+    let (r, rows_csv, stdout) = profile_json(&path, &[]);
+    let exact = &r["duplicates"]["exact"];
+    assert_eq!((exact["redundant_rows"].as_u64(), exact["rows_in_groups"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(rows_of(&exact["groups"][0]), [3, 4]);
+    assert_eq!(exact["groups"][0]["lines"], serde_json::json!([5, 6]));
+    assert_eq!(exact["normalized"], false);
+    let ids = &exact["ignoring_identifiers"];
+    assert_eq!(ids["columns_ignored"][0]["column"], "id");
+    assert_eq!(
+        (ids["redundant_rows"].as_u64(), ids["additional_redundant_rows"].as_u64(), ids["group_count"].as_u64()),
+        (Some(2), Some(1), Some(2))
+    );
+    assert_eq!(rows_of(&ids["groups"][0]), [0, 2]);
+    assert_eq!(rows_of(&ids["groups"][1]), [3, 4]);
+
+    let c = &r["conflicting_labels"];
+    assert_eq!(c["label_column"], "label");
+    assert_eq!((c["group_count"].as_u64(), c["rows_in_groups"].as_u64(), c["rows_outvoted"].as_u64()), (Some(2), Some(4), Some(2)));
+    assert_eq!(rows_of(&c["groups"][0]), [1, 7]);
+    assert_eq!(c["groups"][0]["lines"], serde_json::json!([3, 9]));
+    assert_eq!(c["groups"][0]["labels"], serde_json::json!([{"class": "cat", "count": 1}, {"class": "dog", "count": 1}]));
+    assert_eq!(rows_of(&c["groups"][1]), [5, 6]);
+    assert_eq!(c["columns_ignored"][0]["column"], "id");
+
+    let b = &r["class_balance"];
+    assert_eq!(b["singletons"], serde_json::json!(["cat ", "fish"]));
+    let v = &b["case_variants"];
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["normalized"], "cat");
+    assert_eq!(v[0]["count"], 5);
+    let written: Vec<&str> = v[0]["classes"].as_array().unwrap().iter().map(|c| c["class"].as_str().unwrap()).collect();
+    assert_eq!(written, ["Cat", "cat", "cat "]);
+    assert!(r["verdict"]["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("conflicting_labels:")));
+
+    // Per-row findings: the new columns hold each row's group.
+    let lines: Vec<Vec<&str>> = rows_csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| lines[0].iter().position(|h| *h == name).unwrap();
+    let (ids_col, conflict_col, exact_col) = (col("exact_group_ignoring_ids"), col("conflict_group"), col("exact_group"));
+    let at = |row: usize, c: usize| lines[row + 1][c];
+    assert_eq!((at(0, ids_col), at(2, ids_col), at(4, ids_col), at(1, ids_col)), ("0", "0", "3", ""));
+    assert_eq!((at(1, conflict_col), at(7, conflict_col), at(5, conflict_col), at(6, conflict_col), at(0, conflict_col)), ("1", "1", "5", "5", ""));
+    assert_eq!((at(3, exact_col), at(4, exact_col), at(0, exact_col)), ("3", "3", ""));
+
+    assert!(stdout.contains("duplicates ignoring id: 2 redundant rows in 2 groups (1 more than identical rows)"), "{stdout}");
+    assert!(stdout.contains("conflicting labels: 2 groups"), "{stdout}");
+    assert!(stdout.contains("classes seen once: cat , fish"), "{stdout}");
+    assert!(stdout.contains(r#"likely one class written 3 ways: "Cat" (2), "cat" (2), "cat " (1)"#), "{stdout}");
+
+    // Another label column: conflicts and balance follow it.
+    let (r, _, _) = profile_json(&path, &["--label", "size"]);
+    assert_eq!(r["class_balance"]["label_column"], "size");
+    assert_eq!(r["conflicting_labels"]["label_column"], "size");
+    assert_eq!(r["conflicting_labels"]["group_count"], 0);
+}
+
+#[test]
+fn normalize_joins_rows_that_differ_in_case_whitespace_and_number_spelling() {
+    let path = temp("normalize.csv");
+    std::fs::write(&path, "name,code,label\n Alice ,7,a\nalice,7.0,a\nALICE,007,b\nBob,8,a\n").unwrap();
+    let (r, _, _) = profile_json(&path, &["--label", "label"]);
+    let e = &r["duplicates"]["exact"];
+    assert_eq!((e["group_count"].as_u64(), e["normalized"].as_bool()), (Some(0), Some(false)));
+    assert_eq!(e["normalization"], serde_json::json!([]));
+    assert_eq!(r["conflicting_labels"]["group_count"], 0);
+    let (r, _, stdout) = profile_json(&path, &["--label", "label", "--normalize"]);
+    let e = &r["duplicates"]["exact"];
+    assert_eq!(e["normalized"], true);
+    assert_eq!(e["normalization"].as_array().unwrap().len(), 3);
+    assert!(e["method"].as_str().unwrap().contains("normalised"));
+    assert_eq!((e["group_count"].as_u64(), e["redundant_rows"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(rows_of(&e["groups"][0]), [0, 1]);
+    let c = &r["conflicting_labels"];
+    assert_eq!((c["normalized"].as_bool(), c["group_count"].as_u64()), (Some(true), Some(1)));
+    assert_eq!(rows_of(&c["groups"][0]), [0, 1, 2]);
+    assert!(stdout.contains("values normalised"), "{stdout}");
+}
+
+#[test]
+fn dupes_fixture_has_its_documented_conflicting_pair() {
+    let (r, _, _) = profile_json(std::path::Path::new(&fixture("dupes.csv")), &[]);
+    let c = &r["conflicting_labels"];
+    assert_eq!(c["group_count"], 1);
+    assert_eq!(rows_of(&c["groups"][0]), [4, 8]);
+}
+
+#[test]
+fn multi_label_jsonl_is_counted_per_label() {
+    let path = temp("multi.jsonl");
+    let mut data = String::new();
+    for i in 0..30 {
+        let tags = ["[\"news\",\"sport\"]", "[\"news\"]", "[\"sport\",\"tech\"]", "[\"tech\"]", "[\"news\",\"tech\",\"sport\"]"][i % 5];
+        data.push_str(&format!("{{\"id\": {i}, \"x\": {}, \"tags\": {tags}}}\n", i % 7));
+    }
+    std::fs::write(&path, data).unwrap();
+    let (r, _, stdout) = profile_json(&path, &[]);
+    let b = &r["class_balance"];
+    assert_eq!(b["label_column"], "tags");
+    assert_eq!(b["multi_label"], true);
+    assert_eq!(b["counts"], serde_json::json!({"news": 18, "sport": 18, "tech": 18}));
+    assert_eq!((b["labelled_rows"].as_u64(), b["missing"].as_u64()), (Some(30), Some(0)));
+    assert!(stdout.contains("multi-label: 54 labels on 30 rows"), "{stdout}");
+}
+
+/// Reviews with planted text duplicates: rows 0 and 3 identical; row 5 is
+/// row 0 with a few edits (case, punctuation, one word); row 6 is row 1 with
+/// its case changed; row 2 and row 4 stand alone.
+const REVIEWS: &str = "id,stars,review\n\
+    1,5,\"The battery lasts two full days and the screen is bright, sharp and easy to read outdoors.\"\n\
+    2,1,\"Support never answered my emails; after three weeks I asked my bank for a refund.\"\n\
+    3,4,\"Arrived early, well packed, and the charger works with my old laptop too.\"\n\
+    4,5,\"The battery lasts two full days and the screen is bright, sharp and easy to read outdoors.\"\n\
+    5,2,\"The strap broke within a month and the replacement costs more than the watch.\"\n\
+    6,5,\"the battery lasts two full days, and the screen is bright, sharp and easy to read indoors!\"\n\
+    7,1,\"SUPPORT NEVER ANSWERED MY EMAILS; AFTER THREE WEEKS I ASKED MY BANK FOR A REFUND.\"\n";
+
+#[test]
+fn text_duplicates_with_text_column_and_threshold() {
+    let input = temp("reviews.csv");
+    std::fs::write(&input, REVIEWS).unwrap();
+    let (json, rows) = (temp("reviews.json"), temp("reviews-rows.csv"));
+    let out = bin()
+        .args(["profile"])
+        .arg(&input)
+        .args(["--backend", "cpu", "--text", "review", "--json"])
+        .arg(&json)
+        .arg("--rows")
+        .arg(&rows)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("texts of \"review\": 1 exact groups (1 redundant rows), 2 near groups (5 rows; Jaccard >= 0.7, MinHash on the CPU)"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let sections = report["text_duplicates"].as_array().unwrap();
+    assert_eq!(sections.len(), 1);
+    let t = &sections[0];
+    assert_eq!(t["column"], "review");
+    assert_eq!(t["reason"], "chosen by the user");
+    assert_eq!(t["engine"], "cpu");
+    assert_eq!((t["shingle_size"].as_u64(), t["permutations"].as_u64()), (Some(5), Some(128)));
+    assert_eq!((t["bands"].as_u64(), t["rows_per_band"].as_u64()), (Some(20), Some(6)));
+    assert_eq!(t["threshold"], 0.7);
+    assert_eq!(t["exact"]["groups"][0]["rows"], serde_json::json!([0, 3]));
+    assert_eq!(t["exact"]["groups"][0]["lines"], serde_json::json!([2, 5]));
+    let near = t["near"]["groups"].as_array().unwrap();
+    assert_eq!(near[0]["rows"], serde_json::json!([0, 3, 5]));
+    assert_eq!(near[0]["distinct_texts"], 2);
+    let j = near[0]["min_jaccard"].as_f64().unwrap();
+    assert!((0.7..1.0).contains(&j), "{j}");
+    assert_eq!(near[1]["rows"], serde_json::json!([1, 6]));
+    assert_eq!(near[1]["max_jaccard"], 1.0);
+    assert_eq!(near[0]["texts"][1]["text"], "the battery lasts two full days, and the screen is bright, sharp and easy to read indoors!");
+    // Per row: the smallest row id of the row's text duplicate group.
+    let csv = std::fs::read_to_string(&rows).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|&h| h == "text_dup_group").expect("text_dup_group column");
+    let groups: Vec<String> = csv.lines().skip(1).map(|l| l.split(',').nth(column).unwrap().to_string()).collect();
+    assert_eq!(groups, ["0", "1", "", "0", "", "0", "1"]);
+
+    // A threshold of 1: only texts equal after normalisation stay joined.
+    let out = bin()
+        .args(["profile"])
+        .arg(&input)
+        .args(["--backend", "cpu", "--text", "review", "--text-threshold", "1", "-q", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let near = report["text_duplicates"][0]["near"]["groups"].as_array().unwrap();
+    assert_eq!(near.len(), 1);
+    assert_eq!(near[0]["rows"], serde_json::json!([1, 6]));
+
+    // Bad uses: an unknown column, thresholds out of (0, 1].
+    let out = bin().args(["profile"]).arg(&input).args(["--text", "body", "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("text column \"body\""));
+    for bad in ["0", "1.5", "x"] {
+        let out = bin().args(["profile"]).arg(&input).args(["--text-threshold", bad, "-q"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
+
+#[test]
+fn a_text_column_is_detected_without_text() {
+    let input = temp("reviews-detected.csv");
+    std::fs::write(&input, REVIEWS).unwrap();
+    let json = temp("reviews-detected.json");
+    let out = bin().args(["profile"]).arg(&input).args(["--backend", "cpu", "-q", "--json"]).arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["text_duplicates"][0]["column"], "review");
+    assert_eq!(report["text_duplicates"][0]["reason"], "profiled as text");
+    // Penguins has no free text: the section is an empty list.
+    let out = bin().args(["profile", &fixture("penguins.csv"), "--backend", "cpu", "-q", "--json"]).arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["text_duplicates"], serde_json::json!([]));
 }

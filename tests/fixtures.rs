@@ -221,6 +221,14 @@ fn gpu_and_cpu_give_the_same_report() {
             let (cn, gn) = (&c.report.duplicates.near, &g.report.duplicates.near);
             assert_eq!(cn.groups, gn.groups, "{name}");
             assert!((cn.threshold.unwrap() - gn.threshold.unwrap()).abs() < 1e-5, "{name}");
+            // Text duplicates (cars.jsonl's Name): MinHash in the kernel, same groups.
+            assert_eq!(c.rows.text_dup_group, g.rows.text_dup_group, "{name}");
+            let mut gt = g.report.text_duplicates.clone();
+            for t in &mut gt {
+                assert_eq!(t.engine, "gpu", "{name}");
+                t.engine = "cpu".into();
+            }
+            assert_eq!(c.report.text_duplicates, gt, "{name}");
         }
     }
 }
@@ -246,4 +254,42 @@ fn sampling_caps_the_neighbour_checks() {
     assert!(e.sampled);
     assert_eq!(e.rows, 100);
     assert_eq!(a.rows.outlier_score.iter().filter(|s| s.is_some()).count(), 100);
+}
+
+#[test]
+fn analyse_again_with_another_label_equals_a_fresh_run() {
+    // What the page's label select does: the parsed table is kept and only
+    // the checks run again.
+    let bytes = fixture("penguins.csv");
+    let mut p = Profiler::new("penguins.csv", cpu());
+    p.push(&bytes).unwrap();
+    let first = pollster::block_on(p.analyse(&mut |_, _| {})).unwrap();
+    assert_eq!(first.report.class_balance.as_ref().unwrap().label_column, "species");
+    p.set_label(Some("island".into()));
+    let again = pollster::block_on(p.analyse(&mut |_, _| {})).unwrap();
+    assert_eq!(again.report.compute.timings_ms["read"], 0.0, "nothing was read again");
+    let fresh = run_chunked("penguins.csv", &bytes, 4096, Options { label: Some("island".into()), ..cpu() }).unwrap();
+    assert_eq!(comparable(&again.report), comparable(&fresh.report));
+    assert_eq!(again.rows, fresh.rows);
+    // A label that is not a column is refused, and the table stays usable.
+    p.set_label(Some("nope".into()));
+    assert!(pollster::block_on(p.analyse(&mut |_, _| {})).is_err());
+    p.set_label(None);
+    let back = pollster::block_on(p.analyse(&mut |_, _| {})).unwrap();
+    assert_eq!(comparable(&back.report), comparable(&first.report));
+}
+
+#[test]
+fn normalize_option_is_named_in_the_report() {
+    let bytes = fixture("dupes.csv");
+    let plain = run_chunked("dupes.csv", &bytes, bytes.len(), cpu()).unwrap();
+    assert!(!plain.report.duplicates.exact.normalized);
+    let opts = Options { normalize: true, ..cpu() };
+    let a = run_chunked("dupes.csv", &bytes, 7, opts).unwrap();
+    let e = &a.report.duplicates.exact;
+    assert!(e.normalized);
+    assert_eq!(e.normalization.len(), preflight::checks::duplicates::NORMALIZATION_STEPS.len());
+    // Nothing in dupes.csv differs only in case or spelling: same groups.
+    assert_eq!(e.groups, plain.report.duplicates.exact.groups);
+    assert!(a.report.conflicting_labels.as_ref().unwrap().normalized);
 }

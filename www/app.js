@@ -13,6 +13,7 @@ const ui = {
   fileInput: $('file-input'),
   sampleButton: $('sample-button'),
   labelInput: $('label-input'),
+  normalizeInput: $('normalize-input'),
   backendSelect: $('backend-select'),
   progress: $('progress'),
   progressBar: $('progress-bar'),
@@ -32,6 +33,7 @@ const STAGE_NAMES = {
   parse: 'Parsing the last rows',
   profile: 'Profiling columns',
   duplicates: 'Finding duplicates',
+  text: 'Comparing texts (MinHash)',
   embedding: 'Turning rows into vectors',
   knn: 'Finding nearest neighbours',
   outliers: 'Scoring outliers',
@@ -51,12 +53,13 @@ const STAGE_NAMES = {
 let worker = null;
 let spare = null;
 let nextJobId = 1;
-let job = null; // {id, file, startedAt}
-let lastResult = null; // {report, reportText, rowsCsv, fileName}
+let job = null; // {id, file, startedAt, kind: 'profile' | 'relabel', options}
+let lastResult = null; // {report, rowsCsv, fileName, file, options}
 
 function spawnWorker() {
   const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'preflight' });
-  const entry = { worker: w, ready: false, fatal: null, version: null, webgpu: null };
+  // hasTable: the worker keeps the parsed table of its last finished file (for 'relabel').
+  const entry = { worker: w, ready: false, fatal: null, version: null, webgpu: null, hasTable: false };
   w.onmessage = (event) => onWorkerMessage(entry, event.data);
   w.onerror = (event) => {
     event.preventDefault?.();
@@ -106,8 +109,17 @@ function onWorkerMessage(entry, message) {
   }
   if (!job || id !== job.id) return; // a cancelled job's late message
   if (type === 'result') {
+    entry.hasTable = true;
     finishJob(job.id, data);
   } else if (type === 'error') {
+    if (job.kind === 'relabel' && data?.name === 'NoTable') {
+      // The worker lost the table (it was replaced): read the file again.
+      const { file, options: runOptions } = job;
+      endJob();
+      startRun(file, runOptions);
+      return;
+    }
+    if (job.kind === 'profile') entry.hasTable = false;
     failJob(job.id, data?.message ?? 'unknown error');
   }
 }
@@ -129,7 +141,7 @@ function onWorkerFatal(message) {
 // ---------------------------------------------------------------- runs
 
 function options() {
-  return { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto' };
+  return { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto', normalize: ui.normalizeInput.checked };
 }
 
 function clearReport() {
@@ -157,7 +169,8 @@ function setStatus(text) {
   ui.status.textContent = text;
 }
 
-function startRun(file) {
+/** Runs the checks on `file`; `runOptions` replaces the options panel's (a re-run of a label change). */
+function startRun(file, runOptions = options()) {
   if (!file) return;
   if (job) cancelRun({ quiet: true });
   clearReport();
@@ -169,14 +182,41 @@ function startRun(file) {
     showError(worker.fatal, file.name, id);
     return;
   }
-  job = { id, file, startedAt: performance.now() };
+  job = { id, file, startedAt: performance.now(), kind: 'profile', options: runOptions };
   ui.progress.hidden = false;
   ui.progressBar.value = 0;
   ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
   ui.progress.dataset.stage = 'reading';
   setStatus(`Checking ${file.name} (${formatBytes(file.size)})…`);
   // The File is a handle: cloning it into the worker copies no bytes.
-  worker.worker.postMessage({ id, type: 'profile', data: { file, options: options() } });
+  worker.worker.postMessage({ id, type: 'profile', data: { file, options: runOptions } });
+}
+
+/**
+ * Another label column chosen in the report: the worker re-runs the checks
+ * on the table it already parsed (no second read of the file); a worker that
+ * no longer holds it (after a cancel) reads the file again.
+ */
+function relabelRun(label) {
+  if (!lastResult) return;
+  const { file } = lastResult;
+  const runOptions = { ...lastResult.options, label };
+  if (job) cancelRun({ quiet: true });
+  if (!worker.hasTable || worker.fatal) {
+    startRun(file, runOptions);
+    return;
+  }
+  clearReport();
+  clearError();
+  const id = nextJobId++;
+  document.body.dataset.run = String(id);
+  job = { id, file, startedAt: performance.now(), kind: 'relabel', options: runOptions };
+  ui.progress.hidden = false;
+  ui.progressBar.value = 0;
+  ui.progressStage.textContent = `${STAGE_NAMES.parse}…`;
+  ui.progress.dataset.stage = 'parse';
+  setStatus(`Checking ${file.name} again with label column ${label === '' ? '(detected)' : JSON.stringify(label)}…`);
+  worker.worker.postMessage({ id, type: 'relabel', data: { label } });
 }
 
 function showProgress(data) {
@@ -201,7 +241,7 @@ function endJob() {
 }
 
 function finishJob(id, data) {
-  const file = job.file;
+  const { file, options: runOptions } = job;
   const seconds = (performance.now() - job.startedAt) / 1000;
   endJob();
   const decoder = new TextDecoder();
@@ -216,9 +256,10 @@ function finishJob(id, data) {
     showError(`The report could not be read: ${err.message}`, file.name, id);
     return;
   }
-  lastResult = { report, rowsCsv, fileName: file.name };
+  lastResult = { report, rowsCsv, fileName: file.name, file, options: runOptions };
   try {
     ui.report.replaceChildren(renderReport(report));
+    ui.report.querySelector('[data-testid="label-select"]')?.addEventListener('change', (event) => relabelRun(event.target.value));
   } catch (err) {
     showError(`The report could not be shown: ${err.message}`, file.name, id);
     return;

@@ -2,6 +2,8 @@
 // UI only: no wasm, no GPU, no network. Every piece of text from the report
 // goes through textContent or setAttribute, never through innerHTML.
 
+import { wordDiff } from './diff.js';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Creates an element: el('td', {class: 'num', dataset: {value: 3}}, 'text', child). */
@@ -155,7 +157,10 @@ function rowIdList(rows, lines, size) {
     const line = lines?.[i];
     parts.push(el('span', { class: 'row-id', dataset: { row, line } }, `row ${row}`, line !== undefined ? el('span', { class: 'line' }, ` (line ${line})`) : null));
   });
-  if (size !== undefined && size > rows.length) parts.push(el('span', { class: 'muted' }, ` … and ${formatInt(size - rows.length)} more`));
+  if (size !== undefined && size > rows.length) {
+    const left = size - rows.length;
+    parts.push(el('span', { class: 'muted rows-not-listed', dataset: { count: left } }, ` … and ${formatInt(left)} more row${left === 1 ? '' : 's'} not listed`));
+  }
   return parts;
 }
 
@@ -393,13 +398,51 @@ function groupsTable(groups, testid) {
   return table({ head: ['#', 'size', 'rows (file line)'], rows });
 }
 
+function groupsNotListedNote(listed, total) {
+  return el('p', { class: 'muted groups-not-listed', dataset: { count: total - listed } }, `The ${listed} largest of ${formatInt(total)} groups are listed; ${formatInt(total - listed)} more are counted but not listed.`);
+}
+
+/** Duplicates once identifier-like columns are left out (report.duplicates.exact.ignoring_identifiers). */
+function idFreeDuplicates(ids) {
+  const parts = [el('h3', {}, 'Duplicates ignoring identifier-like columns')];
+  if (!ids) {
+    parts.push(emptyNote('No column looks like an identifier (unique per row, or named like id, uuid or key), so this is the same as identical rows.'));
+    return parts;
+  }
+  parts.push(
+    el(
+      'div',
+      { class: 'stats' },
+      stat('stat-id-free-redundant-rows', 'redundant rows (removable copies)', ids.redundant_rows),
+      stat('stat-id-free-additional', 'of which not identical rows (only the ids differ)', ids.additional_redundant_rows),
+      stat('stat-id-free-rows-in-groups', 'rows in groups (all copies)', ids.rows_in_groups),
+      stat('stat-id-free-groups', 'groups', ids.group_count),
+    ),
+    el(
+      'p',
+      { testid: 'id-free-columns' },
+      'Columns left out: ',
+      (ids.columns_ignored ?? []).map((c, i) => [i ? '; ' : '', el('strong', { class: 'ignored-column', dataset: { column: c.column } }, c.column), ` (${c.reason})`]),
+      '.',
+    ),
+    el('p', { class: 'muted method' }, ids.method),
+  );
+  if (ids.groups?.length) {
+    parts.push(groupsTable(ids.groups, 'id-free-group'));
+    if (ids.group_count > ids.groups.length) parts.push(groupsNotListedNote(ids.groups.length, ids.group_count));
+  } else {
+    parts.push(emptyNote('No two rows are identical once those columns are left out.'));
+  }
+  return parts;
+}
+
 function duplicatesSection(report) {
   const exact = report.duplicates?.exact;
   const near = report.duplicates?.near;
   const parts = [];
   if (exact) {
     parts.push(
-      el('h3', {}, 'Exact duplicates'),
+      el('h3', {}, 'Exact duplicates: identical rows'),
       el(
         'div',
         { class: 'stats' },
@@ -409,12 +452,16 @@ function duplicatesSection(report) {
       ),
       el('p', { class: 'muted method' }, exact.method),
     );
+    if (exact.normalized) {
+      parts.push(el('p', { class: 'normalization', testid: 'normalization' }, el('strong', {}, 'Values normalised before comparing: '), (exact.normalization ?? []).join('; '), '.'));
+    }
     if (exact.groups?.length) {
       parts.push(groupsTable(exact.groups, 'exact-group'));
-      if (exact.group_count > exact.groups.length) parts.push(emptyNote(`The ${exact.groups.length} largest of ${formatInt(exact.group_count)} groups.`));
+      if (exact.group_count > exact.groups.length) parts.push(groupsNotListedNote(exact.groups.length, exact.group_count));
     } else {
       parts.push(emptyNote('No two rows are identical.'));
     }
+    parts.push(...idFreeDuplicates(exact.ignoring_identifiers));
   }
   if (near) {
     parts.push(
@@ -438,32 +485,106 @@ function duplicatesSection(report) {
   return section('duplicates', 'Duplicates', ...parts);
 }
 
+/** A class name as shown: quoted when surrounding or doubled whitespace would otherwise be invisible. */
+function className(name) {
+  if (name === '') return '(empty)';
+  return name !== name.trim() || /\s\s/.test(name) ? JSON.stringify(name) : name;
+}
+
+/** The label column chooser: every column, or detection. app.js wires its change event. */
+function labelPicker(report, balance) {
+  const current = balance?.label_column ?? '';
+  const select = el(
+    'select',
+    { id: 'label-select', testid: 'label-select', 'aria-label': 'Label column' },
+    el('option', { value: '', selected: current === '' }, '(detect automatically)'),
+    (report.columns ?? []).map((c) => el('option', { value: c.name, selected: c.name === current }, `${c.name} (${c.type})`)),
+  );
+  return el('p', { class: 'label-picker' }, el('label', { for: 'label-select' }, 'Label column '), select, el('span', { class: 'muted' }, ' choosing another re-runs the checks on the rows already read'));
+}
+
+/** Bar chart of class counts, largest first (at most CHART_CLASSES bars). */
+const CHART_CLASSES = 40;
+function classChart(classes, variantOf) {
+  const shown = classes.slice(0, CHART_CLASSES);
+  if (shown.length === 0) return null;
+  const barWidth = 28;
+  const gap = 6;
+  const plotHeight = 120;
+  const labelHeight = 70;
+  const left = 44;
+  const width = left + shown.length * (barWidth + gap) + gap;
+  const height = plotHeight + labelHeight + 16;
+  const maxCount = Math.max(1, ...shown.map((c) => Number(c.count)));
+  const root = svg('svg', { class: 'class-chart', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'Rows per class', testid: 'class-chart' });
+  root.append(svg('title', {}, `Rows per class: ${shown.length} of ${classes.length} classes, largest first`));
+  const top = 14;
+  root.append(
+    svg('line', { class: 'axis', x1: left - 2, y1: top + plotHeight + 0.5, x2: width, y2: top + plotHeight + 0.5 }),
+    svg('line', { class: 'axis', x1: left - 2.5, y1: top, x2: left - 2.5, y2: top + plotHeight }),
+    svg('text', { class: 'tick', x: left - 6, y: top + 4, 'text-anchor': 'end' }, formatInt(maxCount)),
+    svg('text', { class: 'tick', x: left - 6, y: top + plotHeight, 'text-anchor': 'end' }, '0'),
+  );
+  shown.forEach((c, i) => {
+    const x = left + gap + i * (barWidth + gap);
+    const h = c.count > 0 ? Math.max(1, (Number(c.count) / maxCount) * plotHeight) : 0;
+    const kind = c.flagged ? 'bar flagged' : variantOf.has(c.class) ? 'bar variant' : 'bar';
+    const rect = svg('rect', { class: kind, x, y: (top + plotHeight - h).toFixed(2), width: barWidth, height: h.toFixed(2), testid: 'class-bar', dataset: { class: c.class, count: c.count } });
+    rect.append(svg('title', {}, `${className(c.class)}: ${formatInt(c.count)} (${formatPercent(c.share)})`));
+    const full = className(c.class);
+    const name = full.length > 14 ? `${full.slice(0, 13)}…` : full;
+    const labelY = top + plotHeight + 10;
+    root.append(
+      rect,
+      svg('text', { class: 'bar-count', x: x + barWidth / 2, y: (top + plotHeight - h - 3).toFixed(2), 'text-anchor': 'middle' }, formatInt(c.count)),
+      svg('text', { class: 'bar-label', x: x + barWidth / 2, y: labelY, 'text-anchor': 'end', transform: `rotate(-45 ${x + barWidth / 2} ${labelY})` }, name),
+    );
+  });
+  return root;
+}
+
 function classBalanceSection(report) {
   const balance = report.class_balance;
   if (!balance) {
-    return section('class-balance', 'Class balance', stat('stat-label-column', 'label column', '', 'none'), emptyNote('No label column was found or chosen; set one under Options to check class balance and labels.'));
+    return section(
+      'class-balance',
+      'Class balance',
+      labelPicker(report, null),
+      stat('stat-label-column', 'label column', '', 'none'),
+      emptyNote('No label column was found or chosen; choose one above (or under Options) to check class balance and labels.'),
+    );
   }
   const classes = balance.classes ?? [];
+  const singletons = new Set(balance.singletons ?? []);
+  const variantOf = new Map();
+  for (const v of balance.case_variants ?? []) for (const c of v.classes) variantOf.set(c.class, v);
   const maxShare = Math.max(1e-12, ...classes.map((c) => Number(c.share)));
   const width = 240;
   const rows = classes.map((c) => {
     const barWidth = Math.max(c.count > 0 ? 1 : 0, (Number(c.share) / maxShare) * width);
     const bar = svg('svg', { class: 'balance-bar', viewBox: `0 0 ${width} 14`, width, height: 14, role: 'img', 'aria-label': `${formatPercent(c.share)}` });
     bar.append(svg('rect', { class: c.flagged ? 'bar flagged' : 'bar', x: 0, y: 1, width: barWidth.toFixed(2), height: 12 }));
+    const notes = [];
+    if (c.flagged) notes.push(el('strong', { class: 'flag' }, 'minority'));
+    if (singletons.has(c.class)) notes.push(el('span', { class: 'badge singleton' }, 'seen once'));
+    const variants = variantOf.get(c.class);
+    if (variants) {
+      const others = variants.classes.filter((o) => o.class !== c.class).map((o) => JSON.stringify(o.class));
+      notes.push(el('span', { class: 'badge variant' }, `same as ${others.join(', ')}?`));
+    }
     return el(
       'tr',
       { class: c.flagged ? 'flagged' : '', testid: 'class-row', dataset: { class: c.class, count: c.count, flagged: String(Boolean(c.flagged)) } },
-      el('th', { scope: 'row' }, c.class === '' ? '(empty)' : c.class),
+      el('th', { scope: 'row' }, className(c.class)),
       el('td', { class: 'num' }, formatInt(c.count)),
       el('td', { class: 'num' }, formatPercent(c.share)),
       el('td', {}, bar),
-      el('td', {}, c.flagged ? el('strong', { class: 'flag' }, 'minority') : ''),
+      el('td', { class: 'notes' }, notes.map((n, i) => [i ? ' ' : '', n])),
     );
   });
   const flagged = balance.flagged_classes ?? [];
-  return section(
-    'class-balance',
-    'Class balance',
+  const parts = [
+    labelPicker(report, balance),
     el(
       'div',
       { class: 'stats' },
@@ -472,15 +593,92 @@ function classBalanceSection(report) {
       stat('stat-imbalance-ratio', 'imbalance ratio (largest / smallest)', balance.imbalance_ratio, formatNumber(balance.imbalance_ratio, 3)),
       stat('stat-normalized-entropy', 'normalized entropy (1 = balanced)', balance.normalized_entropy, formatNumber(balance.normalized_entropy, 3)),
       stat('stat-flagged-classes', 'minority classes flagged', flagged.length),
+      stat('stat-singleton-classes', 'classes seen once', singletons.size),
+      stat('stat-case-variants', 'classes written several ways', (balance.case_variants ?? []).length),
     ),
     definitionList([
       ['Why this column', balance.reason, 'label-reason'],
+      ['Rows with a label', balance.labelled_rows === undefined ? undefined : formatInt(balance.labelled_rows)],
       ['Rows without a label', formatInt(balance.missing)],
+      ['Multi-label', balance.multi_label ? 'yes: each row holds a list of labels; every label is counted, and shares are of all label assignments' : undefined, 'multi-label'],
       ['Flag rule', `share below ${formatPercent(balance.flag_share_below, 2)} (0.1 / number of classes)`],
       ['Flagged', flagged.length ? flagged.join(', ') : 'none'],
     ]),
-    table({ head: ['class', 'rows', 'share', '', ''], rows, testid: 'class-balance', className: 'data-table balance' }),
+  ];
+  if ((balance.case_variants ?? []).length) {
+    parts.push(
+      el('h3', {}, 'Likely the same class'),
+      el('p', { class: 'muted' }, 'These labels differ only in upper/lower case or whitespace.'),
+      el(
+        'ul',
+        { class: 'case-variants', testid: 'case-variants' },
+        balance.case_variants.map((v) =>
+          el(
+            'li',
+            { testid: 'case-variant', dataset: { normalized: v.normalized, classes: v.classes.map((c) => c.class).join('|'), count: v.count } },
+            v.classes.map((c, i) => [i ? ', ' : '', el('code', {}, JSON.stringify(c.class)), ` (${formatInt(c.count)})`]),
+            ` → ${formatInt(v.count)} together`,
+          ),
+        ),
+      ),
+    );
+  }
+  if (singletons.size) {
+    parts.push(
+      el('h3', {}, 'Classes seen once'),
+      el('p', { class: 'singleton-classes', testid: 'singleton-classes', dataset: { count: singletons.size } }, [...singletons].map((c, i) => [i ? ', ' : '', el('code', {}, className(c))])),
+    );
+  }
+  parts.push(
+    el('h3', {}, 'Rows per class'),
+    classChart(classes, variantOf),
+    classes.length > CHART_CLASSES ? emptyNote(`The chart shows the ${CHART_CLASSES} largest of ${formatInt(classes.length)} classes; the table lists them all.`) : null,
+    table({ head: ['class', 'rows', 'share', '', 'notes'], rows, testid: 'class-balance', className: 'data-table balance' }),
   );
+  return section('class-balance', 'Class balance', ...parts);
+}
+
+function conflictsSection(report, columnNames) {
+  const c = report.conflicting_labels;
+  if (!c) {
+    return section('conflicting-labels', 'Conflicting labels', emptyNote('No label column, so no conflicting labels to look for; choose one under Class balance.'));
+  }
+  const parts = [
+    el(
+      'div',
+      { class: 'stats' },
+      stat('stat-conflict-groups', 'groups (identical features, different labels)', c.group_count),
+      stat('stat-conflict-rows', 'rows in groups', c.rows_in_groups),
+      stat('stat-conflict-outvoted', "rows outvoted by their group's most common label", c.rows_outvoted),
+    ),
+    el('p', { class: 'muted method' }, `${c.method} (label column: ${c.label_column}).`),
+  ];
+  if (c.columns_ignored?.length) {
+    parts.push(el('p', { class: 'muted' }, 'Also left out: ', c.columns_ignored.map((x, i) => [i ? '; ' : '', el('strong', {}, x.column), ` (${x.reason})`]), '.'));
+  }
+  if (c.groups?.length) {
+    const ignored = new Set((c.columns_ignored ?? []).map((x) => x.column));
+    const rows = c.groups.map((g, i) =>
+      el(
+        'tr',
+        { testid: 'conflict-group', dataset: { rows: g.rows.join(' '), size: g.size, labels: g.labels.map((l) => `${l.class}:${l.count}`).join('|') } },
+        el('td', { class: 'num' }, String(i + 1)),
+        el('td', { class: 'num' }, formatInt(g.size)),
+        el('td', { class: 'conflict-labels' }, g.labels.map((l, j) => [j ? ', ' : '', el('span', { class: 'conflict-label', dataset: { class: l.class, count: l.count } }, el('code', {}, className(l.class)), ` × ${formatInt(l.count)}`)])),
+        el('td', {}, rowIdList(g.rows, g.lines, g.size)),
+        el(
+          'td',
+          { class: 'conflict-values' },
+          (g.values ?? []).map((v, j) => (columnNames[j] === c.label_column || ignored.has(columnNames[j]) ? null : [el('span', { class: 'value-name' }, columnNames[j] ?? `column ${j + 1}`), '=', el('span', { class: 'value' }, v), ' '])),
+        ),
+      ),
+    );
+    parts.push(table({ head: ['#', 'size', 'labels (rows)', 'rows (file line)', 'features (first row)'], rows, testid: 'conflict-groups' }));
+    if (c.group_count > c.groups.length) parts.push(groupsNotListedNote(c.groups.length, c.group_count));
+  } else {
+    parts.push(emptyNote(c.feature_columns > 0 ? 'No two rows with identical features carry different labels.' : c.method));
+  }
+  return section('conflicting-labels', 'Conflicting labels', ...parts);
 }
 
 function embeddingSection(report) {
@@ -577,6 +775,91 @@ function computeSection(report) {
   );
 }
 
+/** A text as pieces, the changed ones in <mark class="diff">. */
+function diffText(pieces) {
+  return pieces.map((p) => (p.changed ? el('mark', { class: 'diff' }, p.text) : p.text));
+}
+
+/**
+ * One near-duplicate group: its texts side by side, each compared word by
+ * word with the group's first text (the first text with the second), the
+ * differences highlighted.
+ */
+function nearTextGroup(group, index, column) {
+  const texts = group.texts ?? [];
+  const reference = texts[0]?.text ?? '';
+  const cards = texts.map((t, i) => {
+    const pieces = i === 0 ? wordDiff(reference, texts[1]?.text ?? reference).a : wordDiff(reference, t.text).b;
+    return el(
+      'figure',
+      { class: 'text-card', testid: 'text-dup-text', dataset: { row: t.row, line: t.line } },
+      el('figcaption', {}, `row ${t.row} (line ${t.line})`, i === 0 ? el('span', { class: 'muted' }, ' · compared with the next text') : el('span', { class: 'muted' }, ` · compared with row ${texts[0].row}`)),
+      el('p', { class: 'text-body' }, diffText(pieces)),
+    );
+  });
+  const jaccard = group.min_jaccard === group.max_jaccard ? formatNumber(group.min_jaccard, 3) : `${formatNumber(group.min_jaccard, 3)}–${formatNumber(group.max_jaccard, 3)}`;
+  return el(
+    'div',
+    { class: 'text-group', testid: 'text-near-group', dataset: { column, rows: group.rows.join(' '), size: group.size, minJaccard: group.min_jaccard, maxJaccard: group.max_jaccard } },
+    el('h5', {}, `Group ${index + 1}: ${formatInt(group.size)} rows, ${formatInt(group.distinct_texts)} distinct texts, Jaccard ${jaccard}`),
+    el('p', { class: 'group-rows' }, rowIdList(group.rows, group.lines, group.size)),
+    el('div', { class: 'text-compare' }, cards),
+    group.distinct_texts > texts.length ? emptyNote(`The first ${texts.length} of ${formatInt(group.distinct_texts)} distinct texts are shown.`) : null,
+  );
+}
+
+/** Exact and near duplicate texts, per free-text column (report.text_duplicates). */
+function textDuplicatesSection(report) {
+  const columns = report.text_duplicates ?? [];
+  if (columns.length === 0) {
+    return section('text-duplicates', 'Text duplicates', emptyNote('No free-text column was found or chosen (the command line takes --text COL), so no text was compared.'));
+  }
+  const parts = columns.map((t) => {
+    const exact = t.exact ?? {};
+    const near = t.near ?? {};
+    const exactRows = (exact.groups ?? []).map((g, i) =>
+      el(
+        'tr',
+        { testid: 'text-exact-group', dataset: { column: t.column, rows: g.rows.join(' '), size: g.size } },
+        el('td', { class: 'num' }, String(i + 1)),
+        el('td', { class: 'num' }, formatInt(g.size)),
+        el('td', {}, rowIdList(g.rows, g.lines, g.size)),
+        el('td', { class: 'value-cell' }, g.texts?.[0]?.text ?? ''),
+      ),
+    );
+    return el(
+      'div',
+      { class: 'text-column', testid: 'text-duplicates', dataset: { column: t.column, engine: t.engine } },
+      el('h3', {}, `Column “${t.column}”`),
+      el(
+        'div',
+        { class: 'stats' },
+        stat('stat-text-exact-groups', 'identical-text groups', exact.group_count),
+        stat('stat-text-exact-redundant', 'redundant rows (identical text)', exact.redundant_rows),
+        stat('stat-text-near-groups', 'near-duplicate groups', near.group_count),
+        stat('stat-text-near-rows', 'rows in near-duplicate groups', near.rows_in_groups),
+      ),
+      definitionList([
+        ['Why this column', t.reason],
+        ['Rows with text', `${formatInt(t.rows_with_text)} (${formatInt(t.distinct_texts)} distinct after normalisation, ${formatInt(t.short_texts)} shorter than a shingle)`],
+        ['Normalisation', t.normalization],
+        ['Parameters', `character ${t.shingle_size}-grams, ${t.permutations} MinHash values, ${t.bands} bands × ${t.rows_per_band} rows, Jaccard ≥ ${formatNumber(t.threshold)}`, 'text-parameters'],
+        ['Candidate pairs', `${formatInt(t.candidate_pairs)} from LSH, ${formatInt(t.verified_pairs)} verified${t.unverified_pairs ? `, ${formatInt(t.unverified_pairs)} left unverified (already joined)` : ''}`],
+        ['MinHash computed on', t.engine === 'gpu' ? 'GPU' : 'CPU', 'text-engine'],
+        ['Note', t.engine_note ?? undefined],
+      ]),
+      el('p', { class: 'muted method' }, t.method),
+      el('h4', {}, 'Identical texts'),
+      exactRows.length ? table({ head: ['#', 'size', 'rows (file line)', 'text'], rows: exactRows }) : emptyNote('No two rows hold the same text.'),
+      exact.group_count > (exact.groups?.length ?? 0) ? groupsNotListedNote(exact.groups.length, exact.group_count) : null,
+      el('h4', {}, 'Near-duplicate texts'),
+      near.groups?.length ? near.groups.map((g, i) => nearTextGroup(g, i, t.column)) : emptyNote('No near-duplicate texts.'),
+      near.group_count > (near.groups?.length ?? 0) ? groupsNotListedNote(near.groups.length, near.group_count) : null,
+    );
+  });
+  return section('text-duplicates', 'Text duplicates', ...parts);
+}
+
 /** Builds the whole report as a DocumentFragment. */
 export function renderReport(report) {
   const columnNames = (report.columns ?? []).map((c) => c.name);
@@ -586,7 +869,9 @@ export function renderReport(report) {
     overviewSection(report),
     columnsSection(report),
     duplicatesSection(report),
+    textDuplicatesSection(report),
     classBalanceSection(report),
+    conflictsSection(report, columnNames),
     outliersSection(report, columnNames),
     labelIssuesSection(report, columnNames),
     embeddingSection(report),

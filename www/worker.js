@@ -1,7 +1,10 @@
 // preflight's worker: owns the wasm module and, through it, the GPU.
 //
 // Protocol (DESIGN section 2): every message is {id, type, data}.
-//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend}}}
+//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend, normalize}}}
+//                   {id, type: 'relabel', data: {label}}   re-runs the checks of the last file
+//                                                          profiled here, on its parsed table,
+//                                                          with another label column ('' = detect)
 //   worker -> page  {type: 'ready', data: {version, webgpu}}          (no id)
 //                   {type: 'fatal', data: {message}}                  (no id: the module failed to load)
 //                   {type: 'progress', data: {stage, fraction, bytesRead, totalBytes, rowsRead}} (no id)
@@ -69,13 +72,48 @@ function profilerOptions(options) {
   const out = { backend };
   const label = typeof options?.label === 'string' ? options.label.trim() : '';
   if (label !== '') out.label = label;
+  if (options?.normalize === true) out.normalize = true;
   return out;
+}
+
+// The profiler of the last file that finished here, parsed table and all,
+// kept for 'relabel' until the next file arrives.
+let kept = null;
+
+function dropKept() {
+  try {
+    kept?.free?.();
+  } catch {
+    /* already freed */
+  }
+  kept = null;
+}
+
+function onStage(totalBytes, rowsRead) {
+  return (stage, fraction) => {
+    progress({ stage: String(stage), fraction: Number(fraction), bytesRead: totalBytes, totalBytes, rowsRead });
+  };
+}
+
+async function relabel(label) {
+  await ready;
+  if (!kept) {
+    const err = new Error('no parsed file is kept in this worker');
+    err.name = 'NoTable';
+    throw err;
+  }
+  const { profiler, totalBytes } = kept;
+  const rowsRead = Number(profiler.rowsRead());
+  const result = await profiler.relabel(typeof label === 'string' ? label : '', onStage(totalBytes, rowsRead));
+  return { report: result.report, rowsCsv: result.rowsCsv };
 }
 
 async function profile(file, options) {
   await ready;
+  dropKept();
   const totalBytes = file.size;
   const profiler = new wasm.Profiler(file.name, profilerOptions(options));
+  let keep = false;
   try {
     progress({ stage: 'reading', fraction: 0, bytesRead: 0, totalBytes, rowsRead: 0 }, true);
     for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
@@ -92,29 +130,31 @@ async function profile(file, options) {
     }
     const rowsRead = Number(profiler.rowsRead());
     progress({ stage: 'reading', fraction: 1, bytesRead: totalBytes, totalBytes, rowsRead }, true);
-    const result = await profiler.finish((stage, fraction) => {
-      progress({ stage: String(stage), fraction: Number(fraction), bytesRead: totalBytes, totalBytes, rowsRead });
-    });
+    const result = await profiler.finish(onStage(totalBytes, rowsRead));
+    // Kept: a new label column re-runs the checks without reading the file again.
+    kept = { profiler, totalBytes, free: () => profiler.free() };
+    keep = true;
     // The wasm edge serialises the report JSON-compatibly: plain objects.
     return { report: result.report, rowsCsv: result.rowsCsv };
   } finally {
-    // finish() may consume the profiler on the Rust side; free() then throws.
-    try {
-      profiler.free?.();
-    } catch {
-      /* already consumed */
+    if (!keep) {
+      try {
+        profiler.free?.();
+      } catch {
+        /* already freed */
+      }
     }
   }
 }
 
 self.onmessage = async (event) => {
   const { id, type, data } = event.data ?? {};
-  if (type !== 'profile') {
+  if (type !== 'profile' && type !== 'relabel') {
     self.postMessage({ id, type: 'error', data: { message: `unknown request type: ${String(type)}` } });
     return;
   }
   try {
-    const { report, rowsCsv } = await profile(data.file, data.options);
+    const { report, rowsCsv } = type === 'relabel' ? await relabel(data?.label) : await profile(data.file, data.options);
     const encoder = new TextEncoder();
     const reportBytes = encoder.encode(JSON.stringify(report));
     const rowsBytes = encoder.encode(rowsCsv);

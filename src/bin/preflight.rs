@@ -10,9 +10,10 @@ const USAGE: &str = "\
 preflight: dataset quality checks (profile, duplicates, class balance, kNN outliers, label issues)
 
 usage:
-  preflight profile FILE [--label COL] [--json OUT.json] [--rows OUT.csv]
+  preflight profile FILE [--label COL] [--text COL]... [--text-threshold F]
+                         [--json OUT.json] [--rows OUT.csv]
                          [--backend auto|gpu|cpu] [--k N] [--max-knn-rows N]
-                         [--outlier-iqr F] [--near-factor F] [--quiet]
+                         [--outlier-iqr F] [--near-factor F] [--normalize] [--quiet]
   preflight --version | --help
 
 FILE is .csv .tsv .txt .jsonl .ndjson, optionally .gz; other names are sniffed.
@@ -23,7 +24,6 @@ exit status: 0 report made and verdict passed, 1 verdict failed,
 /// Options accepted by DESIGN section 4 that this build does not implement
 /// yet; they are refused rather than silently ignored.
 const NOT_YET: &[(&str, &str)] = &[
-    ("--text", "text near duplicates"),
     ("--html", "the HTML report"),
     ("--rules", "rules files"),
     ("--annotator", "annotator agreement"),
@@ -56,6 +56,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--label" => out.options.label = Some(value("--label")?),
+            "--normalize" => out.options.normalize = true,
             "--json" => out.json = Some(value("--json")?.into()),
             "--rows" => out.rows = Some(value("--rows")?.into()),
             "--backend" => out.options.backend = value("--backend")?.parse().map_err(|e: preflight::Error| e.to_string())?,
@@ -72,6 +73,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--outlier-iqr" => out.options.outlier_iqr_factor = positive(&value("--outlier-iqr")?, "--outlier-iqr")?,
             "--near-factor" => out.options.near_duplicate_factor = positive(&value("--near-factor")?, "--near-factor")?,
+            "--text" => out.options.text_columns.push(value("--text")?),
+            "--text-threshold" => {
+                let text = value("--text-threshold")?;
+                out.options.text_threshold = match text.parse::<f64>() {
+                    Ok(v) if v > 0.0 && v <= 1.0 => v,
+                    _ => return Err(format!("--text-threshold needs a number above 0 and at most 1, not {text:?}")),
+                };
+            }
             "--quiet" | "-q" => out.quiet = true,
             flag if NOT_YET.iter().any(|(f, _)| *f == flag) => {
                 let what = NOT_YET.iter().find(|(f, _)| *f == flag).map(|(_, w)| *w).unwrap_or("");
@@ -230,10 +239,35 @@ fn summary(analysis: &Analysis) -> String {
     }
     let e = &r.duplicates.exact;
     line(format!(
-        "  exact duplicates: {} redundant rows in {} groups ({} rows in groups)",
-        e.redundant_rows, e.group_count, e.rows_in_groups
+        "  exact duplicates: {} redundant rows in {} groups ({} rows in groups){}",
+        e.redundant_rows,
+        e.group_count,
+        e.rows_in_groups,
+        if e.normalized { ", values normalised" } else { "" }
     ));
+    if let Some(i) = &e.ignoring_identifiers {
+        let names: Vec<&str> = i.columns_ignored.iter().map(|c| c.column.as_str()).collect();
+        line(format!(
+            "  duplicates ignoring {}: {} redundant rows in {} groups ({} more than identical rows)",
+            names.join(", "),
+            i.redundant_rows,
+            i.group_count,
+            i.additional_redundant_rows
+        ));
+    }
     line(format!("  near duplicates: {} groups ({} rows)", r.duplicates.near.group_count, r.duplicates.near.rows_in_groups));
+    for t in &r.text_duplicates {
+        line(format!(
+            "  texts of {:?}: {} exact groups ({} redundant rows), {} near groups ({} rows; Jaccard >= {}, MinHash on the {})",
+            t.column,
+            t.exact.group_count,
+            t.exact.redundant_rows,
+            t.near.group_count,
+            t.near.rows_in_groups,
+            t.threshold,
+            if t.engine == "gpu" { "GPU" } else { "CPU" },
+        ));
+    }
     if let Some(b) = &r.class_balance {
         line(format!(
             "  classes of {:?}: {} classes, imbalance ratio {:.2}, flagged: {}",
@@ -241,6 +275,26 @@ fn summary(analysis: &Analysis) -> String {
             b.classes.len(),
             b.imbalance_ratio,
             if b.flagged_classes.is_empty() { "none".to_string() } else { b.flagged_classes.join(", ") }
+        ));
+        if b.multi_label {
+            let assignments: u64 = b.counts.values().sum();
+            line(format!("    multi-label: {assignments} labels on {} rows", b.labelled_rows));
+        }
+        if !b.singletons.is_empty() {
+            line(format!("    classes seen once: {}", b.singletons.join(", ")));
+        }
+        for v in &b.case_variants {
+            let names: Vec<String> = v.classes.iter().map(|c| format!("{:?} ({})", c.class, c.count)).collect();
+            line(format!("    likely one class written {} ways: {}", names.len(), names.join(", ")));
+        }
+    }
+    if let Some(c) = r.conflicting_labels.as_ref().filter(|c| c.feature_columns > 0) {
+        line(format!(
+            "  conflicting labels: {} group{} of identical rows with different labels ({} rows, {} outvoted)",
+            c.group_count,
+            if c.group_count == 1 { "" } else { "s" },
+            c.rows_in_groups,
+            c.rows_outvoted
         ));
     }
     if let Some(o) = &r.outliers {

@@ -1,18 +1,33 @@
 //! Class balance of the label column, and finding that column.
 
+use crate::checks::duplicates::normalize_text;
 use crate::ingest::Table;
 use crate::profile::value::{parse_bool, parse_number};
 use crate::profile::{ColumnSummary, Comparison};
 use std::borrow::Cow;
-use crate::report::{ClassBalance, ClassShare, ColumnType};
+use crate::report::{ClassBalance, ClassCount, ClassShare, ClassVariants, ColumnType};
 use std::collections::BTreeMap;
+
+/// Share of labels that must be JSON arrays of strings for the column to be
+/// read as multi-label (the rest count as one label each).
+pub const MULTI_LABEL_SHARE: f64 = 0.95;
+
+/// The labels of a multi-label value: a JSON array of strings (as JSONL
+/// arrays are stored, `["cat","dog"]`); `None` for anything else.
+pub fn label_list(text: &str) -> Option<Vec<String>> {
+    if !text.trim_start().starts_with('[') {
+        return None;
+    }
+    serde_json::from_str::<Vec<String>>(text).ok()
+}
 
 /// Names that say "this is the label" (compared lower-case, without
 /// separators).
 const LABEL_NAMES: &[&str] = &[
     "label", "labels", "class", "classes", "target", "y", "category", "outcome", "species", "sentiment",
     "diagnosis", "groundtruth", "gold", "goldlabel", "truelabel", "classlabel", "targetclass", "intent",
-    "emotion", "topic", "response", "survived", "churn", "fraud", "isfraud", "default",
+    "emotion", "topic", "response", "survived", "churn", "fraud", "isfraud", "default", "tags", "topics",
+    "categories",
 ];
 
 /// Most classes a detected label column may have.
@@ -66,6 +81,7 @@ pub fn labels(table: &Table, column: usize, comparison: Comparison) -> Vec<Optio
             }
             let text = c.text();
             let canonical = match comparison {
+                Comparison::Integer => text.trim().parse::<i64>().ok().map(|v| v.to_string()),
                 Comparison::Numeric => parse_number(text).map(|v| {
                     if v.fract() == 0.0 && v.abs() < 1e15 {
                         format!("{}", v as i64)
@@ -81,14 +97,39 @@ pub fn labels(table: &Table, column: usize, comparison: Comparison) -> Vec<Optio
         .collect()
 }
 
-/// Counts, shares, imbalance ratio, entropy and flagged minority classes.
+/// Counts, shares, imbalance ratio, entropy, flagged minority classes,
+/// singletons and classes written several ways. When at least
+/// [`MULTI_LABEL_SHARE`] of the labels are JSON arrays of strings, each
+/// label of a row is counted once (shares are then of all assignments).
 pub fn class_balance<S: AsRef<str>>(labels: &[Option<S>], label_column: &str, reason: String) -> ClassBalance {
+    let present = labels.iter().flatten().count();
+    let lists = labels.iter().flatten().filter(|l| label_list(l.as_ref()).is_some()).count();
+    let multi_label = lists > 0 && lists as f64 >= MULTI_LABEL_SHARE * present as f64;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    let mut missing = 0;
+    let (mut missing, mut labelled_rows) = (0, 0);
     for label in labels {
-        match label {
-            Some(l) => *counts.entry(l.as_ref().to_string()).or_default() += 1,
-            None => missing += 1,
+        let Some(l) = label.as_ref().map(|l| l.as_ref()) else {
+            missing += 1;
+            continue;
+        };
+        match label_list(l).filter(|_| multi_label) {
+            Some(mut list) => {
+                list.retain(|l| !l.is_empty());
+                list.sort();
+                list.dedup();
+                if list.is_empty() {
+                    missing += 1;
+                    continue;
+                }
+                labelled_rows += 1;
+                for l in list {
+                    *counts.entry(l).or_default() += 1;
+                }
+            }
+            None => {
+                labelled_rows += 1;
+                *counts.entry(l.to_string()).or_default() += 1;
+            }
         }
     }
     let total: u64 = counts.values().sum();
@@ -106,7 +147,22 @@ pub fn class_balance<S: AsRef<str>>(labels: &[Option<S>], label_column: &str, re
     let min = classes.last().map_or(0, |c| c.count);
     let entropy: f64 = classes.iter().map(|c| if c.share > 0.0 { -c.share * c.share.ln() } else { 0.0 }).sum();
     let normalized_entropy = if k > 1 { entropy / (k as f64).ln() } else { 0.0 };
+    let singletons = classes.iter().filter(|c| c.count == 1).map(|c| c.class.clone()).collect();
+    let mut by_form: BTreeMap<String, Vec<ClassCount>> = BTreeMap::new();
+    for c in &classes {
+        by_form.entry(normalize_text(&c.class)).or_default().push(ClassCount { class: c.class.clone(), count: c.count });
+    }
+    let mut case_variants: Vec<ClassVariants> = by_form
+        .into_iter()
+        .filter(|(_, v)| v.len() >= 2)
+        .map(|(normalized, classes)| ClassVariants { count: classes.iter().map(|c| c.count).sum(), normalized, classes })
+        .collect();
+    case_variants.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.normalized.cmp(&b.normalized)));
     ClassBalance {
+        labelled_rows,
+        multi_label,
+        singletons,
+        case_variants,
         label_column: label_column.to_string(),
         reason,
         counts,
@@ -153,6 +209,64 @@ mod tests {
         let n = labels(&ing.table, 1, s[1].comparison);
         let n: Vec<Option<&str>> = n.iter().map(|l| l.as_deref()).collect();
         assert_eq!(n, [Some("1"), Some("1"), Some("2"), Some("2")]);
+    }
+
+    #[test]
+    fn singletons_and_case_variants() {
+        let labels = [Some("Cat"), Some("cat "), Some("cat "), Some("dog"), Some("DOG"), Some("bird"), Some("fish"), Some("Cat")];
+        let b = class_balance(&labels, "y", "chosen".into());
+        assert_eq!(b.singletons, vec!["DOG", "bird", "dog", "fish"]);
+        assert_eq!(b.case_variants.len(), 2);
+        let cat = &b.case_variants[0];
+        assert_eq!((cat.normalized.as_str(), cat.count), ("cat", 4));
+        assert_eq!(cat.classes, vec![ClassCount { class: "Cat".into(), count: 2 }, ClassCount { class: "cat ".into(), count: 2 }]);
+        assert_eq!(b.case_variants[1].normalized, "dog");
+        assert!(!b.multi_label);
+        assert_eq!(b.labelled_rows, 8);
+        // "New  York" and "new york" differ only in whitespace and case.
+        let b = class_balance(&[Some("New  York"), Some("new york"), Some("Newark")], "y", "chosen".into());
+        assert_eq!(b.case_variants.len(), 1);
+        assert_eq!(b.case_variants[0].classes.len(), 2);
+    }
+
+    #[test]
+    fn multi_label_arrays_are_counted_per_label() {
+        let labels = [
+            Some(r#"["cat","dog"]"#),
+            Some(r#"["dog"]"#),
+            Some(r#"["dog","dog","bird"]"#),
+            Some(r#"[""]"#),
+            None,
+        ];
+        let b = class_balance(&labels, "tags", "chosen".into());
+        assert!(b.multi_label);
+        assert_eq!(b.counts, BTreeMap::from([("bird".into(), 1), ("cat".into(), 1), ("dog".into(), 3)]));
+        assert_eq!((b.labelled_rows, b.missing), (3, 2));
+        assert!((b.classes[0].share - 0.6).abs() < 1e-12);
+        assert_eq!(b.imbalance_ratio, 3.0);
+        // One array among plain labels is a label like any other.
+        let b = class_balance(&[Some("a"), Some(r#"["a","b"]"#), Some("b")], "y", "chosen".into());
+        assert!(!b.multi_label);
+        assert_eq!(b.counts.len(), 3);
+    }
+
+    #[test]
+    fn multi_label_jsonl_is_detected_and_counted() {
+        let mut ing = crate::ingest::Ingestor::new("t.jsonl");
+        let mut data = String::new();
+        for i in 0..12 {
+            let tags = ["[\"a\"]", "[\"a\",\"b\"]", "[\"c\"]"][i % 3];
+            data.push_str(&format!("{{\"x\": {i}, \"tags\": {tags}}}\n"));
+        }
+        ing.push(data.as_bytes()).unwrap();
+        ing.finish().unwrap();
+        let s: Vec<_> = ing.table.columns.iter().map(crate::profile::profile_column).collect();
+        let (column, reason) = detect_label(&s, 12).expect("tags is a label name");
+        assert_eq!(ing.table.columns[column].name, "tags");
+        let values = labels(&ing.table, column, s[column].comparison);
+        let b = class_balance(&values, "tags", reason);
+        assert!(b.multi_label);
+        assert_eq!(b.counts, BTreeMap::from([("a".into(), 8), ("b".into(), 4), ("c".into(), 4)]));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! | `unusable_rows` | error | at most 1% of records were skipped as unusable |
 //! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates |
 //! | `minority_classes` | warning | no class has a share below 0.1 / K |
+//! | `conflicting_labels` | warning | no rows with identical features carry different labels |
 //! | `outlier_share` | warning | at most 5% of scored rows are flagged outliers |
 //! | `missing_share` | warning | at most 50% of all cells are missing |
 
@@ -71,6 +72,25 @@ pub fn default_verdict(report: &Report) -> Verdict {
                     b.flagged_classes.join(", ")
                 )
             },
+        ));
+    }
+    if let Some(c) = report.conflicting_labels.as_ref().filter(|c| c.feature_columns > 0) {
+        let groups = c.group_count as f64;
+        rules.push(rule(
+            "conflicting_labels",
+            "warning",
+            groups,
+            0.0,
+            c.group_count == 0,
+            format!(
+                "{} group{} of rows with identical features carry different labels of {:?} ({} rows; {} outvoted \
+                 by their group's most common label)",
+                c.group_count,
+                if c.group_count == 1 { "" } else { "s" },
+                c.label_column,
+                c.rows_in_groups,
+                c.rows_outvoted
+            ),
         ));
     }
     if let Some(o) = &report.outliers {

@@ -12,6 +12,7 @@ pub mod reference;
 #[cfg(feature = "gpu")]
 mod context;
 #[cfg(feature = "gpu")]
+pub mod minhash;
 #[cfg(feature = "gpu")]
 pub mod plan;
 

@@ -44,7 +44,10 @@ fn camel_case_id(name: &str) -> bool {
 /// by their exact text (pandas semantics after `read_csv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Comparison {
-    /// Compare parsed numbers.
+    /// Compare parsed 64-bit integers (a column of integers only, none
+    /// missing: pandas' int64).
+    Integer,
+    /// Compare parsed numbers as f64 (pandas' float64).
     Numeric,
     /// Compare parsed booleans.
     Boolean,
@@ -74,6 +77,13 @@ pub fn normalized_cell(cell: Cell<'_>, comparison: Comparison, out: &mut Vec<u8>
     match cell {
         Cell::Missing => out.push(0),
         Cell::Text(text) | Cell::Vector(text) => {
+            if comparison == Comparison::Integer {
+                if let Ok(v) = text.trim().parse::<i64>() {
+                    out.push(5);
+                    out.extend_from_slice(&v.to_le_bytes());
+                    return;
+                }
+            }
             if comparison == Comparison::Numeric {
                 if let Some(v) = parse_number(text) {
                     out.push(1);
@@ -169,11 +179,23 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         ColumnType::Categorical
     };
 
-    // Distinct values, compared as duplicates compare them.
-    let comparison = match column_type {
-        ColumnType::Integer | ColumnType::Float => Comparison::Numeric,
-        ColumnType::Boolean => Comparison::Boolean,
-        _ => Comparison::Text,
+    // How values compare (for distinct counts, duplicates, classes): as
+    // pandas' read_csv would type the column. Numbers only when every value
+    // is one (one stray text value makes pandas keep the text, so "1" and
+    // "1.0" differ); integers exactly (int64) when every value is an integer
+    // in range and none is missing (pandas turns a column with NaN into
+    // float64, where 2^53 + 1 equals 2^53); booleans when every value is one.
+    let kind_count = |k: ValueKind| kinds.get(&k).copied().unwrap_or(0);
+    let comparison = if count > 0 && kind_count(ValueKind::Integer) + kind_count(ValueKind::Float) == count {
+        if kind_count(ValueKind::Float) == 0 && missing == 0 && counts.keys().all(|t| t.trim().parse::<i64>().is_ok()) {
+            Comparison::Integer
+        } else {
+            Comparison::Numeric
+        }
+    } else if count > 0 && kind_count(ValueKind::Boolean) == count {
+        Comparison::Boolean
+    } else {
+        Comparison::Text
     };
     let distinct = match comparison {
         Comparison::Text => counts.len() as u64,

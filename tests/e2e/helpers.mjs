@@ -274,6 +274,9 @@ export const IGNORED_PATHS = new Set([
   'source.name',
 ]);
 
+/** Paths ignored by pattern: where each text column's MinHash ran (GPU or CPU), and why. */
+export const IGNORED_PATTERNS = [/^text_duplicates\[\d+\]\.engine(_note)?$/];
+
 export function closeEnough(a, b, tolerance = 1e-4) {
   if (Object.is(a, b)) return true;
   if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
@@ -293,10 +296,11 @@ function describeValue(value) {
  * relative); a key present in
  * one and absent in the other is a difference, even when its value is null.
  */
-export function jsonDifferences(actual, expected, { ignored = IGNORED_PATHS, tolerance = 1e-4 } = {}) {
+export function jsonDifferences(actual, expected, { ignored = IGNORED_PATHS, patterns = IGNORED_PATTERNS, tolerance = 1e-4 } = {}) {
+  const isIgnored = (where) => ignored.has(where) || patterns.some((p) => p.test(where));
   const differences = [];
   const walk = (a, e, where) => {
-    if (ignored.has(where)) return;
+    if (isIgnored(where)) return;
     if (typeof a === 'number' && typeof e === 'number') {
       // Counts and ids are exact; other numbers within the tolerance.
       const same = Number.isInteger(a) && Number.isInteger(e) ? a === e : closeEnough(a, e, tolerance);
@@ -312,7 +316,7 @@ export function jsonDifferences(actual, expected, { ignored = IGNORED_PATHS, tol
       const keys = new Set([...Object.keys(a), ...Object.keys(e)]);
       for (const key of [...keys].sort()) {
         const child = where ? `${where}.${key}` : key;
-        if (ignored.has(child)) continue;
+        if (isIgnored(child)) continue;
         if (!(key in a)) differences.push(`${child}: missing in the page's report (cli ${describeValue(e[key])})`);
         else if (!(key in e)) differences.push(`${child}: missing in the cli's report (page ${describeValue(a[key])})`);
         else walk(a[key], e[key], child);
@@ -337,7 +341,20 @@ export function csvLines(text) {
   return lines;
 }
 
-export const ROWS_HEADER = 'row,line,outlier_score,is_outlier,exact_group,near_group,label_issue_score,is_label_issue';
+/** DESIGN section 4's per-row columns; more may follow at the end. */
+export const ROWS_HEADER_PROMISED = 'row,line,outlier_score,is_outlier,exact_group,near_group,label_issue_score,is_label_issue';
+
+/** The whole per-row CSV header: src/rows.rs's HEADER, which must start with the promised columns. */
+export const ROWS_HEADER = (() => {
+  const source = fs.readFileSync(path.join(REPO, 'src', 'rows.rs'), 'utf8');
+  const list = source.match(/pub const HEADER: \[&str; \d+\] =\s*\[([^\]]*)\]/);
+  if (!list) throw new Error('HEADER not found in src/rows.rs');
+  const header = [...list[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]).join(',');
+  if (header !== ROWS_HEADER_PROMISED && !header.startsWith(`${ROWS_HEADER_PROMISED},`)) {
+    throw new Error(`src/rows.rs HEADER ${header} does not start with DESIGN's ${ROWS_HEADER_PROMISED}`);
+  }
+  return header;
+})();
 
 /** Differences between two per-row CSVs; score columns within 1e-4. */
 export function rowsCsvDifferences(pageCsv, cliCsv) {

@@ -28,6 +28,37 @@ import {
 
 const PENGUINS = path.join(FIXTURES, 'penguins.csv');
 
+/**
+ * Planted defects (the same table as tests/cli.rs's PLANTED): rows 3 and 4
+ * identical; rows 0 and 2 one record under two ids; rows 1/7 and 5/6 the
+ * same features with different labels; "Cat", "cat", "cat " one class
+ * written three ways; "cat " and "fish" seen once.
+ */
+const PLANTED_CSV = [
+  'id,colour,size,weight,label',
+  '1,red,small,1.5,Cat',
+  '2,blue,large,3.0,dog',
+  '3,red,small,1.5,Cat',
+  '4,green,medium,2.0,dog',
+  '4,green,medium,2.0,dog',
+  '5,yellow,small,0.5,bird',
+  '6,yellow,small,0.5,fish',
+  '7,blue,large,3.0,cat',
+  '8,purple,tiny,0.1,cat',
+  '9,orange,huge,9.9,cat ',
+  '10,white,small,1.1,bird',
+  '11,black,large,4.2,dog',
+  '12,grey,medium,2.2,dog',
+  '13,pink,small,1.3,dog',
+  '14,teal,large,3.3,bird',
+  '15,navy,medium,2.4,dog',
+  '16,olive,tiny,0.2,bird',
+  '17,maroon,huge,8.8,dog',
+  '18,lime,small,1.7,bird',
+  '19,cyan,large,3.9,dog',
+  '',
+].join('\n');
+
 /** Downloads the page's JSON report and per-row CSV for the run just shown. */
 async function pageOutputs(page) {
   const json = await download(page, 'download-json');
@@ -368,6 +399,102 @@ export function defineSuite(backend) {
         await runViaInput(page, PENGUINS);
         const { report } = await pageOutputs(page);
         assertSameReport(report, cli.report, 'penguins.csv after cancel');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('planted duplicates, conflicting labels and case-variant classes are rendered; the label select re-runs on the parsed table', async () => {
+      const dir = makeTempDir();
+      try {
+        const planted = path.join(dir, 'planted.csv');
+        fs.writeFileSync(planted, PLANTED_CSV);
+        const cli = runCli(planted);
+        assert.ok(cli.report, `the CLI refused planted.csv: ${cli.stderr}`);
+        await runViaDrop(page, planted);
+        const { report, rowsCsv } = await pageOutputs(page);
+        assertSameReport(report, cli.report, 'planted.csv');
+        assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'planted.csv: rows CSV differs from the CLI');
+        await assertRenderedNumbers(page, report, 'planted.csv');
+
+        // Exact duplicates: identical rows, then ignoring the id column.
+        const groupRows = (testid) => page.locator(`[data-testid="${testid}"]`).evaluateAll((rows) => rows.map((r) => r.dataset.rows));
+        assert.deepEqual(await groupRows('exact-group'), ['3 4']);
+        assert.deepEqual(await groupRows('id-free-group'), ['0 2', '3 4']);
+        const stats = await renderedStats(page);
+        assert.equal(stats['stat-id-free-redundant-rows'], '2');
+        assert.equal(stats['stat-id-free-additional'], '1');
+        assert.match(await page.locator('[data-testid="id-free-columns"]').textContent(), /\bid\b.*named like an identifier/);
+        const firstIdFree = await page.locator('[data-testid="id-free-group"]').first().locator('.row-id').allTextContents();
+        assert.deepEqual(firstIdFree, ['row 0 (line 2)', 'row 2 (line 4)'], 'row ids and line numbers are shown');
+
+        // Conflicting labels.
+        assert.equal(stats['stat-conflict-groups'], '2');
+        assert.equal(stats['stat-conflict-rows'], '4');
+        const conflicts = await page.locator('[data-testid="conflict-group"]').evaluateAll((rows) => rows.map((r) => [r.dataset.rows, r.dataset.labels]));
+        assert.deepEqual(conflicts, [['1 7', 'cat:1|dog:1'], ['5 6', 'bird:1|fish:1']]);
+        const conflictLines = await page.locator('[data-testid="conflict-group"]').first().locator('.row-id').allTextContents();
+        assert.deepEqual(conflictLines, ['row 1 (line 3)', 'row 7 (line 9)']);
+        const header = csvLines(rowsCsv)[0].split(',');
+        const conflictColumn = header.indexOf('conflict_group');
+        assert.ok(conflictColumn > 7, `the rows CSV has a conflict_group column: ${header}`);
+        const conflictOf = csvLines(rowsCsv).slice(1).map((line) => line.split(',')[conflictColumn]);
+        assert.deepEqual([conflictOf[1], conflictOf[7], conflictOf[5], conflictOf[6], conflictOf[0]], ['1', '1', '5', '5', '']);
+
+        // Class balance: case variants, singletons, the bar chart.
+        const variants = await page.locator('[data-testid="case-variant"]').evaluateAll((items) => items.map((i) => [i.dataset.normalized, i.dataset.classes]));
+        assert.deepEqual(variants, [['cat', 'Cat|cat|cat ']]);
+        assert.equal(await page.locator('[data-testid="singleton-classes"]').getAttribute('data-count'), '2');
+        assert.match(await page.locator('[data-testid="singleton-classes"]').textContent(), /fish/);
+        const bars = await page.locator('[data-testid="class-chart"] [data-testid="class-bar"]').evaluateAll((rects) => rects.map((r) => [r.dataset.class, Number(r.dataset.count), Number(r.getAttribute('height'))]));
+        assert.deepEqual(bars.map(([c, n]) => [c, n]), report.class_balance.classes.map((c) => [c.class, c.count]), 'one bar per class, largest first');
+        assert.ok(bars[0][2] > bars[bars.length - 1][2], 'bar heights follow the counts');
+
+        // The label select lists the columns; choosing one re-runs the checks without reading the file again.
+        const choices = await page.locator('[data-testid="label-select"] option').evaluateAll((options) => options.map((o) => o.value));
+        assert.deepEqual(choices, ['', ...report.columns.map((c) => c.name)]);
+        assert.equal(await page.locator('[data-testid="label-select"]').inputValue(), 'label');
+        const before = await page.evaluate(() => Number(document.body.dataset.run || 0));
+        await page.locator('[data-testid="label-select"]').selectOption('size');
+        const outcome = await waitRunEnd(page, before);
+        assert.ok(outcome.ok, `the re-run failed: ${outcome.error}`);
+        const relabelled = await pageOutputs(page);
+        const cliSize = runCli(planted, ['--label', 'size']);
+        assertSameReport(relabelled.report, cliSize.report, 'planted.csv, label chosen in the page');
+        assert.deepEqual(rowsCsvDifferences(relabelled.rowsCsv, cliSize.rowsCsv), [], 'rows CSV after the label change');
+        assert.equal(relabelled.report.class_balance.label_column, 'size');
+        assert.equal(relabelled.report.compute.timings_ms.read, 0, 'the re-run read nothing: it ran on the parsed table');
+        assert.equal(await page.locator('[data-testid="label-select"]').inputValue(), 'size');
+        assert.equal((await renderedStats(page))['stat-label-column'], 'size');
+
+        // Normalisation from the options panel.
+        const normalizeCsv = path.join(dir, 'normalize.csv');
+        fs.writeFileSync(normalizeCsv, 'name,code,label\n Alice ,7,a\nalice,7.0,a\nALICE,007,b\nBob,8,a\n');
+        if (!(await page.locator('[data-testid="options"]').evaluate((d) => d.open))) await page.locator('[data-testid="options"] > summary').click();
+        await page.locator('[data-testid="normalize-input"]').check();
+        try {
+          await runViaInput(page, normalizeCsv);
+          const normalized = await pageOutputs(page);
+          const cliNormalized = runCli(normalizeCsv, ['--normalize']);
+          assertSameReport(normalized.report, cliNormalized.report, 'normalize.csv --normalize');
+          assert.equal(normalized.report.duplicates.exact.normalized, true);
+          assert.deepEqual(await groupRows('exact-group'), ['0 1']);
+          assert.match(await page.locator('[data-testid="normalization"]').textContent(), /case-fold/);
+          assert.deepEqual(await page.locator('[data-testid="conflict-group"]').evaluateAll((rows) => rows.map((r) => r.dataset.rows)), ['0 1 2']);
+        } finally {
+          await page.locator('[data-testid="normalize-input"]').uncheck();
+        }
+
+        // Multi-label JSON lines: counted per label.
+        const multi = path.join(dir, 'multi.jsonl');
+        const tags = ['["news","sport"]', '["news"]', '["sport","tech"]', '["tech"]', '["news","tech","sport"]'];
+        fs.writeFileSync(multi, Array.from({ length: 30 }, (_, i) => `{"id": ${i}, "x": ${i % 7}, "tags": ${tags[i % 5]}}\n`).join(''));
+        await runViaInput(page, multi);
+        const multiOut = await pageOutputs(page);
+        assertSameReport(multiOut.report, runCli(multi).report, 'multi.jsonl');
+        const classes = await page.locator('[data-testid="class-row"]').evaluateAll((rows) => rows.map((r) => [r.dataset.class, Number(r.dataset.count)]));
+        assert.deepEqual(classes, [['news', 18], ['sport', 18], ['tech', 18]]);
+        assert.match(await page.locator('[data-testid="multi-label"]').textContent(), /^yes/);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
