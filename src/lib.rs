@@ -430,6 +430,22 @@ impl NeighbourChecks<'_> {
             flagged,
             values: self.table.row_values(rows[pos] as usize, 200),
             neighbours: self.graph.neighbours(pos).iter().map(|&j| rows[j as usize] as u64).collect(),
+            neighbour_rows: self
+                .graph
+                .neighbours(pos)
+                .iter()
+                .zip(self.graph.neighbour_distances(pos))
+                .take(report::NEIGHBOURS_SHOWN)
+                .map(|(&j, &distance)| {
+                    let row = rows[j as usize] as usize;
+                    report::NeighbourRow {
+                        row: row as u64,
+                        line: self.table.lines[row],
+                        distance: f64::from(distance),
+                        values: self.table.row_values(row, 200),
+                    }
+                })
+                .collect(),
             label: None,
             suggested_label: None,
         }

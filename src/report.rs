@@ -631,12 +631,33 @@ pub struct FlaggedRow {
     pub values: Vec<String>,
     /// Its nearest neighbours' row ids, nearest first.
     pub neighbours: Vec<u64>,
+    /// Its nearest neighbours (at most [`NEIGHBOURS_SHOWN`]) with their
+    /// distances and values, nearest first: what a reader compares the row
+    /// with to see why it was flagged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbour_rows: Vec<NeighbourRow>,
     /// The label of the row, for label issues.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The neighbours' majority label, for label issues.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggested_label: Option<String>,
+}
+
+/// Neighbours listed with their values for each flagged row.
+pub const NEIGHBOURS_SHOWN: usize = 5;
+
+/// One neighbour of a flagged row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NeighbourRow {
+    /// Row id.
+    pub row: u64,
+    /// Line where it starts.
+    pub line: u64,
+    /// Distance to the flagged row (the graph's metric).
+    pub distance: f64,
+    /// Its values in column order (cut to 200 characters).
+    pub values: Vec<String>,
 }
 
 /// Suspected label errors.

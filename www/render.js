@@ -695,6 +695,39 @@ function embeddingSection(report) {
   );
 }
 
+/**
+ * The neighbours of a flagged row: their ids, and on opening, the row beside
+ * its nearest neighbours with their distances and values; a neighbour's
+ * value that differs from the row's is marked, so the reason for the flag
+ * can be read off.
+ */
+function neighboursCell(r, columnNames) {
+  const ids = (r.neighbours ?? []).join(', ');
+  const near = r.neighbour_rows ?? [];
+  if (!near.length) return ids;
+  const width = Math.max(columnNames.length, r.values?.length ?? 0, ...near.map((n) => n.values?.length ?? 0));
+  const head = ['', 'row', 'line', 'distance'];
+  for (let i = 0; i < width; i++) head.push(columnNames[i] ?? `column ${i + 1}`);
+  const line = (kind, row, rowLine, distance, values, marked) => {
+    const cells = [el('th', { scope: 'row' }, kind), el('td', { class: 'num' }, String(row)), el('td', { class: 'num' }, String(rowLine)), el('td', { class: 'num' }, distance)];
+    for (let i = 0; i < width; i++) {
+      const value = values?.[i] ?? '';
+      const differs = marked && value !== (r.values?.[i] ?? '');
+      cells.push(el('td', { class: differs ? 'value-cell differs' : 'value-cell' }, value));
+    }
+    return el('tr', {}, cells);
+  };
+  const body = [line('flagged', r.row, r.line, '–', r.values, false)];
+  near.forEach((n, i) => body.push(line(`#${i + 1}`, n.row, n.line, formatNumber(n.distance), n.values, true)));
+  return el(
+    'details',
+    { class: 'neighbour-rows', testid: 'neighbour-rows' },
+    el('summary', {}, ids),
+    el('p', { class: 'muted' }, 'The row beside its nearest neighbours; values that differ from the row are marked.'),
+    table({ head, rows: body, className: 'data-table neighbour-table' }),
+  );
+}
+
 function flaggedRowsTable(rows, columnNames, { withLabels = false, testid }) {
   const head = ['row', 'line', 'score'];
   if (withLabels) head.push('label', 'suggested label');
@@ -710,7 +743,7 @@ function flaggedRowsTable(rows, columnNames, { withLabels = false, testid }) {
     ];
     if (withLabels) cells.push(el('td', { class: 'label' }, r.label ?? '–'), el('td', { class: 'suggested' }, r.suggested_label ?? '–'));
     else cells.push(el('td', { class: 'num' }, formatNumber(r.distance)));
-    cells.push(el('td', { class: 'neighbours' }, (r.neighbours ?? []).join(', ')));
+    cells.push(el('td', { class: 'neighbours' }, neighboursCell(r, columnNames)));
     for (let i = 0; i < width; i++) cells.push(el('td', { class: 'value-cell' }, r.values?.[i] ?? ''));
     return el('tr', { class: r.flagged ? 'flagged' : '', testid, dataset: { row: r.row, line: r.line, flagged: String(Boolean(r.flagged)) } }, cells);
   });

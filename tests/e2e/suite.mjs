@@ -154,10 +154,25 @@ export function defineSuite(backend) {
       if (report.outliers?.top?.length) {
         const header = await page.locator('#section-outliers thead th.value-col').allTextContents();
         assert.deepEqual(header, report.columns.map((c) => c.name), 'outlier table header = column names');
-        const first = await page.locator('[data-testid="outlier-row"]').first().locator('td.value-cell').allTextContents();
+        const firstRow = page.locator('[data-testid="outlier-row"]').first();
+        const first = await firstRow.locator(':scope > td.value-cell').allTextContents();
         assert.deepEqual(first, report.outliers.top[0].values, 'first outlier row values');
-        const neighbours = await page.locator('[data-testid="outlier-row"]').first().locator('td.neighbours').textContent();
+        const neighbours = await firstRow.locator('td.neighbours summary').textContent();
         assert.equal(neighbours, report.outliers.top[0].neighbours.join(', '), 'first outlier neighbours');
+        // Opened, the row stands beside its nearest neighbours, values that
+        // differ from the row's marked.
+        const near = report.outliers.top[0].neighbour_rows;
+        assert.ok(near.length >= 1 && near.length <= 5, 'neighbour_rows: 1 to 5 neighbours');
+        await firstRow.locator('td.neighbours summary').click();
+        const detail = firstRow.locator('[data-testid="neighbour-rows"] tbody tr');
+        assert.equal(await detail.count(), 1 + near.length, 'the row and its neighbours');
+        const secondValues = await detail.nth(1).locator('td.value-cell').allTextContents();
+        assert.deepEqual(secondValues, near[0].values, 'nearest neighbour values');
+        const expectedMarked = near.reduce(
+          (sum, n) => sum + n.values.filter((v, i) => v !== (report.outliers.top[0].values[i] ?? '')).length,
+          0,
+        );
+        assert.equal(await firstRow.locator('td.differs').count(), expectedMarked, 'differing values marked');
       }
       if (report.class_balance) {
         const classes = await page.locator('[data-testid="class-row"]').evaluateAll((rows) => rows.map((r) => [r.dataset.class, Number(r.dataset.count), r.dataset.flagged === 'true']));
