@@ -121,7 +121,16 @@ pub struct Profiler {
     started_ms: f64,
     /// Whether the checks ran once already (the file is read by then).
     analysed: bool,
+    /// The text duplicates of the last run and the options they depend on,
+    /// reused when only the label changed.
+    text_cache: Option<(TextKey, TextFindings)>,
 }
+
+/// What the text duplicate check depends on besides the table.
+type TextKey = (Vec<String>, u64, Backend);
+
+/// The text duplicate sections and each row's text duplicate group.
+type TextFindings = (Vec<TextDuplicates>, Vec<Option<u32>>);
 
 /// Stages reported to the progress callback of [`Profiler::finish`].
 pub const STAGES: [&str; 7] = ["parse", "profile", "duplicates", "text", "embedding", "knn", "checks"];
@@ -136,6 +145,7 @@ impl Profiler {
             ingestor: ingest::Ingestor::new(name),
             started_ms: clock::now_ms(),
             analysed: false,
+            text_cache: None,
         }
     }
 
@@ -200,7 +210,17 @@ impl Profiler {
         lap("duplicates", &mut timings);
 
         progress("text", 0.35);
-        let (text_duplicates, text_dup_group) = text_duplicates(table, &summaries, &self.options).await?;
+        // The table does not change between runs: only the options matter.
+        let text_key: TextKey =
+            (self.options.text_columns.clone(), self.options.text_threshold.to_bits(), self.options.backend);
+        let (text_duplicates, text_dup_group) = match &self.text_cache {
+            Some((key, found)) if *key == text_key => found.clone(),
+            _ => {
+                let found = text_duplicates(table, &summaries, &self.options).await?;
+                self.text_cache = Some((text_key, found.clone()));
+                found
+            }
+        };
         lap("text_duplicates", &mut timings);
 
         let label = match &self.options.label {
@@ -228,6 +248,7 @@ impl Profiler {
             }
             None => (None, vec![None; rows]),
         };
+        lap("balance", &mut timings);
 
         progress("embedding", 0.4);
         let mut findings = RowFindings::new(table.lines.clone());
