@@ -380,6 +380,11 @@ pub struct TextDuplicates {
     pub engine_note: Option<String>,
     /// Rows with a (non-missing) text.
     pub rows_with_text: u64,
+    /// Rows whose text repeats an earlier row's, exactly or nearly (rows in
+    /// exact groups and near groups, less one per group, each row counted
+    /// once): the text duplicate share of the verdict.
+    #[serde(default)]
+    pub redundant_rows: u64,
     /// Distinct texts after normalisation (each hashed once).
     pub distinct_texts: u64,
     /// Rows whose normalised text is shorter than a shingle (one shingle:

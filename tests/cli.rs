@@ -390,6 +390,16 @@ fn text_duplicates_with_text_column_and_threshold() {
     assert_eq!(near[1]["rows"], serde_json::json!([1, 6]));
     assert_eq!(near[1]["max_jaccard"], 1.0);
     assert_eq!(near[0]["texts"][1]["text"], "the battery lasts two full days, and the screen is bright, sharp and easy to read indoors!");
+    // Rows 3 and 5 repeat row 0's text, row 6 row 1's: 3 of 7, a warning.
+    assert_eq!(t["redundant_rows"], 3);
+    let rule = report["verdict"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "text_duplicate_share")
+        .expect("text_duplicate_share rule");
+    assert_eq!(rule["passed"], false);
+    assert!((rule["value"].as_f64().unwrap() - 3.0 / 7.0).abs() < 1e-12);
     // Per row: the smallest row id of the row's text duplicate group.
     let csv = std::fs::read_to_string(&rows).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
@@ -410,6 +420,8 @@ fn text_duplicates_with_text_column_and_threshold() {
     let near = report["text_duplicates"][0]["near"]["groups"].as_array().unwrap();
     assert_eq!(near.len(), 1);
     assert_eq!(near[0]["rows"], serde_json::json!([1, 6]));
+    // The exact pair {0, 3} now lies outside every near group: 1 + 1.
+    assert_eq!(report["text_duplicates"][0]["redundant_rows"], 2);
 
     // Bad uses: an unknown column, thresholds out of (0, 1].
     let out = bin().args(["profile"]).arg(&input).args(["--text", "body", "-q"]).output().unwrap();

@@ -574,6 +574,7 @@ pub fn column_result(texts: &ColumnTexts<'_>, pairs: &mut NearPairs, lines: &[u6
         })
         .collect();
     let exact = summarize(exact_groups);
+    let exact_set_count = exact_sets.len();
     linked_rows.extend(exact_sets);
 
     // Near: rows whose normalised texts are joined, with at least two distinct texts.
@@ -640,6 +641,17 @@ pub fn column_result(texts: &ColumnTexts<'_>, pairs: &mut NearPairs, lines: &[u6
         start = end;
     }
     let near = summarize(near_groups);
+    // Rows that repeat an earlier row's text, exactly or nearly: a near set
+    // holds whole exact groups (their copies normalise alike), so count the
+    // near sets and the exact groups outside them.
+    let in_near: std::collections::HashSet<u32> =
+        linked_rows[exact_set_count..].iter().flatten().copied().collect();
+    let redundant_rows = near.redundant_rows
+        + linked_rows[..exact_set_count]
+            .iter()
+            .filter(|g| !in_near.contains(&g[0]))
+            .map(|g| g.len() as u64 - 1)
+            .sum::<u64>();
 
     let Banding { bands, rows: rows_per_band } = settings.banding;
     ColumnResult {
@@ -664,6 +676,7 @@ pub fn column_result(texts: &ColumnTexts<'_>, pairs: &mut NearPairs, lines: &[u6
             engine: settings.engine,
             engine_note: settings.engine_note,
             rows_with_text: texts.rows.len() as u64,
+            redundant_rows,
             distinct_texts: texts.distinct_texts() as u64,
             short_texts: texts.short_texts,
             candidate_pairs: pairs.candidates,
@@ -1011,6 +1024,8 @@ mod tests {
         assert_eq!(s.near.groups[1].lines, vec![9, 10]); // the blank line 8 is skipped
         assert_eq!(s.near.rows_in_groups, 6);
         assert_eq!(s.near.redundant_rows, 4);
+        // Each row once: the exact group {0, 2} lies inside the near group.
+        assert_eq!(s.redundant_rows, 4);
         assert_eq!((s.bands, s.rows_per_band, s.shingle_size, s.permutations), (20, 6, 5, 128));
         assert_eq!(s.engine, "cpu");
         let mut linked = r.linked_rows.clone();

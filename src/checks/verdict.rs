@@ -93,6 +93,28 @@ pub fn default_verdict(report: &Report) -> Verdict {
             ),
         ));
     }
+    // The text column with the largest share of repeated texts.
+    let worst_text = report
+        .text_duplicates
+        .iter()
+        .map(|t| (t, t.redundant_rows as f64 / t.rows_with_text.max(1) as f64))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((t, share)) = worst_text {
+        rules.push(rule(
+            "text_duplicate_share",
+            "warning",
+            share,
+            0.05,
+            share <= 0.05,
+            format!(
+                "{} of {} texts of {:?} repeat an earlier row's text exactly or nearly ({:.2}%)",
+                t.redundant_rows,
+                t.rows_with_text,
+                t.column,
+                share * 100.0
+            ),
+        ));
+    }
     if let Some(o) = &report.outliers {
         let share = o.flagged as f64 / (o.rows_scored.max(1)) as f64;
         rules.push(rule(
