@@ -154,6 +154,11 @@ impl Profiler {
         self.ingestor.push(chunk)
     }
 
+    /// The rows parsed so far (all of them after [`Profiler::analyse`]).
+    pub fn table(&self) -> &ingest::Table {
+        &self.ingestor.table
+    }
+
     /// Bytes pushed so far.
     pub fn bytes_read(&self) -> u64 {
         self.ingestor.bytes()
@@ -332,6 +337,149 @@ impl Profiler {
         progress("done", 1.0);
         Ok(Analysis { report, rows: findings })
     }
+}
+
+/// The result of [`compare`]: the comparison report and each file's per-row findings.
+#[derive(Debug, Clone)]
+pub struct CompareAnalysis {
+    /// Both single-file reports, the comparison, the verdict.
+    pub report: CompareReport,
+    /// The reference's per-row findings.
+    pub reference_rows: RowFindings,
+    /// The candidate's per-row findings.
+    pub candidate_rows: RowFindings,
+}
+
+/// Compares two files (reference: train set, last month; candidate: test
+/// set, this month), each pushed completely into its own [`Profiler`] with
+/// the same options: runs every single-file check on each, then schema
+/// differences, leakage, per-column drift, and whole-dataset drift on a kNN
+/// graph over one embedding of both (on the GPU where the backend allows).
+/// `progress` receives stages prefixed `reference: ` and `candidate: `, then
+/// `compare`, `embedding`, `knn`, and `done`.
+pub async fn compare(
+    reference: &mut Profiler,
+    candidate: &mut Profiler,
+    thresholds: &CompareThresholds,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<CompareAnalysis> {
+    for (name, value) in [
+        ("ks", thresholds.ks),
+        ("alpha", thresholds.alpha),
+        ("psi", thresholds.psi),
+        ("js", thresholds.js),
+        ("missing_change", thresholds.missing_change),
+        ("dataset_drift", thresholds.dataset_drift),
+    ] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(Error::new(ErrorKind::InvalidOption, format!("the {name} threshold must be above 0, not {value}")));
+        }
+    }
+    if !(thresholds.leakage_share.is_finite() && thresholds.leakage_share >= 0.0) {
+        return Err(Error::new(ErrorKind::InvalidOption, "the leakage share must be at least 0"));
+    }
+    // An error names the file it came from (a label missing in one file, say).
+    let named = |which: &str, name: &str, e: Error| {
+        let renamed = Error::new(e.kind().clone(), format!("{which} {name}: {}", e.message()));
+        match e.position() {
+            Some(position) => renamed.at(position.clone()),
+            None => renamed,
+        }
+    };
+    let (r_name, c_name) = (reference.name.clone(), candidate.name.clone());
+    let reference_analysis = reference
+        .analyse(&mut |s, f| progress(&format!("reference: {s}"), f * 0.4))
+        .await
+        .map_err(|e| named("reference", &r_name, e))?;
+    let candidate_analysis = candidate
+        .analyse(&mut |s, f| progress(&format!("candidate: {s}"), 0.4 + f * 0.4))
+        .await
+        .map_err(|e| named("candidate", &c_name, e))?;
+    progress("compare", 0.8);
+    let options = reference.options().clone();
+    let (rt, ct) = (reference.table(), candidate.table());
+    let rs: Vec<profile::ColumnSummary> = rt.columns.iter().map(profile::profile_column).collect();
+    let cs: Vec<profile::ColumnSummary> = ct.columns.iter().map(profile::profile_column).collect();
+    let (r_report, c_report) = (&reference_analysis.report, &candidate_analysis.report);
+    let r_side = checks::compare::Side { name: &r_report.source.name, table: rt, summaries: &rs };
+    let c_side = checks::compare::Side { name: &c_report.source.name, table: ct, summaries: &cs };
+    // The label: the reference's (chosen or detected), when the candidate has it too.
+    let label = r_report
+        .class_balance
+        .as_ref()
+        .map(|b| b.label_column.clone())
+        .filter(|name| ct.column_index(name).is_some());
+    let found = checks::compare::compare_tables(&r_side, &c_side, label.as_deref(), thresholds, options.normalize);
+    let mut leakage = found.leakage;
+
+    // Whole-dataset drift and near leakage: one embedding of both sets.
+    progress("embedding", 0.85);
+    let shared = checks::compare::shared_columns(&r_side, &c_side);
+    let stacked = checks::compare::stack(rt, ct, &shared);
+    let ss: Vec<profile::ColumnSummary> = stacked.columns.iter().map(profile::profile_column).collect();
+    let label_index = label.as_deref().and_then(|name| stacked.column_index(name));
+    let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, timings_ms: BTreeMap::new() };
+    let dataset_drift = match embed::embed(&stacked, &ss, label_index, options.max_knn_rows) {
+        Err(reason) => {
+            leakage.near_method = format!("not run: {reason}");
+            None
+        }
+        Ok(e) if e.rows.len() < 2 => {
+            leakage.near_method = "not run: fewer than 2 rows".into();
+            None
+        }
+        Ok(e) => {
+            progress("knn", 0.9);
+            let graph = knn_graph(&e, &options, &mut compute).await?;
+            let (near, threshold, pairs) = checks::compare::near_leakage(
+                &graph,
+                e.metric,
+                &e.rows,
+                rt,
+                ct,
+                &found.copied,
+                options.near_duplicate_factor,
+            );
+            leakage.near_rows = Some(near);
+            leakage.near_method = format!(
+                "kNN graph over one embedding of both sets ({}{}): candidate rows, not exact copies, with a \
+                 reference neighbour closer than {} x the median nearest-neighbour distance ({threshold:.4}), or at \
+                 distance 0",
+                e.metric.name(),
+                if e.section.sampled { format!(", a sample of {} rows", e.rows.len()) } else { String::new() },
+                options.near_duplicate_factor,
+            );
+            leakage.pairs.extend(pairs);
+            Some(checks::compare::dataset_drift(&graph, &e.rows, rt.rows(), thresholds.dataset_drift, &compute.backend))
+        }
+    };
+    let comparison = Comparison {
+        reference: r_report.source.name.clone(),
+        candidate: c_report.source.name.clone(),
+        reference_rows: rt.rows() as u64,
+        candidate_rows: ct.rows() as u64,
+        thresholds: *thresholds,
+        schema: found.schema,
+        leakage,
+        drift: found.drift,
+        drift_not_computed: found.drift_not_computed,
+        label_shift: found.label_shift,
+        dataset_drift,
+    };
+    let verdict = checks::compare::compare_verdict(&comparison, &r_report.verdict, &c_report.verdict);
+    progress("done", 1.0);
+    Ok(CompareAnalysis {
+        report: CompareReport {
+            schema_version: COMPARE_SCHEMA_VERSION,
+            tool: Tool { name: "preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
+            reference: reference_analysis.report,
+            candidate: candidate_analysis.report,
+            comparison,
+            verdict,
+        },
+        reference_rows: reference_analysis.rows,
+        candidate_rows: candidate_analysis.rows,
+    })
 }
 
 /// Exact and near duplicate texts of the free-text columns (those chosen, or

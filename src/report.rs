@@ -722,3 +722,266 @@ pub struct Compute {
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<String, f64>,
 }
+
+/// Version of the comparison report's JSON shape (`preflight compare`, the
+/// page's "compare with…"); the two single-file reports inside it keep
+/// [`SCHEMA_VERSION`].
+pub const COMPARE_SCHEMA_VERSION: u32 = 1;
+
+/// The report of `preflight compare REFERENCE CANDIDATE`: each file's full
+/// single-file report, and what differs between them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CompareReport {
+    /// Version of this shape; see [`COMPARE_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The program that made the report.
+    pub tool: Tool,
+    /// The reference file's report (train set, last month).
+    pub reference: Report,
+    /// The candidate file's report (test set, this month).
+    pub candidate: Report,
+    /// Schema differences, leakage and drift.
+    pub comparison: Comparison,
+    /// Pass/fail of the comparison rules (and of each file's error rules).
+    pub verdict: Verdict,
+}
+
+/// What differs between the reference and the candidate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Comparison {
+    /// Reference file name.
+    pub reference: String,
+    /// Candidate file name.
+    pub candidate: String,
+    /// Rows in the reference.
+    pub reference_rows: u64,
+    /// Rows in the candidate.
+    pub candidate_rows: u64,
+    /// The thresholds the flags below used.
+    pub thresholds: CompareThresholds,
+    /// Columns added, removed, renamed, retyped.
+    pub schema: SchemaDiff,
+    /// Candidate rows that are (near) copies of reference rows.
+    pub leakage: Leakage,
+    /// Per-column drift, most drifted first.
+    pub drift: Vec<ColumnDrift>,
+    /// Shared columns drift was not computed for, with the reason.
+    pub drift_not_computed: Vec<ExcludedColumn>,
+    /// Shift of the label distribution, when a label column is in both.
+    pub label_shift: Option<LabelShift>,
+    /// How distinguishable the two sets are in one shared embedding.
+    pub dataset_drift: Option<DatasetDrift>,
+}
+
+/// Limits above which drift and leakage are flagged.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct CompareThresholds {
+    /// Kolmogorov-Smirnov statistic D above which a numeric column drifted
+    /// (also needs the KS p-value below `alpha`).
+    pub ks: f64,
+    /// Significance level of the KS and chi-square tests: a KS or JS value
+    /// beyond its limit flags a column only when the test's p-value is
+    /// below it (small samples are not flagged for noise).
+    pub alpha: f64,
+    /// Population stability index above which a numeric column drifted.
+    pub psi: f64,
+    /// Quantile bins of the reference for the PSI.
+    pub psi_bins: usize,
+    /// Jensen-Shannon distance (base 2, in [0, 1]) above which a categorical
+    /// column or the label drifted (also needs the chi-square p-value below
+    /// `alpha`).
+    pub js: f64,
+    /// Absolute change of the missing share above which a column drifted.
+    pub missing_change: f64,
+    /// Whole-dataset drift score above which the sets differ.
+    pub dataset_drift: f64,
+    /// Largest share of candidate rows that may copy a reference row.
+    pub leakage_share: f64,
+}
+
+/// Schema differences, columns matched by name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SchemaDiff {
+    /// Columns in both files, in reference order.
+    pub shared: Vec<String>,
+    /// Columns only in the candidate.
+    pub added: Vec<String>,
+    /// Columns only in the reference.
+    pub removed: Vec<String>,
+    /// Shared columns whose inferred type differs.
+    pub type_changed: Vec<TypeChange>,
+    /// Suggested renames: a removed column whose values look like an added one's.
+    pub renamed: Vec<RenameSuggestion>,
+}
+
+/// A shared column whose inferred type changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TypeChange {
+    /// Column name.
+    pub column: String,
+    /// Type in the reference.
+    pub reference_type: ColumnType,
+    /// Type in the candidate.
+    pub candidate_type: ColumnType,
+}
+
+/// A removed column that looks renamed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RenameSuggestion {
+    /// Name in the reference.
+    pub reference_column: String,
+    /// Name in the candidate.
+    pub candidate_column: String,
+    /// Why: the statistic that matched.
+    pub evidence: String,
+}
+
+/// Candidate rows that copy reference rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Leakage {
+    /// How rows were compared.
+    pub method: String,
+    /// Columns compared (the shared ones).
+    pub columns_compared: Vec<String>,
+    /// Candidate rows equal to some reference row in every compared column.
+    pub exact_rows: u64,
+    /// `exact_rows` / candidate rows.
+    pub exact_share: f64,
+    /// Identifier-like columns left out for `exact_rows_ignoring_identifiers`.
+    pub identifier_columns: Vec<String>,
+    /// Candidate rows equal to some reference row once identifier-like
+    /// columns are left out (includes `exact_rows`); equals `exact_rows`
+    /// when there is no such column.
+    pub exact_rows_ignoring_identifiers: u64,
+    /// `exact_rows_ignoring_identifiers` / candidate rows.
+    pub exact_share_ignoring_identifiers: f64,
+    /// Candidate rows, not exact copies, whose embedding lies within the
+    /// near-duplicate distance of a reference row; absent when the
+    /// embedding could not be built.
+    pub near_rows: Option<u64>,
+    /// How near copies were found.
+    pub near_method: String,
+    /// Example pairs, exact first, in candidate row order.
+    pub pairs: Vec<LeakPair>,
+}
+
+/// One candidate row and the reference row it copies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeakPair {
+    /// "exact", "ignoring_identifiers" or "near".
+    pub kind: String,
+    /// Row id in the reference (0-based after the header).
+    pub reference_row: u64,
+    /// 1-based line in the reference.
+    pub reference_line: u64,
+    /// Row id in the candidate.
+    pub candidate_row: u64,
+    /// 1-based line in the candidate.
+    pub candidate_line: u64,
+    /// Embedding distance for near pairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<f64>,
+    /// The candidate row's values (clipped).
+    pub values: Vec<String>,
+}
+
+/// Drift of one shared column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnDrift {
+    /// Column name.
+    pub column: String,
+    /// "numeric" (numbers and dates) or "categorical".
+    pub kind: String,
+    /// The statistic with the largest value relative to its threshold.
+    pub statistic: String,
+    /// Its value.
+    pub value: f64,
+    /// max over the statistics of value / threshold: what columns are
+    /// ranked by; above 1 means beyond a threshold.
+    pub score: f64,
+    /// Whether any statistic is beyond its threshold.
+    pub flagged: bool,
+    /// Kolmogorov-Smirnov statistic D (numeric).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ks: Option<f64>,
+    /// Asymptotic p-value of the KS test (numeric).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ks_p_value: Option<f64>,
+    /// Population stability index over the reference's quantile bins (numeric).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psi: Option<f64>,
+    /// Jensen-Shannon distance of the value shares (categorical).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub js_distance: Option<f64>,
+    /// p-value of the chi-square test of homogeneity of the value counts
+    /// (categorical).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chi_square_p_value: Option<f64>,
+    /// Values in the candidate only (categorical; up to 20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_categories: Vec<String>,
+    /// Values in the reference only (categorical; up to 20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vanished_categories: Vec<String>,
+    /// Missing share in the reference.
+    pub missing_reference: f64,
+    /// Missing share in the candidate.
+    pub missing_candidate: f64,
+    /// `missing_candidate - missing_reference`.
+    pub missing_change: f64,
+    /// Both distributions on shared bins, for an overlaid chart: numeric,
+    /// 20 equal bins over both sets' range; categorical, the top values.
+    pub histogram: DriftHistogram,
+}
+
+/// Two distributions on the same bins, as shares of non-missing values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DriftHistogram {
+    /// Bin labels: the lower edge (numeric) or the value (categorical).
+    pub bins: Vec<String>,
+    /// Upper edge of the last numeric bin (absent for categorical).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
+    /// Reference shares.
+    pub reference: Vec<f64>,
+    /// Candidate shares.
+    pub candidate: Vec<f64>,
+}
+
+/// Shift of the label distribution.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LabelShift {
+    /// The label column.
+    pub column: String,
+    /// Class shares in the reference.
+    pub reference: BTreeMap<String, f64>,
+    /// Class shares in the candidate.
+    pub candidate: BTreeMap<String, f64>,
+    /// Jensen-Shannon distance of the two.
+    pub js_distance: f64,
+    /// Beyond the JS threshold.
+    pub flagged: bool,
+}
+
+/// How distinguishable the two sets are, from a kNN graph over one
+/// embedding of both.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DatasetDrift {
+    /// How the score is computed.
+    pub method: String,
+    /// Neighbours per row.
+    pub k: u64,
+    /// Rows embedded (both sets; sampled beyond the kNN cap).
+    pub rows_used: u64,
+    /// Mean share of a row's neighbours that come from its own set.
+    pub same_set_share: f64,
+    /// The share expected when the sets are indistinguishable.
+    pub expected_share: f64,
+    /// (same_set_share - expected) / (1 - expected): 0 = indistinguishable,
+    /// 1 = fully separated.
+    pub score: f64,
+    /// Beyond the threshold.
+    pub flagged: bool,
+    /// Backend of the kNN graph.
+    pub backend: String,
+}

@@ -158,3 +158,75 @@ impl Profiler {
         }))
     }
 }
+
+/// Thresholds of `compare` as the page passes them: `{ks, alpha, psi,
+/// psiBins, js, missingChange, datasetDrift, leakageShare}`, all optional.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct JsThresholds {
+    ks: Option<f64>,
+    alpha: Option<f64>,
+    psi: Option<f64>,
+    psi_bins: Option<usize>,
+    js: Option<f64>,
+    missing_change: Option<f64>,
+    dataset_drift: Option<f64>,
+    leakage_share: Option<f64>,
+}
+
+/// Compares two profilers that hold their whole files (pushed, not
+/// finished): `compare(reference, candidate, thresholds, onStage)`, a promise
+/// of `{report}` where `report` is the comparison report (both single-file
+/// reports inside). Both profilers are finished by it.
+#[wasm_bindgen]
+pub fn compare(
+    reference: &mut Profiler,
+    candidate: &mut Profiler,
+    thresholds: JsValue,
+    on_stage: Option<js_sys::Function>,
+) -> Result<js_sys::Promise, JsValue> {
+    let js: JsThresholds = if thresholds.is_undefined() || thresholds.is_null() {
+        JsThresholds::default()
+    } else {
+        serde_wasm_bindgen::from_value(thresholds).map_err(|e| js_error(format!("invalid thresholds: {e}")))?
+    };
+    let mut t = crate::report::CompareThresholds::default();
+    t.ks = js.ks.unwrap_or(t.ks);
+    t.alpha = js.alpha.unwrap_or(t.alpha);
+    t.psi = js.psi.unwrap_or(t.psi);
+    t.psi_bins = js.psi_bins.unwrap_or(t.psi_bins).max(2);
+    t.js = js.js.unwrap_or(t.js);
+    t.missing_change = js.missing_change.unwrap_or(t.missing_change);
+    t.dataset_drift = js.dataset_drift.unwrap_or(t.dataset_drift);
+    t.leakage_share = js.leakage_share.unwrap_or(t.leakage_share);
+    if reference.finished || candidate.finished {
+        return Err(js_error("compare takes two profilers that have not finished"));
+    }
+    let mut r = reference.inner.borrow_mut().take().ok_or_else(|| js_error("the reference profiler is busy"))?;
+    let mut c = match candidate.inner.borrow_mut().take() {
+        Some(c) => c,
+        None => {
+            *reference.inner.borrow_mut() = Some(r);
+            return Err(js_error("the candidate profiler is busy"));
+        }
+    };
+    reference.finished = true;
+    candidate.finished = true;
+    let (r_cell, c_cell) = (reference.inner.clone(), candidate.inner.clone());
+    Ok(wasm_bindgen_futures::future_to_promise(async move {
+        let mut progress = |stage: &str, fraction: f64| {
+            if let Some(f) = &on_stage {
+                let _ = f.call2(&JsValue::NULL, &JsValue::from_str(stage), &JsValue::from_f64(fraction));
+            }
+        };
+        let result = crate::compare(&mut r, &mut c, &t, &mut progress).await;
+        *r_cell.borrow_mut() = Some(r);
+        *c_cell.borrow_mut() = Some(c);
+        let analysis = result.map_err(js_error)?;
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        let report = serde::Serialize::serialize(&analysis.report, &serializer).map_err(js_error)?;
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"report".into(), &report)?;
+        Ok(out.into())
+    }))
+}

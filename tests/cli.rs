@@ -449,3 +449,64 @@ fn a_text_column_is_detected_without_text() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["text_duplicates"], serde_json::json!([]));
 }
+
+/// Writes `penguins.csv` split in two: the first `split` data rows as the
+/// reference, the rest as the candidate, with `planted` reference rows
+/// copied into the candidate.
+fn penguin_split(prefix: &str, split: usize, planted: usize) -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(fixture("penguins.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (header, rows) = (lines[0], &lines[1..]);
+    let (a, b) = rows.split_at(split);
+    let reference = format!("{header}\n{}\n", a.join("\n"));
+    let mut cand: Vec<&str> = b.to_vec();
+    cand.extend(a.iter().take(planted));
+    let candidate = format!("{header}\n{}\n", cand.join("\n"));
+    let (r, c) = (temp(&format!("{prefix}-ref.csv")), temp(&format!("{prefix}-cand.csv")));
+    std::fs::write(&r, reference).unwrap();
+    std::fs::write(&c, candidate).unwrap();
+    (r, c)
+}
+
+#[test]
+fn compare_reports_leakage_with_exit_status_1_and_writes_json() {
+    // Rows in file order: the first 200 vs the rest (Gentoo-heavy) drift by
+    // species too; the planted rows leak.
+    let (r, c) = penguin_split("leak", 200, 5);
+    let json = temp("compare.json");
+    let out = bin().arg("compare").arg(&r).arg(&c).args(["--backend", "cpu", "-q", "--json"]).arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("leakage: 5 candidate rows"), "{stdout}");
+    assert!(stdout.contains("verdict: FAILED"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for key in ["schema_version", "reference", "candidate", "comparison", "verdict"] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["reference"]["source"]["rows"], 200);
+    assert_eq!(report["candidate"]["source"]["rows"], 149);
+    assert_eq!(report["comparison"]["leakage"]["exact_rows"], 5);
+    assert!(report["comparison"]["drift"].as_array().unwrap().len() >= 7);
+    assert_eq!(report["comparison"]["drift"][0]["flagged"], true);
+}
+
+#[test]
+fn compare_of_a_file_with_itself_minus_nothing_and_bad_inputs() {
+    let (r, c) = penguin_split("same", 172, 0);
+    // A loose limit makes the ordered split pass: the exit status follows the verdict.
+    let out = bin()
+        .arg("compare")
+        .arg(&r)
+        .arg(&c)
+        .args(["--backend", "cpu", "-q", "--psi", "100", "--ks", "1", "--js", "1", "--missing-change", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let missing = bin().arg("compare").arg(&r).arg(temp("nope.csv")).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.csv"));
+    let one = bin().arg("compare").arg(&r).output().unwrap();
+    assert_eq!(one.status.code(), Some(2));
+    let bad = bin().arg("compare").arg(&r).arg(&c).args(["--psi", "-1"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

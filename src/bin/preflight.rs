@@ -1,7 +1,8 @@
 //! The `preflight` command line tool: the same checks as the page, for
 //! pipelines and for files too big for a browser tab.
 
-use preflight::{Analysis, Options, Profiler};
+use preflight::report::CompareThresholds;
+use preflight::{Analysis, CompareAnalysis, Options, Profiler};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +15,10 @@ usage:
                          [--json OUT.json] [--rows OUT.csv]
                          [--backend auto|gpu|cpu] [--k N] [--max-knn-rows N]
                          [--outlier-iqr F] [--near-factor F] [--normalize] [--quiet]
+  preflight compare REFERENCE CANDIDATE [--label COL] [--json OUT.json]
+                         [--backend auto|gpu|cpu] [--ks F] [--alpha F] [--psi F]
+                         [--psi-bins N] [--js F] [--missing-change F]
+                         [--dataset-drift F] [--max-leakage F] [same options as profile] [--quiet]
   preflight --version | --help
 
 FILE is .csv .tsv .txt .jsonl .ndjson, optionally .gz; other names are sniffed.
@@ -31,7 +36,12 @@ const NOT_YET: &[(&str, &str)] = &[
 ];
 
 struct Args {
+    /// `profile` or `compare`.
+    compare: bool,
+    /// FILE, or REFERENCE and CANDIDATE.
+    files: Vec<PathBuf>,
     file: PathBuf,
+    thresholds: CompareThresholds,
     json: Option<PathBuf>,
     rows: Option<PathBuf>,
     quiet: bool,
@@ -45,13 +55,22 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let command = args.next().ok_or("no command given")?;
-    match command.as_str() {
-        "profile" => {}
-        "compare" => return Err("`preflight compare` is not available in this version yet".into()),
+    let compare = match command.as_str() {
+        "profile" => false,
+        "compare" => true,
         other => return Err(format!("unknown command {other:?}")),
-    }
-    let mut file = None;
-    let mut out = Args { file: PathBuf::new(), json: None, rows: None, quiet: false, options: Options::default() };
+    };
+    let mut files = Vec::new();
+    let mut out = Args {
+        compare,
+        files: Vec::new(),
+        file: PathBuf::new(),
+        thresholds: CompareThresholds::default(),
+        json: None,
+        rows: None,
+        quiet: false,
+        options: Options::default(),
+    };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -82,20 +101,50 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 };
             }
             "--quiet" | "-q" => out.quiet = true,
+            "--ks" if compare => out.thresholds.ks = above_zero(&value("--ks")?, "--ks")?,
+            "--alpha" if compare => out.thresholds.alpha = above_zero(&value("--alpha")?, "--alpha")?,
+            "--psi" if compare => out.thresholds.psi = above_zero(&value("--psi")?, "--psi")?,
+            "--psi-bins" if compare => {
+                out.thresholds.psi_bins = match value("--psi-bins")?.parse::<usize>() {
+                    Ok(n) if n >= 2 => n,
+                    _ => return Err("--psi-bins needs a whole number of at least 2".into()),
+                }
+            }
+            "--js" if compare => out.thresholds.js = above_zero(&value("--js")?, "--js")?,
+            "--missing-change" if compare => {
+                out.thresholds.missing_change = above_zero(&value("--missing-change")?, "--missing-change")?
+            }
+            "--dataset-drift" if compare => {
+                out.thresholds.dataset_drift = above_zero(&value("--dataset-drift")?, "--dataset-drift")?
+            }
+            "--max-leakage" if compare => out.thresholds.leakage_share = positive(&value("--max-leakage")?, "--max-leakage")?,
             flag if NOT_YET.iter().any(|(f, _)| *f == flag) => {
                 let what = NOT_YET.iter().find(|(f, _)| *f == flag).map(|(_, w)| *w).unwrap_or("");
                 return Err(format!("{flag} ({what}) is not available in this version yet"));
             }
             flag if flag.starts_with('-') && flag.len() > 1 => return Err(format!("unknown option {flag}")),
-            path => {
-                if file.replace(PathBuf::from(path)).is_some() {
-                    return Err("give one FILE".into());
-                }
-            }
+            path => files.push(PathBuf::from(path)),
         }
     }
-    out.file = file.ok_or("no FILE given")?;
+    match (compare, files.len()) {
+        (false, 0) => return Err("no FILE given".into()),
+        (false, 1) => out.file = files[0].clone(),
+        (false, _) => return Err("give one FILE".into()),
+        (true, 2) if out.rows.is_some() => {
+            return Err("--rows is not available for compare yet: run profile on each file".into())
+        }
+        (true, 2) => {}
+        (true, _) => return Err("compare needs two files: REFERENCE CANDIDATE".into()),
+    }
+    out.files = files;
     Ok(out)
+}
+
+fn above_zero(text: &str, flag: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{flag} needs a number above 0, not {text:?}")),
+    }
 }
 
 fn positive(text: &str, flag: &str) -> Result<f64, String> {
@@ -163,7 +212,24 @@ impl Progress {
 }
 
 fn run(args: &Args) -> Result<Analysis, String> {
-    let path = &args.file;
+    let (mut profiler, display, mut progress) = read(args, &args.file)?;
+    let analysis = pollster::block_on(profiler.analyse(&mut |stage, _| progress.stage(stage)))
+        .map_err(|e| format!("{display}: {e}"))?;
+    Ok(analysis)
+}
+
+fn run_compare(args: &Args) -> Result<CompareAnalysis, String> {
+    let (mut reference, ref_display, mut progress) = read(args, &args.files[0])?;
+    let (mut candidate, cand_display, _) = read(args, &args.files[1])?;
+    pollster::block_on(preflight::compare(&mut reference, &mut candidate, &args.thresholds, &mut |stage, _| {
+        progress.stage(stage)
+    }))
+    // The core's message names the file (reference or candidate) an error came from.
+    .map_err(|e| format!("compare {ref_display} {cand_display}: {e}"))
+}
+
+/// Reads one file into a profiler (the checks have not run yet).
+fn read(args: &Args, path: &Path) -> Result<(Profiler, String, Progress), String> {
     let display = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("{display}: cannot open: {e}"))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -193,9 +259,7 @@ fn run(args: &Args) -> Result<Analysis, String> {
         profiler.push(&buf[..n]).map_err(|e| format!("{display}: {e}"))?;
         progress.bytes(count.get(), profiler.rows_read());
     }
-    let analysis = pollster::block_on(profiler.finish(&mut |stage, _| progress.stage(stage)))
-        .map_err(|e| format!("{display}: {e}"))?;
-    Ok(analysis)
+    Ok((profiler, display, progress))
 }
 
 fn write_outputs(args: &Args, analysis: &Analysis) -> Result<(), String> {
@@ -319,6 +383,128 @@ fn summary(analysis: &Analysis) -> String {
     out
 }
 
+fn compare_summary(analysis: &CompareAnalysis) -> String {
+    let r = &analysis.report;
+    let c = &r.comparison;
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(format!(
+        "compare {} ({} rows) with {} ({} rows)",
+        c.reference, c.reference_rows, c.candidate, c.candidate_rows
+    ));
+    let s = &c.schema;
+    line(format!(
+        "  schema: {} shared columns, {} added, {} removed, {} changed type",
+        s.shared.len(),
+        s.added.len(),
+        s.removed.len(),
+        s.type_changed.len()
+    ));
+    if !s.added.is_empty() {
+        line(format!("    added: {}", s.added.join(", ")));
+    }
+    if !s.removed.is_empty() {
+        line(format!("    removed: {}", s.removed.join(", ")));
+    }
+    for t in &s.type_changed {
+        line(format!("    {:?}: {:?} -> {:?}", t.column, t.reference_type, t.candidate_type));
+    }
+    for n in &s.renamed {
+        line(format!("    renamed? {:?} -> {:?} ({})", n.reference_column, n.candidate_column, n.evidence));
+    }
+    let l = &c.leakage;
+    line(format!(
+        "  leakage: {} candidate rows ({:.1}%) copy a reference row exactly",
+        l.exact_rows,
+        l.exact_share * 100.0
+    ));
+    if !l.identifier_columns.is_empty() {
+        line(format!(
+            "    ignoring {}: {} rows ({:.1}%)",
+            l.identifier_columns.join(", "),
+            l.exact_rows_ignoring_identifiers,
+            l.exact_share_ignoring_identifiers * 100.0
+        ));
+    }
+    if let Some(near) = l.near_rows {
+        line(format!("    near copies (embedding): {near} more rows"));
+    }
+    for p in l.pairs.iter().take(3) {
+        line(format!(
+            "    e.g. candidate row {} (line {}) = reference row {} (line {}) [{}]",
+            p.candidate_row, p.candidate_line, p.reference_row, p.reference_line, p.kind
+        ));
+    }
+    let flagged = c.drift.iter().filter(|d| d.flagged).count();
+    line(format!("  drift: {} of {} columns flagged; most drifted first:", flagged, c.drift.len()));
+    for d in c.drift.iter().take(5) {
+        let mut stats = Vec::new();
+        if let Some(v) = d.ks {
+            stats.push(format!("KS {v:.3}"));
+        }
+        if let Some(v) = d.psi {
+            stats.push(format!("PSI {v:.3}"));
+        }
+        if let Some(v) = d.js_distance {
+            stats.push(format!("JS {v:.3}"));
+        }
+        if d.missing_change != 0.0 {
+            stats.push(format!("missing {:+.1}%", d.missing_change * 100.0));
+        }
+        line(format!("    {}{:?}: {}", if d.flagged { "! " } else { "  " }, d.column, stats.join(", ")));
+    }
+    if let Some(shift) = &c.label_shift {
+        line(format!(
+            "  label {:?}: Jensen-Shannon distance {:.3}{}",
+            shift.column,
+            shift.js_distance,
+            if shift.flagged { " (shifted)" } else { "" }
+        ));
+    }
+    if let Some(d) = &c.dataset_drift {
+        line(format!(
+            "  dataset drift: score {:.3} (own-set neighbours {:.3}, expected {:.3}; k={}, {} backend)",
+            d.score, d.same_set_share, d.expected_share, d.k, d.backend
+        ));
+    }
+    line(format!("verdict: {}", if r.verdict.passed { "passed" } else { "FAILED" }));
+    for f in &r.verdict.failures {
+        line(format!("  error: {f}"));
+    }
+    for w in &r.verdict.warnings {
+        line(format!("  warning: {w}"));
+    }
+    out
+}
+
+fn main_compare(args: &Args) -> ExitCode {
+    let analysis = match run_compare(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("preflight: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &args.json {
+        let written = serde_json::to_string_pretty(&analysis.report)
+            .map_err(|e| format!("cannot encode the report: {e}"))
+            .and_then(|json| write_file(path, json.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("preflight: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    print!("{}", compare_summary(&analysis));
+    if analysis.report.verdict.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn main() -> ExitCode {
     let mut raw = std::env::args().skip(1).peekable();
     match raw.peek().map(String::as_str) {
@@ -336,6 +522,9 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return usage_error(e),
     };
+    if args.compare {
+        return main_compare(&args);
+    }
     let analysis = match run(&args) {
         Ok(a) => a,
         Err(e) => {

@@ -1,7 +1,9 @@
 //! The checks run on a parsed table: duplicates, class balance, the
-//! neighbour checks on the kNN graph, text near duplicates, and the verdict.
+//! neighbour checks on the kNN graph, text near duplicates, the verdict, and
+//! the comparison of two files (leakage, drift).
 
 pub mod balance;
+pub mod compare;
 pub mod conflicts;
 pub mod duplicates;
 pub mod neighbours;

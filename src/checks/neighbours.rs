@@ -13,7 +13,7 @@ pub const NEAR_DUPLICATE_FACTOR: f64 = 0.13;
 
 /// The distance a check reasons with: 1 - cosine for cosine, the euclidean
 /// distance (not squared) otherwise.
-fn true_distance(d: f32, metric: Metric) -> f64 {
+pub(crate) fn true_distance(d: f32, metric: Metric) -> f64 {
     match metric {
         Metric::Cosine => d as f64,
         Metric::SquaredEuclidean => (d.max(0.0) as f64).sqrt(),

@@ -1,0 +1,144 @@
+//! `preflight compare` on public data (the Palmer penguins, CC0) split two
+//! ways: a clean seeded random split, and one with planted shared rows and
+//! a shifted numeric column.
+
+use preflight::report::{CompareReport, CompareThresholds};
+use preflight::{Backend, Options, Profiler};
+
+fn penguins() -> (String, Vec<String>) {
+    let text = std::fs::read_to_string(format!("{}/tests/fixtures/penguins.csv", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut lines = text.lines().map(str::to_string);
+    let header = lines.next().unwrap();
+    (header, lines.filter(|l| !l.is_empty()).collect())
+}
+
+/// The rows in a seeded random order (xorshift Fisher-Yates).
+fn shuffled(mut rows: Vec<String>, seed: u64) -> Vec<String> {
+    let mut state = seed;
+    for i in (1..rows.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        rows.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    rows
+}
+
+fn csv(header: &str, rows: &[String]) -> String {
+    let mut out = format!("{header}\n");
+    for r in rows {
+        out.push_str(r);
+        out.push('\n');
+    }
+    out
+}
+
+fn compare(reference: &str, candidate: &str) -> CompareReport {
+    let options = Options { backend: Backend::Cpu, ..Options::default() };
+    let mut r = Profiler::new("reference.csv", options.clone());
+    r.push(reference.as_bytes()).unwrap();
+    let mut c = Profiler::new("candidate.csv", options);
+    c.push(candidate.as_bytes()).unwrap();
+    pollster::block_on(preflight::compare(&mut r, &mut c, &CompareThresholds::default(), &mut |_, _| {}))
+        .unwrap()
+        .report
+}
+
+/// body_mass_g (column 5) + `by`, "NA" kept.
+fn shift_body_mass(row: &str, by: f64) -> String {
+    let mut fields: Vec<String> = row.split(',').map(str::to_string).collect();
+    if let Ok(v) = fields[5].parse::<f64>() {
+        fields[5] = format!("{}", v + by);
+    }
+    fields.join(",")
+}
+
+#[test]
+fn clean_random_split_shows_no_leakage_and_low_drift() {
+    let (header, rows) = penguins();
+    let rows = shuffled(rows, 0x9e37_79b9_7f4a_7c15);
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let report = compare(&csv(&header, a), &csv(&header, b));
+    let c = &report.comparison;
+    assert_eq!((c.reference_rows, c.candidate_rows), (172, 172));
+    assert_eq!(c.leakage.exact_rows, 0);
+    assert_eq!(c.leakage.exact_rows_ignoring_identifiers, 0);
+    assert!(c.leakage.pairs.iter().all(|p| p.kind == "near"), "{:?}", c.leakage.pairs);
+    assert!(c.schema.added.is_empty() && c.schema.removed.is_empty() && c.schema.type_changed.is_empty());
+    assert_eq!(c.drift.len(), 8, "{:?}", c.drift_not_computed);
+    for d in &c.drift {
+        assert!(!d.flagged, "{} drifted: {d:?}", d.column);
+        if let Some(psi) = d.psi {
+            assert!(psi < 0.2, "{d:?}");
+        }
+    }
+    let shift = c.label_shift.as_ref().expect("species is the label in both");
+    assert_eq!(shift.column, "species");
+    assert!(!shift.flagged && shift.js_distance < 0.1, "{shift:?}");
+    let dataset = c.dataset_drift.as_ref().unwrap();
+    assert!(dataset.score.abs() < 0.2 && !dataset.flagged, "{dataset:?}");
+    assert!(report.verdict.passed, "{:?}", report.verdict.failures);
+    // Each file keeps its full single-file report.
+    assert_eq!(report.reference.source.rows, 172);
+    assert_eq!(report.candidate.source.name, "candidate.csv");
+}
+
+#[test]
+fn planted_leakage_is_counted_exactly_and_the_shifted_column_ranks_first() {
+    let (header, rows) = penguins();
+    let rows = shuffled(rows, 42);
+    let (a, b) = rows.split_at(rows.len() / 2);
+    const PLANTED: usize = 17;
+    let mut candidate: Vec<String> = b.iter().map(|r| shift_body_mass(r, 1500.0)).collect();
+    // Copies of reference rows, spread through the candidate.
+    for (i, row) in a.iter().step_by(9).take(PLANTED).enumerate() {
+        candidate.insert(i * 10, row.clone());
+    }
+    let report = compare(&csv(&header, a), &csv(&header, &candidate));
+    let c = &report.comparison;
+    assert_eq!(c.leakage.exact_rows, PLANTED as u64);
+    assert_eq!(c.leakage.exact_rows_ignoring_identifiers, PLANTED as u64);
+    assert!((c.leakage.exact_share - PLANTED as f64 / candidate.len() as f64).abs() < 1e-12);
+    let exact: Vec<_> = c.leakage.pairs.iter().filter(|p| p.kind == "exact").collect();
+    assert_eq!(exact.len(), PLANTED);
+    for p in &exact {
+        // Row ids and lines in both files point at the same text.
+        assert_eq!(candidate[p.candidate_row as usize], a[p.reference_row as usize]);
+        assert_eq!(p.candidate_line, p.candidate_row + 2);
+        assert_eq!(p.reference_line, p.reference_row + 2);
+    }
+    assert_eq!(c.drift[0].column, "body_mass_g", "{:?}", c.drift.iter().map(|d| &d.column).collect::<Vec<_>>());
+    assert!(c.drift[0].flagged);
+    assert!(c.drift[0].ks.unwrap() > 0.5 && c.drift[0].psi.unwrap() > 1.0, "{:?}", c.drift[0]);
+    assert!(c.drift[1..].iter().all(|d| !d.flagged), "{:?}", c.drift);
+    assert!(!report.verdict.passed);
+    let failed: Vec<&str> = report.verdict.rules.iter().filter(|r| !r.passed && r.severity == "error").map(|r| r.rule.as_str()).collect();
+    assert_eq!(failed, ["leakage", "column_drift"]);
+    let dataset = c.dataset_drift.as_ref().unwrap();
+    assert!(dataset.score > 0.0, "{dataset:?}");
+}
+
+#[test]
+fn identifier_columns_are_ignored_and_renames_suggested() {
+    let (header, rows) = penguins();
+    let rows = shuffled(rows, 7);
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let with_id = |rows: &[String], start: usize| -> Vec<String> {
+        rows.iter().enumerate().map(|(i, r)| format!("{},{r}", start + i)).collect()
+    };
+    let reference = with_id(a, 0);
+    let mut candidate = with_id(b, 1000);
+    // Two reference records copied under new ids.
+    candidate.push(format!("5000,{}", a[3]));
+    candidate.push(format!("5001,{}", a[50]));
+    let renamed_header = format!("row_id,{}", header.replace("flipper_length_mm", "flipper_mm"));
+    let report = compare(&csv(&format!("row_id,{header}"), &reference), &csv(&renamed_header, &candidate));
+    let c = &report.comparison;
+    assert_eq!(c.leakage.identifier_columns, ["row_id"]);
+    assert_eq!(c.leakage.exact_rows, 0);
+    assert_eq!(c.leakage.exact_rows_ignoring_identifiers, 2);
+    assert_eq!(c.schema.added, ["flipper_mm"]);
+    assert_eq!(c.schema.removed, ["flipper_length_mm"]);
+    assert_eq!(c.schema.renamed.len(), 1, "{:?}", c.schema.renamed);
+    assert_eq!(c.schema.renamed[0].candidate_column, "flipper_mm");
+}
