@@ -3,7 +3,7 @@
 // report. Nothing here touches the network except the sample button, which
 // fetches this site's own sample file when clicked.
 
-import { el, formatBytes, formatInt, renderReport } from './render.js';
+import { el, formatBytes, formatInt, renderCompareReport, renderReport } from './render.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -25,6 +25,10 @@ const ui = {
   downloadJson: $('download-json'),
   downloadRows: $('download-rows'),
   downloadHtml: $('download-html'),
+  downloadCompareJson: $('download-compare-json'),
+  compareZone: $('compare-zone'),
+  compareInput: $('compare-input'),
+  compareReference: $('compare-reference'),
   report: $('report'),
 };
 
@@ -41,6 +45,7 @@ const STAGE_NAMES = {
   checks: 'Running checks',
   verdict: 'Applying rules',
   done: 'Finishing the report',
+  compare: 'Comparing the two files',
 };
 
 // ---------------------------------------------------------------- worker
@@ -53,8 +58,10 @@ const STAGE_NAMES = {
 let worker = null;
 let spare = null;
 let nextJobId = 1;
-let job = null; // {id, file, startedAt, kind: 'profile' | 'relabel', options}
-let lastResult = null; // {report, rowsCsv, fileName, file, options}
+let job = null; // {id, file, startedAt, kind: 'profile' | 'relabel' | 'compare', options, reference}
+let lastResult = null; // {report, rowsCsv, fileName, file, options, kind}
+// The reference of "compare with…": the file of the last single-file check.
+let referenceFile = null;
 
 function spawnWorker() {
   const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'preflight' });
@@ -109,6 +116,12 @@ function onWorkerMessage(entry, message) {
   }
   if (!job || id !== job.id) return; // a cancelled job's late message
   if (type === 'result') {
+    if (job.kind === 'compare') {
+      // The worker freed its kept table to compare: a label change reads the file again.
+      entry.hasTable = false;
+      finishCompare(job.id, data);
+      return;
+    }
     entry.hasTable = true;
     finishJob(job.id, data);
   } else if (type === 'error') {
@@ -119,7 +132,7 @@ function onWorkerMessage(entry, message) {
       startRun(file, runOptions);
       return;
     }
-    if (job.kind === 'profile') entry.hasTable = false;
+    if (job.kind === 'profile' || job.kind === 'compare') entry.hasTable = false;
     failJob(job.id, data?.message ?? 'unknown error');
   }
 }
@@ -147,6 +160,8 @@ function options() {
 function clearReport() {
   ui.report.replaceChildren();
   ui.downloads.hidden = true;
+  for (const button of [ui.downloadJson, ui.downloadRows]) button.hidden = false;
+  ui.downloadCompareJson.hidden = true;
   document.querySelectorAll('[data-testid="report-ready"]').forEach((n) => n.remove());
   lastResult = null;
 }
@@ -183,6 +198,7 @@ function startRun(file, runOptions = options()) {
     return;
   }
   job = { id, file, startedAt: performance.now(), kind: 'profile', options: runOptions };
+  setReference(file);
   ui.progress.hidden = false;
   ui.progressBar.value = 0;
   ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
@@ -190,6 +206,43 @@ function startRun(file, runOptions = options()) {
   setStatus(`Checking ${file.name} (${formatBytes(file.size)})…`);
   // The File is a handle: cloning it into the worker copies no bytes.
   worker.worker.postMessage({ id, type: 'profile', data: { file, options: runOptions } });
+}
+
+function setReference(file) {
+  referenceFile = file;
+  ui.compareZone.dataset.reference = file ? file.name : '';
+  ui.compareReference.textContent = file
+    ? `Reference: ${file.name} (${formatBytes(file.size)}), the file checked last.`
+    : 'Check a file above first: it becomes the reference (train set, last month).';
+}
+
+/**
+ * "Compare with…": reads the reference (the last file checked) and
+ * `candidate` in the worker and shows what differs: schema, leakage, drift.
+ */
+function startCompare(candidate, runOptions = options()) {
+  if (!candidate) return;
+  const reference = referenceFile;
+  if (job) cancelRun({ quiet: true });
+  clearReport();
+  clearError();
+  const id = nextJobId++;
+  document.body.dataset.run = String(id);
+  if (!reference) {
+    showError('Check a file first (drop it or choose it above): it becomes the reference that the second file is compared with.', candidate.name, id);
+    return;
+  }
+  if (worker.fatal) {
+    showError(worker.fatal, candidate.name, id);
+    return;
+  }
+  job = { id, file: candidate, reference, startedAt: performance.now(), kind: 'compare', options: runOptions };
+  ui.progress.hidden = false;
+  ui.progressBar.value = 0;
+  ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
+  ui.progress.dataset.stage = 'reading';
+  setStatus(`Comparing ${candidate.name} (${formatBytes(candidate.size)}) with ${reference.name} (${formatBytes(reference.size)})…`);
+  worker.worker.postMessage({ id, type: 'compare', data: { reference, candidate, options: runOptions, thresholds: {} } });
 }
 
 /**
@@ -224,7 +277,10 @@ function showProgress(data) {
   const fraction = Math.min(1, Math.max(0, Number(data?.fraction) || 0));
   ui.progressBar.value = fraction;
   ui.progress.dataset.stage = stage;
-  let text = STAGE_NAMES[stage] ?? stage;
+  // A comparison's stages are prefixed "reference: " or "candidate: ".
+  const prefixed = stage.match(/^(reference|candidate): (.*)$/);
+  let text = prefixed ? `${prefixed[1]}: ${STAGE_NAMES[prefixed[2]] ?? prefixed[2]}` : STAGE_NAMES[stage] ?? stage;
+  if (stage === 'reading' && data.file) text = `${data.file} ${data.fileName ?? ''}: ${text}`;
   if (stage === 'reading' && data.totalBytes !== undefined) {
     text += `: ${formatBytes(data.bytesRead ?? 0)} of ${formatBytes(data.totalBytes)}`;
     if (data.rowsRead) text += `, ${formatInt(data.rowsRead)} rows`;
@@ -269,6 +325,43 @@ function finishJob(id, data) {
     'p',
     { class: 'report-ready', 'data-testid': 'report-ready', dataset: { run: id, file: file.name, seconds: seconds.toFixed(3), passed: String(Boolean(report.verdict?.passed)) } },
     `Report ready for ${file.name}: ${formatInt(report.source?.rows)} rows checked in ${seconds.toFixed(2)} s.`,
+  );
+  ui.downloads.prepend(ready);
+  setStatus('');
+}
+
+function finishCompare(id, data) {
+  const { file, reference, options: runOptions } = job;
+  const seconds = (performance.now() - job.startedAt) / 1000;
+  endJob();
+  let report;
+  try {
+    report = JSON.parse(new TextDecoder().decode(data.report));
+  } catch (err) {
+    showError(`The comparison could not be read: ${err.message}`, file.name, id);
+    return;
+  }
+  const fileName = `${baseName(reference.name)}-vs-${baseName(file.name)}`;
+  lastResult = { kind: 'compare', report, rowsCsv: null, fileName, file, reference, options: runOptions };
+  try {
+    ui.report.replaceChildren(renderCompareReport(report));
+  } catch (err) {
+    showError(`The comparison could not be shown: ${err.message}`, file.name, id);
+    return;
+  }
+  ui.downloadJson.hidden = true;
+  ui.downloadRows.hidden = true;
+  ui.downloadCompareJson.hidden = false;
+  ui.downloads.hidden = false;
+  const c = report.comparison ?? {};
+  const ready = el(
+    'p',
+    {
+      class: 'report-ready',
+      'data-testid': 'report-ready',
+      dataset: { run: id, kind: 'compare', file: file.name, reference: reference.name, seconds: seconds.toFixed(3), passed: String(Boolean(report.verdict?.passed)) },
+    },
+    `Comparison ready: ${reference.name} (${formatInt(c.reference_rows)} rows) with ${file.name} (${formatInt(c.candidate_rows)} rows) in ${seconds.toFixed(2)} s.`,
   );
   ui.downloads.prepend(ready);
   setStatus('');
@@ -400,6 +493,7 @@ function wireInput() {
     if (file) startRun(file);
     ui.fileInput.value = ''; // choosing the same file again runs again
   });
+  wireCompareZone();
   ui.sampleButton.addEventListener('click', async () => {
     clearError();
     try {
@@ -412,17 +506,56 @@ function wireInput() {
     }
   });
   ui.cancelButton.addEventListener('click', () => cancelRun());
+  ui.downloadCompareJson.addEventListener('click', () => {
+    if (lastResult?.kind !== 'compare') return;
+    download(JSON.stringify(lastResult.report, null, 2) + '\n', `${lastResult.fileName}.preflight-compare.json`, 'application/json');
+  });
   ui.downloadJson.addEventListener('click', () => {
-    if (!lastResult) return;
+    if (!lastResult || lastResult.kind === 'compare') return;
     download(JSON.stringify(lastResult.report, null, 2) + '\n', `${baseName(lastResult.fileName)}.preflight.json`, 'application/json');
   });
   ui.downloadRows.addEventListener('click', () => {
-    if (!lastResult) return;
+    if (!lastResult?.rowsCsv) return;
     download(lastResult.rowsCsv, `${baseName(lastResult.fileName)}.preflight-rows.csv`, 'text/csv');
   });
   ui.downloadHtml.addEventListener('click', () => {
     if (!lastResult) return;
     download(snapshotHtml(), `${baseName(lastResult.fileName)}.preflight.html`, 'text/html');
+  });
+}
+
+/** The "compare with…" zone: a second file, compared with the reference. */
+function wireCompareZone() {
+  const zone = ui.compareZone;
+  const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
+  for (const type of ['dragenter', 'dragover']) {
+    zone.addEventListener(type, (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      if (type === 'dragover') event.dataTransfer.dropEffect = 'copy';
+      zone.classList.add('dragging');
+    });
+  }
+  zone.addEventListener('dragleave', (event) => {
+    if (event.target === zone) zone.classList.remove('dragging');
+  });
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('dragging');
+    const file = firstFile(event.dataTransfer?.files);
+    if (file) startCompare(file);
+  });
+  zone.addEventListener('keydown', (event) => {
+    if (event.target !== zone) return;
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      ui.compareInput.click();
+    }
+  });
+  ui.compareInput.addEventListener('change', () => {
+    const file = firstFile(ui.compareInput.files);
+    if (file) startCompare(file);
+    ui.compareInput.value = '';
   });
 }
 

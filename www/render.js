@@ -912,3 +912,285 @@ export function renderReport(report) {
   ]);
   return fragment;
 }
+
+// ---------------------------------------------------------------- comparison
+
+/**
+ * Both distributions of a drifted column on their shared bins, overlaid:
+ * reference bars filled, candidate bars outlined (shares, not counts).
+ */
+function overlaidHistogramSvg(histogram, columnName) {
+  const bins = histogram?.bins ?? [];
+  const reference = (histogram?.reference ?? []).map(Number);
+  const candidate = (histogram?.candidate ?? []).map(Number);
+  if (bins.length === 0) return null;
+  const width = 160;
+  const height = 40;
+  const barWidth = width / bins.length;
+  const top = Math.max(1e-12, ...reference, ...candidate);
+  const root = svg('svg', {
+    class: 'histogram overlaid',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': `Distributions of ${columnName} in the reference and the candidate`,
+    testid: 'drift-histogram',
+    dataset: { column: columnName, bins: bins.length },
+  });
+  const range = histogram.upper !== undefined && histogram.upper !== null ? ` from ${bins[0]} to ${formatNumber(histogram.upper)}` : '';
+  root.append(svg('title', {}, `${columnName}: reference (filled) and candidate (outlined), ${bins.length} bins${range}`));
+  const bars = (values, className) => {
+    values.forEach((share, i) => {
+      const h = share > 0 ? Math.max(1, (share / top) * (height - 1)) : 0;
+      const rect = svg('rect', {
+        class: className,
+        x: (i * barWidth + 0.5).toFixed(2),
+        y: (height - h).toFixed(2),
+        width: Math.max(0.5, barWidth - 1).toFixed(2),
+        height: h.toFixed(2),
+      });
+      const upper = i + 1 < bins.length ? bins[i + 1] : histogram.upper !== undefined && histogram.upper !== null ? formatNumber(histogram.upper) : null;
+      const label = upper === null ? String(bins[i]) : `${bins[i]} – ${upper}`;
+      rect.append(svg('title', {}, `${className === 'bar-reference' ? 'reference' : 'candidate'} ${label}: ${formatPercent(share)}`));
+      root.append(rect);
+    });
+  };
+  bars(reference, 'bar-reference');
+  bars(candidate, 'bar-candidate');
+  root.append(svg('line', { class: 'axis', x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5 }));
+  return root;
+}
+
+function nameList(names, testid) {
+  if (!names || names.length === 0) return el('span', { class: 'muted', testid }, 'none');
+  return el('span', { testid }, names.join(', '));
+}
+
+function compareOverviewSection(report) {
+  const c = report.comparison;
+  const leakage = c.leakage ?? {};
+  const flagged = (c.drift ?? []).filter((d) => d.flagged).length;
+  const dataset = c.dataset_drift;
+  return section(
+    'compare-overview',
+    'Comparison',
+    definitionList([
+      ['Reference', `${c.reference} (${formatInt(c.reference_rows)} rows)`, 'compare-reference-name'],
+      ['Candidate', `${c.candidate} (${formatInt(c.candidate_rows)} rows)`, 'compare-candidate-name'],
+    ]),
+    el(
+      'div',
+      { class: 'stats' },
+      stat('stat-reference-rows', 'reference rows', c.reference_rows),
+      stat('stat-candidate-rows', 'candidate rows', c.candidate_rows),
+      stat('stat-leakage-exact', 'candidate rows copying a reference row', leakage.exact_rows),
+      stat('stat-leakage-ignoring-ids', 'copies, identifiers ignored', leakage.exact_rows_ignoring_identifiers),
+      stat('stat-leakage-near', 'near copies', leakage.near_rows),
+      stat('stat-drifted-columns', 'columns drifted', flagged),
+      stat('stat-dataset-drift', 'whole-dataset drift score', dataset ? dataset.score : null, dataset ? formatNumber(dataset.score, 3) : '–'),
+    ),
+  );
+}
+
+function schemaSection(report) {
+  const s = report.comparison.schema ?? {};
+  const children = [
+    definitionList([
+      ['Shared columns', nameList(s.shared, 'schema-shared')],
+      ['Only in the candidate (added)', nameList(s.added, 'schema-added')],
+      ['Only in the reference (removed)', nameList(s.removed, 'schema-removed')],
+    ]),
+  ];
+  if (s.type_changed?.length) {
+    children.push(
+      table({
+        caption: 'Type changed',
+        head: ['column', 'reference type', 'candidate type'],
+        rows: s.type_changed.map((t) => el('tr', { testid: 'type-change-row', dataset: { column: t.column } }, el('td', {}, t.column), el('td', {}, String(t.reference_type)), el('td', {}, String(t.candidate_type)))),
+        testid: 'type-changes',
+      }),
+    );
+  }
+  if (s.renamed?.length) {
+    children.push(
+      table({
+        caption: 'Possibly renamed (a suggestion: the values look alike)',
+        head: ['reference column', 'candidate column', 'evidence'],
+        rows: s.renamed.map((r) => el('tr', { testid: 'rename-row' }, el('td', {}, r.reference_column), el('td', {}, r.candidate_column), el('td', {}, r.evidence))),
+        testid: 'renames',
+      }),
+    );
+  }
+  if (!s.added?.length && !s.removed?.length && !s.type_changed?.length) children.push(emptyNote('Both files have the same columns with the same types.'));
+  return section('schema', 'Schema differences', ...children);
+}
+
+function leakageSection(report) {
+  const c = report.comparison;
+  const l = c.leakage ?? {};
+  const children = [
+    el('p', { class: 'muted' }, l.method ?? ''),
+    definitionList([
+      ['Exact copies of a reference row', `${formatInt(l.exact_rows)} (${formatPercent(l.exact_share)} of the candidate)`, 'leakage-exact'],
+      [
+        'Copies with identifier-like columns left out',
+        `${formatInt(l.exact_rows_ignoring_identifiers)} (${formatPercent(l.exact_share_ignoring_identifiers)})${l.identifier_columns?.length ? `, ignoring ${l.identifier_columns.join(', ')}` : ', no identifier-like column'}`,
+        'leakage-ignoring-ids',
+      ],
+      ['Near copies', l.near_rows === null || l.near_rows === undefined ? 'not computed' : `${formatInt(l.near_rows)} (${l.near_method ?? ''})`, 'leakage-near'],
+    ]),
+  ];
+  const pairs = l.pairs ?? [];
+  if (pairs.length) {
+    // The values are the candidate row's, in the candidate's column order.
+    const columns = (report.candidate?.columns ?? []).map((col) => col.name);
+    children.push(
+      table({
+        caption: 'Example pairs (row ids from 0 after the header; lines from 1)',
+        head: ['kind', 'reference row', 'candidate row', 'distance', ...columns.map((name) => el('th', { scope: 'col', class: 'value-col' }, name))],
+        rows: pairs.map((p) =>
+          el(
+            'tr',
+            { testid: 'leak-pair', dataset: { kind: p.kind, referenceRow: p.reference_row, referenceLine: p.reference_line, candidateRow: p.candidate_row, candidateLine: p.candidate_line } },
+            el('td', {}, humanise(p.kind)),
+            el('td', { class: 'num' }, `row ${p.reference_row} (line ${p.reference_line})`),
+            el('td', { class: 'num' }, `row ${p.candidate_row} (line ${p.candidate_line})`),
+            el('td', { class: 'num' }, p.distance === undefined || p.distance === null ? '' : formatNumber(p.distance)),
+            (p.values ?? []).map((v) => el('td', { class: 'value-cell' }, v)),
+          ),
+        ),
+        testid: 'leak-pairs',
+      }),
+    );
+  } else {
+    children.push(emptyNote('No candidate row copies a reference row.'));
+  }
+  return section('leakage', 'Leakage: candidate rows found in the reference', ...children);
+}
+
+function optionalNumber(value) {
+  return value === undefined || value === null ? '' : formatNumber(value);
+}
+
+function driftSection(report) {
+  const c = report.comparison;
+  const drift = c.drift ?? [];
+  const t = c.thresholds ?? {};
+  const children = [
+    el(
+      'p',
+      { class: 'muted' },
+      `Ranked by score: the largest statistic divided by its limit (above 1 is beyond a limit). Limits: KS ${formatNumber(t.ks)} with p < ${formatNumber(t.alpha)}, PSI ${formatNumber(t.psi)}, JS ${formatNumber(t.js)}, missing-rate change ${formatNumber(t.missing_change)}. Charts: reference filled, candidate outlined.`,
+    ),
+  ];
+  if (drift.length) {
+    children.push(
+      table({
+        head: ['#', 'column', 'kind', 'statistic', 'value', 'score', 'flagged', 'KS', 'KS p', 'PSI', 'JS', 'χ² p', 'missing (ref → cand)', 'categories', 'distributions'],
+        rows: drift.map((d, i) => {
+          const categories = [];
+          if (d.new_categories?.length) categories.push(`new: ${d.new_categories.join(', ')}`);
+          if (d.vanished_categories?.length) categories.push(`vanished: ${d.vanished_categories.join(', ')}`);
+          return el(
+            'tr',
+            { testid: 'drift-row', class: d.flagged ? 'flagged' : '', dataset: { column: d.column, rank: i + 1, flagged: String(Boolean(d.flagged)), score: d.score } },
+            el('td', { class: 'num' }, String(i + 1)),
+            el('td', { class: 'column-name' }, d.column),
+            el('td', {}, d.kind),
+            el('td', {}, humanise(d.statistic)),
+            el('td', { class: 'num' }, formatNumber(d.value)),
+            el('td', { class: 'num' }, formatNumber(d.score, 3)),
+            el('td', { class: d.flagged ? 'flag' : '' }, d.flagged ? 'drifted' : 'no'),
+            el('td', { class: 'num' }, optionalNumber(d.ks)),
+            el('td', { class: 'num' }, optionalNumber(d.ks_p_value)),
+            el('td', { class: 'num' }, optionalNumber(d.psi)),
+            el('td', { class: 'num' }, optionalNumber(d.js_distance)),
+            el('td', { class: 'num' }, optionalNumber(d.chi_square_p_value)),
+            el('td', { class: 'num' }, `${formatPercent(d.missing_reference)} → ${formatPercent(d.missing_candidate)}`),
+            el('td', {}, categories.join('; ')),
+            el('td', {}, overlaidHistogramSvg(d.histogram, d.column)),
+          );
+        }),
+        testid: 'drift-table',
+      }),
+    );
+  } else {
+    children.push(emptyNote('No shared column to compare.'));
+  }
+  if (c.drift_not_computed?.length) {
+    children.push(
+      el('p', { class: 'muted' }, 'Not compared: '),
+      el('ul', { testid: 'drift-not-computed' }, c.drift_not_computed.map((x) => el('li', {}, el('strong', {}, x.column), `: ${x.reason}`))),
+    );
+  }
+  const shift = c.label_shift;
+  if (shift) {
+    const classes = [...new Set([...Object.keys(shift.reference ?? {}), ...Object.keys(shift.candidate ?? {})])];
+    children.push(
+      table({
+        caption: `Label shift of ${shift.column}: JS distance ${formatNumber(shift.js_distance)}${shift.flagged ? ' (beyond the limit)' : ''}`,
+        head: ['class', 'reference share', 'candidate share'],
+        rows: classes.map((k) => el('tr', { testid: 'label-shift-row', dataset: { class: k } }, el('td', {}, k), el('td', { class: 'num' }, formatPercent(shift.reference?.[k] ?? 0)), el('td', { class: 'num' }, formatPercent(shift.candidate?.[k] ?? 0)))),
+        testid: 'label-shift',
+      }),
+    );
+  }
+  return section('drift', 'Drift per column', ...children);
+}
+
+function datasetDriftSection(report) {
+  const d = report.comparison.dataset_drift;
+  if (!d) return section('dataset-drift', 'Whole-dataset drift', emptyNote('Not computed (no embedding of both sets could be built).'));
+  return section(
+    'dataset-drift',
+    'Whole-dataset drift',
+    el('p', { class: 'muted' }, d.method),
+    definitionList([
+      ['Score (0 = indistinguishable, 1 = fully separated)', `${formatNumber(d.score, 3)}${d.flagged ? ' (beyond the limit)' : ''}`, 'dataset-drift-score'],
+      ['Neighbours from the own set', formatPercent(d.same_set_share)],
+      ['Expected for indistinguishable sets', formatPercent(d.expected_share)],
+      ['k, rows embedded', `${formatInt(d.k)}, ${formatInt(d.rows_used)}`],
+      ['Backend', d.backend],
+    ]),
+  );
+}
+
+function fileSummarySection(report) {
+  const row = (which, r) => {
+    const v = r?.verdict ?? {};
+    return el(
+      'tr',
+      { testid: 'file-summary', dataset: { which, passed: String(Boolean(v.passed)) } },
+      el('td', {}, which),
+      el('td', {}, r?.source?.name ?? ''),
+      el('td', { class: 'num' }, formatInt(r?.source?.rows)),
+      el('td', { class: 'num' }, formatInt(r?.source?.columns)),
+      el('td', { class: 'num' }, formatInt(r?.duplicates?.exact?.redundant_rows)),
+      el('td', {}, v.passed ? 'passed' : 'failed'),
+      el('td', {}, [...(v.failures ?? []), ...(v.warnings ?? [])].join('; ')),
+    );
+  };
+  return section(
+    'files',
+    'Each file on its own',
+    el('p', { class: 'muted' }, 'Each file\'s full single-file report is in the downloaded JSON (under "reference" and "candidate").'),
+    table({ head: ['file', 'name', 'rows', 'columns', 'redundant duplicate rows', 'verdict', 'failures and warnings'], rows: [row('reference', report.reference), row('candidate', report.candidate)], testid: 'file-summaries' }),
+  );
+}
+
+/** Builds a comparison report (`preflight compare`'s JSON) as a DocumentFragment. */
+export function renderCompareReport(report) {
+  const c = report.comparison ?? {};
+  const fragment = document.createDocumentFragment();
+  append(fragment, [
+    verdictBanner({ verdict: report.verdict, source: { name: `${c.reference ?? ''} → ${c.candidate ?? ''}` } }),
+    compareOverviewSection(report),
+    schemaSection(report),
+    leakageSection(report),
+    driftSection(report),
+    datasetDriftSection(report),
+    fileSummarySection(report),
+  ]);
+  return fragment;
+}

@@ -5,10 +5,15 @@
 //                   {id, type: 'relabel', data: {label}}   re-runs the checks of the last file
 //                                                          profiled here, on its parsed table,
 //                                                          with another label column ('' = detect)
+//                   {id, type: 'compare', data: {reference, candidate, options, thresholds}}
+//                                                          both files read in slices, then the
+//                                                          wasm compare (a CompareReport)
 //   worker -> page  {type: 'ready', data: {version, webgpu}}          (no id)
 //                   {type: 'fatal', data: {message}}                  (no id: the module failed to load)
 //                   {type: 'progress', data: {stage, fraction, bytesRead, totalBytes, rowsRead}} (no id)
 //                   {id, type: 'result', data: {report, rows}}        report, rows: UTF-8 bytes (transferred)
+//                   {id, type: 'result', data: {report, kind: 'compare'}}   the comparison (UTF-8 bytes)
+//                   progress of a compare also carries {file: 'reference' | 'candidate'} while reading
 //                   {id, type: 'error', data: {message, name}}
 // The page cancels a run by terminating this worker and starting a new one.
 
@@ -147,8 +152,78 @@ async function profile(file, options) {
   }
 }
 
+/** Pushes `file` into `profiler` in slices; `extra` goes into every progress message. */
+async function pushFile(profiler, file, extra = {}) {
+  const totalBytes = file.size;
+  progress({ stage: 'reading', fraction: 0, bytesRead: 0, totalBytes, rowsRead: 0, ...extra }, true);
+  for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
+    const chunk = new Uint8Array(await file.slice(offset, offset + CHUNK_BYTES).arrayBuffer());
+    profiler.push(chunk);
+    const bytesRead = Math.min(offset + CHUNK_BYTES, totalBytes);
+    progress({
+      stage: 'reading',
+      fraction: totalBytes > 0 ? bytesRead / totalBytes : 1,
+      bytesRead,
+      totalBytes,
+      rowsRead: Number(profiler.rowsRead()),
+      ...extra,
+    });
+  }
+  const rowsRead = Number(profiler.rowsRead());
+  progress({ stage: 'reading', fraction: 1, bytesRead: totalBytes, totalBytes, rowsRead, ...extra }, true);
+  return rowsRead;
+}
+
+function compareThresholds(thresholds) {
+  const out = {};
+  for (const key of ['ks', 'alpha', 'psi', 'psiBins', 'js', 'missingChange', 'datasetDrift', 'leakageShare']) {
+    const value = Number(thresholds?.[key]);
+    if (thresholds?.[key] !== undefined && thresholds?.[key] !== '' && Number.isFinite(value)) out[key] = value;
+  }
+  return out;
+}
+
+/** Reads both files (reference first) into two profilers and compares them. */
+async function compare(reference, candidate, options, thresholds) {
+  await ready;
+  // The kept table of a single-file run is not needed while comparing; free its memory.
+  dropKept();
+  const opts = profilerOptions(options);
+  const profilers = [];
+  try {
+    const r = new wasm.Profiler(reference.name, opts);
+    profilers.push(r);
+    const c = new wasm.Profiler(candidate.name, opts);
+    profilers.push(c);
+    await pushFile(r, reference, { file: 'reference', fileName: reference.name });
+    await pushFile(c, candidate, { file: 'candidate', fileName: candidate.name });
+    const totalBytes = reference.size + candidate.size;
+    const rowsRead = Number(r.rowsRead()) + Number(c.rowsRead());
+    const result = await wasm.compare(r, c, compareThresholds(thresholds), onStage(totalBytes, rowsRead));
+    return result.report;
+  } finally {
+    for (const p of profilers) {
+      try {
+        p.free?.();
+      } catch {
+        /* already freed */
+      }
+    }
+  }
+}
+
 self.onmessage = async (event) => {
   const { id, type, data } = event.data ?? {};
+  if (type === 'compare') {
+    try {
+      const report = await compare(data.reference, data.candidate, data.options, data.thresholds);
+      const reportBytes = new TextEncoder().encode(JSON.stringify(report));
+      self.postMessage({ id, type: 'result', data: { report: reportBytes, kind: 'compare' } }, [reportBytes.buffer]);
+    } catch (err) {
+      self.postMessage({ id, type: 'error', data: { message: errorMessage(err), name: err?.name ?? 'Error' } });
+    }
+    return;
+  }
   if (type !== 'profile' && type !== 'relabel') {
     self.postMessage({ id, type: 'error', data: { message: `unknown request type: ${String(type)}` } });
     return;
