@@ -348,6 +348,8 @@ pub struct CompareAnalysis {
     pub reference_rows: RowFindings,
     /// The candidate's per-row findings.
     pub candidate_rows: RowFindings,
+    /// Per candidate row: the reference rows it leaks from (`compare --rows`).
+    pub candidate_leaks: checks::compare::CandidateLeaks,
 }
 
 /// Compares two files (reference: train set, last month; candidate: test
@@ -356,7 +358,7 @@ pub struct CompareAnalysis {
 /// differences, leakage, per-column drift, and whole-dataset drift on a kNN
 /// graph over one embedding of both (on the GPU where the backend allows).
 /// `progress` receives stages prefixed `reference: ` and `candidate: `, then
-/// `compare`, `embedding`, `knn`, and `done`.
+/// `compare`, `text`, `embedding`, `knn`, and `done`.
 pub async fn compare(
     reference: &mut Profiler,
     candidate: &mut Profiler,
@@ -411,6 +413,44 @@ pub async fn compare(
         .filter(|name| ct.column_index(name).is_some());
     let found = checks::compare::compare_tables(&r_side, &c_side, label.as_deref(), thresholds, options.normalize);
     let mut leakage = found.leakage;
+    let mut candidate_leaks = checks::compare::CandidateLeaks {
+        lines: ct.lines.clone(),
+        exact: found.exact_matches.clone(),
+        ignoring_identifiers: found.ignoring_matches.clone(),
+        near: vec![None; ct.rows()],
+        text: vec![None; ct.rows()],
+        nearest_reference_distance: vec![None; ct.rows()],
+    };
+
+    // Text leakage: the free-text columns of both files (profiled as text in
+    // either, or chosen), MinHash over both files' texts.
+    progress("text", 0.82);
+    let mut text_leakage = Vec::new();
+    let mut text_columns: Vec<(usize, usize, String)> = Vec::new();
+    for s in checks::compare::shared_columns(&r_side, &c_side) {
+        let name = &rt.columns[s.reference].name;
+        let reason = if options.text_columns.contains(name) {
+            "chosen by the user"
+        } else if rs[s.reference].column_type() == ColumnType::Text || cs[s.candidate].column_type() == ColumnType::Text {
+            "profiled as text"
+        } else {
+            continue;
+        };
+        text_columns.push((s.reference, s.candidate, reason.into()));
+    }
+    if !text_columns.is_empty() {
+        let mut engine = minhash_engine(options.backend).await?;
+        for (r_index, c_index, reason) in text_columns {
+            let found = checks::compare::text_leakage(rt, r_index, ct, c_index, reason, options.text_threshold, &mut engine)
+                .await?;
+            for (slot, m) in candidate_leaks.text.iter_mut().zip(&found.matches) {
+                if slot.is_none() {
+                    *slot = *m;
+                }
+            }
+            text_leakage.push(found.section);
+        }
+    }
 
     // Whole-dataset drift and near leakage: one embedding of both sets.
     progress("embedding", 0.85);
@@ -431,7 +471,7 @@ pub async fn compare(
         Ok(e) => {
             progress("knn", 0.9);
             let graph = knn_graph(&e, &options, &mut compute).await?;
-            let (near, threshold, pairs) = checks::compare::near_leakage(
+            let checks::compare::NearLeakage { count: near, threshold, pairs, matches, nearest_reference } = checks::compare::near_leakage(
                 &graph,
                 e.metric,
                 &e.rows,
@@ -441,6 +481,8 @@ pub async fn compare(
                 options.near_duplicate_factor,
             );
             leakage.near_rows = Some(near);
+            candidate_leaks.near = matches;
+            candidate_leaks.nearest_reference_distance = nearest_reference;
             leakage.near_method = format!(
                 "kNN graph over one embedding of both sets ({}{}): candidate rows, not exact copies, with a \
                  reference neighbour closer than {} x the median nearest-neighbour distance ({threshold:.4}), or at \
@@ -465,6 +507,7 @@ pub async fn compare(
         drift_not_computed: found.drift_not_computed,
         label_shift: found.label_shift,
         dataset_drift,
+        text_leakage,
     };
     let verdict = checks::compare::compare_verdict(&comparison, &r_report.verdict, &c_report.verdict);
     progress("done", 1.0);
@@ -479,6 +522,7 @@ pub async fn compare(
         },
         reference_rows: reference_analysis.rows,
         candidate_rows: candidate_analysis.rows,
+        candidate_leaks,
     })
 }
 

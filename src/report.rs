@@ -771,6 +771,66 @@ pub struct Comparison {
     pub label_shift: Option<LabelShift>,
     /// How distinguishable the two sets are in one shared embedding.
     pub dataset_drift: Option<DatasetDrift>,
+    /// Candidate texts that copy or nearly copy a reference text, per
+    /// free-text column in both files.
+    #[serde(default)]
+    pub text_leakage: Vec<TextLeakage>,
+}
+
+/// Candidate rows whose text in one shared free-text column equals or
+/// nearly equals a reference row's text (MinHash/LSH over both files,
+/// verified by exact Jaccard).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextLeakage {
+    /// Column name.
+    pub column: String,
+    /// Why the column was checked.
+    pub reason: String,
+    /// How texts were compared.
+    pub method: String,
+    /// Jaccard similarity (of character 5-gram sets) from which a text leaks.
+    pub threshold: f64,
+    /// "gpu" or "cpu": where the MinHash signatures were computed.
+    pub engine: String,
+    /// Why the CPU ran, when the GPU was allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_note: Option<String>,
+    /// Candidate rows with a non-missing text.
+    pub candidate_rows_with_text: u64,
+    /// Candidate rows whose text equals a reference row's, byte for byte.
+    pub exact_rows: u64,
+    /// Other candidate rows whose text has Jaccard >= `threshold` with a
+    /// reference row's text.
+    pub near_rows: u64,
+    /// (`exact_rows` + `near_rows`) / candidate rows.
+    pub share: f64,
+    /// Cross-file candidate pairs from the LSH.
+    pub candidate_pairs: u64,
+    /// Of those, pairs whose exact Jaccard was at least the threshold.
+    pub kept_pairs: u64,
+    /// Example pairs, exact first, in candidate row order (each kind capped).
+    pub pairs: Vec<TextLeakPair>,
+}
+
+/// One candidate text and the reference text it (nearly) copies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextLeakPair {
+    /// "exact" or "near".
+    pub kind: String,
+    /// Row id in the candidate.
+    pub candidate_row: u64,
+    /// 1-based line in the candidate.
+    pub candidate_line: u64,
+    /// Row id in the reference (the best-matching text's first row).
+    pub reference_row: u64,
+    /// 1-based line in the reference.
+    pub reference_line: u64,
+    /// Jaccard similarity of the two shingle sets (1 for exact copies).
+    pub jaccard: f64,
+    /// The candidate's text (clipped).
+    pub candidate_text: String,
+    /// The reference's text (clipped).
+    pub reference_text: String,
 }
 
 /// Limits above which drift and leakage are flagged.

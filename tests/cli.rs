@@ -510,3 +510,40 @@ fn compare_of_a_file_with_itself_minus_nothing_and_bad_inputs() {
     let bad = bin().arg("compare").arg(&r).arg(&c).args(["--psi", "-1"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn compare_rows_lists_each_candidate_rows_leaks() {
+    // 5 reference rows planted at the candidate's end (rows 144..149).
+    let (r, c) = penguin_split("rows", 200, 5);
+    let rows = temp("compare-rows.csv");
+    let out = bin().arg("compare").arg(&r).arg(&c).args(["--backend", "cpu", "-q", "--rows"]).arg(&rows).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(&rows).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "row,line,exact_leak_reference_row,leak_ignoring_ids_reference_row,near_leak_reference_row,\
+         text_leak_reference_row,nearest_reference_distance"
+    );
+    let records: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(records.len(), 149);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.len(), 7);
+        assert_eq!(r[0], i.to_string());
+        assert_eq!(r[1], (i + 2).to_string());
+        assert_eq!(r[5], "", "penguins have no free-text column");
+        if i >= 144 {
+            // A planted copy of reference row i - 144: exact, at distance 0.
+            let planted = (i - 144).to_string();
+            assert_eq!((r[2], r[3], r[4]), (planted.as_str(), planted.as_str(), ""), "{r:?}");
+            assert_eq!(r[6].parse::<f64>().unwrap(), 0.0);
+        } else {
+            assert_eq!(r[2], "", "{r:?}");
+            if !r[6].is_empty() {
+                assert!(r[6].parse::<f64>().unwrap() >= 0.0);
+            }
+        }
+    }
+    // Near copies (kNN) name a reference row, never an exact copy's.
+    assert!(records.iter().filter(|r| !r[4].is_empty()).all(|r| r[2].is_empty()));
+}

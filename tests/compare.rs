@@ -142,3 +142,49 @@ fn identifier_columns_are_ignored_and_renames_suggested() {
     assert_eq!(c.schema.renamed.len(), 1, "{:?}", c.schema.renamed);
     assert_eq!(c.schema.renamed[0].candidate_column, "flipper_mm");
 }
+
+/// Reviews: the candidate plants one reference text byte for byte (row 1)
+/// and one edited (row 3: case, punctuation, one word); the rest are new.
+const REFERENCE_REVIEWS: &str = "id,stars,review\n\
+    1,5,\"The battery lasts two full days and the screen is bright, sharp and easy to read outdoors.\"\n\
+    2,1,\"Support never answered my emails; after three weeks I asked my bank for a refund.\"\n\
+    3,4,\"Arrived early, well packed, and the charger works with my old laptop too.\"\n\
+    4,2,\"The strap broke within a month and the replacement costs more than the watch.\"\n";
+const CANDIDATE_REVIEWS: &str = "id,stars,review\n\
+    10,3,\"Decent sound for the price, but the left earbud disconnects every few minutes.\"\n\
+    11,1,\"Support never answered my emails; after three weeks I asked my bank for a refund.\"\n\
+    12,4,\"Setup took five minutes and the app explains every setting clearly.\"\n\
+    13,5,\"the battery lasts two full days, and the screen is bright, sharp and easy to read indoors!\"\n";
+
+#[test]
+fn planted_exact_and_edited_texts_leak_across_files() {
+    let options = Options { backend: Backend::Cpu, text_columns: vec!["review".into()], ..Options::default() };
+    let mut r = Profiler::new("reference.csv", options.clone());
+    r.push(REFERENCE_REVIEWS.as_bytes()).unwrap();
+    let mut c = Profiler::new("candidate.csv", options);
+    c.push(CANDIDATE_REVIEWS.as_bytes()).unwrap();
+    let analysis =
+        pollster::block_on(preflight::compare(&mut r, &mut c, &CompareThresholds::default(), &mut |_, _| {})).unwrap();
+    let t = &analysis.report.comparison.text_leakage;
+    assert_eq!(t.len(), 1, "{t:?}");
+    let t = &t[0];
+    assert_eq!((t.column.as_str(), t.reason.as_str(), t.engine.as_str()), ("review", "chosen by the user", "cpu"));
+    assert_eq!((t.exact_rows, t.near_rows, t.candidate_rows_with_text), (1, 1, 4));
+    assert!((t.share - 0.5).abs() < 1e-12);
+    let pairs: Vec<(&str, u64, u64, u64, u64)> =
+        t.pairs.iter().map(|p| (p.kind.as_str(), p.candidate_row, p.candidate_line, p.reference_row, p.reference_line)).collect();
+    assert_eq!(pairs, [("exact", 1, 3, 1, 3), ("near", 3, 5, 0, 2)]);
+    assert!(t.pairs[1].jaccard >= 0.7 && t.pairs[1].jaccard < 1.0, "{:?}", t.pairs[1]);
+    assert!(t.pairs[1].candidate_text.ends_with("indoors!"));
+    // The ids differ, so no row copies a reference row: only the text leaks.
+    assert_eq!(analysis.report.comparison.leakage.exact_rows, 0);
+    let rule = analysis.report.verdict.rules.iter().find(|r| r.rule == "text_leakage").expect("text_leakage rule");
+    assert_eq!((rule.severity.as_str(), rule.passed), ("warning", false));
+    assert!(analysis.report.verdict.warnings.iter().any(|w| w.starts_with("text_leakage:")));
+    assert_eq!(analysis.candidate_leaks.text, vec![None, Some(1), None, Some(0)]);
+    // The JSON is additive: a report without the field still reads.
+    let mut json = serde_json::to_value(&analysis.report).unwrap();
+    json["comparison"].as_object_mut().unwrap().remove("text_leakage");
+    let back: CompareReport = serde_json::from_value(json).unwrap();
+    assert!(back.comparison.text_leakage.is_empty());
+}

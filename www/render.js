@@ -1066,7 +1066,47 @@ function leakageSection(report) {
   } else {
     children.push(emptyNote('No candidate row copies a reference row.'));
   }
+  children.push(...textLeakageBlocks(c.text_leakage ?? []));
   return section('leakage', 'Leakage: candidate rows found in the reference', ...children);
+}
+
+// Candidate texts that copy or nearly copy a reference text, per free-text
+// column (text MinHash across the two files). Text goes in as text nodes only.
+function textLeakageBlocks(columns) {
+  return columns.map((t) => {
+    const pairs = t.pairs ?? [];
+    return el(
+      'div',
+      { class: 'text-leakage', testid: 'text-leakage', dataset: { column: t.column, exactRows: t.exact_rows, nearRows: t.near_rows } },
+      el('h3', {}, `Texts of “${t.column}” found in the reference`),
+      el('p', { class: 'muted' }, t.method ?? ''),
+      definitionList([
+        ['Exact text copies', `${formatInt(t.exact_rows)}`, 'text-leakage-exact'],
+        ['Near text copies', `${formatInt(t.near_rows)} (Jaccard ≥ ${t.threshold})`, 'text-leakage-near'],
+        ['Share of the candidate', formatPercent(t.share), 'text-leakage-share'],
+        ['MinHash on the', `${(t.engine ?? '').toUpperCase()}${t.engine_note ? ` (${t.engine_note})` : ''}`, 'text-leakage-engine'],
+      ]),
+      pairs.length
+        ? table({
+            caption: 'Example text pairs (row ids from 0 after the header; lines from 1)',
+            head: ['kind', 'reference row', 'candidate row', 'Jaccard', 'reference text', 'candidate text'],
+            rows: pairs.map((p) =>
+              el(
+                'tr',
+                { testid: 'text-leak-pair', dataset: { kind: p.kind, referenceRow: p.reference_row, candidateRow: p.candidate_row } },
+                el('td', {}, humanise(p.kind)),
+                el('td', { class: 'num' }, `row ${p.reference_row} (line ${p.reference_line})`),
+                el('td', { class: 'num' }, `row ${p.candidate_row} (line ${p.candidate_line})`),
+                el('td', { class: 'num' }, formatNumber(p.jaccard, 3)),
+                el('td', { class: 'value-cell' }, p.reference_text ?? ''),
+                el('td', { class: 'value-cell' }, p.candidate_text ?? ''),
+              ),
+            ),
+            testid: 'text-leak-pairs',
+          })
+        : emptyNote('No candidate text copies a reference text.'),
+    );
+  });
 }
 
 function optionalNumber(value) {

@@ -15,7 +15,7 @@ usage:
                          [--json OUT.json] [--rows OUT.csv]
                          [--backend auto|gpu|cpu] [--k N] [--max-knn-rows N]
                          [--outlier-iqr F] [--near-factor F] [--normalize] [--quiet]
-  preflight compare REFERENCE CANDIDATE [--label COL] [--json OUT.json]
+  preflight compare REFERENCE CANDIDATE [--label COL] [--json OUT.json] [--rows OUT.csv]
                          [--backend auto|gpu|cpu] [--ks F] [--alpha F] [--psi F]
                          [--psi-bins N] [--js F] [--missing-change F]
                          [--dataset-drift F] [--max-leakage F] [same options as profile] [--quiet]
@@ -130,9 +130,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         (false, 0) => return Err("no FILE given".into()),
         (false, 1) => out.file = files[0].clone(),
         (false, _) => return Err("give one FILE".into()),
-        (true, 2) if out.rows.is_some() => {
-            return Err("--rows is not available for compare yet: run profile on each file".into())
-        }
         (true, 2) => {}
         (true, _) => return Err("compare needs two files: REFERENCE CANDIDATE".into()),
     }
@@ -432,6 +429,12 @@ fn compare_summary(analysis: &CompareAnalysis) -> String {
     if let Some(near) = l.near_rows {
         line(format!("    near copies (embedding): {near} more rows"));
     }
+    for t in &c.text_leakage {
+        line(format!(
+            "    texts of {:?}: {} candidate rows copy a reference text exactly, {} nearly (Jaccard >= {})",
+            t.column, t.exact_rows, t.near_rows, t.threshold
+        ));
+    }
     for p in l.pairs.iter().take(3) {
         line(format!(
             "    e.g. candidate row {} (line {}) = reference row {} (line {}) [{}]",
@@ -492,6 +495,13 @@ fn main_compare(args: &Args) -> ExitCode {
         let written = serde_json::to_string_pretty(&analysis.report)
             .map_err(|e| format!("cannot encode the report: {e}"))
             .and_then(|json| write_file(path, json.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("preflight: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = &args.rows {
+        let written = analysis.candidate_leaks.to_csv().map_err(|e| e.to_string()).and_then(|csv| write_file(path, csv.as_bytes()));
         if let Err(e) = written {
             eprintln!("preflight: {e}");
             return ExitCode::from(2);

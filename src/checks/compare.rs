@@ -11,6 +11,10 @@
 
 use crate::checks::duplicates::{cell_key, identifier_columns};
 use crate::checks::neighbours::true_distance;
+use crate::checks::text_dups::{
+    banding_for, jaccard, Banding, ColumnTexts, Engine, Lsh, Permutations, BATCH_SHINGLES, PERMUTATIONS, SHINGLE_SIZE,
+};
+use crate::error::Result;
 use crate::gpu::{KnnGraph, Metric};
 use crate::ingest::table::clip;
 use crate::ingest::{Cell, CellKind, Table};
@@ -18,7 +22,7 @@ use crate::profile::value::{parse_datetime, parse_number};
 use crate::profile::{quantile_sorted, ColumnSummary, Comparison as ValueComparison};
 use crate::report::{
     ColumnDrift, ColumnType, CompareThresholds, DatasetDrift, DriftHistogram, ExcludedColumn, LabelShift, LeakPair,
-    Leakage, RenameSuggestion, RuleOutcome, SchemaDiff, TypeChange, Verdict,
+    Leakage, RenameSuggestion, RuleOutcome, SchemaDiff, TextLeakPair, TextLeakage, TypeChange, Verdict,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -344,6 +348,12 @@ pub struct TableComparison {
     /// Candidate rows that copy a reference row exactly (ignoring
     /// identifiers included): left out of near leakage.
     pub copied: Vec<bool>,
+    /// For each candidate row, the first reference row it equals in every
+    /// shared column.
+    pub exact_matches: Vec<Option<u32>>,
+    /// For each candidate row, the first reference row it equals once
+    /// identifier-like columns are left out.
+    pub ignoring_matches: Vec<Option<u32>>,
     /// Per-column drift, most drifted first.
     pub drift: Vec<ColumnDrift>,
     /// Shared columns without drift statistics, and why.
@@ -364,7 +374,7 @@ pub fn compare_tables(
 ) -> TableComparison {
     let shared = shared_columns(reference, candidate);
     let schema = schema_diff(reference, candidate, &shared, thresholds);
-    let (leakage, copied) = exact_leakage(reference, candidate, &shared, normalize);
+    let (leakage, copied, exact_matches, ignoring_matches) = exact_leakage(reference, candidate, &shared, normalize);
     let mut drift = Vec::new();
     let mut drift_not_computed = Vec::new();
     let mut label_shift = None;
@@ -393,7 +403,7 @@ pub fn compare_tables(
         drift.push(column);
     }
     drift.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.column.cmp(&b.column)));
-    TableComparison { schema, leakage, copied, drift, drift_not_computed, label_shift }
+    TableComparison { schema, leakage, copied, exact_matches, ignoring_matches, drift, drift_not_computed, label_shift }
 }
 
 fn label_shift_of(column: &ColumnDrift, thresholds: &CompareThresholds) -> LabelShift {
@@ -522,12 +532,15 @@ fn matches(reference: &[u128], candidate: &[u128]) -> Vec<Option<u32>> {
     candidate.iter().map(|key| first.get(key).copied()).collect()
 }
 
+/// For each candidate row, the reference row it matches.
+type Matches = Vec<Option<u32>>;
+
 fn exact_leakage(
     reference: &Side<'_>,
     candidate: &Side<'_>,
     shared: &[SharedColumn],
     normalize: bool,
-) -> (Leakage, Vec<bool>) {
+) -> (Leakage, Vec<bool>, Matches, Matches) {
     let rows = candidate.table.rows();
     let share = |count: u64| if rows == 0 { 0.0 } else { count as f64 / rows as f64 };
     let mut identifiers: Vec<String> = Vec::new();
@@ -606,7 +619,7 @@ fn exact_leakage(
         near_method: "not run".into(),
         pairs,
     };
-    (leakage, copied)
+    (leakage, copied, exact, ignoring)
 }
 
 /// Numeric values of a column (dates as days), sorted, and its missing count.
@@ -852,10 +865,27 @@ pub fn dataset_drift(
     }
 }
 
+/// What [`near_leakage`] finds.
+#[derive(Debug, Clone, Default)]
+pub struct NearLeakage {
+    /// Candidate rows that are near copies.
+    pub count: u64,
+    /// The distance below which a reference neighbour is a near copy.
+    pub threshold: f64,
+    /// Example pairs.
+    pub pairs: Vec<LeakPair>,
+    /// For each candidate row, the reference row it nearly copies.
+    pub matches: Vec<Option<u32>>,
+    /// For each candidate row in the graph, the distance to its nearest
+    /// reference row among its k neighbours (`None`: no reference row among
+    /// them, or the row is not in the graph's sample).
+    pub nearest_reference: Vec<Option<f64>>,
+}
+
 /// Near leakage from the same graph: candidate rows, not exact copies,
 /// with a reference neighbour closer than `factor` x the median
 /// nearest-neighbour distance (each row's nearest positive distance), or
-/// at distance 0. Returns the count and example pairs.
+/// at distance 0. Returns the count, example pairs and per-row matches.
 #[allow(clippy::too_many_arguments)]
 pub fn near_leakage(
     graph: &KnnGraph,
@@ -865,7 +895,7 @@ pub fn near_leakage(
     candidate: &Table,
     copied: &[bool],
     factor: f64,
-) -> (u64, f64, Vec<LeakPair>) {
+) -> NearLeakage {
     let reference_rows = reference.rows();
     let mut first: Vec<f64> = (0..graph.n)
         .filter_map(|i| graph.neighbour_distances(i).iter().map(|&d| true_distance(d, metric)).find(|&d| d > 0.0))
@@ -874,12 +904,24 @@ pub fn near_leakage(
     let threshold = if first.is_empty() { 0.0 } else { factor * quantile_sorted(&first, 0.5) };
     let mut count = 0u64;
     let mut pairs = Vec::new();
+    let mut matches = vec![None; candidate.rows()];
+    let mut nearest_reference = vec![None; candidate.rows()];
     for pos in 0..graph.n {
         let row = rows[pos] as usize;
-        if row < reference_rows || copied[row - reference_rows] {
+        if row < reference_rows {
             continue;
         }
         let c = row - reference_rows;
+        nearest_reference[c] = graph
+            .neighbours(pos)
+            .iter()
+            .zip(graph.neighbour_distances(pos))
+            .filter(|(&j, _)| (rows[j as usize] as usize) < reference_rows)
+            .map(|(_, &d)| true_distance(d, metric))
+            .min_by(f64::total_cmp);
+        if copied[c] {
+            continue;
+        }
         let hit = graph.neighbours(pos).iter().zip(graph.neighbour_distances(pos)).find_map(|(&j, &d)| {
             let other = rows[j as usize] as usize;
             let distance = true_distance(d, metric);
@@ -887,6 +929,7 @@ pub fn near_leakage(
         });
         if let Some((r, distance)) = hit {
             count += 1;
+            matches[c] = Some(r as u32);
             if pairs.len() < LEAK_PAIRS_SHOWN {
                 pairs.push(LeakPair {
                     kind: "near".into(),
@@ -900,7 +943,214 @@ pub fn near_leakage(
             }
         }
     }
-    (count, threshold, pairs)
+    NearLeakage { count, threshold, pairs, matches, nearest_reference }
+}
+
+// ---------------------------------------------------------------- text leakage
+
+/// Example text pairs listed per kind (exact, near) and column.
+pub const TEXT_LEAK_PAIRS_SHOWN: usize = 20;
+/// Characters of each text shown in the example pairs.
+pub const TEXT_LEAK_CHARS: usize = 300;
+
+/// The text leakage of one column, and each candidate row's leaked
+/// reference row.
+#[derive(Debug, Clone)]
+pub struct ColumnTextLeakage {
+    /// The report section.
+    pub section: TextLeakage,
+    /// For each candidate row, the reference row whose text it copies
+    /// (exactly, else the best near match).
+    pub matches: Vec<Option<u32>>,
+}
+
+/// Candidate texts of column `c_index` that copy (byte for byte) or nearly
+/// copy (Jaccard of the character 5-gram sets >= `threshold`) a text of the
+/// reference's column `r_index`. Both files' distinct normalised texts get
+/// MinHash signatures (`engine`) and go into one LSH; only the pairs joining
+/// a reference text to a candidate text are verified, by exact Jaccard. A
+/// candidate text's match is its most similar reference text (ties: the
+/// earlier one), reported as that text's first row.
+#[allow(clippy::too_many_arguments)]
+pub async fn text_leakage(
+    reference: &Table,
+    r_index: usize,
+    candidate: &Table,
+    c_index: usize,
+    reason: String,
+    threshold: f64,
+    engine: &mut Engine,
+) -> Result<ColumnTextLeakage> {
+    let r_texts = ColumnTexts::new(&reference.columns[r_index]);
+    let c_texts = ColumnTexts::new(&candidate.columns[c_index]);
+    let (nr, nc) = (r_texts.distinct_texts(), c_texts.distinct_texts());
+    let banding = banding_for(threshold, PERMUTATIONS);
+    let permutations = Permutations::new();
+    // Reference texts are ids 0..nr, candidate texts nr..nr + nc.
+    let mut lsh = Lsh::new(banding, nr + nc);
+    for (texts, offset) in [(&r_texts, 0), (&c_texts, nr)] {
+        let mut first = 0;
+        while first < texts.distinct_texts() {
+            let batch = texts.batch(first, BATCH_SHINGLES);
+            let signatures = engine.signatures(&batch, &permutations).await?;
+            lsh.insert(offset + first, &signatures);
+            first += batch.texts();
+        }
+    }
+    let mut best: Vec<Option<(u32, f64)>> = vec![None; nc];
+    let mut r_cache: HashMap<u32, Vec<u64>> = HashMap::new();
+    let mut c_cache: HashMap<u32, Vec<u64>> = HashMap::new();
+    let (mut candidate_pairs, mut kept_pairs) = (0u64, 0u64);
+    lsh.for_each_candidate(|a, b| {
+        // a < b, so a cross-file pair has a in the reference, b in the candidate.
+        if a as usize >= nr || (b as usize) < nr {
+            return;
+        }
+        candidate_pairs += 1;
+        let c = b - nr as u32;
+        let rs = r_cache.entry(a).or_insert_with(|| r_texts.shingle_set(a));
+        let cs = c_cache.entry(c).or_insert_with(|| c_texts.shingle_set(c));
+        let similarity = jaccard(rs, cs);
+        // The same hair of slack as the single-file check.
+        if similarity + 1e-12 >= threshold {
+            kept_pairs += 1;
+            let slot = &mut best[c as usize];
+            if slot.is_none_or(|(r, j)| similarity > j || (similarity == j && a < r)) {
+                *slot = Some((a, similarity));
+            }
+        }
+    });
+    drop((r_cache, c_cache));
+
+    let mut exact_first: HashMap<u128, u32> = HashMap::new();
+    for (row, key, id) in r_texts.rows_with_text() {
+        if id.is_some() {
+            exact_first.entry(key).or_insert(row);
+        }
+    }
+    let (r_column, c_column) = (&reference.columns[r_index], &candidate.columns[c_index]);
+    let mut matches = vec![None; candidate.rows()];
+    let (mut rows_with_text, mut exact_rows, mut near_rows) = (0u64, 0u64, 0u64);
+    let (mut exact_pairs, mut near_pairs) = (Vec::new(), Vec::new());
+    for (row, key, id) in c_texts.rows_with_text() {
+        rows_with_text += 1;
+        // Texts empty after normalisation (white space only) never leak.
+        let Some(id) = id else { continue };
+        let (kind, r, similarity) = if let Some(&r) = exact_first.get(&key) {
+            exact_rows += 1;
+            ("exact", r, 1.0)
+        } else if let Some((text, similarity)) = best[id as usize] {
+            near_rows += 1;
+            ("near", r_texts.representative(text), similarity)
+        } else {
+            continue;
+        };
+        matches[row as usize] = Some(r);
+        let list = if kind == "exact" { &mut exact_pairs } else { &mut near_pairs };
+        if list.len() < TEXT_LEAK_PAIRS_SHOWN {
+            list.push(TextLeakPair {
+                kind: kind.into(),
+                candidate_row: row as u64,
+                candidate_line: candidate.lines[row as usize],
+                reference_row: r as u64,
+                reference_line: reference.lines[r as usize],
+                jaccard: similarity,
+                candidate_text: clip(c_column.get(row as usize).text(), TEXT_LEAK_CHARS),
+                reference_text: clip(r_column.get(r as usize).text(), TEXT_LEAK_CHARS),
+            });
+        }
+    }
+    exact_pairs.extend(near_pairs);
+    let Banding { bands, rows: rows_per_band } = banding;
+    let candidate_rows = candidate.rows();
+    Ok(ColumnTextLeakage {
+        section: TextLeakage {
+            column: c_column.name.clone(),
+            reason,
+            method: format!(
+                "exact: the candidate's text equals a reference text byte for byte. near: MinHash ({PERMUTATIONS} \
+                 values) of the character {SHINGLE_SIZE}-grams of each normalised text of both files, one LSH \
+                 ({bands} bands of {rows_per_band} values); reference-candidate pairs kept when the exact Jaccard \
+                 similarity of their shingle sets is at least {threshold}; each candidate text matched to its most \
+                 similar reference text"
+            ),
+            threshold,
+            engine: engine.name().to_string(),
+            engine_note: engine.note(),
+            candidate_rows_with_text: rows_with_text,
+            exact_rows,
+            near_rows,
+            share: if candidate_rows == 0 { 0.0 } else { (exact_rows + near_rows) as f64 / candidate_rows as f64 },
+            candidate_pairs,
+            kept_pairs,
+            pairs: exact_pairs,
+        },
+        matches,
+    })
+}
+
+// ---------------------------------------------------------------- per-row findings
+
+/// Header of the candidate's per-row leakage CSV (`compare --rows`).
+pub const CANDIDATE_ROWS_HEADER: [&str; 7] = [
+    "row",
+    "line",
+    "exact_leak_reference_row",
+    "leak_ignoring_ids_reference_row",
+    "near_leak_reference_row",
+    "text_leak_reference_row",
+    "nearest_reference_distance",
+];
+
+/// Per candidate row: the reference row it leaks from, by each kind of
+/// leakage, and its distance to the nearest reference row in the graph.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CandidateLeaks {
+    /// 1-based line of each candidate row.
+    pub lines: Vec<u64>,
+    /// Reference row equal in every shared column.
+    pub exact: Vec<Option<u32>>,
+    /// Reference row equal once identifier-like columns are left out
+    /// (includes the exact copies).
+    pub ignoring_identifiers: Vec<Option<u32>>,
+    /// Reference row it nearly copies in the shared embedding (kNN).
+    pub near: Vec<Option<u32>>,
+    /// Reference row whose text it copies or nearly copies (the first
+    /// free-text column with a match).
+    pub text: Vec<Option<u32>>,
+    /// Distance to the nearest reference row among its k neighbours.
+    pub nearest_reference_distance: Vec<Option<f64>>,
+}
+
+impl CandidateLeaks {
+    /// Writes the CSV ([`CANDIDATE_ROWS_HEADER`]).
+    pub fn write_csv<W: std::io::Write>(&self, out: W) -> csv::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(CANDIDATE_ROWS_HEADER)?;
+        let get = |v: &[Option<u32>], row: usize| v.get(row).copied().flatten().map(|r| r.to_string()).unwrap_or_default();
+        for row in 0..self.lines.len() {
+            w.write_record([
+                row.to_string(),
+                self.lines[row].to_string(),
+                get(&self.exact, row),
+                get(&self.ignoring_identifiers, row),
+                get(&self.near, row),
+                get(&self.text, row),
+                self.nearest_reference_distance.get(row).copied().flatten().map(|d| format!("{d:.6}")).unwrap_or_default(),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    }
+
+    /// The CSV as a string.
+    pub fn to_csv(&self) -> Result<String> {
+        let mut buf = Vec::new();
+        self.write_csv(&mut buf).map_err(|e| {
+            crate::Error::new(crate::ErrorKind::Internal, format!("writing the candidate rows CSV: {e}"))
+        })?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
 }
 
 // ---------------------------------------------------------------- verdict
@@ -958,6 +1208,24 @@ pub fn compare_verdict(
             t.leakage_share,
             share <= t.leakage_share,
             format!("{near} candidate rows ({:.1}%) are near copies of a reference row", share * 100.0),
+        ));
+    }
+    if let Some(worst) = comparison.text_leakage.iter().max_by(|a, b| a.share.total_cmp(&b.share)) {
+        rules.push(rule(
+            "text_leakage",
+            "warning",
+            worst.share,
+            t.leakage_share,
+            worst.share <= t.leakage_share,
+            format!(
+                "{} candidate rows ({:.1}%) copy a reference text in {:?} ({} exactly, {} nearly, Jaccard >= {})",
+                worst.exact_rows + worst.near_rows,
+                worst.share * 100.0,
+                worst.column,
+                worst.exact_rows,
+                worst.near_rows,
+                worst.threshold
+            ),
         ));
     }
     if let Some(d) = &comparison.dataset_drift {
@@ -1077,6 +1345,80 @@ mod tests {
         cell_key(Cell::Text("1"), Numeric, false, &mut a);
         cell_key(Cell::Text("1.0"), Numeric, false, &mut b);
         assert_eq!(a, b);
+    }
+
+    fn table(csv: &str) -> Table {
+        let mut ingestor = crate::ingest::Ingestor::new("t.csv");
+        ingestor.push(csv.as_bytes()).unwrap();
+        ingestor.finish().unwrap();
+        ingestor.table
+    }
+
+    #[test]
+    fn text_leakage_finds_exact_and_edited_copies_across_files_only() {
+        let reference = table(
+            "text\n\
+             \"The battery lasts two full days and the screen is bright and sharp.\"\n\
+             \"Support never answered my emails, so I asked my bank for a refund.\"\n\
+             \"Arrived early, well packed, and the charger works with my old laptop.\"\n\
+             \"Arrived early, well packed, and the charger works with my old laptop.\"\n",
+        );
+        let candidate = table(
+            "text\n\
+             \"The strap broke within a month and the replacement costs too much.\"\n\
+             \"Support never answered my emails, so I asked my bank for a refund.\"\n\
+             \"the battery lasts two full days, and the screen is bright and sharp!\"\n\
+             \"The strap broke within a month and the replacement costs too much.\"\n\
+             \"ARRIVED EARLY, WELL PACKED, AND THE CHARGER WORKS WITH MY OLD LAPTOP.\"\n\
+             \"   \"\n",
+        );
+        let found = pollster::block_on(text_leakage(&reference, 0, &candidate, 0, "test".into(), 0.7, &mut Engine::cpu(None)))
+            .unwrap();
+        let s = &found.section;
+        // Row 1 byte for byte; row 2 edited (Jaccard checked below); row 4
+        // equal after normalisation (Jaccard 1, reported near, first row 2).
+        // Rows 0 and 3 repeat each other inside the candidate only: no leak.
+        assert_eq!(found.matches, vec![None, Some(1), Some(0), None, Some(2), None]);
+        assert_eq!((s.exact_rows, s.near_rows), (1, 2));
+        // The white-space-only text has a text but never leaks.
+        assert_eq!(s.candidate_rows_with_text, 6);
+        assert!(close(s.share, 3.0 / 6.0));
+        assert_eq!(s.engine, "cpu");
+        let kinds: Vec<(&str, u64, u64)> = s.pairs.iter().map(|p| (p.kind.as_str(), p.candidate_row, p.reference_row)).collect();
+        assert_eq!(kinds, [("exact", 1, 1), ("near", 2, 0), ("near", 4, 2)]);
+        let norm = |t: &str| crate::checks::text_dups::shingle_set(&crate::checks::text_dups::normalize(t));
+        let expected = jaccard(
+            &norm("The battery lasts two full days and the screen is bright and sharp."),
+            &norm("the battery lasts two full days, and the screen is bright and sharp!"),
+        );
+        assert!((0.7..1.0).contains(&expected), "{expected}");
+        assert!(close(s.pairs[1].jaccard, expected));
+        assert!(close(s.pairs[2].jaccard, 1.0));
+        assert_eq!((s.pairs[1].candidate_line, s.pairs[1].reference_line), (4, 2));
+        assert_eq!(s.pairs[1].reference_text, "The battery lasts two full days and the screen is bright and sharp.");
+        // Every kept pair joins the two files.
+        assert!(s.kept_pairs >= 3 && s.candidate_pairs >= s.kept_pairs, "{s:?}");
+        // At threshold 1 only texts equal after normalisation leak.
+        let strict = pollster::block_on(text_leakage(&reference, 0, &candidate, 0, "test".into(), 1.0, &mut Engine::cpu(None)))
+            .unwrap();
+        assert_eq!(strict.matches, vec![None, Some(1), None, None, Some(2), None]);
+    }
+
+    #[test]
+    fn candidate_leaks_csv_has_one_line_per_candidate_row() {
+        let leaks = CandidateLeaks {
+            lines: vec![2, 3],
+            exact: vec![Some(4), None],
+            ignoring_identifiers: vec![Some(4), Some(7)],
+            near: vec![None, None],
+            text: vec![None, Some(1)],
+            nearest_reference_distance: vec![Some(0.0), None],
+        };
+        assert_eq!(
+            leaks.to_csv().unwrap(),
+            "row,line,exact_leak_reference_row,leak_ignoring_ids_reference_row,near_leak_reference_row,\
+             text_leak_reference_row,nearest_reference_distance\n0,2,4,4,,,0.000000\n1,3,,7,,1,\n"
+        );
     }
 
     #[test]

@@ -485,6 +485,21 @@ impl<'a> ColumnTexts<'a> {
         self.representatives.len()
     }
 
+    /// Each row with a non-missing text, ascending: its row id, the xxh3-128
+    /// of its text, and its distinct normalised text (`None` when empty).
+    pub fn rows_with_text(&self) -> impl Iterator<Item = (u32, u128, Option<u32>)> + '_ {
+        self.rows
+            .iter()
+            .zip(&self.exact_keys)
+            .zip(&self.normalized)
+            .map(|((&row, &key), &id)| (row, key, (id != NO_TEXT).then_some(id)))
+    }
+
+    /// The first row holding distinct text `id`.
+    pub fn representative(&self, id: u32) -> u32 {
+        self.representatives[id as usize]
+    }
+
     fn normalized_text(&self, id: u32) -> String {
         normalize(self.column.get(self.representatives[id as usize] as usize).text())
     }
