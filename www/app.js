@@ -153,6 +153,18 @@ function onWorkerFatal(message) {
 
 // ---------------------------------------------------------------- runs
 
+/** The compare limits filled in the options panel (empty ones keep the CLI's defaults). */
+function thresholds() {
+  const out = {};
+  for (const input of document.querySelectorAll('[data-threshold]')) {
+    const raw = input.value.trim();
+    if (raw === '') continue;
+    const value = Number(raw);
+    if (Number.isFinite(value)) out[input.dataset.threshold] = value;
+  }
+  return out;
+}
+
 function options() {
   return { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto', normalize: ui.normalizeInput.checked };
 }
@@ -242,7 +254,7 @@ function startCompare(candidate, runOptions = options()) {
   ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
   ui.progress.dataset.stage = 'reading';
   setStatus(`Comparing ${candidate.name} (${formatBytes(candidate.size)}) with ${reference.name} (${formatBytes(reference.size)})…`);
-  worker.worker.postMessage({ id, type: 'compare', data: { reference, candidate, options: runOptions, thresholds: {} } });
+  worker.worker.postMessage({ id, type: 'compare', data: { reference, candidate, options: runOptions, thresholds: thresholds() } });
 }
 
 /**

@@ -1214,8 +1214,41 @@ function fileSummarySection(report) {
   return section(
     'files',
     'Each file on its own',
-    el('p', { class: 'muted' }, 'Each file\'s full single-file report is in the downloaded JSON (under "reference" and "candidate").'),
+    el('p', { class: 'muted' }, 'Each file\'s full single-file report is below (collapsed) and in the downloaded JSON (under "reference" and "candidate").'),
     table({ head: ['file', 'name', 'rows', 'columns', 'redundant duplicate rows', 'verdict', 'failures and warnings'], rows: [row('reference', report.reference), row('candidate', report.candidate)], testid: 'file-summaries' }),
+  );
+}
+
+/**
+ * Prefixes every id and test id under `root` with `prefix-` (and the
+ * attributes that point at ids), so a single-file report nested in the
+ * comparison clashes neither with the comparison nor with the other file's.
+ */
+function scopeIds(root, prefix) {
+  for (const node of root.querySelectorAll('[id], [data-testid], [for], [aria-describedby], [aria-labelledby]')) {
+    if (node.id) node.id = `${prefix}-${node.id}`;
+    if (node.hasAttribute('data-testid')) node.setAttribute('data-testid', `${prefix}-${node.getAttribute('data-testid')}`);
+    for (const attr of ['for', 'aria-describedby', 'aria-labelledby']) {
+      if (node.hasAttribute(attr)) node.setAttribute(attr, node.getAttribute(attr).split(/\s+/).map((id) => `${prefix}-${id}`).join(' '));
+    }
+  }
+  return root;
+}
+
+/** One file's full single-file report, collapsed, its ids prefixed with `which`. */
+function fullReportDetails(which, report) {
+  const name = report?.source?.name ?? '';
+  const body = el('div', { class: 'nested-report' });
+  if (report) body.append(renderReport(report));
+  else body.append(emptyNote('Not in the comparison.'));
+  // The label picker re-runs a single-file check: not offered inside a comparison.
+  for (const select of body.querySelectorAll('[data-testid="label-select"]')) select.disabled = true;
+  scopeIds(body, which);
+  return el(
+    'details',
+    { class: 'full-report', id: `full-report-${which}`, testid: `full-report-${which}`, dataset: { which, rows: report?.source?.rows ?? '' } },
+    el('summary', {}, `Full report of the ${which}: ${name} (${formatInt(report?.source?.rows)} rows)`),
+    body,
   );
 }
 
@@ -1231,6 +1264,8 @@ export function renderCompareReport(report) {
     driftSection(report),
     datasetDriftSection(report),
     fileSummarySection(report),
+    fullReportDetails('reference', report.reference),
+    fullReportDetails('candidate', report.candidate),
   ]);
   return fragment;
 }
