@@ -143,6 +143,22 @@ fn identifier_columns_are_ignored_and_renames_suggested() {
     assert_eq!(c.schema.renamed[0].candidate_column, "flipper_mm");
 }
 
+/// A category whose values all differ in the (smaller) candidate is typed
+/// identifier there: it stays a feature, so rows differing in it do not
+/// leak, and its drift is computed.
+#[test]
+fn a_column_unique_in_one_file_only_is_not_an_identifier() {
+    let reference: Vec<String> = (0..100).map(|i| format!("A{:02},{}", i % 5, i % 2)).collect();
+    let candidate: Vec<String> = (0..50).map(|i| format!("B{i:02},{}", i % 2)).collect();
+    let report = compare(&csv("code,x", &reference), &csv("code,x", &candidate));
+    let c = &report.comparison;
+    assert!(c.leakage.identifier_columns.is_empty(), "{:?}", c.leakage.identifier_columns);
+    assert_eq!(c.leakage.exact_rows_ignoring_identifiers, 0);
+    let code = c.drift.iter().find(|d| d.column == "code").expect("drift of code");
+    assert!((code.js_distance.unwrap() - 1.0).abs() < 1e-9, "{:?}", code.js_distance);
+    assert!(code.flagged);
+}
+
 /// Reviews: the candidate plants one reference text byte for byte (row 1)
 /// and one edited (row 3: case, punctuation, one word); the rest are new.
 const REFERENCE_REVIEWS: &str = "id,stars,review\n\

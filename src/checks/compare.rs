@@ -10,6 +10,7 @@
 //! from, and [`dataset_drift`] / [`near_leakage`] read the graph over it.
 
 use crate::checks::duplicates::{cell_key, identifier_columns};
+use crate::profile::name_suggests_identifier;
 use crate::checks::neighbours::true_distance;
 use crate::checks::text_dups::{
     banding_for, jaccard, Banding, ColumnTexts, Engine, Lsh, Permutations, BATCH_SHINGLES, PERMUTATIONS, SHINGLE_SIZE,
@@ -384,6 +385,10 @@ pub fn compare_tables(
         let family = match (family(rt), family(ct)) {
             (Some(a), Some(b)) if a == b => a,
             (Some(_), Some(_)) => Family::Categorical,
+            // All values distinct in one file only (a small file, say): still
+            // categories, compared as such.
+            (Some(Family::Categorical), None) if ct == ColumnType::Identifier => Family::Categorical,
+            (None, Some(Family::Categorical)) if rt == ColumnType::Identifier => Family::Categorical,
             _ => {
                 let why = if rt == ct { format!("{rt:?}") } else { format!("{rt:?} in the reference, {ct:?} in the candidate") };
                 drift_not_computed.push(ExcludedColumn {
@@ -543,15 +548,22 @@ fn exact_leakage(
 ) -> (Leakage, Vec<bool>, Matches, Matches) {
     let rows = candidate.table.rows();
     let share = |count: u64| if rows == 0 { 0.0 } else { count as f64 / rows as f64 };
-    let mut identifiers: Vec<String> = Vec::new();
-    for side in [reference, candidate] {
-        for (i, _) in identifier_columns(side.summaries) {
-            let name = &side.table.columns[i].name;
-            if shared.iter().any(|s| reference.table.columns[s.reference].name == *name) && !identifiers.contains(name) {
-                identifiers.push(name.clone());
-            }
-        }
-    }
+    // A shared column is left out as an identifier when it is one in both
+    // files, or in one file and named like one: a category whose values all
+    // happen to differ in a small file is still a feature.
+    let ids_of = |side: &Side<'_>| -> Vec<String> {
+        identifier_columns(side.summaries).into_iter().map(|(i, _)| side.table.columns[i].name.clone()).collect()
+    };
+    let (reference_ids, candidate_ids) = (ids_of(reference), ids_of(candidate));
+    let identifiers: Vec<String> = shared
+        .iter()
+        .map(|s| &reference.table.columns[s.reference].name)
+        .filter(|name| {
+            let (in_reference, in_candidate) = (reference_ids.contains(name), candidate_ids.contains(name));
+            (in_reference && in_candidate) || ((in_reference || in_candidate) && name_suggests_identifier(name))
+        })
+        .cloned()
+        .collect();
     let pick = |keep: &dyn Fn(&SharedColumn) -> bool| -> (Vec<(usize, ValueComparison)>, Vec<(usize, ValueComparison)>) {
         let kept: Vec<&SharedColumn> = shared.iter().filter(|s| keep(s)).collect();
         (
