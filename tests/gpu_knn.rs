@@ -20,26 +20,12 @@ use preflight::gpu::{knn_cpu, KnnGraph, Metric};
 
 const METRICS: [Metric; 2] = [Metric::Cosine, Metric::SquaredEuclidean];
 
-/// Seeded xorshift64*: reproducible data without a dependency.
-struct XorShift(u64);
+mod common;
+use common::XorShift;
 
-impl XorShift {
-    fn new(seed: u64) -> XorShift {
-        XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    /// Uniform in [-1, 1).
-    fn next_f32(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
-        (bits as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        ((self.next_f32() * 0.5 + 0.5) * bound as f32) as usize % bound.max(1)
-    }
+/// In `0..bound`, through a uniform float (how this file's data was made).
+fn below(rng: &mut XorShift, bound: usize) -> usize {
+    ((rng.next_f32() * 0.5 + 0.5) * bound as f32) as usize % bound.max(1)
 }
 
 fn random_rows(n: usize, d: usize, seed: u64) -> Vec<f32> {
@@ -55,7 +41,7 @@ fn rows_with_duplicates_and_zeros(n: usize, d: usize, seed: u64) -> Vec<f32> {
         if i % 11 == 0 {
             data[i * d..(i + 1) * d].fill(0.0);
         } else if i % 3 == 0 {
-            let source = rng.below(i);
+            let source = below(&mut rng, i);
             data.copy_within(source * d..(source + 1) * d, i * d);
         }
     }
@@ -337,32 +323,8 @@ mod gpu {
     use preflight::error::ErrorKind;
     use preflight::gpu::GpuContext;
 
-    /// The GPU context, or `None` after a loud skip notice when there is no
-    /// adapter (a failure instead when `PREFLIGHT_REQUIRE_GPU=1`).
     fn context() -> Option<GpuContext> {
-        match pollster::block_on(GpuContext::new()) {
-            Ok(context) => {
-                let info = context.adapter_info();
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "GPU adapter: {} ({:?})",
-                    info.name,
-                    info.backend
-                );
-                Some(context)
-            }
-            Err(e) => {
-                if std::env::var("PREFLIGHT_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-                    panic!("PREFLIGHT_REQUIRE_GPU=1 but no GPU: {e}");
-                }
-                // Straight to stderr: the test harness does not capture this.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n*** SKIPPED: no GPU adapter ({e}) ***\n"
-                );
-                None
-            }
-        }
+        common::gpu_context()
     }
 
     /// Compares the GPU graph with the CPU graph: distances slot by slot,

@@ -8,25 +8,8 @@
 
 use preflight::checks::text_dups::{fold32, normalize, shingle_hashes, signatures_cpu, Permutations, PERMUTATIONS};
 
-/// Seeded xorshift64*: reproducible data without a dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> XorShift {
-        XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-}
+mod common;
+use common::XorShift;
 
 /// `lengths.len()` texts of random 32-bit shingles: (shingles, offsets).
 fn random_texts(lengths: &[usize], seed: u64) -> (Vec<u32>, Vec<u32>) {
@@ -79,25 +62,11 @@ mod gpu {
     use super::*;
     use preflight::error::ErrorKind;
     use preflight::gpu::{minhash, GpuContext};
-    use std::io::Write;
 
     /// The GPU context, or `None` after a loud skip notice when there is no
     /// adapter (a failure instead when `PREFLIGHT_REQUIRE_GPU=1`).
     fn context() -> Option<GpuContext> {
-        match pollster::block_on(GpuContext::new()) {
-            Ok(context) => {
-                let info = context.adapter_info();
-                let _ = writeln!(std::io::stderr(), "GPU adapter: {} ({:?})", info.name, info.backend);
-                Some(context)
-            }
-            Err(e) => {
-                if std::env::var("PREFLIGHT_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-                    panic!("PREFLIGHT_REQUIRE_GPU=1 but no GPU: {e}");
-                }
-                let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: no GPU adapter ({e}) ***\n");
-                None
-            }
-        }
+        common::gpu_context()
     }
 
     fn check(label: &str, context: &GpuContext, shingles: &[u32], offsets: &[u32]) {

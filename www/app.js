@@ -467,45 +467,13 @@ function firstFile(list) {
 
 function wireInput() {
   const zone = ui.dropzone;
-  const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
-  zone.addEventListener('dragenter', (event) => {
-    if (!hasFiles(event)) return;
-    event.preventDefault();
-    zone.classList.add('dragging');
-  });
-  zone.addEventListener('dragover', (event) => {
-    if (!hasFiles(event)) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = 'copy';
-    zone.classList.add('dragging');
-  });
-  zone.addEventListener('dragleave', (event) => {
-    if (event.target === zone) zone.classList.remove('dragging');
-  });
-  zone.addEventListener('drop', (event) => {
-    event.preventDefault();
-    zone.classList.remove('dragging');
-    const file = firstFile(event.dataTransfer?.files);
-    if (file) startRun(file);
-  });
+  wireDropTarget(zone, ui.fileInput, startRun);
   // A file dropped beside the zone must not make the browser open it.
   window.addEventListener('dragover', (event) => event.preventDefault());
   window.addEventListener('drop', (event) => {
     if (!zone.contains(event.target)) event.preventDefault();
   });
-  zone.addEventListener('keydown', (event) => {
-    if (event.target !== zone) return;
-    if (event.key === 'Enter' || event.key === ' ') {
-      event.preventDefault();
-      ui.fileInput.click();
-    }
-  });
-  ui.fileInput.addEventListener('change', () => {
-    const file = firstFile(ui.fileInput.files);
-    if (file) startRun(file);
-    ui.fileInput.value = ''; // choosing the same file again runs again
-  });
-  wireCompareZone();
+  wireDropTarget(ui.compareZone, ui.compareInput, startCompare);
   ui.sampleButton.addEventListener('click', async () => {
     clearError();
     try {
@@ -536,9 +504,11 @@ function wireInput() {
   });
 }
 
-/** The "compare with…" zone: a second file, compared with the reference. */
-function wireCompareZone() {
-  const zone = ui.compareZone;
+/**
+ * A drop zone and its file input: a dropped file, a chosen file, or Enter /
+ * Space on the zone (which opens the chooser) goes to `onFile`.
+ */
+function wireDropTarget(zone, input, onFile) {
   const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
   for (const type of ['dragenter', 'dragover']) {
     zone.addEventListener(type, (event) => {
@@ -555,19 +525,19 @@ function wireCompareZone() {
     event.preventDefault();
     zone.classList.remove('dragging');
     const file = firstFile(event.dataTransfer?.files);
-    if (file) startCompare(file);
+    if (file) onFile(file);
   });
   zone.addEventListener('keydown', (event) => {
     if (event.target !== zone) return;
     if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
-      ui.compareInput.click();
+      input.click();
     }
   });
-  ui.compareInput.addEventListener('change', () => {
-    const file = firstFile(ui.compareInput.files);
-    if (file) startCompare(file);
-    ui.compareInput.value = '';
+  input.addEventListener('change', () => {
+    const file = firstFile(input.files);
+    if (file) onFile(file);
+    input.value = ''; // choosing the same file again runs again
   });
 }
 

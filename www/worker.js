@@ -120,21 +120,7 @@ async function profile(file, options) {
   const profiler = new wasm.Profiler(file.name, profilerOptions(options));
   let keep = false;
   try {
-    progress({ stage: 'reading', fraction: 0, bytesRead: 0, totalBytes, rowsRead: 0 }, true);
-    for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
-      const chunk = new Uint8Array(await file.slice(offset, offset + CHUNK_BYTES).arrayBuffer());
-      profiler.push(chunk);
-      const bytesRead = Math.min(offset + CHUNK_BYTES, totalBytes);
-      progress({
-        stage: 'reading',
-        fraction: totalBytes > 0 ? bytesRead / totalBytes : 1,
-        bytesRead,
-        totalBytes,
-        rowsRead: Number(profiler.rowsRead()),
-      });
-    }
-    const rowsRead = Number(profiler.rowsRead());
-    progress({ stage: 'reading', fraction: 1, bytesRead: totalBytes, totalBytes, rowsRead }, true);
+    const rowsRead = await pushFile(profiler, file);
     const result = await profiler.finish(onStage(totalBytes, rowsRead));
     // Kept: a new label column re-runs the checks without reading the file again.
     kept = { profiler, totalBytes, free: () => profiler.free() };

@@ -259,16 +259,48 @@ fn read(args: &Args, path: &Path) -> Result<(Profiler, String, Progress), String
     Ok((profiler, display, progress))
 }
 
-fn write_outputs(args: &Args, analysis: &Analysis) -> Result<(), String> {
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&analysis.report).map_err(|e| format!("cannot encode the report: {e}"))?;
-        write_file(path, json.as_bytes())?;
+/// Writes `--json` (the report) and `--rows` (the CSV `rows_csv` makes),
+/// prints the summary and gives the exit status: 0 passed, 1 failed, 2 when
+/// an output cannot be written.
+fn deliver(
+    args: &Args,
+    report: &impl serde::Serialize,
+    passed: bool,
+    rows_csv: impl FnOnce() -> preflight::error::Result<String>,
+    summary: String,
+) -> ExitCode {
+    let written = (|| -> Result<(), String> {
+        if let Some(path) = &args.json {
+            let json = serde_json::to_string_pretty(report).map_err(|e| format!("cannot encode the report: {e}"))?;
+            write_file(path, json.as_bytes())?;
+        }
+        if let Some(path) = &args.rows {
+            let csv = rows_csv().map_err(|e| e.to_string())?;
+            write_file(path, csv.as_bytes())?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        eprintln!("preflight: {e}");
+        return ExitCode::from(2);
     }
-    if let Some(path) = &args.rows {
-        let csv = analysis.rows.to_csv().map_err(|e| e.to_string())?;
-        write_file(path, csv.as_bytes())?;
+    print!("{summary}");
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
-    Ok(())
+}
+
+/// The verdict's lines of a summary.
+fn verdict_lines(verdict: &preflight::report::Verdict, line: &mut impl FnMut(String)) {
+    line(format!("verdict: {}", if verdict.passed { "passed" } else { "FAILED" }));
+    for f in &verdict.failures {
+        line(format!("  error: {f}"));
+    }
+    for w in &verdict.warnings {
+        line(format!("  warning: {w}"));
+    }
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -370,13 +402,7 @@ fn summary(analysis: &Analysis) -> String {
     if let Some(note) = &r.compute.note {
         line(format!("  note: {note}"));
     }
-    line(format!("verdict: {}", if r.verdict.passed { "passed" } else { "FAILED" }));
-    for f in &r.verdict.failures {
-        line(format!("  error: {f}"));
-    }
-    for w in &r.verdict.warnings {
-        line(format!("  warning: {w}"));
-    }
+    verdict_lines(&r.verdict, &mut line);
     out
 }
 
@@ -473,46 +499,8 @@ fn compare_summary(analysis: &CompareAnalysis) -> String {
             d.score, d.same_set_share, d.expected_share, d.k, d.backend
         ));
     }
-    line(format!("verdict: {}", if r.verdict.passed { "passed" } else { "FAILED" }));
-    for f in &r.verdict.failures {
-        line(format!("  error: {f}"));
-    }
-    for w in &r.verdict.warnings {
-        line(format!("  warning: {w}"));
-    }
+    verdict_lines(&r.verdict, &mut line);
     out
-}
-
-fn main_compare(args: &Args) -> ExitCode {
-    let analysis = match run_compare(args) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("preflight: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(path) = &args.json {
-        let written = serde_json::to_string_pretty(&analysis.report)
-            .map_err(|e| format!("cannot encode the report: {e}"))
-            .and_then(|json| write_file(path, json.as_bytes()));
-        if let Err(e) = written {
-            eprintln!("preflight: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    if let Some(path) = &args.rows {
-        let written = analysis.candidate_leaks.to_csv().map_err(|e| e.to_string()).and_then(|csv| write_file(path, csv.as_bytes()));
-        if let Err(e) = written {
-            eprintln!("preflight: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    print!("{}", compare_summary(&analysis));
-    if analysis.report.verdict.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
 }
 
 fn main() -> ExitCode {
@@ -532,24 +520,19 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return usage_error(e),
     };
-    if args.compare {
-        return main_compare(&args);
-    }
-    let analysis = match run(&args) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("preflight: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = write_outputs(&args, &analysis) {
-        eprintln!("preflight: {e}");
-        return ExitCode::from(2);
-    }
-    print!("{}", summary(&analysis));
-    if analysis.report.verdict.passed {
-        ExitCode::SUCCESS
+    let delivered = if args.compare {
+        run_compare(&args).map(|a| {
+            let summary = compare_summary(&a);
+            deliver(&args, &a.report, a.report.verdict.passed, || a.candidate_leaks.to_csv(), summary)
+        })
     } else {
-        ExitCode::from(1)
-    }
+        run(&args).map(|a| {
+            let summary = summary(&a);
+            deliver(&args, &a.report, a.report.verdict.passed, || a.rows.to_csv(), summary)
+        })
+    };
+    delivered.unwrap_or_else(|e| {
+        eprintln!("preflight: {e}");
+        ExitCode::from(2)
+    })
 }
