@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // A tiny static file server for preflight's page (www/). No dependencies.
 //
-//   node scripts/serve.mjs [--port 8080] [--root www]
+//   node scripts/serve.mjs [--port 8080] [--root www] [--base /tools/preflight/]
+//
+// --base serves the root under that URL path only (as an intranet would host
+// the tool at https://intranet/tools/preflight/): every other path is a 404.
 //
 // Binds 127.0.0.1 only. Sends the page's Content-Security-Policy as a header
 // too, because a dedicated worker takes its policy from its own response, not
@@ -99,11 +102,26 @@ export function resolveUnderRoot(root, urlPath) {
 }
 
 /**
+ * The URL path the site is served under: '/' or '/a/b/', with one leading
+ * and one trailing slash. Throws on a base that is not a plain path.
+ */
+export function normalizeBase(base = '/') {
+  const segments = String(base).split('/').filter((s) => s !== '');
+  for (const s of segments) {
+    if (s === '.' || s === '..' || !/^[A-Za-z0-9._~-]+$/.test(s)) throw new Error(`bad base path: ${JSON.stringify(base)} (use letters, digits and . _ ~ - between slashes)`);
+  }
+  return segments.length ? `/${segments.join('/')}/` : '/';
+}
+
+/**
  * Starts the server. Resolves to {url, port, close()}; `close` resolves when
  * the server has stopped. `onRequest(method, urlPath)` sees every request.
+ * `base` (default '/') is the URL path the root is served under; `url` ends
+ * with it.
  */
-export function startServer({ port = 8080, root = 'www', host = '127.0.0.1', onRequest, quiet = true } = {}) {
+export function startServer({ port = 8080, root = 'www', host = '127.0.0.1', base = '/', onRequest, quiet = true } = {}) {
   const rootDir = fs.realpathSync(path.resolve(root));
+  const basePath = normalizeBase(base);
   const server = http.createServer((req, res) => {
     const method = req.method ?? 'GET';
     let urlPath;
@@ -120,7 +138,16 @@ export function startServer({ port = 8080, root = 'www', host = '127.0.0.1', onR
       sendText(res, 405, 'method not allowed', method);
       return;
     }
-    let filePath = resolveUnderRoot(rootDir, urlPath);
+    if (basePath !== '/' && urlPath === basePath.slice(0, -1)) {
+      res.writeHead(301, { ...baseHeaders(), Location: basePath });
+      res.end();
+      return;
+    }
+    if (!urlPath.startsWith(basePath)) {
+      sendText(res, 404, `not found (this server serves ${basePath} only)`, method);
+      return;
+    }
+    let filePath = resolveUnderRoot(rootDir, urlPath.slice(basePath.length - 1));
     if (filePath === null) {
       sendText(res, 403, 'forbidden', method);
       return;
@@ -171,7 +198,7 @@ export function startServer({ port = 8080, root = 'www', host = '127.0.0.1', onR
     server.listen(port, host, () => {
       server.off('error', reject);
       const address = server.address();
-      const url = `http://${host}:${address.port}/`;
+      const url = `http://${host}:${address.port}${basePath}`;
       const close = () =>
         new Promise((done) => {
           server.close(() => done());
@@ -198,6 +225,8 @@ function parseArgs(argv) {
       options.port = port;
     } else if (flag === '--root') {
       options.root = value();
+    } else if (flag === '--base') {
+      options.base = normalizeBase(value());
     } else if (flag === '--quiet' || flag === '-q') {
       options.quiet = true;
     } else if (flag === '--help' || flag === '-h') {
@@ -215,11 +244,11 @@ if (isMain) {
   try {
     options = parseArgs(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`serve: ${err.message}\nusage: node scripts/serve.mjs [--port 8080] [--root www] [--quiet]\n`);
+    process.stderr.write(`serve: ${err.message}\nusage: node scripts/serve.mjs [--port 8080] [--root www] [--base /sub/path/] [--quiet]\n`);
     process.exit(2);
   }
   if (options.help) {
-    process.stdout.write('usage: node scripts/serve.mjs [--port 8080] [--root www] [--quiet]\n');
+    process.stdout.write('usage: node scripts/serve.mjs [--port 8080] [--root www] [--base /sub/path/] [--quiet]\n');
     process.exit(0);
   }
   if (!fs.existsSync(options.root) || !fs.statSync(options.root).isDirectory()) {

@@ -20,6 +20,7 @@ mod clock;
 pub mod embed;
 pub mod error;
 pub mod gpu;
+pub mod html;
 pub mod ingest;
 pub mod profile;
 pub mod report;
@@ -85,6 +86,18 @@ pub struct Options {
     /// Jaccard similarity (of character 5-gram sets) from which two texts
     /// are near duplicates, in (0, 1].
     pub text_threshold: f64,
+    /// A rules file's rules (`checks::rules`); `None`: the default rules.
+    pub rules: Option<checks::rules::RuleSet>,
+    /// Annotator columns for agreement (`checks::agreement`); the label
+    /// column counts as one. Empty: detected.
+    pub annotators: Vec<String>,
+    /// The column marking verified labels; `None`: detected (`checks::review`).
+    pub verified_column: Option<String>,
+    /// How the review sample is drawn (`checks::review`).
+    pub review: checks::review::ReviewOptions,
+    /// Columns of a model's predicted class probabilities
+    /// (`checks::predictions`); empty: detected.
+    pub proba_columns: Vec<String>,
 }
 
 impl Default for Options {
@@ -100,6 +113,11 @@ impl Default for Options {
             near_duplicate_factor: checks::neighbours::NEAR_DUPLICATE_FACTOR,
             text_columns: Vec::new(),
             text_threshold: checks::text_dups::DEFAULT_THRESHOLD,
+            rules: None,
+            annotators: Vec::new(),
+            verified_column: None,
+            review: checks::review::ReviewOptions::default(),
+            proba_columns: Vec::new(),
         }
     }
 }
@@ -111,6 +129,9 @@ pub struct Analysis {
     pub report: Report,
     /// One entry per data row.
     pub rows: RowFindings,
+    /// The rows drawn for human review (`checks::review`); `None` without a
+    /// label column. Its CSV is `--review-sample` / the page's review download.
+    pub review_sample: Option<checks::review::ReviewSample>,
 }
 
 /// Incremental profiler of one input.
@@ -124,6 +145,9 @@ pub struct Profiler {
     /// The text duplicates of the last run and the options they depend on,
     /// reused when only the label changed.
     text_cache: Option<(TextKey, TextFindings)>,
+    /// The PII scan of the table (it depends on nothing else), reused by
+    /// later runs.
+    pii_cache: Option<checks::pii::PiiScan>,
 }
 
 /// What the text duplicate check depends on besides the table.
@@ -146,6 +170,7 @@ impl Profiler {
             started_ms: clock::now_ms(),
             analysed: false,
             text_cache: None,
+            pii_cache: None,
         }
     }
 
@@ -186,6 +211,13 @@ impl Profiler {
         self.options.label = label;
     }
 
+    /// The options of the next [`Profiler::analyse`], to change (label,
+    /// annotators, verified column, review sample, ...) before a re-run on
+    /// the parsed table.
+    pub fn options_mut(&mut self) -> &mut Options {
+        &mut self.options
+    }
+
     /// Like [`Profiler::finish`], but keeps the parsed table: call it again
     /// (after [`Profiler::set_label`], say) to re-run the checks without
     /// reading the file again. Push no more bytes after the first call.
@@ -208,6 +240,10 @@ impl Profiler {
         progress("profile", 0.1);
         let summaries: Vec<profile::ColumnSummary> = table.columns.iter().map(profile::profile_column).collect();
         lap("profile", &mut timings);
+
+        // Every value of every column, scanned for personal data.
+        let pii = self.pii_cache.get_or_insert_with(|| checks::pii::scan_table(table)).clone();
+        lap("pii", &mut timings);
 
         progress("duplicates", 0.3);
         let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } =
@@ -245,15 +281,73 @@ impl Profiler {
         let class_balance = label.as_ref().zip(label_values.as_deref()).map(|((i, reason), values)| {
             checks::balance::class_balance(values, &table.columns[*i].name, reason.clone())
         });
+        lap("balance", &mut timings);
+
+        // Other annotators' labels and a model's probabilities: audited
+        // here; like the label, they are left out of the features below.
+        let mut annotator_disagreement = None;
+        let annotator_agreement = checks::agreement::annotator_agreement(
+            table,
+            &summaries,
+            &self.options.annotators,
+            label.as_ref().map(|(i, _)| *i),
+        )?
+        .map(|(section, disagreement)| {
+            annotator_disagreement = Some(disagreement);
+            section
+        });
+        lap("agreement", &mut timings);
+        let label_input = label.as_ref().zip(label_values.as_deref()).map(|((i, _), values)| {
+            checks::predictions::LabelInput {
+                column: *i,
+                values,
+                multi_label: class_balance.as_ref().is_some_and(|b| b.multi_label),
+            }
+        });
+        let audit = checks::predictions::audit(
+            table,
+            &summaries,
+            label_input,
+            &self.options.proba_columns,
+            annotator_agreement.as_ref().map_or(&[][..], |a: &AnnotatorAgreement| &a.annotators[..]),
+            self.options.top_rows,
+        )?;
+        lap("predictions", &mut timings);
+        let mut label_derived: Vec<(usize, String)> = Vec::new();
+        if let Some((i, _)) = &label {
+            label_derived.push((*i, "label column".into()));
+        }
+        let mut derived = |name: &str, reason: &str| {
+            if let Some(i) = table.column_index(name) {
+                if !label_derived.iter().any(|(c, _)| *c == i) {
+                    label_derived.push((i, reason.into()));
+                }
+            }
+        };
+        for name in annotator_agreement.iter().flat_map(|a| &a.annotators) {
+            derived(name, "annotator label column");
+        }
+        for name in audit.iter().flat_map(|a| &a.section.columns) {
+            derived(name, "model probability column");
+        }
+        if let Some((i, _)) = checks::review::verified_column(table, &summaries, self.options.verified_column.as_deref())? {
+            derived(&table.columns[i].name, "verified-labels flag");
+        }
         let (conflicting_labels, conflict_group) = match label.as_ref().zip(label_values.as_deref()) {
             Some(((i, _), values)) => {
-                let (section, group_of) =
-                    checks::conflicts::conflicting_labels(table, &summaries, *i, values, self.options.normalize);
+                let (section, group_of) = checks::conflicts::conflicting_labels(
+                    table,
+                    &summaries,
+                    *i,
+                    values,
+                    &label_derived,
+                    self.options.normalize,
+                );
                 (Some(section), group_of)
             }
             None => (None, vec![None; rows]),
         };
-        lap("balance", &mut timings);
+        lap("conflicts", &mut timings);
 
         progress("embedding", 0.4);
         let mut findings = RowFindings::new(table.lines.clone());
@@ -261,7 +355,11 @@ impl Profiler {
         findings.exact_group_ignoring_ids = group_ignoring_identifiers;
         findings.conflict_group = conflict_group;
         findings.text_dup_group = text_dup_group;
-        let embedded = embed::embed(table, &summaries, label.as_ref().map(|(i, _)| *i), self.options.max_knn_rows);
+        findings.pii_kinds = pii.row_kinds;
+        if let Some(disagreement) = annotator_disagreement {
+            findings.annotator_disagreement = disagreement;
+        }
+        let embedded = embed::embed(table, &summaries, &label_derived, self.options.max_knn_rows);
         lap("embedding", &mut timings);
 
         progress("knn", 0.5);
@@ -301,6 +399,28 @@ impl Profiler {
         }
         lap("checks", &mut timings);
 
+        // Confident learning on the model's probabilities replaces the kNN
+        // label issues (kept aside as `label_issues_knn`).
+        let mut label_issues_knn = None;
+        let prediction_audit = audit.map(|audit| {
+            audit.apply(&mut findings);
+            label_issues_knn = label_issues.replace(audit.label_issues);
+            audit.section
+        });
+
+        // Last, once every check that scores labels has run: the review
+        // sample is enriched with the rows whose labels look most wrong.
+        let (review, review_sample) = checks::review::review(
+            table,
+            &summaries,
+            label.as_ref().zip(label_values.as_deref()).map(|((i, _), values)| (*i, values)),
+            &findings.label_issue_score,
+            label_issues.as_ref().map(|l: &LabelIssues| l.method.as_str()),
+            self.options.verified_column.as_deref(),
+            &self.options.review,
+        )?;
+        lap("review", &mut timings);
+
         let sniffed = self.ingestor.sniffed().cloned();
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
@@ -328,14 +448,21 @@ impl Profiler {
             embedding,
             outliers,
             label_issues,
+            annotator_agreement,
+            review,
+            prediction_audit,
+            label_issues_knn,
             verdict: Verdict { passed: true, failures: vec![], warnings: vec![], rules: vec![] },
             compute,
+            pii: pii.section,
         };
-        report.verdict = checks::verdict::default_verdict(&report);
+        report.verdict = checks::rules::profile_verdict(&report, table, self.options.rules.as_ref());
         report.compute.timings_ms = timings;
+        // Last: nothing the report quotes shows personal data.
+        checks::pii::redact_report(&mut report)?;
         self.analysed = true;
         progress("done", 1.0);
-        Ok(Analysis { report, rows: findings })
+        Ok(Analysis { report, rows: findings, review_sample })
     }
 }
 
@@ -459,7 +586,8 @@ pub async fn compare(
     let ss: Vec<profile::ColumnSummary> = stacked.columns.iter().map(profile::profile_column).collect();
     let label_index = label.as_deref().and_then(|name| stacked.column_index(name));
     let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, timings_ms: BTreeMap::new() };
-    let dataset_drift = match embed::embed(&stacked, &ss, label_index, options.max_knn_rows) {
+    let left_out: Vec<(usize, String)> = label_index.map(|i| (i, "label column".to_string())).into_iter().collect();
+    let dataset_drift = match embed::embed(&stacked, &ss, &left_out, options.max_knn_rows) {
         Err(reason) => {
             leakage.near_method = format!("not run: {reason}");
             None
@@ -509,17 +637,21 @@ pub async fn compare(
         dataset_drift,
         text_leakage,
     };
-    let verdict = checks::compare::compare_verdict(&comparison, &r_report.verdict, &c_report.verdict);
+    let verdict =
+        checks::compare::compare_verdict(&comparison, &r_report.verdict, &c_report.verdict, options.rules.as_ref());
+    let mut report = CompareReport {
+        schema_version: COMPARE_SCHEMA_VERSION,
+        tool: Tool { name: "preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
+        reference: reference_analysis.report,
+        candidate: candidate_analysis.report,
+        comparison,
+        verdict,
+    };
+    // The comparison quotes both files' values: masked as each report is.
+    checks::pii::redact_compare_report(&mut report)?;
     progress("done", 1.0);
     Ok(CompareAnalysis {
-        report: CompareReport {
-            schema_version: COMPARE_SCHEMA_VERSION,
-            tool: Tool { name: "preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
-            reference: reference_analysis.report,
-            candidate: candidate_analysis.report,
-            comparison,
-            verdict,
-        },
+        report,
         reference_rows: reference_analysis.rows,
         candidate_rows: candidate_analysis.rows,
         candidate_leaks,
@@ -736,7 +868,8 @@ impl NeighbourChecks<'_> {
         flagged.sort_by(|&a, &b| score(b).total_cmp(&score(a)).then(a.cmp(&b)));
         let distance = |p: usize| checks::neighbours::mean_distance(self.graph, p, e.metric);
         LabelIssues {
-            method: format!(
+            method: "knn".into(),
+            description: format!(
                 "confident learning on kNN class probabilities: each row's probabilities are the label shares among \
                  its {} nearest neighbours (the row itself excluded); per-class thresholds, confident joint, prune \
                  by noise rate (as cleanlab's Datalab does from features); score = share of neighbours with \

@@ -43,6 +43,74 @@ pub struct Report {
     pub verdict: Verdict,
     /// Which backend ran and how long each stage took.
     pub compute: Compute,
+    /// Personal data found in the values and suggested by column names
+    /// (`checks::pii`); examples are masked.
+    #[serde(default)]
+    pub pii: Pii,
+    /// Agreement between annotator columns; absent when the file has fewer
+    /// than two (`checks::agreement`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotator_agreement: Option<AnnotatorAgreement>,
+    /// The review sample and the share of rows verified; absent without a
+    /// label column or a verified column (`checks::review`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewSummary>,
+    /// Audit of the model's predicted probabilities against the label;
+    /// absent when the file has none (`checks::predictions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_audit: Option<PredictionAudit>,
+    /// The kNN label check's result when `label_issues` holds confident
+    /// learning on the model's probabilities instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_issues_knn: Option<LabelIssues>,
+}
+
+/// Personal data found in the file (`checks::pii`): every value of every
+/// column scanned, examples masked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Pii {
+    /// Non-missing values scanned (every one, no sample).
+    pub values_scanned: u64,
+    /// One entry per column and kind found, in column order then kind order.
+    pub columns: Vec<PiiFinding>,
+    /// Columns whose name suggests personal data, in column order.
+    pub name_hints: Vec<PiiNameHint>,
+    /// Values holding each kind, over all columns, by kind.
+    pub kinds: BTreeMap<String, u64>,
+}
+
+/// One kind of personal data found in one column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PiiFinding {
+    /// Column name.
+    pub column: String,
+    /// "email", "phone", "card", "iban", "ssn", "ipv4" or "ipv6".
+    pub kind: String,
+    /// Values of the column holding at least one match of the kind.
+    pub count: u64,
+    /// `count` / non-missing values of the column.
+    pub share: f64,
+    /// Rows holding the kind in this column (equals `count`: one value per
+    /// row and column).
+    pub rows: u64,
+    /// A few matches, masked (`j***@e***.com`), in row order.
+    pub examples: Vec<String>,
+    /// The column's name again, under the key DESIGN section 4 promises
+    /// (`pii.columns[] {name, kind, count}`).
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A column whose name suggests personal data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PiiNameHint {
+    /// Column name.
+    pub column: String,
+    /// What the name suggests: "name", "email", "phone", "address",
+    /// "birth_date", "ssn", "passport", "ip_address", ...
+    pub kind: String,
+    /// The name token(s) that matched.
+    pub reason: String,
 }
 
 /// Name and version of the program.
@@ -628,7 +696,8 @@ pub struct FlaggedRow {
     pub line: u64,
     /// Score in [0, 1], higher = worse.
     pub score: f64,
-    /// Mean distance to its k nearest neighbours.
+    /// Mean distance to its k nearest neighbours (0 for rows flagged by
+    /// confident learning on a model's probabilities, which uses none).
     pub distance: f64,
     /// Whether it passes the flag threshold.
     pub flagged: bool,
@@ -644,7 +713,8 @@ pub struct FlaggedRow {
     /// The label of the row, for label issues.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// The neighbours' majority label, for label issues.
+    /// The neighbours' majority label, for label issues (the model's most
+    /// probable class with confident learning on its probabilities).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggested_label: Option<String>,
 }
@@ -668,7 +738,9 @@ pub struct NeighbourRow {
 /// Suspected label errors.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LabelIssues {
-    /// How rows were scored.
+    /// The method: "knn" (confident learning on the label shares of each
+    /// row's neighbours) or "confident_learning" (on a model's predicted
+    /// probabilities, `prediction_audit`).
     pub method: String,
     /// Label column.
     pub label_column: String,
@@ -676,6 +748,9 @@ pub struct LabelIssues {
     pub flagged: u64,
     /// The most suspicious rows, most first (at most `TOP_ROWS`).
     pub top: Vec<FlaggedRow>,
+    /// How rows were scored and flagged, in words.
+    #[serde(default)]
+    pub description: String,
 }
 
 /// Pass/fail against rules.
@@ -706,6 +781,17 @@ pub struct RuleOutcome {
     pub passed: bool,
     /// Explanation.
     pub message: String,
+    /// The column the rule is about; absent for rules on the whole file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// Where the rule came from: "default" (preflight's default rules) or
+    /// "rules file" (`--rules`, `options.rules`).
+    #[serde(default = "default_rule_source")]
+    pub source: String,
+}
+
+fn default_rule_source() -> String {
+    crate::checks::rules::SOURCE_DEFAULT.to_string()
 }
 
 /// Where the work ran.
@@ -1044,4 +1130,359 @@ pub struct DatasetDrift {
     pub flagged: bool,
     /// Backend of the kNN graph.
     pub backend: String,
+}
+
+/// Agreement between annotators who labelled the same rows
+/// (`checks::agreement`). Rows where any annotator's value is missing are
+/// left out of every statistic and counted in `rows_missing`; Cohen's kappa
+/// of a pair uses the rows both of the pair labelled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnnotatorAgreement {
+    /// The annotator columns, in the order of the statistics below (the
+    /// label column first when it is one of them).
+    pub annotators: Vec<String>,
+    /// Why these columns: chosen by the user, or how they were detected.
+    pub reason: String,
+    /// How the statistics are computed.
+    pub method: String,
+    /// Data rows in the file.
+    pub rows: u64,
+    /// Rows where every annotator gave a value: the rows compared.
+    pub rows_compared: u64,
+    /// Rows left out because at least one annotator's value is missing.
+    pub rows_missing: u64,
+    /// Missing values per annotator, in `annotators` order.
+    pub missing_by_annotator: Vec<u64>,
+    /// The classes any annotator used on the compared rows (numbers in
+    /// numeric order, other values in text order); the order of `per_class`
+    /// and of the confusion matrices.
+    pub classes: Vec<String>,
+    /// Share (in [0, 1]) of the compared rows where all annotators gave the
+    /// same class; absent when no row was compared.
+    pub percent_agreement: Option<f64>,
+    /// Compared rows where all annotators agree.
+    pub agreeing_rows: u64,
+    /// Cohen's kappa, for exactly two annotators (as scikit-learn's
+    /// `cohen_kappa_score`); absent for more, or when undefined (both used
+    /// one and the same class only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohen_kappa: Option<f64>,
+    /// Fleiss' kappa over the compared rows (as statsmodels'
+    /// `fleiss_kappa(table, method="fleiss")`); absent when undefined.
+    pub fleiss_kappa: Option<f64>,
+    /// Mean of the pairwise Cohen's kappas (Light's kappa), for three or
+    /// more annotators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_pairwise_kappa: Option<f64>,
+    /// Every pair of annotators: agreement, Cohen's kappa, confusion matrix.
+    pub pairs: Vec<AnnotatorPair>,
+    /// Agreement on each class, in `classes` order.
+    pub per_class: Vec<ClassAgreement>,
+    /// Why the pairs carry no confusion matrix, when they do not (too many
+    /// classes or pairs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confusion_note: Option<String>,
+    /// Compared rows where the annotators do not all agree (every one is
+    /// marked in the per-row CSV's `annotator_disagreement`).
+    pub disagreement_rows: u64,
+    /// The first of them in row order (at most
+    /// `checks::agreement::DISAGREEMENTS_LISTED`).
+    pub disagreements: Vec<AnnotatorDisagreement>,
+}
+
+/// Two annotators compared on the rows both labelled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnnotatorPair {
+    /// First annotator (rows of the confusion matrix).
+    pub first: String,
+    /// Second annotator (columns of the confusion matrix).
+    pub second: String,
+    /// Rows both labelled.
+    pub rows: u64,
+    /// Share of those rows where the two agree; absent when `rows` is 0.
+    pub agreement: Option<f64>,
+    /// Cohen's kappa of the two; absent when undefined.
+    pub cohen_kappa: Option<f64>,
+    /// `confusion[i][j]`: rows the first annotator gave `classes[i]` and the
+    /// second `classes[j]`; empty when `confusion_note` says why.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+/// Agreement on one class, over the compared rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassAgreement {
+    /// The class.
+    pub class: String,
+    /// Rows where at least one annotator gave the class.
+    pub rows_any: u64,
+    /// Rows where every annotator gave the class.
+    pub rows_all: u64,
+    /// `rows_all / rows_any`: of the rows someone put in the class, the
+    /// share everyone did.
+    pub share_all: Option<f64>,
+    /// Specific (positive) agreement: of the annotator pairs where one gave
+    /// the class, the share where the other did too, i.e.
+    /// sum n(n-1) / sum n(m-1) over rows (n annotators of m gave the class);
+    /// for two annotators 2a / (2a + b + c), the Dice coefficient.
+    pub specific_agreement: Option<f64>,
+    /// How often each annotator gave the class, in `annotators` order (a 0
+    /// is a class that annotator never used).
+    pub uses: Vec<u64>,
+}
+
+/// A compared row where the annotators do not all agree.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnnotatorDisagreement {
+    /// Row id.
+    pub row: u64,
+    /// Line where it starts.
+    pub line: u64,
+    /// Each annotator's class, in `annotators` order.
+    pub values: Vec<String>,
+}
+
+/// The review sample drawn for people to check labels, and the share of
+/// rows already verified (`checks::review`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReviewSummary {
+    /// The label column the sample is stratified by; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    /// The sample (its rows are the review CSV); absent without a label column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<ReviewSampleSummary>,
+    /// Rows marked as verified; absent without a verified column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifiedShare>,
+}
+
+/// How the review sample was drawn and what it holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReviewSampleSummary {
+    /// "per_class" (up to N rows of each class) or "fraction" (that share of
+    /// each class, at least one row).
+    pub method: String,
+    /// Rows per class asked for, with "per_class".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_class: Option<u64>,
+    /// Share of each class asked for, with "fraction".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+    /// Seed of the shuffle: the same seed, file and options give the same sample.
+    pub seed: u64,
+    /// Rows in the sample.
+    pub size: u64,
+    /// Rows drawn by class.
+    pub stratified: u64,
+    /// Rows added because their label looks wrong (highest label issue scores).
+    pub enriched: u64,
+    /// Enrichment rows asked for.
+    pub enrich_requested: u64,
+    /// How the enrichment rows were chosen, or why there are none.
+    pub enrichment: String,
+    /// Rows of each class in the sample (stratified and enriched).
+    pub classes: BTreeMap<String, u64>,
+    /// Rows without a label, never sampled.
+    pub rows_without_label: u64,
+}
+
+/// The share of rows a verified-labels column marks as verified: the one
+/// number a team can watch week by week.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VerifiedShare {
+    /// The column.
+    pub column: String,
+    /// Chosen by the user, or why it was detected.
+    pub reason: String,
+    /// Data rows.
+    pub rows: u64,
+    /// Rows marked verified (true, or 1).
+    pub verified: u64,
+    /// `verified / rows`.
+    pub share: f64,
+    /// Rows with no value in the column (counted as not verified).
+    pub missing: u64,
+    /// Rows whose value is neither true/false nor 1/0 (counted as not verified).
+    pub not_boolean: u64,
+    /// Per class of the label column, most rows first; empty without a label.
+    pub per_class: Vec<ClassVerified>,
+}
+
+/// Verified rows of one class.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassVerified {
+    /// The class.
+    pub class: String,
+    /// Rows of the class.
+    pub rows: u64,
+    /// Of them, rows marked verified.
+    pub verified: u64,
+    /// `verified / rows`.
+    pub share: f64,
+}
+
+/// Audit of a model's predicted class probabilities against the label
+/// (`checks::predictions`): how often the model agrees with the label,
+/// where it fails, and which labels look wrong by confident learning.
+/// Rows without a label or without usable probabilities are left out of
+/// every number and counted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PredictionAudit {
+    /// The label column.
+    pub label_column: String,
+    /// The probability columns, one per class in `classes` order, or the
+    /// one vector column (`kind` "vector") or the one column of a binary
+    /// model (`kind` "binary").
+    pub columns: Vec<String>,
+    /// "columns" (one column per class), "vector" (JSON arrays, one entry
+    /// per class) or "binary" (one column: the probability of one class of
+    /// two; the other's is 1 minus it).
+    pub kind: String,
+    /// Why these columns: chosen by the user, or how they were detected.
+    pub reason: String,
+    /// The classes, in the order of every matrix and list below: numbers in
+    /// numeric order when every class is a number, else by code point (the
+    /// order of scikit-learn's `classes_`).
+    pub classes: Vec<String>,
+    /// How columns were matched to classes: by name (the column name after
+    /// the prefix is the class) or by position.
+    pub class_mapping: String,
+    /// Rows with a label and usable probabilities: the rows audited.
+    pub rows_scored: u64,
+    /// Rows left out because the label is missing.
+    pub rows_without_label: u64,
+    /// Rows left out because a probability is missing or not a number in
+    /// [0, 1], or all of them are 0.
+    pub rows_without_probabilities: u64,
+    /// Audited rows whose probabilities did not sum to 1 (within 1e-6) and
+    /// were divided by their sum.
+    pub rows_renormalised: u64,
+    /// What was renormalised and why, when any row was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renormalisation_note: Option<String>,
+    /// Share of audited rows whose most probable class (the first one on
+    /// ties, in `classes` order) is the label.
+    pub accuracy: f64,
+    /// Mean of -ln p(label), each p clipped to [eps, 1 - eps] with eps the
+    /// f64 machine epsilon (as scikit-learn's `log_loss`).
+    pub log_loss: f64,
+    /// Unweighted mean of the per-class F1 scores.
+    pub macro_f1: f64,
+    /// Counts of (label, predicted class): row = label, column = the most
+    /// probable class, both in `classes` order (scikit-learn's
+    /// `confusion_matrix(label, predicted)`).
+    pub confusion_matrix: Vec<Vec<u64>>,
+    /// Precision, recall, F1 and support per class, in `classes` order.
+    pub per_class: Vec<ClassMetrics>,
+    /// How slices were formed and which were kept.
+    pub slice_method: String,
+    /// Slices smaller than this are not ranked: max(10, 1% of the audited rows).
+    pub min_slice_rows: u64,
+    /// Slices ranked (all of them, listed or not).
+    pub slice_count: u64,
+    /// Slices left out for being smaller than `min_slice_rows`.
+    pub slices_too_small: u64,
+    /// The worst slices first: lowest accuracy, then the larger slice (at
+    /// most `checks::predictions::SLICES_LISTED`).
+    pub slices: Vec<SliceAccuracy>,
+    /// Columns not sliced, with the reason.
+    pub slice_columns_skipped: Vec<ExcludedColumn>,
+    /// The rows with the highest loss -ln p(label), highest first (at most
+    /// the report's top rows).
+    pub highest_loss: Vec<LossRow>,
+    /// Suspected label errors by confident learning on these probabilities.
+    pub confident_learning: ConfidentLearning,
+}
+
+/// One class's scores against the label.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassMetrics {
+    /// The class.
+    pub class: String,
+    /// Audited rows labelled with it.
+    pub support: u64,
+    /// Audited rows the model predicts it for.
+    pub predicted: u64,
+    /// Of the rows predicted as the class, the share labelled so (0 when
+    /// none is predicted, as scikit-learn's `zero_division=0`).
+    pub precision: f64,
+    /// Of the rows labelled with the class, the share predicted so (0 when
+    /// none is labelled).
+    pub recall: f64,
+    /// 2 TP / (2 TP + FP + FN), 0 when that is 0 / 0.
+    pub f1: f64,
+}
+
+/// Accuracy on one subgroup of rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SliceAccuracy {
+    /// The column that defines the slice.
+    pub column: String,
+    /// "value" (rows with one value), "bin" (a quantile bin of a numeric
+    /// column) or "missing" (rows where the column is missing).
+    pub kind: String,
+    /// The slice in words: the value, or the bin like `3.5 < x <= 4.2`.
+    pub slice: String,
+    /// Audited rows in the slice.
+    pub rows: u64,
+    /// Of them, rows where the model's class is the label.
+    pub correct: u64,
+    /// `correct / rows`.
+    pub accuracy: f64,
+    /// 95% Wilson score interval of the accuracy: lower end.
+    pub accuracy_low: f64,
+    /// 95% Wilson score interval of the accuracy: upper end.
+    pub accuracy_high: f64,
+    /// Slice accuracy minus the overall accuracy.
+    pub gap: f64,
+    /// Mean -ln p(label) over the slice.
+    pub mean_loss: f64,
+    /// Rows of the slice flagged as label errors by confident learning.
+    pub label_issues: u64,
+    /// Fewer than `checks::predictions::SMALL_SLICE_ROWS` rows: the
+    /// accuracy is uncertain (see the interval).
+    pub small: bool,
+}
+
+/// A row the model finds unlikely under its label.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LossRow {
+    /// Row id.
+    pub row: u64,
+    /// Line where it starts.
+    pub line: u64,
+    /// The label.
+    pub label: String,
+    /// The model's most probable class.
+    pub predicted: String,
+    /// p(label).
+    pub label_probability: f64,
+    /// p(predicted class).
+    pub predicted_probability: f64,
+    /// -ln p(label) (p clipped as for `log_loss`).
+    pub loss: f64,
+    /// Whether confident learning flags the row.
+    pub label_issue: bool,
+    /// The row's values in column order (cut to 200 characters).
+    pub values: Vec<String>,
+}
+
+/// Confident learning (Northcutt et al. 2021) as cleanlab's default
+/// `find_label_issues(labels, pred_probs)` runs it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfidentLearning {
+    /// The steps, in words.
+    pub method: String,
+    /// Per-class thresholds, in `classes` order: the mean probability of
+    /// the class over the rows labelled with it.
+    pub thresholds: Vec<f64>,
+    /// The calibrated confident joint: row = label, column = the class the
+    /// row confidently belongs to; rows sum to the label counts.
+    pub confident_joint: Vec<Vec<u64>>,
+    /// Rows flagged as label errors.
+    pub flagged: u64,
+    /// Rows flagged per label, in `classes` order.
+    pub flagged_by_class: Vec<u64>,
+    /// How each row's label quality is scored.
+    pub quality_score: String,
 }

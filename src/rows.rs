@@ -1,7 +1,7 @@
 //! Per-row findings: one line per data row (DESIGN section 4).
 
 /// Header of the per-row CSV. Columns are only ever added at the end.
-pub const HEADER: [&str; 11] = [
+pub const HEADER: [&str; 15] = [
     "row",
     "line",
     "outlier_score",
@@ -13,6 +13,10 @@ pub const HEADER: [&str; 11] = [
     "exact_group_ignoring_ids",
     "conflict_group",
     "text_dup_group",
+    "annotator_disagreement",
+    "label_quality",
+    "given_label_loss",
+    "pii_kinds",
 ];
 
 /// Findings for every data row; `None` where a check did not score the row
@@ -41,6 +45,18 @@ pub struct RowFindings {
     /// Smallest row id of the rows joined to this one by an exact or near
     /// duplicate text (in any free-text column checked).
     pub text_dup_group: Vec<Option<u32>>,
+    /// Whether the annotators disagree on the row (written 1 or 0); `None`
+    /// without annotator columns or when an annotator's value is missing.
+    pub annotator_disagreement: Vec<Option<bool>>,
+    /// The probability a model gives the row's label (the prediction
+    /// audit's label quality, cleanlab's self-confidence), in [0, 1].
+    pub label_quality: Vec<Option<f64>>,
+    /// -ln of that probability (clipped as scikit-learn's `log_loss`).
+    pub given_label_loss: Vec<Option<f64>>,
+    /// Kinds of personal data found in the row, any column, as a bit set
+    /// (`checks::pii::Kind::bit`); written `;`-joined ("email;phone"),
+    /// empty when none.
+    pub pii_kinds: Vec<u8>,
 }
 
 impl RowFindings {
@@ -58,6 +74,10 @@ impl RowFindings {
             exact_group_ignoring_ids: vec![None; n],
             conflict_group: vec![None; n],
             text_dup_group: vec![None; n],
+            annotator_disagreement: vec![None; n],
+            label_quality: vec![None; n],
+            given_label_loss: vec![None; n],
+            pii_kinds: vec![0; n],
         }
     }
 
@@ -81,6 +101,10 @@ impl RowFindings {
                 opt_u(self.exact_group_ignoring_ids[row]),
                 opt_u(self.conflict_group[row]),
                 opt_u(self.text_dup_group[row]),
+                self.annotator_disagreement[row].map(|d| if d { "1" } else { "0" }.to_string()).unwrap_or_default(),
+                opt_f(self.label_quality[row]),
+                opt_f(self.given_label_loss[row]),
+                crate::checks::pii::kinds_of(self.pii_kinds[row]),
             ])?;
         }
         w.flush()?;
@@ -92,7 +116,7 @@ impl RowFindings {
         let mut buf = Vec::new();
         self.write_csv(&mut buf)
             .map_err(|e| crate::Error::new(crate::ErrorKind::Internal, format!("writing the rows CSV: {e}")))?;
-        // Every field is a number, a boolean or empty: ASCII.
+        // Every field is a number, a boolean, PII kind names or empty: ASCII.
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 }

@@ -19,7 +19,8 @@ fn start() {
 
 /// Options as the page passes them: `{label, backend, k, maxKnnRows,
 /// outlierIqrFactor, nearDuplicateFactor, normalize, textColumns,
-/// textThreshold}`, all optional.
+/// textThreshold, rules, annotators, verified, reviewPerClass,
+/// reviewFraction, reviewSeed, reviewEnrich, probaColumns}`, all optional.
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct JsOptions {
@@ -35,10 +36,75 @@ struct JsOptions {
     text_columns: Option<Vec<String>>,
     /// Jaccard threshold of text near duplicates, in (0, 1].
     text_threshold: Option<f64>,
+    /// A rules file's parsed JSON (`checks::rules`; the page's "Rules file",
+    /// the JS API's `rules`).
+    rules: Option<serde_json::Value>,
+    /// Annotator columns (the label column counts as one); empty: detect.
+    annotators: Option<Vec<String>>,
+    /// The verified-labels column; "": detect.
+    verified: Option<String>,
+    /// Review sample: rows per class.
+    review_per_class: Option<usize>,
+    /// Review sample: share of each class (used without reviewPerClass).
+    review_fraction: Option<f64>,
+    /// Review sample: seed of the shuffle.
+    review_seed: Option<u64>,
+    /// Review sample: rows with the highest label issue scores added.
+    review_enrich: Option<usize>,
+    /// Columns of a model's predicted class probabilities
+    /// (`checks::predictions`); empty: detect.
+    proba_columns: Option<Vec<String>>,
+}
+
+/// Applies the options a re-run may change (the label audits: `label`,
+/// `annotators`, `verified`, `review*`, `probaColumns`): those given replace the current
+/// ones, those absent stay.
+fn apply_audit_options(js: &JsOptions, opts: &mut Options) -> Result<(), JsValue> {
+    if let Some(label) = &js.label {
+        opts.label = Some(label.trim().to_string()).filter(|l| !l.is_empty());
+    }
+    if let Some(columns) = &js.annotators {
+        opts.annotators = columns.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    }
+    if let Some(verified) = &js.verified {
+        opts.verified_column = Some(verified.trim().to_string()).filter(|v| !v.is_empty());
+    }
+    if js.review_per_class.is_some() || js.review_fraction.is_some() {
+        opts.review.per_class = js.review_per_class.filter(|&n| n > 0);
+        opts.review.fraction = if opts.review.per_class.is_some() { None } else { js.review_fraction };
+    }
+    if let Some(seed) = js.review_seed {
+        opts.review.seed = seed;
+    }
+    if let Some(enrich) = js.review_enrich {
+        opts.review.enrich = enrich;
+    }
+    if let Some(columns) = &js.proba_columns {
+        opts.proba_columns = columns.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    }
+    opts.review.validate().map_err(js_error)
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
+}
+
+/// `checkRules(rules, fileName)`: checks a rules file's parsed JSON before
+/// a run. Returns a one-line summary ("3 rules; the default rules apply
+/// too"); throws an `Error` naming `fileName`, the rule (its index) and the
+/// field at fault.
+#[wasm_bindgen(js_name = checkRules)]
+pub fn check_rules(rules: JsValue, file_name: Option<String>) -> Result<String, JsValue> {
+    let name = file_name.filter(|n| !n.is_empty()).unwrap_or_else(|| "rules".into());
+    let value: serde_json::Value =
+        serde_wasm_bindgen::from_value(rules).map_err(|e| js_error(format!("{name}: not a JSON value: {e}")))?;
+    let set = crate::checks::rules::RuleSet::from_value(&value, &name).map_err(js_error)?;
+    let count = set.rules.len();
+    Ok(format!(
+        "{count} rule{}; {}",
+        if count == 1 { "" } else { "s" },
+        if set.defaults { "the default rules apply too" } else { "the default rules are off (\"defaults\": false)" }
+    ))
 }
 
 /// Profiles one file pushed in chunks.
@@ -61,7 +127,9 @@ impl Profiler {
         } else {
             serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("invalid options: {e}")))?
         };
-        let mut opts = Options { label: js.label.filter(|l| !l.is_empty()), ..Options::default() };
+        // The label and the label audits' options, as a re-run applies them.
+        let mut opts = Options::default();
+        apply_audit_options(&js, &mut opts)?;
         if let Some(b) = js.backend {
             opts.backend = b.parse::<Backend>().map_err(js_error)?;
         }
@@ -86,6 +154,9 @@ impl Profiler {
                 return Err(js_error(format!("textThreshold must be above 0 and at most 1, not {t}")));
             }
             opts.text_threshold = t;
+        }
+        if let Some(rules) = js.rules.filter(|r| !r.is_null()) {
+            opts.rules = Some(crate::checks::rules::RuleSet::from_value(&rules, "options.rules").map_err(js_error)?);
         }
         Ok(Profiler { inner: Rc::new(RefCell::new(Some(crate::Profiler::new(name, opts)))), finished: false })
     }
@@ -132,6 +203,30 @@ impl Profiler {
         self.run(on_stage, Some(label.filter(|l| !l.trim().is_empty())))
     }
 
+    /// After `finish`: runs the checks again on the parsed table with some
+    /// options changed: `{label, annotators, verified, reviewPerClass,
+    /// reviewFraction, reviewSeed, reviewEnrich}` (those given replace the
+    /// current ones; `label: ""` detects it). A promise of `{report,
+    /// rowsCsv, reviewCsv}`.
+    pub fn rerun(&mut self, options: JsValue, on_stage: Option<js_sys::Function>) -> Result<js_sys::Promise, JsValue> {
+        if !self.finished {
+            return Err(js_error("rerun comes after finish"));
+        }
+        let js: JsOptions = if options.is_undefined() || options.is_null() {
+            JsOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("invalid options: {e}")))?
+        };
+        {
+            let mut inner = self.inner.borrow_mut();
+            let profiler = inner.as_mut().ok_or_else(|| js_error("this profiler is busy with a run"))?;
+            let mut opts = profiler.options().clone();
+            apply_audit_options(&js, &mut opts)?;
+            *profiler.options_mut() = opts;
+        }
+        self.run(on_stage, None)
+    }
+
     /// Runs the checks; `label`, when given, replaces the label option first.
     fn run(&mut self, on_stage: Option<js_sys::Function>, label: Option<Option<String>>) -> Result<js_sys::Promise, JsValue> {
         let mut profiler = self.inner.borrow_mut().take().ok_or_else(|| js_error("this profiler is busy with a run"))?;
@@ -154,6 +249,9 @@ impl Profiler {
             let out = js_sys::Object::new();
             js_sys::Reflect::set(&out, &"report".into(), &report)?;
             js_sys::Reflect::set(&out, &"rowsCsv".into(), &JsValue::from_str(&analysis.rows.to_csv().map_err(js_error)?))?;
+            if let Some(sample) = &analysis.review_sample {
+                js_sys::Reflect::set(&out, &"reviewCsv".into(), &JsValue::from_str(&sample.to_csv().map_err(js_error)?))?;
+            }
             Ok(out.into())
         }))
     }
@@ -229,4 +327,38 @@ pub fn compare(
         js_sys::Reflect::set(&out, &"report".into(), &report)?;
         Ok(out.into())
     }))
+}
+
+/// Options of `reportHtml` as the page passes them: `{includeRows}`.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct JsHtmlOptions {
+    /// Quote values from data rows in the HTML (off by default).
+    include_rows: bool,
+}
+
+/// `reportHtml(report, options)`: the shareable, self-contained HTML report
+/// (`crate::html`) of a report object as `finish` or `compare` gave it (a
+/// comparison report is told apart by its `comparison` field). `options`:
+/// `{includeRows}`. Throws an `Error` when the object is not a report.
+#[wasm_bindgen(js_name = reportHtml)]
+pub fn report_html(report: JsValue, options: JsValue) -> Result<String, JsValue> {
+    let js: JsHtmlOptions = if options.is_undefined() || options.is_null() {
+        JsHtmlOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("invalid HTML options: {e}")))?
+    };
+    let options = crate::html::HtmlOptions { include_rows: js.include_rows };
+    if !report.is_object() {
+        return Err(js_error("reportHtml needs a report object"));
+    }
+    if js_sys::Reflect::has(&report, &"comparison".into())? {
+        let report: crate::report::CompareReport =
+            serde_wasm_bindgen::from_value(report).map_err(|e| js_error(format!("not a comparison report: {e}")))?;
+        Ok(crate::html::compare_html(&report, &options))
+    } else {
+        let report: crate::report::Report =
+            serde_wasm_bindgen::from_value(report).map_err(|e| js_error(format!("not a preflight report: {e}")))?;
+        Ok(crate::html::report_html(&report, &options))
+    }
 }

@@ -83,7 +83,8 @@ fn usage_errors_exit_2() {
         vec!["frobnicate", "x.csv"],
         vec!["profile", "x.csv", "--backend", "tpu"],
         vec!["profile", "x.csv", "--bogus"],
-        vec!["profile", "x.csv", "--html", "out.html"],
+        vec!["profile", "x.csv", "--include-rows"],
+        vec!["profile", "x.csv", "--html"],
     ] {
         let out = bin().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

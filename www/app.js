@@ -15,6 +15,9 @@ const ui = {
   labelInput: $('label-input'),
   normalizeInput: $('normalize-input'),
   backendSelect: $('backend-select'),
+  rulesInput: $('rules-input'),
+  rulesClear: $('rules-clear'),
+  rulesStatus: $('rules-status'),
   progress: $('progress'),
   progressBar: $('progress-bar'),
   progressStage: $('progress-stage'),
@@ -25,6 +28,8 @@ const ui = {
   downloadJson: $('download-json'),
   downloadRows: $('download-rows'),
   downloadHtml: $('download-html'),
+  includeRowsInput: $('include-rows-input'),
+  downloadReview: $('download-review'),
   downloadCompareJson: $('download-compare-json'),
   compareZone: $('compare-zone'),
   compareInput: $('compare-input'),
@@ -62,6 +67,12 @@ let job = null; // {id, file, startedAt, kind: 'profile' | 'relabel' | 'compare'
 let lastResult = null; // {report, rowsCsv, fileName, file, options, kind}
 // The reference of "compare with…": the file of the last single-file check.
 let referenceFile = null;
+// The rules file chosen in the options panel: {name, value, check, summary, error};
+// null: the default rules. `value` is its parsed JSON, passed as options.rules.
+let rulesFile = null;
+let nextRulesCheck = 1;
+// The rules status as the page was served (no rules file), restored by "Remove".
+const rulesStatusNone = [...ui.rulesStatus.childNodes].map((node) => node.cloneNode(true));
 
 function spawnWorker() {
   const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'preflight' });
@@ -107,6 +118,20 @@ function onWorkerMessage(entry, message) {
   if (type === 'fatal') {
     entry.fatal = data?.message ?? 'the checker failed to load';
     if (entry === worker) onWorkerFatal(entry.fatal);
+    return;
+  }
+  if (type === 'rules-checked') {
+    // Checks go to the spare (idle while a run goes on); any worker may answer.
+    if (rulesFile && id === rulesFile.check) showRulesChecked(data);
+    return;
+  }
+  if (type === 'html') {
+    // Asked of the spare when it is loaded (idle while a run goes on); any worker may answer.
+    const pending = htmlRequests.get(id);
+    htmlRequests.delete(id);
+    if (!pending) return;
+    if (typeof data?.html === 'string') pending.resolve(data.html);
+    else pending.reject(new Error(data?.error ?? 'the HTML report could not be made'));
     return;
   }
   if (entry !== worker) return; // a spare says nothing else
@@ -166,7 +191,57 @@ function thresholds() {
 }
 
 function options() {
-  return { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto', normalize: ui.normalizeInput.checked };
+  const out = { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto', normalize: ui.normalizeInput.checked };
+  if (rulesFile && !rulesFile.error) out.rules = rulesFile.value;
+  return out;
+}
+
+/** The error of a chosen rules file that cannot be used, or null. */
+function rulesError() {
+  return rulesFile?.error ? `The rules file ${rulesFile.name} cannot be used: ${rulesFile.error}` : null;
+}
+
+function setRulesStatus(state, text) {
+  ui.rulesStatus.dataset.state = state;
+  if (state === 'none') ui.rulesStatus.replaceChildren(...rulesStatusNone.map((node) => node.cloneNode(true)));
+  else ui.rulesStatus.textContent = text;
+  ui.rulesClear.hidden = state === 'none';
+}
+
+/** A rules file chosen: parsed here, then checked by the wasm parser in a worker. */
+async function chooseRules(file) {
+  const check = `rules-${nextRulesCheck++}`;
+  rulesFile = { name: file.name, value: null, check, summary: null, error: null };
+  setRulesStatus('checking', `${file.name}: checking…`);
+  let value;
+  try {
+    value = JSON.parse(await file.text());
+  } catch (err) {
+    if (rulesFile?.check !== check) return; // another file was chosen meanwhile
+    rulesFile.error = `not valid JSON: ${err.message}`;
+    setRulesStatus('invalid', `${file.name}: ${rulesFile.error}`);
+    return;
+  }
+  if (rulesFile?.check !== check) return;
+  rulesFile.value = value;
+  const target = spare && !spare.fatal ? spare : worker;
+  target.worker.postMessage({ id: check, type: 'check-rules', data: { rules: value, fileName: file.name } });
+}
+
+function showRulesChecked(data) {
+  if (data?.error) {
+    // The worker's message names the file, the rule and the field.
+    rulesFile.error = String(data.error);
+    setRulesStatus('invalid', rulesFile.error);
+  } else {
+    rulesFile.summary = String(data?.summary ?? '');
+    setRulesStatus('valid', `${rulesFile.name}: ${rulesFile.summary}`);
+  }
+}
+
+function clearRules() {
+  rulesFile = null;
+  setRulesStatus('none');
 }
 
 function clearReport() {
@@ -174,6 +249,7 @@ function clearReport() {
   ui.downloads.hidden = true;
   for (const button of [ui.downloadJson, ui.downloadRows]) button.hidden = false;
   ui.downloadCompareJson.hidden = true;
+  ui.downloadReview.hidden = true;
   document.querySelectorAll('[data-testid="report-ready"]').forEach((n) => n.remove());
   lastResult = null;
 }
@@ -207,6 +283,10 @@ function startRun(file, runOptions = options()) {
   document.body.dataset.run = String(id);
   if (worker.fatal) {
     showError(worker.fatal, file.name, id);
+    return;
+  }
+  if (rulesError()) {
+    showError(rulesError(), file.name, id);
     return;
   }
   job = { id, file, startedAt: performance.now(), kind: 'profile', options: runOptions };
@@ -248,6 +328,10 @@ function startCompare(candidate, runOptions = options()) {
     showError(worker.fatal, candidate.name, id);
     return;
   }
+  if (rulesError()) {
+    showError(rulesError(), candidate.name, id);
+    return;
+  }
   job = { id, file: candidate, reference, startedAt: performance.now(), kind: 'compare', options: runOptions };
   ui.progress.hidden = false;
   ui.progressBar.value = 0;
@@ -263,9 +347,18 @@ function startCompare(candidate, runOptions = options()) {
  * no longer holds it (after a cancel) reads the file again.
  */
 function relabelRun(label) {
+  rerunWith({ label }, `label column ${label === '' ? '(detected)' : JSON.stringify(label)}`);
+}
+
+/**
+ * Like relabelRun, for any options a re-run may change (`changes`: label,
+ * annotators, verified, reviewPerClass, reviewFraction, reviewSeed,
+ * reviewEnrich); `what` says what changed, in the status line.
+ */
+function rerunWith(changes, what) {
   if (!lastResult) return;
   const { file } = lastResult;
-  const runOptions = { ...lastResult.options, label };
+  const runOptions = { ...lastResult.options, ...changes };
   if (job) cancelRun({ quiet: true });
   if (!worker.hasTable || worker.fatal) {
     startRun(file, runOptions);
@@ -280,8 +373,34 @@ function relabelRun(label) {
   ui.progressBar.value = 0;
   ui.progressStage.textContent = `${STAGE_NAMES.parse}…`;
   ui.progress.dataset.stage = 'parse';
-  setStatus(`Checking ${file.name} again with label column ${label === '' ? '(detected)' : JSON.stringify(label)}…`);
-  worker.worker.postMessage({ id, type: 'relabel', data: { label } });
+  setStatus(`Checking ${file.name} again with ${what}…`);
+  worker.worker.postMessage({ id, type: 'rerun', data: { options: runOptions } });
+}
+
+/** The label audit view's controls: annotators, verified column, review sample settings. */
+function wireAuditControls() {
+  const find = (testid) => ui.report.querySelector(`[data-testid="${testid}"]`);
+  find('annotator-apply')?.addEventListener('click', () => {
+    const annotators = [...(find('annotator-select')?.selectedOptions ?? [])].map((option) => option.value);
+    rerunWith({ annotators }, annotators.length ? `annotator columns ${annotators.map((a) => JSON.stringify(a)).join(', ')}` : 'annotator columns detected');
+  });
+  find('verified-select')?.addEventListener('change', (event) => {
+    const verified = event.target.value;
+    rerunWith({ verified }, `verified column ${verified === '' ? '(detected)' : JSON.stringify(verified)}`);
+  });
+  find('review-redraw')?.addEventListener('click', () => {
+    const value = (testid) => find(testid)?.value.trim() ?? '';
+    const perClass = value('review-per-class');
+    const fraction = value('review-fraction');
+    // Rows per class wins when both are filled; an empty field keeps the default.
+    const changes = {
+      reviewPerClass: perClass === '' ? (fraction === '' ? 20 : 0) : Number(perClass),
+      reviewFraction: perClass === '' && fraction !== '' ? Number(fraction) : null,
+      reviewSeed: value('review-seed') === '' ? 42 : Number(value('review-seed')),
+      reviewEnrich: value('review-enrich') === '' ? 0 : Number(value('review-enrich')),
+    };
+    rerunWith(changes, 'another review sample');
+  });
 }
 
 function showProgress(data) {
@@ -316,23 +435,27 @@ function finishJob(id, data) {
   let report;
   let reportText;
   let rowsCsv;
+  let reviewCsv;
   try {
     reportText = decoder.decode(data.report);
     report = JSON.parse(reportText);
     rowsCsv = decoder.decode(data.rows);
+    reviewCsv = data.review ? decoder.decode(data.review) : null;
   } catch (err) {
     showError(`The report could not be read: ${err.message}`, file.name, id);
     return;
   }
-  lastResult = { report, rowsCsv, fileName: file.name, file, options: runOptions };
+  lastResult = { report, rowsCsv, reviewCsv, fileName: file.name, file, options: runOptions };
   try {
     ui.report.replaceChildren(renderReport(report));
     ui.report.querySelector('[data-testid="label-select"]')?.addEventListener('change', (event) => relabelRun(event.target.value));
+    wireAuditControls();
   } catch (err) {
     showError(`The report could not be shown: ${err.message}`, file.name, id);
     return;
   }
   ui.downloads.hidden = false;
+  ui.downloadReview.hidden = !reviewCsv;
   const ready = el(
     'p',
     { class: 'report-ready', 'data-testid': 'report-ready', dataset: { run: id, file: file.name, seconds: seconds.toFixed(3), passed: String(Boolean(report.verdict?.passed)) } },
@@ -410,53 +533,23 @@ function download(text, fileName, type) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function pageCss() {
-  const parts = [];
-  for (const sheet of document.styleSheets) {
-    try {
-      for (const rule of sheet.cssRules) parts.push(rule.cssText);
-    } catch {
-      /* a sheet we cannot read; ours are same-origin */
-    }
-  }
-  return parts.join('\n');
-}
+// 'html' requests waiting for a worker's answer: id -> {resolve, reject}.
+const htmlRequests = new Map();
+let nextHtmlRequest = 1;
 
-/** A self-contained HTML file of the rendered report: inline CSS, no scripts. */
-function snapshotHtml() {
-  const { report, fileName } = lastResult;
-  const doc = document.implementation.createHTMLDocument(`preflight report: ${fileName}`);
-  const meta = doc.createElement('meta');
-  meta.setAttribute('charset', 'utf-8');
-  doc.head.prepend(meta);
-  const csp = doc.createElement('meta');
-  csp.setAttribute('http-equiv', 'Content-Security-Policy');
-  csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
-  doc.head.append(csp);
-  doc.documentElement.setAttribute('lang', 'en');
-  const main = doc.createElement('main');
-  main.className = 'snapshot';
-  const header = doc.createElement('header');
-  header.className = 'site-header';
-  const h1 = doc.createElement('h1');
-  h1.textContent = 'preflight report';
-  const sub = doc.createElement('p');
-  sub.className = 'tagline';
-  sub.textContent = `${fileName} · ${report.tool?.name ?? 'preflight'} ${report.tool?.version ?? ''} · ${new Date().toISOString()}`;
-  header.append(h1, sub);
-  const body = doc.importNode(ui.report, true);
-  body.removeAttribute('id');
-  // Open every <details> so the snapshot reads without clicking.
-  body.querySelectorAll('details').forEach((d) => d.setAttribute('open', ''));
-  main.append(header, body);
-  doc.body.append(main);
-  // Belt and braces: the snapshot must hold no script and no event handler.
-  doc.querySelectorAll('script').forEach((s) => s.remove());
-  // The <style> element is added to the text, not to a DOM: the page's own
-  // CSP (style-src 'self') forbids inline styles even in a detached document.
-  const css = pageCss().replace(/<\/style/gi, '<\\/style');
-  const html = doc.documentElement.outerHTML.replace('</head>', () => `<style>\n${css}\n</style></head>`);
-  return `<!doctype html>\n${html}\n`;
+/**
+ * The shareable HTML report of `report` (single-file or comparison), made by
+ * the wasm module in a worker (src/html.rs): one self-contained file, no
+ * script, nothing fetched; row values only when `includeRows`.
+ */
+function reportHtml(report, includeRows) {
+  const id = `html-${nextHtmlRequest++}`;
+  const target = spare && spare.ready && !spare.fatal ? spare : worker;
+  if (target.fatal) return Promise.reject(new Error(target.fatal));
+  return new Promise((resolve, reject) => {
+    htmlRequests.set(id, { resolve, reject });
+    target.worker.postMessage({ id, type: 'html', data: { report, includeRows } });
+  });
 }
 
 // ---------------------------------------------------------------- input
@@ -486,6 +579,12 @@ function wireInput() {
     }
   });
   ui.cancelButton.addEventListener('click', () => cancelRun());
+  ui.rulesInput.addEventListener('change', () => {
+    const file = firstFile(ui.rulesInput.files);
+    if (file) chooseRules(file);
+    ui.rulesInput.value = ''; // choosing the same file again (after editing it) reads it again
+  });
+  ui.rulesClear.addEventListener('click', clearRules);
   ui.downloadCompareJson.addEventListener('click', () => {
     if (lastResult?.kind !== 'compare') return;
     download(JSON.stringify(lastResult.report, null, 2) + '\n', `${lastResult.fileName}.preflight-compare.json`, 'application/json');
@@ -498,9 +597,19 @@ function wireInput() {
     if (!lastResult?.rowsCsv) return;
     download(lastResult.rowsCsv, `${baseName(lastResult.fileName)}.preflight-rows.csv`, 'text/csv');
   });
-  ui.downloadHtml.addEventListener('click', () => {
+  ui.downloadReview.addEventListener('click', () => {
+    if (!lastResult?.reviewCsv) return;
+    download(lastResult.reviewCsv, `${baseName(lastResult.fileName)}.preflight-review.csv`, 'text/csv');
+  });
+  ui.downloadHtml.addEventListener('click', async () => {
     if (!lastResult) return;
-    download(snapshotHtml(), `${baseName(lastResult.fileName)}.preflight.html`, 'text/html');
+    const { report, fileName, kind } = lastResult;
+    const name = kind === 'compare' ? `${fileName}.preflight-compare.html` : `${baseName(fileName)}.preflight.html`;
+    try {
+      download(await reportHtml(report, ui.includeRowsInput.checked), name, 'text/html;charset=utf-8');
+    } catch (err) {
+      showError(`The HTML report could not be made: ${err.message}`);
+    }
   });
 }
 

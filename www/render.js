@@ -243,15 +243,20 @@ function verdictBanner(report) {
         'tr',
         { class: r.passed ? 'rule-passed' : `rule-failed severity-${r.severity}` },
         el('td', {}, r.rule),
+        el('td', {}, r.column ?? ''),
         el('td', {}, r.severity),
         el('td', { class: 'num' }, formatNumber(r.value)),
         el('td', { class: 'num' }, formatNumber(r.limit)),
         el('td', {}, r.passed ? 'held' : 'failed'),
+        el('td', {}, r.source ?? 'default'),
         el('td', {}, r.message),
       ),
     );
+    const failed = verdict.rules.filter((r) => !r.passed).length;
+    const fromFile = verdict.rules.filter((r) => r.source === 'rules file').length;
+    const summary = `Rules (${verdict.rules.length}: ${failed} failed${fromFile ? `; ${fromFile} from the rules file` : ''})`;
     banner.append(
-      el('details', { class: 'rules' }, el('summary', {}, `Rules (${verdict.rules.length})`), table({ head: ['rule', 'severity', 'value', 'limit', 'outcome', 'message'], rows, testid: 'rules' })),
+      el('details', { class: 'rules' }, el('summary', {}, summary), table({ head: ['rule', 'column', 'severity', 'value', 'limit', 'outcome', 'from', 'message'], rows, testid: 'rules' })),
     );
   }
   return banner;
@@ -775,8 +780,138 @@ function labelIssuesSection(report, columnNames) {
     'label-issues',
     'Suspected label errors',
     el('div', { class: 'stats' }, stat('stat-label-issues-flagged', 'rows flagged', l.flagged)),
-    el('p', { class: 'muted method' }, `${l.method} (label column: ${l.label_column})`),
+    el('p', { class: 'muted method', testid: 'label-issues-method', dataset: { method: l.method ?? '' } }, `${labelIssueMethodName(l.method)}: ${l.description || l.method} (label column: ${l.label_column})`),
     l.top?.length ? flaggedRowsTable(l.top, columnNames, { withLabels: true, testid: 'label-issue-row' }) : emptyNote('No row looks mislabelled.'),
+  );
+}
+
+/** Which label-issue method ran, in words (report.label_issues.method). */
+function labelIssueMethodName(method) {
+  if (method === 'confident_learning') return "confident learning on the model's predicted probabilities";
+  if (method === 'knn') return 'confident learning on the label shares of each row’s nearest neighbours (kNN)';
+  return method ?? '–';
+}
+
+/**
+ * The model-prediction audit (report.prediction_audit): accuracy, the
+ * confusion matrix as a heat map (the annotator view's confusionHeatmap),
+ * per-class scores, the worst slices, the rows with the highest loss, and
+ * which label-issue method ran.
+ */
+function predictionAuditSection(report, columnNames) {
+  const a = report.prediction_audit;
+  if (!a) return null;
+  const classes = a.classes ?? [];
+  const cl = a.confident_learning ?? {};
+  const knn = report.label_issues_knn;
+  const stats = el(
+    'div',
+    { class: 'stats' },
+    stat('stat-prediction-accuracy', 'accuracy', a.accuracy, formatPercent(a.accuracy, 2)),
+    stat('stat-prediction-log-loss', 'log loss', a.log_loss, formatNumber(a.log_loss)),
+    stat('stat-prediction-macro-f1', 'macro F1', a.macro_f1, formatNumber(a.macro_f1, 3)),
+    stat('stat-prediction-rows', 'rows audited', a.rows_scored),
+    stat('stat-prediction-label-issues', 'suspected label errors', cl.flagged),
+  );
+  const leftOut = [];
+  if (a.rows_without_label) leftOut.push(`${formatInt(a.rows_without_label)} without a label`);
+  if (a.rows_without_probabilities) leftOut.push(`${formatInt(a.rows_without_probabilities)} without usable probabilities`);
+  const facts = definitionList([
+    ['Probability columns', `${(a.columns ?? []).join(', ')} (${a.kind})`, 'prediction-columns'],
+    ['Why these', a.reason],
+    ['Classes', `${classes.map(className).join(', ')} — ${a.class_mapping}`],
+    ['Label column', a.label_column],
+    ['Rows left out', leftOut.length ? leftOut.join(', ') : undefined],
+    ['Renormalised', a.renormalisation_note ?? undefined, 'prediction-renormalised'],
+    [
+      'Label-error method',
+      el('span', { dataset: { method: report.label_issues?.method ?? '' } }, `${labelIssueMethodName(report.label_issues?.method)}${knn ? `; the kNN check flagged ${formatInt(knn.flagged)} rows (report.label_issues_knn)` : ''}`),
+      'label-issue-method',
+    ],
+  ]);
+  const confusion = (a.confusion_matrix ?? []).length
+    ? el(
+        'div',
+        { class: 'confusion', testid: 'prediction-confusion' },
+        el('h3', {}, 'Confusion matrix'),
+        el('p', { class: 'muted' }, 'Rows: the label; columns: the model’s most probable class. The diagonal is where they agree.'),
+        el('div', { class: 'heatmap-holder' }, confusionHeatmap({ first: 'label', second: 'model', confusion: a.confusion_matrix }, classes)),
+      )
+    : null;
+  const perClass = table({
+    head: ['class', 'rows labelled', 'rows predicted', 'precision', 'recall', 'F1'],
+    rows: (a.per_class ?? []).map((c) =>
+      el(
+        'tr',
+        { testid: 'prediction-class', dataset: { class: c.class, precision: c.precision, recall: c.recall, f1: c.f1 } },
+        el('td', {}, className(c.class)),
+        el('td', { class: 'num' }, formatInt(c.support)),
+        el('td', { class: 'num' }, formatInt(c.predicted)),
+        el('td', { class: 'num' }, formatNumber(c.precision, 3)),
+        el('td', { class: 'num' }, formatNumber(c.recall, 3)),
+        el('td', { class: 'num' }, formatNumber(c.f1, 3)),
+      ),
+    ),
+    caption: 'Per class',
+  });
+  const slices = (a.slices ?? []).length
+    ? table({
+        head: ['column', 'slice', 'rows', 'accuracy', '95% interval', 'vs overall', 'mean loss', 'label errors'],
+        rows: a.slices.map((s) =>
+          el(
+            'tr',
+            { testid: 'prediction-slice', class: s.small ? 'small-slice' : '', dataset: { column: s.column, slice: s.slice, rows: s.rows, accuracy: s.accuracy } },
+            el('td', {}, s.column),
+            el('td', { class: 'value-cell' }, s.slice),
+            el('td', { class: 'num' }, formatInt(s.rows), s.small ? el('span', { class: 'muted' }, ' few rows') : null),
+            el('td', { class: 'num' }, formatPercent(s.accuracy)),
+            el('td', { class: 'num' }, `${formatPercent(s.accuracy_low)}–${formatPercent(s.accuracy_high)}`),
+            el('td', { class: 'num' }, `${s.gap >= 0 ? '+' : '−'}${formatPercent(Math.abs(s.gap))}`),
+            el('td', { class: 'num' }, formatNumber(s.mean_loss, 3)),
+            el('td', { class: 'num' }, formatInt(s.label_issues)),
+          ),
+        ),
+        caption: `Worst slices first (${formatInt(a.slices.length)} of ${formatInt(a.slice_count)} listed; slices under ${formatInt(a.min_slice_rows)} rows left out: ${formatInt(a.slices_too_small)})`,
+      })
+    : emptyNote(`No slice of at least ${formatInt(a.min_slice_rows)} rows to rank.`);
+  const width = Math.max(columnNames.length, ...(a.highest_loss ?? []).map((r) => r.values?.length ?? 0));
+  const valueHead = [];
+  for (let i = 0; i < width; i++) valueHead.push(el('th', { scope: 'col', class: 'value-col' }, columnNames[i] ?? `column ${i + 1}`));
+  const lossRows = (a.highest_loss ?? []).length
+    ? table({
+        head: ['row', 'line', 'label', 'model says', 'p(label)', 'p(model’s class)', 'loss', 'flagged', ...valueHead],
+        rows: a.highest_loss.map((r) =>
+          el(
+            'tr',
+            { testid: 'loss-row', class: r.label_issue ? 'flagged' : '', dataset: { row: r.row, line: r.line, loss: r.loss } },
+            el('td', { class: 'num' }, String(r.row)),
+            el('td', { class: 'num' }, String(r.line)),
+            el('td', { class: 'label' }, className(r.label)),
+            el('td', { class: 'suggested' }, className(r.predicted)),
+            el('td', { class: 'num' }, formatNumber(r.label_probability, 3)),
+            el('td', { class: 'num' }, formatNumber(r.predicted_probability, 3)),
+            el('td', { class: 'num' }, formatNumber(r.loss, 3)),
+            el('td', {}, r.label_issue ? 'label error?' : ''),
+            (r.values ?? []).map((v) => el('td', { class: 'value-cell' }, v)),
+          ),
+        ),
+        className: 'data-table rows-table',
+        caption: 'Highest loss −ln p(label) first: the rows the model finds least likely under their label',
+      })
+    : null;
+  return section(
+    'prediction-audit',
+    'Model predictions',
+    stats,
+    facts,
+    confusion,
+    perClass,
+    el('h3', {}, 'Where the model fails'),
+    el('p', { class: 'muted method' }, a.slice_method),
+    slices,
+    el('h3', {}, 'Highest-loss rows'),
+    lossRows,
+    el('p', { class: 'muted method' }, `${cl.method ?? ''}. ${cl.quality_score ?? ''}.`),
   );
 }
 
@@ -893,6 +1028,271 @@ function textDuplicatesSection(report) {
   return section('text-duplicates', 'Text duplicates', ...parts);
 }
 
+// ---------------------------------------------------------------- label audits
+
+/** Every column as an option of the annotator multi-select; app.js wires its Apply button. */
+function annotatorPicker(report) {
+  const agreement = report.annotator_agreement;
+  const label = report.class_balance?.label_column ?? null;
+  const chosen = new Set(agreement?.annotators ?? []);
+  const select = el(
+    'select',
+    { id: 'annotator-select', testid: 'annotator-select', multiple: true, size: Math.min(6, Math.max(2, (report.columns ?? []).length)), 'aria-label': 'Annotator columns' },
+    (report.columns ?? []).map((c) =>
+      el(
+        'option',
+        { value: c.name, selected: chosen.has(c.name) && c.name !== label, disabled: c.name === label },
+        c.name === label ? `${c.name} (the label column: counts as one)` : `${c.name} (${c.type})`,
+      ),
+    ),
+  );
+  return el(
+    'div',
+    { class: 'annotator-picker' },
+    el('label', { for: 'annotator-select' }, 'Annotator columns '),
+    select,
+    el('button', { type: 'button', class: 'secondary', testid: 'annotator-apply' }, 'Re-check agreement'),
+    el('span', { class: 'muted' }, ' the label column counts as one; none selected: detect them; re-runs the checks on the rows already read'),
+  );
+}
+
+function kappaText(value) {
+  return value === null || value === undefined ? 'undefined' : Number(value).toFixed(3);
+}
+
+/**
+ * The confusion matrix of one annotator pair as an SVG heat map: rows are
+ * the first annotator's classes, columns the second's; a cell's opacity is
+ * its count over the largest cell, agreement (the diagonal) in one colour,
+ * disagreement in another. Every cell has a title (screen readers, hover).
+ */
+function confusionHeatmap(pair, classes) {
+  const k = classes.length;
+  const cell = k > 20 ? 22 : 40;
+  const short = (name) => {
+    const full = className(name);
+    return full.length > 14 ? `${full.slice(0, 13)}…` : full;
+  };
+  // Room for the longest class name: across on the left, at 45° on top.
+  const longest = Math.max(1, ...classes.map((c) => short(c).length));
+  const left = 16 + longest * 7;
+  const top = 16 + Math.ceil(longest * 5);
+  const width = left + k * cell + 8 + top;
+  const height = top + k * cell + 8;
+  const max = Math.max(1, ...pair.confusion.flat().map(Number));
+  const total = pair.confusion.flat().reduce((s, v) => s + Number(v), 0);
+  const root = svg('svg', {
+    class: 'confusion-heatmap',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': `Confusion matrix: ${pair.first} (rows) against ${pair.second} (columns)`,
+    testid: 'confusion-heatmap',
+    dataset: { first: pair.first, second: pair.second },
+  });
+  root.append(svg('title', {}, `Confusion matrix: rows are ${pair.first}'s classes, columns ${pair.second}'s; darker = more rows`));
+  classes.forEach((c, i) => {
+    root.append(
+      svg('text', { class: 'heatmap-label', x: left - 6, y: top + i * cell + cell / 2 + 4, 'text-anchor': 'end' }, short(c)),
+      svg('text', { class: 'heatmap-label', x: left + i * cell + cell / 2, y: top - 6, transform: `rotate(-45 ${left + i * cell + cell / 2} ${top - 6})` }, short(c)),
+    );
+  });
+  pair.confusion.forEach((row, i) => {
+    row.forEach((value, j) => {
+      const count = Number(value);
+      const x = left + j * cell;
+      const y = top + i * cell;
+      const opacity = count > 0 ? Math.max(0.08, count / max) : 0;
+      const rect = svg('rect', {
+        class: `heatmap-cell ${i === j ? 'agree' : 'disagree'}`,
+        x,
+        y,
+        width: cell - 2,
+        height: cell - 2,
+        'fill-opacity': opacity.toFixed(3),
+        testid: 'confusion-cell',
+        dataset: { first: classes[i], second: classes[j], count },
+      });
+      rect.append(svg('title', {}, `${pair.first}: ${className(classes[i])}, ${pair.second}: ${className(classes[j])}: ${formatInt(count)} rows (${formatPercent(total ? count / total : 0)})`));
+      root.append(rect, svg('rect', { class: 'heatmap-frame', x, y, width: cell - 2, height: cell - 2 }));
+      if (k <= 20) {
+        root.append(svg('text', { class: `heatmap-count${opacity > 0.55 ? ' on-dark' : ''}`, x: x + (cell - 2) / 2, y: y + cell / 2 + 3, 'text-anchor': 'middle' }, formatInt(count)));
+      }
+    });
+  });
+  return root;
+}
+
+/** The heat map of a chosen pair (a select when there are several). */
+function confusionBlock(a) {
+  const pairs = (a.pairs ?? []).filter((p) => (p.confusion ?? []).length > 0);
+  if (pairs.length === 0) return a.confusion_note ? emptyNote(`No confusion matrix: ${a.confusion_note}.`) : null;
+  const axes = (p) => el('p', { class: 'muted', testid: 'confusion-axes' }, `Rows: ${p.first}'s class; columns: ${p.second}'s. Green: they agree; red: they disagree; darker: more rows.`);
+  const holder = el('div', { class: 'heatmap-holder' }, axes(pairs[0]), confusionHeatmap(pairs[0], a.classes ?? []));
+  let picker = null;
+  if (pairs.length > 1) {
+    const select = el(
+      'select',
+      { id: 'confusion-pair-select', testid: 'confusion-pair-select', 'aria-label': 'Annotator pair of the confusion matrix' },
+      pairs.map((p, i) => el('option', { value: String(i) }, `${p.first} × ${p.second}`)),
+    );
+    select.addEventListener('change', () => {
+      const pair = pairs[Number(select.value)];
+      holder.replaceChildren(axes(pair), confusionHeatmap(pair, a.classes ?? []));
+    });
+    picker = el('p', {}, el('label', { for: 'confusion-pair-select' }, 'Pair '), select);
+  }
+  return el('div', { class: 'confusion' }, el('h3', {}, 'Confusion between annotators'), picker, holder);
+}
+
+function annotatorAgreementSection(report) {
+  const a = report.annotator_agreement;
+  if (!a) {
+    return section(
+      'annotator-agreement',
+      'Annotator agreement',
+      annotatorPicker(report),
+      emptyNote('No annotator columns: choose two or more above (the label column counts as one), or name them like annotator_1, rater_b, label_2.'),
+    );
+  }
+  const names = a.annotators ?? [];
+  const classes = a.classes ?? [];
+  const stats = el(
+    'div',
+    { class: 'stats' },
+    stat('stat-percent-agreement', 'rows where all agree', a.percent_agreement, formatPercent(a.percent_agreement)),
+    names.length === 2 ? stat('stat-cohen-kappa', "Cohen's kappa", a.cohen_kappa, kappaText(a.cohen_kappa)) : null,
+    stat('stat-fleiss-kappa', "Fleiss' kappa", a.fleiss_kappa, kappaText(a.fleiss_kappa)),
+    a.mean_pairwise_kappa !== undefined ? stat('stat-mean-pairwise-kappa', 'mean pairwise kappa', a.mean_pairwise_kappa, kappaText(a.mean_pairwise_kappa)) : null,
+    stat('stat-rows-compared', 'rows labelled by all', a.rows_compared),
+    stat('stat-annotator-disagreements', 'rows they disagree on', a.disagreement_rows),
+    stat('stat-rows-left-out', 'rows left out (a value missing)', a.rows_missing),
+  );
+  const pairs =
+    names.length > 2
+      ? table({
+          head: ['pair', 'rows', 'agreement', "Cohen's kappa"],
+          rows: (a.pairs ?? []).map((p) =>
+            el('tr', { testid: 'annotator-pair', dataset: { first: p.first, second: p.second } }, el('td', {}, `${p.first} × ${p.second}`), el('td', { class: 'num' }, formatInt(p.rows)), el('td', { class: 'num' }, formatPercent(p.agreement)), el('td', { class: 'num' }, kappaText(p.cohen_kappa))),
+          ),
+          caption: 'Each pair, on the rows both labelled',
+        })
+      : null;
+  const perClass = table({
+    head: ['class', ...names.map((n) => `given by ${n}`), 'rows any gave it', 'rows all gave it', 'specific agreement'],
+    rows: (a.per_class ?? []).map((c) =>
+      el(
+        'tr',
+        { testid: 'class-agreement', dataset: { class: c.class, specific: c.specific_agreement ?? '' } },
+        el('td', {}, className(c.class)),
+        (c.uses ?? []).map((u) => el('td', { class: u === 0 ? 'num never-used' : 'num' }, formatInt(u))),
+        el('td', { class: 'num' }, formatInt(c.rows_any)),
+        el('td', { class: 'num' }, `${formatInt(c.rows_all)} (${formatPercent(c.share_all)})`),
+        el('td', { class: 'num' }, c.specific_agreement === null || c.specific_agreement === undefined ? '–' : formatPercent(c.specific_agreement)),
+      ),
+    ),
+    caption: 'Per class (a 0 in a "given by" column: that annotator never used the class)',
+  });
+  const listed = a.disagreements ?? [];
+  const disagreements = listed.length
+    ? table({
+        head: ['row', 'line', ...names],
+        rows: listed.map((d) => el('tr', { testid: 'disagreement-row', dataset: { row: d.row, line: d.line } }, el('td', { class: 'num' }, String(d.row)), el('td', { class: 'num' }, String(d.line)), (d.values ?? []).map((v) => el('td', {}, className(v))))),
+        caption: `Rows where the annotators disagree${a.disagreement_rows > listed.length ? ` (the first ${listed.length} of ${formatInt(a.disagreement_rows)}; all are marked in the per-row CSV, column annotator_disagreement)` : ' (also marked in the per-row CSV, column annotator_disagreement)'}`,
+      })
+    : emptyNote('The annotators agree on every row they all labelled.');
+  return section(
+    'annotator-agreement',
+    'Annotator agreement',
+    annotatorPicker(report),
+    definitionList([
+      ['Annotators', names.join(', '), 'annotator-names'],
+      ['Why these', a.reason],
+      ['Classes', classes.map(className).join(', ')],
+    ]),
+    stats,
+    el('p', { class: 'muted method' }, a.method),
+    pairs,
+    perClass,
+    confusionBlock(a),
+    el('h3', {}, 'Disagreements'),
+    disagreements,
+  );
+}
+
+/** The verified column chooser; app.js wires its change event. */
+function verifiedPicker(report) {
+  const current = report.review?.verified?.column ?? '';
+  const select = el(
+    'select',
+    { id: 'verified-select', testid: 'verified-select', 'aria-label': 'Verified-labels column' },
+    el('option', { value: '', selected: current === '' }, '(detect automatically)'),
+    (report.columns ?? []).map((c) => el('option', { value: c.name, selected: c.name === current }, `${c.name} (${c.type})`)),
+  );
+  return el('p', { class: 'verified-picker' }, el('label', { for: 'verified-select' }, 'Verified-labels column '), select);
+}
+
+/** Review sample settings: app.js reads them when "Draw again" is pressed. */
+function reviewControls(sample) {
+  const input = (id, testid, label, attrs) =>
+    el('span', { class: 'review-option' }, el('label', { for: id }, label), el('input', { id, testid, type: 'number', inputmode: 'decimal', autocomplete: 'off', ...attrs }));
+  return el(
+    'div',
+    { class: 'review-controls' },
+    input('review-per-class', 'review-per-class', 'rows per class ', { min: 1, step: 1, value: sample?.per_class ?? '', placeholder: '20' }),
+    input('review-fraction', 'review-fraction', ' or share of each class ', { min: 0, max: 1, step: 'any', value: sample?.fraction ?? '', placeholder: '0.05' }),
+    input('review-seed', 'review-seed', ' seed ', { min: 0, step: 1, value: sample?.seed ?? 42 }),
+    input('review-enrich', 'review-enrich', ' plus rows most likely mislabelled ', { min: 0, step: 1, value: sample?.enrich_requested ?? 0 }),
+    el('button', { type: 'button', class: 'secondary', testid: 'review-redraw' }, 'Draw again'),
+  );
+}
+
+function reviewSection(report) {
+  const r = report.review;
+  const sample = r?.sample;
+  const verified = r?.verified;
+  const parts = [];
+  if (sample) {
+    const classes = Object.entries(sample.classes ?? {});
+    parts.push(
+      el('h3', {}, 'Review sample'),
+      el(
+        'div',
+        { class: 'stats' },
+        stat('stat-review-size', 'rows to review', sample.size),
+        stat('stat-review-enriched', 'likely mislabelled among them', sample.enriched),
+        stat('stat-review-seed', 'seed', sample.seed, String(sample.seed)),
+      ),
+      el(
+        'p',
+        { class: 'muted method', testid: 'review-method' },
+        `${sample.method === 'fraction' ? `${formatPercent(sample.fraction)} of each class (at least one row)` : `up to ${formatInt(sample.per_class)} rows of each class of ${r.label_column}`}, drawn by a shuffle seeded with ${sample.seed} (the same seed gives the same rows). Enrichment: ${sample.enrichment}.${sample.rows_without_label ? ` ${formatInt(sample.rows_without_label)} rows without a label are not sampled.` : ''} Download it below ("Download review sample"): row ids, lines, the current label and an empty reviewer_label column.`,
+      ),
+      classes.length ? table({ head: ['class', 'rows in the sample'], rows: classes.map(([c, n]) => el('tr', { testid: 'review-class', dataset: { class: c, count: n } }, el('td', {}, className(c)), el('td', { class: 'num' }, formatInt(n)))) }) : null,
+      reviewControls(sample),
+    );
+  } else {
+    parts.push(emptyNote('No review sample: it is drawn by class, and there is no label column.'));
+  }
+  parts.push(el('h3', {}, 'Verified labels'), verifiedPicker(report));
+  if (verified) {
+    parts.push(
+      el('div', { class: 'stats' }, stat('stat-verified-share', `rows verified (${verified.column})`, verified.share, formatPercent(verified.share)), stat('stat-verified-rows', 'rows verified', verified.verified)),
+      el('p', { class: 'muted' }, `${verified.reason}. ${verified.missing ? `${formatInt(verified.missing)} rows have no value and ` : ''}${verified.not_boolean ? `${formatInt(verified.not_boolean)} rows hold neither true/false nor 1/0; they ` : ''}${verified.missing || verified.not_boolean ? 'count as not verified.' : ''}`),
+      verified.per_class?.length
+        ? table({
+            head: ['class', 'rows', 'verified', 'share'],
+            rows: verified.per_class.map((c) => el('tr', { testid: 'verified-class', dataset: { class: c.class, share: c.share } }, el('td', {}, className(c.class)), el('td', { class: 'num' }, formatInt(c.rows)), el('td', { class: 'num' }, formatInt(c.verified)), el('td', { class: 'num' }, formatPercent(c.share)))),
+          })
+        : null,
+    );
+  } else {
+    parts.push(emptyNote('No verified-labels column found (a true/false or 1/0 column named like verified or reviewed): choose one above to see the share of rows verified.'));
+  }
+  return section('review', 'Review and verified labels', ...parts);
+}
+
 /** Builds the whole report as a DocumentFragment. */
 export function renderReport(report) {
   const columnNames = (report.columns ?? []).map((c) => c.name);
@@ -907,10 +1307,67 @@ export function renderReport(report) {
     conflictsSection(report, columnNames),
     outliersSection(report, columnNames),
     labelIssuesSection(report, columnNames),
+    predictionAuditSection(report, columnNames),
+    annotatorAgreementSection(report),
+    reviewSection(report),
+    piiSection(report),
     embeddingSection(report),
     computeSection(report),
   ]);
   return fragment;
+}
+
+// ---------------------------------------------------------------- personal data
+
+/** What the PII scan found: per column and kind, masked examples; column names. */
+function piiSection(report) {
+  const p = report.pii;
+  if (!p) return section('pii', 'Personal data', emptyNote('This report has no personal data scan.'));
+  const findings = p.columns ?? [];
+  const hints = p.name_hints ?? [];
+  const parts = [
+    el(
+      'div',
+      { class: 'stats' },
+      stat('stat-pii-values', 'values scanned', p.values_scanned),
+      stat('stat-pii-findings', 'column and kind findings', findings.length),
+      stat('stat-pii-hints', 'columns named like personal data', hints.length),
+    ),
+    el(
+      'p',
+      { class: 'muted method' },
+      'Every value of every column scanned for email addresses, phone numbers, payment cards (issuer, length, Luhn), IBANs (mod 97), US social security numbers and IP addresses. Values quoted anywhere in this report from these columns are masked.',
+    ),
+  ];
+  if (findings.length) {
+    const rows = findings.map((f) =>
+      el(
+        'tr',
+        { testid: 'pii-finding', dataset: { column: f.column, kind: f.kind, count: f.count } },
+        el('td', {}, el('strong', {}, f.column)),
+        el('td', {}, humanise(f.kind)),
+        el('td', { class: 'num' }, formatInt(f.count)),
+        el('td', { class: 'num' }, formatPercent(f.share)),
+        el('td', { class: 'pii-examples' }, (f.examples ?? []).map((e, i) => [i ? ', ' : '', el('code', {}, e)])),
+      ),
+    );
+    parts.push(table({ head: ['column', 'kind', 'values', 'share', 'examples (masked)'], rows, testid: 'pii-findings' }));
+  } else {
+    parts.push(emptyNote('No personal data found in the values.'));
+  }
+  if (hints.length) {
+    const rows = hints.map((h) =>
+      el(
+        'tr',
+        { testid: 'pii-hint', dataset: { column: h.column, kind: h.kind } },
+        el('td', {}, el('strong', {}, h.column)),
+        el('td', {}, humanise(h.kind)),
+        el('td', { class: 'muted' }, h.reason),
+      ),
+    );
+    parts.push(table({ head: ['column', 'named like', 'why'], rows, testid: 'pii-hints' }));
+  }
+  return section('pii', 'Personal data', ...parts);
 }
 
 // ---------------------------------------------------------------- comparison
@@ -1242,7 +1699,7 @@ function fullReportDetails(which, report) {
   if (report) body.append(renderReport(report));
   else body.append(emptyNote('Not in the comparison.'));
   // The label picker re-runs a single-file check: not offered inside a comparison.
-  for (const select of body.querySelectorAll('[data-testid="label-select"]')) select.disabled = true;
+  for (const select of body.querySelectorAll('[data-testid="label-select"], [data-testid="annotator-select"], [data-testid="annotator-apply"], [data-testid="verified-select"], [data-testid="review-redraw"]')) select.disabled = true;
   scopeIds(body, which);
   return el(
     'details',

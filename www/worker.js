@@ -1,20 +1,32 @@
 // preflight's worker: owns the wasm module and, through it, the GPU.
 //
 // Protocol (DESIGN section 2): every message is {id, type, data}.
-//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend, normalize}}}
+//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend, normalize, rules}}}
+//                                                          rules: a rules file's parsed JSON (optional)
 //                   {id, type: 'relabel', data: {label}}   re-runs the checks of the last file
 //                                                          profiled here, on its parsed table,
 //                                                          with another label column ('' = detect)
+//                   {id, type: 'check-rules', data: {rules, fileName}}   checks a rules file's parsed JSON
+//                   {id, type: 'rerun', data: {options}}   like relabel, with an options object: {label,
+//                                                          annotators, verified, reviewPerClass, reviewFraction,
+//                                                          reviewSeed, reviewEnrich}; those given replace the
+//                                                          last run's
 //                   {id, type: 'compare', data: {reference, candidate, options, thresholds}}
 //                                                          both files read in slices, then the
 //                                                          wasm compare (a CompareReport)
+//                   {id, type: 'html', data: {report, includeRows}}   the shareable HTML report of a
+//                                                          report object (single-file or comparison)
 //   worker -> page  {type: 'ready', data: {version, webgpu}}          (no id)
 //                   {type: 'fatal', data: {message}}                  (no id: the module failed to load)
 //                   {type: 'progress', data: {stage, fraction, bytesRead, totalBytes, rowsRead}} (no id)
-//                   {id, type: 'result', data: {report, rows}}        report, rows: UTF-8 bytes (transferred)
+//                   {id, type: 'result', data: {report, rows, review}}  report, rows, review (the review
+//                                                          sample CSV, absent without a label): UTF-8 bytes (transferred)
 //                   {id, type: 'result', data: {report, kind: 'compare'}}   the comparison (UTF-8 bytes)
 //                   progress of a compare also carries {file: 'reference' | 'candidate'} while reading
-//                   {id, type: 'error', data: {message, name}}
+//                   {id, type: 'rules-checked', data: {summary} | {error}}   answer to 'check-rules'
+//                   {id, type: 'html', data: {html} | {error}}          answer to 'html': the document text
+//                   {id, type: 'error', data: {message, name}}          name 'OptionsError': the options
+//                                                          (or rules) were refused
 // The page cancels a run by terminating this worker and starting a new one.
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -78,7 +90,36 @@ function profilerOptions(options) {
   const label = typeof options?.label === 'string' ? options.label.trim() : '';
   if (label !== '') out.label = label;
   if (options?.normalize === true) out.normalize = true;
+  // A rules file's parsed JSON (the embedding API, preflight.js): the wasm side validates it.
+  if (options?.rules !== undefined && options?.rules !== null) out.rules = options.rules;
+  return { ...out, ...auditOptions(options) };
+}
+
+/**
+ * The options a 'rerun' may change besides the label (the label audits):
+ * {annotators: [column], verified: column, reviewPerClass, reviewFraction,
+ * reviewSeed, reviewEnrich}; only those given, the wasm side validates them.
+ */
+function auditOptions(options) {
+  const out = {};
+  if (Array.isArray(options?.annotators)) out.annotators = options.annotators.map(String);
+  if (typeof options?.verified === 'string') out.verified = options.verified;
+  for (const key of ['reviewPerClass', 'reviewFraction', 'reviewSeed', 'reviewEnrich']) {
+    const value = options?.[key];
+    if (value !== undefined && value !== null && value !== '' && Number.isFinite(Number(value))) out[key] = Number(value);
+  }
   return out;
+}
+
+/** A wasm Profiler for `name`; an error here is about the options (or rules), named OptionsError. */
+function newProfiler(name, options) {
+  try {
+    return new wasm.Profiler(name, profilerOptions(options));
+  } catch (err) {
+    const wrapped = new Error(errorMessage(err));
+    wrapped.name = 'OptionsError';
+    throw wrapped;
+  }
 }
 
 // The profiler of the last file that finished here, parsed table and all,
@@ -110,14 +151,37 @@ async function relabel(label) {
   const { profiler, totalBytes } = kept;
   const rowsRead = Number(profiler.rowsRead());
   const result = await profiler.relabel(typeof label === 'string' ? label : '', onStage(totalBytes, rowsRead));
-  return { report: result.report, rowsCsv: result.rowsCsv };
+  return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+}
+
+/** Re-runs the checks of the kept file with some options changed (`label`, and those of auditOptions). */
+async function rerun(options) {
+  await ready;
+  if (!kept) {
+    const err = new Error('no parsed file is kept in this worker');
+    err.name = 'NoTable';
+    throw err;
+  }
+  const { profiler, totalBytes } = kept;
+  const rowsRead = Number(profiler.rowsRead());
+  const changed = auditOptions(options);
+  if (typeof options?.label === 'string') changed.label = options.label.trim();
+  let result;
+  try {
+    result = await profiler.rerun(changed, onStage(totalBytes, rowsRead));
+  } catch (err) {
+    const wrapped = new Error(errorMessage(err));
+    wrapped.name = 'OptionsError';
+    throw wrapped;
+  }
+  return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
 }
 
 async function profile(file, options) {
   await ready;
   dropKept();
   const totalBytes = file.size;
-  const profiler = new wasm.Profiler(file.name, profilerOptions(options));
+  const profiler = newProfiler(file.name, options);
   let keep = false;
   try {
     const rowsRead = await pushFile(profiler, file);
@@ -126,7 +190,7 @@ async function profile(file, options) {
     kept = { profiler, totalBytes, free: () => profiler.free() };
     keep = true;
     // The wasm edge serialises the report JSON-compatibly: plain objects.
-    return { report: result.report, rowsCsv: result.rowsCsv };
+    return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
   } finally {
     if (!keep) {
       try {
@@ -200,6 +264,27 @@ async function compare(reference, candidate, options, thresholds) {
 
 self.onmessage = async (event) => {
   const { id, type, data } = event.data ?? {};
+  if (type === 'check-rules') {
+    // The wasm parser's verdict on a rules file, before any run uses it.
+    try {
+      await ready;
+      self.postMessage({ id, type: 'rules-checked', data: { summary: String(wasm.checkRules(data?.rules, data?.fileName ?? '')) } });
+    } catch (err) {
+      self.postMessage({ id, type: 'rules-checked', data: { error: errorMessage(err) } });
+    }
+    return;
+  }
+  if (type === 'html') {
+    // Stateless: any loaded worker can write it, while a run goes on or not.
+    try {
+      await ready;
+      const html = String(wasm.reportHtml(data?.report, { includeRows: data?.includeRows === true }));
+      self.postMessage({ id, type: 'html', data: { html } });
+    } catch (err) {
+      self.postMessage({ id, type: 'html', data: { error: errorMessage(err) } });
+    }
+    return;
+  }
   if (type === 'compare') {
     try {
       const report = await compare(data.reference, data.candidate, data.options, data.thresholds);
@@ -210,19 +295,23 @@ self.onmessage = async (event) => {
     }
     return;
   }
-  if (type !== 'profile' && type !== 'relabel') {
+  if (type !== 'profile' && type !== 'relabel' && type !== 'rerun') {
     self.postMessage({ id, type: 'error', data: { message: `unknown request type: ${String(type)}` } });
     return;
   }
   try {
-    const { report, rowsCsv } = type === 'relabel' ? await relabel(data?.label) : await profile(data.file, data.options);
+    const { report, rowsCsv, reviewCsv } =
+      type === 'relabel' ? await relabel(data?.label) : type === 'rerun' ? await rerun(data?.options) : await profile(data.file, data.options);
     const encoder = new TextEncoder();
     const reportBytes = encoder.encode(JSON.stringify(report));
     const rowsBytes = encoder.encode(rowsCsv);
-    self.postMessage({ id, type: 'result', data: { report: reportBytes, rows: rowsBytes } }, [
-      reportBytes.buffer,
-      rowsBytes.buffer,
-    ]);
+    const result = { report: reportBytes, rows: rowsBytes };
+    const transfer = [reportBytes.buffer, rowsBytes.buffer];
+    if (typeof reviewCsv === 'string') {
+      result.review = encoder.encode(reviewCsv);
+      transfer.push(result.review.buffer);
+    }
+    self.postMessage({ id, type: 'result', data: result }, transfer);
   } catch (err) {
     self.postMessage({ id, type: 'error', data: { message: errorMessage(err), name: err?.name ?? 'Error' } });
   }

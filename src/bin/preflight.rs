@@ -12,10 +12,16 @@ preflight: dataset quality checks (profile, duplicates, class balance, kNN outli
 
 usage:
   preflight profile FILE [--label COL] [--text COL]... [--text-threshold F]
-                         [--json OUT.json] [--rows OUT.csv]
+                         [--json OUT.json] [--rows OUT.csv] [--html OUT.html [--include-rows]]
                          [--backend auto|gpu|cpu] [--k N] [--max-knn-rows N]
                          [--outlier-iqr F] [--near-factor F] [--normalize] [--quiet]
+                         [--rules RULES.json]
+                         [--annotator COL]... [--verified COL]
+                         [--review-sample OUT.csv] [--review-per-class N | --review-fraction F]
+                         [--review-seed N] [--review-enrich N]
+                         [--proba COL]...
   preflight compare REFERENCE CANDIDATE [--label COL] [--json OUT.json] [--rows OUT.csv]
+                         [--html OUT.html [--include-rows]]
                          [--backend auto|gpu|cpu] [--ks F] [--alpha F] [--psi F]
                          [--psi-bins N] [--js F] [--missing-change F]
                          [--dataset-drift F] [--max-leakage F] [same options as profile] [--quiet]
@@ -23,17 +29,14 @@ usage:
 
 FILE is .csv .tsv .txt .jsonl .ndjson, optionally .gz; other names are sniffed.
 Progress goes to stderr, a short summary to stdout.
-exit status: 0 report made and verdict passed, 1 verdict failed,
-             2 usage error or unreadable input";
+RULES.json: a rules file (README \"Rules\", schema www/rules.schema.json);
+without one the default rules apply.
+exit status: 0 report made and verdict passed, 1 verdict failed (an error-level rule failed),
+             2 usage error, unreadable input or invalid rules file";
 
 /// Options accepted by DESIGN section 4 that this build does not implement
 /// yet; they are refused rather than silently ignored.
-const NOT_YET: &[(&str, &str)] = &[
-    ("--html", "the HTML report"),
-    ("--rules", "rules files"),
-    ("--annotator", "annotator agreement"),
-    ("--proba", "model-probability audits"),
-];
+const NOT_YET: &[(&str, &str)] = &[];
 
 struct Args {
     /// `profile` or `compare`.
@@ -46,6 +49,14 @@ struct Args {
     rows: Option<PathBuf>,
     quiet: bool,
     options: Options,
+    /// `--rules FILE`: read (and refused when invalid) before any input.
+    rules: Option<PathBuf>,
+    /// `--review-sample OUT.csv`: where the review sample goes.
+    review_sample: Option<PathBuf>,
+    /// `--html OUT.html`: the shareable report.
+    html: Option<PathBuf>,
+    /// `--include-rows`: the HTML report quotes row values.
+    include_rows: bool,
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
@@ -70,6 +81,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         rows: None,
         quiet: false,
         options: Options::default(),
+        rules: None,
+        review_sample: None,
+        html: None,
+        include_rows: false,
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -78,6 +93,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--normalize" => out.options.normalize = true,
             "--json" => out.json = Some(value("--json")?.into()),
             "--rows" => out.rows = Some(value("--rows")?.into()),
+            "--html" => out.html = Some(value("--html")?.into()),
+            "--include-rows" => out.include_rows = true,
             "--backend" => out.options.backend = value("--backend")?.parse().map_err(|e: preflight::Error| e.to_string())?,
             "--k" => {
                 let k: usize = value("--k")?.parse().map_err(|_| "--k needs a whole number")?;
@@ -101,6 +118,35 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 };
             }
             "--quiet" | "-q" => out.quiet = true,
+            "--rules" => out.rules = Some(value("--rules")?.into()),
+            "--annotator" => out.options.annotators.push(value("--annotator")?),
+            "--proba" => out.options.proba_columns.push(value("--proba")?),
+            "--verified" => out.options.verified_column = Some(value("--verified")?),
+            "--review-sample" if !compare => out.review_sample = Some(value("--review-sample")?.into()),
+            "--review-per-class" if !compare => {
+                out.options.review.per_class = match value("--review-per-class")?.parse::<usize>() {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => return Err("--review-per-class needs a whole number of at least 1".into()),
+                }
+            }
+            "--review-fraction" if !compare => {
+                let text = value("--review-fraction")?;
+                out.options.review.fraction = match text.parse::<f64>() {
+                    Ok(v) if v > 0.0 && v <= 1.0 => Some(v),
+                    _ => return Err(format!("--review-fraction needs a number above 0 and at most 1, not {text:?}")),
+                };
+            }
+            "--review-seed" if !compare => {
+                let max = preflight::checks::review::MAX_SEED;
+                out.options.review.seed = match value("--review-seed")?.parse::<u64>() {
+                    Ok(n) if n <= max => n,
+                    _ => return Err(format!("--review-seed needs a whole number from 0 to {max}")),
+                }
+            }
+            "--review-enrich" if !compare => {
+                out.options.review.enrich =
+                    value("--review-enrich")?.parse().map_err(|_| "--review-enrich needs a whole number")?
+            }
             "--ks" if compare => out.thresholds.ks = above_zero(&value("--ks")?, "--ks")?,
             "--alpha" if compare => out.thresholds.alpha = above_zero(&value("--alpha")?, "--alpha")?,
             "--psi" if compare => out.thresholds.psi = above_zero(&value("--psi")?, "--psi")?,
@@ -132,6 +178,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         (false, _) => return Err("give one FILE".into()),
         (true, 2) => {}
         (true, _) => return Err("compare needs two files: REFERENCE CANDIDATE".into()),
+    }
+    if out.include_rows && out.html.is_none() {
+        return Err("--include-rows is an option of the HTML report: give --html OUT.html too".into());
+    }
+    if out.options.review.per_class.is_some() && out.options.review.fraction.is_some() {
+        return Err("give --review-per-class or --review-fraction, not both".into());
     }
     out.files = files;
     Ok(out)
@@ -259,12 +311,29 @@ fn read(args: &Args, path: &Path) -> Result<(Profiler, String, Progress), String
     Ok((profiler, display, progress))
 }
 
-/// Writes `--json` (the report) and `--rows` (the CSV `rows_csv` makes),
-/// prints the summary and gives the exit status: 0 passed, 1 failed, 2 when
-/// an output cannot be written.
+/// A report that `--html` can write: the single-file one or the comparison.
+trait HtmlReport {
+    fn html(&self, options: &preflight::html::HtmlOptions) -> String;
+}
+
+impl HtmlReport for preflight::report::Report {
+    fn html(&self, options: &preflight::html::HtmlOptions) -> String {
+        preflight::html::report_html(self, options)
+    }
+}
+
+impl HtmlReport for preflight::report::CompareReport {
+    fn html(&self, options: &preflight::html::HtmlOptions) -> String {
+        preflight::html::compare_html(self, options)
+    }
+}
+
+/// Writes `--json` (the report), `--html` (the shareable report) and
+/// `--rows` (the CSV `rows_csv` makes), prints the summary and gives the
+/// exit status: 0 passed, 1 failed, 2 when an output cannot be written.
 fn deliver(
     args: &Args,
-    report: &impl serde::Serialize,
+    report: &(impl serde::Serialize + HtmlReport),
     passed: bool,
     rows_csv: impl FnOnce() -> preflight::error::Result<String>,
     summary: String,
@@ -273,6 +342,10 @@ fn deliver(
         if let Some(path) = &args.json {
             let json = serde_json::to_string_pretty(report).map_err(|e| format!("cannot encode the report: {e}"))?;
             write_file(path, json.as_bytes())?;
+        }
+        if let Some(path) = &args.html {
+            let options = preflight::html::HtmlOptions { include_rows: args.include_rows };
+            write_file(path, report.html(&options).as_bytes())?;
         }
         if let Some(path) = &args.rows {
             let csv = rows_csv().map_err(|e| e.to_string())?;
@@ -301,6 +374,27 @@ fn verdict_lines(verdict: &preflight::report::Verdict, line: &mut impl FnMut(Str
     for w in &verdict.warnings {
         line(format!("  warning: {w}"));
     }
+}
+
+/// Reads and checks a rules file (`--rules`); the error names the file and,
+/// for a bad rule, its index and field.
+fn load_rules(path: &Path) -> Result<preflight::checks::rules::RuleSet, String> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{display}: cannot read the rules file: {e}"))?;
+    preflight::checks::rules::RuleSet::from_json(&text, &display).map_err(|e| e.to_string())
+}
+
+/// Writes `--review-sample`: an error when there is no label column to
+/// sample by.
+fn write_review_sample(args: &Args, analysis: &Analysis) -> Result<(), String> {
+    let Some(path) = &args.review_sample else { return Ok(()) };
+    let sample = analysis.review_sample.as_ref().ok_or_else(|| {
+        format!(
+            "{}: no review sample: the file has no label column to sample by (choose one with --label)",
+            args.file.display()
+        )
+    })?;
+    write_file(path, sample.to_csv().map_err(|e| e.to_string())?.as_bytes())
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -397,13 +491,107 @@ fn summary(analysis: &Analysis) -> String {
         ));
     }
     if let Some(l) = &r.label_issues {
-        line(format!("  suspected label errors: {}", l.flagged));
+        let how = match l.method.as_str() {
+            "confident_learning" => " (confident learning on the model's probabilities)",
+            "knn" => " (confident learning on kNN label shares)",
+            _ => "",
+        };
+        line(format!("  suspected label errors: {}{how}", l.flagged));
     }
+    if let Some(a) = &r.prediction_audit {
+        line(format!(
+            "  model predictions ({}): accuracy {:.4} on {} rows, log loss {:.4}, macro F1 {:.4}",
+            a.columns.join(", "),
+            a.accuracy,
+            a.rows_scored,
+            a.log_loss,
+            a.macro_f1
+        ));
+        if let Some(s) = a.slices.first() {
+            line(format!(
+                "    worst slice: {} = {} (accuracy {:.4}, {} rows{})",
+                s.column,
+                s.slice,
+                s.accuracy,
+                s.rows,
+                if s.small { ", few rows" } else { "" }
+            ));
+        }
+        if let Some(note) = &a.renormalisation_note {
+            line(format!("    note: {note}"));
+        }
+    }
+    if let Some(a) = &r.annotator_agreement {
+        let kappa = match (a.cohen_kappa, a.fleiss_kappa) {
+            (Some(k), _) => format!(", Cohen's kappa {k:.3}"),
+            (None, Some(k)) => format!(", Fleiss' kappa {k:.3}"),
+            _ => String::new(),
+        };
+        line(format!(
+            "  annotator agreement ({}): {} on {} rows{kappa}; {} rows disagree{}",
+            a.annotators.join(", "),
+            a.percent_agreement.map_or("-".to_string(), |p| format!("{:.1}%", p * 100.0)),
+            a.rows_compared,
+            a.disagreement_rows,
+            match a.rows_missing {
+                0 => String::new(),
+                1 => ", 1 row left out (a value missing)".to_string(),
+                n => format!(", {n} rows left out (a value missing)"),
+            }
+        ));
+    }
+    if let Some(v) = r.review.as_ref().and_then(|r| r.verified.as_ref()) {
+        line(format!("  verified labels ({:?}): {} of {} rows ({:.1}%)", v.column, v.verified, v.rows, v.share * 100.0));
+    }
+    if let Some(s) = r.review.as_ref().and_then(|r| r.sample.as_ref()) {
+        let how = match (s.per_class, s.fraction) {
+            (Some(n), _) => format!("up to {n} per class"),
+            (_, Some(f)) => format!("{:.1}% of each class", f * 100.0),
+            _ => String::new(),
+        };
+        line(format!(
+            "  review sample: {} rows ({how}, seed {}{})",
+            s.size,
+            s.seed,
+            if s.enriched > 0 { format!(", {} likely mislabelled", s.enriched) } else { String::new() }
+        ));
+    }
+    pii_lines(&r.pii, &mut line);
     if let Some(note) = &r.compute.note {
         line(format!("  note: {note}"));
     }
     verdict_lines(&r.verdict, &mut line);
     out
+}
+
+/// The PII scan: one line per column and kind found (examples masked), one
+/// per column named like personal data.
+fn pii_lines(pii: &preflight::report::Pii, line: &mut impl FnMut(String)) {
+    if pii.columns.is_empty() && pii.name_hints.is_empty() {
+        line(format!("  personal data: none found ({} values scanned)", pii.values_scanned));
+        return;
+    }
+    line(format!(
+        "  personal data: {} finding{} in values, {} column name{} ({} values scanned)",
+        pii.columns.len(),
+        if pii.columns.len() == 1 { "" } else { "s" },
+        pii.name_hints.len(),
+        if pii.name_hints.len() == 1 { "" } else { "s" },
+        pii.values_scanned
+    ));
+    for f in &pii.columns {
+        line(format!(
+            "    {} in {:?}: {} values ({:.1}%), e.g. {}",
+            f.kind,
+            f.column,
+            f.count,
+            f.share * 100.0,
+            f.examples.join(", ")
+        ));
+    }
+    for h in &pii.name_hints {
+        line(format!("    column {:?} is named like {} data ({})", h.column, h.kind, h.reason));
+    }
 }
 
 fn compare_summary(analysis: &CompareAnalysis) -> String {
@@ -516,17 +704,26 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let args = match parse_args(raw) {
+    let mut args = match parse_args(raw) {
         Ok(a) => a,
         Err(e) => return usage_error(e),
     };
+    if let Some(path) = &args.rules {
+        match load_rules(path) {
+            Ok(rules) => args.options.rules = Some(rules),
+            Err(e) => {
+                eprintln!("preflight: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let delivered = if args.compare {
         run_compare(&args).map(|a| {
             let summary = compare_summary(&a);
             deliver(&args, &a.report, a.report.verdict.passed, || a.candidate_leaks.to_csv(), summary)
         })
     } else {
-        run(&args).map(|a| {
+        run(&args).and_then(|a| write_review_sample(&args, &a).map(|()| a)).map(|a| {
             let summary = summary(&a);
             deliver(&args, &a.report, a.report.verdict.passed, || a.rows.to_csv(), summary)
         })

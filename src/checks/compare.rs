@@ -1168,19 +1168,26 @@ impl CandidateLeaks {
 // ---------------------------------------------------------------- verdict
 
 fn rule(name: &str, severity: &str, value: f64, limit: f64, passed: bool, message: String) -> RuleOutcome {
-    RuleOutcome { rule: name.into(), severity: severity.into(), value, limit, passed, message }
+    crate::checks::verdict::outcome(name, severity, value, limit, passed, message)
 }
 
 /// The comparison's rules: leakage and column drift are errors (exit 1);
 /// near leakage, whole-dataset drift and schema changes warnings; each
 /// file's own error rules count too (prefixed `reference.` / `candidate.`).
+/// With a rule set: its `max_drift` rules are evaluated here; a `max_drift`
+/// without a column replaces `column_drift`, one on a column takes that
+/// column out of `column_drift`; `"defaults": false` keeps none of the
+/// default rules above.
 pub fn compare_verdict(
     comparison: &crate::report::Comparison,
     reference: &Verdict,
     candidate: &Verdict,
+    rule_set: Option<&crate::checks::rules::RuleSet>,
 ) -> Verdict {
+    use crate::checks::rules::RuleSet;
     let t = &comparison.thresholds;
     let l = &comparison.leakage;
+    let own_drift_rule = rule_set.map(RuleSet::drift_columns).unwrap_or_default();
     let mut rules = Vec::new();
     rules.push(rule(
         "leakage",
@@ -1195,7 +1202,9 @@ pub fn compare_verdict(
             if l.identifier_columns.is_empty() { String::new() } else { format!(" (identifier-like columns {} ignored)", l.identifier_columns.join(", ")) }
         ),
     ));
-    let flagged: Vec<&ColumnDrift> = comparison.drift.iter().filter(|d| d.flagged).collect();
+    let flagged: Vec<&ColumnDrift> =
+        comparison.drift.iter().filter(|d| d.flagged && !own_drift_rule.contains(&d.column.as_str())).collect();
+    let column_drift_at = rules.len();
     rules.push(rule(
         "column_drift",
         "error",
@@ -1210,6 +1219,10 @@ pub fn compare_verdict(
             format!("{} columns drifted: {}", flagged.len(), names.join(", "))
         },
     ));
+    if !own_drift_rule.is_empty() {
+        let names: Vec<String> = own_drift_rule.iter().map(|c| format!("{c:?}")).collect();
+        rules[column_drift_at].message.push_str(&format!(" (left to their own max_drift rule: {})", names.join(", ")));
+    }
     if let Some(near) = l.near_rows {
         let rows = comparison.candidate_rows.max(1) as f64;
         let share = near as f64 / rows;
@@ -1260,14 +1273,20 @@ pub fn compare_verdict(
         changes == 0,
         format!("{} columns added, {} removed, {} changed type", s.added.len(), s.removed.len(), s.type_changed.len()),
     ));
+    if rule_set.is_some() {
+        let replaced = |name: &str| if name == "column_drift" { Some("max_drift") } else { None };
+        rules.retain(|r| RuleSet::keeps_default(rule_set, replaced(&r.rule)));
+    }
+    if let Some(set) = rule_set {
+        rules.extend(crate::checks::rules::drift_outcomes(set, comparison));
+    }
     for (prefix, verdict) in [("reference", reference), ("candidate", candidate)] {
-        for r in verdict.rules.iter().filter(|r| r.severity == "error") {
+        // A file's own max_drift rules say "not evaluated": they are evaluated above.
+        for r in verdict.rules.iter().filter(|r| r.severity == "error" && r.rule != "max_drift") {
             rules.push(RuleOutcome { rule: format!("{prefix}.{}", r.rule), message: format!("{prefix}: {}", r.message), ..r.clone() });
         }
     }
-    let failures = rules.iter().filter(|r| !r.passed && r.severity == "error").map(|r| format!("{}: {}", r.rule, r.message)).collect::<Vec<_>>();
-    let warnings = rules.iter().filter(|r| !r.passed && r.severity == "warning").map(|r| format!("{}: {}", r.rule, r.message)).collect();
-    Verdict { passed: failures.is_empty(), failures, warnings, rules }
+    crate::checks::verdict::verdict_of(rules)
 }
 
 #[cfg(test)]

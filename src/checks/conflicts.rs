@@ -42,17 +42,24 @@ pub fn label_key(label: &str, normalize: bool) -> String {
 }
 
 /// Finds the conflict groups. `labels` holds each row's label (`None` when
-/// missing; such rows are left out). Returns the section and each row's
-/// conflict group (its smallest row id).
+/// missing; such rows are left out). `label_derived` are columns that carry
+/// the label in another form (other annotators, model probabilities, a
+/// verified flag), left out of the features with their reasons. Returns the
+/// section and each row's conflict group (its smallest row id).
 pub fn conflicting_labels<S: AsRef<str>>(
     table: &Table,
     summaries: &[ColumnSummary],
     label_column: usize,
     labels: &[Option<S>],
+    label_derived: &[(usize, String)],
     normalize: bool,
 ) -> (ConflictingLabels, Vec<Option<u32>>) {
-    let identifiers: Vec<(usize, String)> =
-        identifier_columns(summaries).into_iter().filter(|(i, _)| *i != label_column).collect();
+    let mut identifiers: Vec<(usize, String)> = identifier_columns(summaries)
+        .into_iter()
+        .filter(|(i, _)| *i != label_column && !label_derived.iter().any(|(d, _)| d == i))
+        .collect();
+    identifiers.extend(label_derived.iter().filter(|(d, _)| *d != label_column).cloned());
+    identifiers.sort_by_key(|(i, _)| *i);
     let features: Vec<usize> = (0..table.columns.len())
         .filter(|c| *c != label_column && !identifiers.iter().any(|(i, _)| i == c))
         .collect();
@@ -82,7 +89,7 @@ pub fn conflicting_labels<S: AsRef<str>>(
          labels{}",
         features.len(),
         if features.len() == 1 { "" } else { "s" },
-        if identifiers.is_empty() { "" } else { " and identifier-like columns" },
+        if identifiers.is_empty() { "" } else { " and the columns listed as ignored" },
         if normalize { format!(" and normalised first ({})", NORMALIZATION_STEPS.join("; ")) } else { String::new() },
         if normalize { "; labels normalised the same way" } else { "" },
     );
@@ -157,7 +164,7 @@ mod tests {
         let summaries: Vec<_> = ing.table.columns.iter().map(profile_column).collect();
         let column = ing.table.column_index(label).unwrap();
         let values = labels(&ing.table, column, summaries[column].comparison);
-        conflicting_labels(&ing.table, &summaries, column, &values, normalize)
+        conflicting_labels(&ing.table, &summaries, column, &values, &[], normalize)
     }
 
     #[test]

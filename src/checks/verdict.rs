@@ -1,97 +1,222 @@
 //! The default rules and the verdict.
 //!
-//! Until rules files arrive (a later issue), these rules always apply:
+//! These rules apply when no rules file is given, and alongside a rules file
+//! unless it says `"defaults": false` (`checks::rules`). A rules-file rule of
+//! the kind in the last column, on the whole file (no `column`), replaces the
+//! default rule of its row.
 //!
-//! | rule | severity | passes when |
-//! | --- | --- | --- |
-//! | `has_rows` | error | at least one data row was read |
-//! | `unusable_rows` | error | at most 1% of records were skipped as unusable |
-//! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates |
-//! | `minority_classes` | warning | no class has a share below 0.1 / K |
-//! | `conflicting_labels` | warning | no rows with identical features carry different labels |
-//! | `outlier_share` | warning | at most 5% of scored rows are flagged outliers |
-//! | `missing_share` | warning | at most 50% of all cells are missing |
+//! | rule | severity | passes when | replaced by |
+//! | --- | --- | --- | --- |
+//! | `has_rows` | error | at least one data row was read | `row_count` |
+//! | `unusable_rows` | error | at most 1% of records were skipped as unusable | |
+//! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates | `max_duplicate_share` |
+//! | `minority_classes` | warning | no class has a share below 0.1 / K | `min_class_share` |
+//! | `conflicting_labels` | warning | no rows with identical features carry different labels | |
+//! | `text_duplicate_share` | warning | at most 5% of a text column's texts repeat an earlier one | |
+//! | `outlier_share` | warning | at most 5% of scored rows are flagged outliers | |
+//! | `missing_share` | warning | at most 50% of all cells are missing | `max_missing_share` |
+//! | `pii` | warning | no value holds personal data (`checks::pii`) | `no_pii` |
+//! | `annotator_agreement` | warning | annotators agree on at least 80% of the rows all labelled (`checks::agreement`) | |
 
+use crate::checks::rules::SOURCE_DEFAULT;
 use crate::report::{Report, RuleOutcome, Verdict};
 
-fn rule(name: &str, severity: &str, value: f64, limit: f64, passed: bool, message: String) -> RuleOutcome {
-    RuleOutcome { rule: name.into(), severity: severity.into(), value, limit, passed, message }
+/// A default rule's outcome, with the rules-file rule kind that replaces it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefaultOutcome {
+    /// The outcome, `source` "default".
+    pub outcome: RuleOutcome,
+    /// The rules-file kind (`checks::rules::RULE_KINDS`) whose rule on the
+    /// whole file (no `column`) replaces this one; `None` when no file rule
+    /// does.
+    pub replaced_by: Option<&'static str>,
+}
+
+/// A default rule's outcome on the whole file.
+pub fn outcome(
+    name: &str,
+    severity: &str,
+    value: f64,
+    limit: f64,
+    passed: bool,
+    message: String,
+) -> RuleOutcome {
+    RuleOutcome {
+        rule: name.into(),
+        severity: severity.into(),
+        value,
+        limit,
+        passed,
+        message,
+        column: None,
+        source: SOURCE_DEFAULT.into(),
+    }
+}
+
+fn rule(
+    name: &str,
+    severity: &str,
+    value: f64,
+    limit: f64,
+    passed: bool,
+    message: String,
+) -> RuleOutcome {
+    outcome(name, severity, value, limit, passed, message)
+}
+
+/// The verdict of a list of evaluated rules: passed when no error-level rule
+/// failed; the failed rules' messages as `failures` and `warnings`.
+pub fn verdict_of(rules: Vec<RuleOutcome>) -> Verdict {
+    let failed = |severity: &str| -> Vec<String> {
+        rules
+            .iter()
+            .filter(|r| !r.passed && r.severity == severity)
+            .map(|r| format!("{}: {}", r.rule, r.message))
+            .collect()
+    };
+    let (failures, warnings) = (failed("error"), failed("warning"));
+    let passed = rules.iter().all(|r| r.passed || r.severity != "error");
+    Verdict {
+        passed,
+        failures,
+        warnings,
+        rules,
+    }
 }
 
 /// Evaluates the default rules on a report (everything but `verdict`).
 pub fn default_verdict(report: &Report) -> Verdict {
+    verdict_of(
+        default_outcomes(report)
+            .into_iter()
+            .map(|d| d.outcome)
+            .collect(),
+    )
+}
+
+/// Evaluates every default rule on a report (everything but `verdict`),
+/// in the order of the table above; rules about a section the report does
+/// not have (no label, no text column, no neighbour checks) are left out.
+pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
+    let mut out = Vec::new();
+    let mut push = |outcome: RuleOutcome, replaced_by: Option<&'static str>| {
+        out.push(DefaultOutcome {
+            outcome,
+            replaced_by,
+        });
+    };
     let rows = report.source.rows as f64;
-    let mut rules = Vec::new();
-    rules.push(rule(
-        "has_rows",
-        "error",
-        rows,
-        1.0,
-        rows >= 1.0,
-        format!("{} data rows", report.source.rows),
-    ));
+    push(
+        rule(
+            "has_rows",
+            "error",
+            rows,
+            1.0,
+            rows >= 1.0,
+            format!("{} data rows", report.source.rows),
+        ),
+        Some("row_count"),
+    );
     let read = report.ingest.records_read.max(1) as f64;
     let skipped = report.ingest.rows_skipped as f64 / read;
-    rules.push(rule(
-        "unusable_rows",
-        "error",
-        skipped,
-        0.01,
-        skipped <= 0.01,
-        format!(
-            "{} of {} records could not be used ({:.2}%)",
-            report.ingest.rows_skipped,
-            report.ingest.records_read,
-            skipped * 100.0
+    push(
+        rule(
+            "unusable_rows",
+            "error",
+            skipped,
+            0.01,
+            skipped <= 0.01,
+            format!(
+                "{} of {} records could not be used ({:.2}%)",
+                report.ingest.rows_skipped,
+                report.ingest.records_read,
+                skipped * 100.0
+            ),
         ),
-    ));
-    let dup = report.duplicates.exact.redundant_rows as f64 / rows.max(1.0);
-    rules.push(rule(
-        "duplicate_share",
-        "warning",
-        dup,
-        0.05,
-        dup <= 0.05,
-        format!("{} redundant exact duplicate rows ({:.2}%)", report.duplicates.exact.redundant_rows, dup * 100.0),
-    ));
+        None,
+    );
+    let dup = duplicate_share(report);
+    push(
+        rule(
+            "duplicate_share",
+            "warning",
+            dup,
+            0.05,
+            dup <= 0.05,
+            format!(
+                "{} redundant exact duplicate rows ({:.2}%)",
+                report.duplicates.exact.redundant_rows,
+                dup * 100.0
+            ),
+        ),
+        Some("max_duplicate_share"),
+    );
     if let Some(b) = &report.class_balance {
         let flagged = b.flagged_classes.len() as f64;
-        rules.push(rule(
-            "minority_classes",
-            "warning",
-            flagged,
-            0.0,
-            flagged == 0.0,
-            if b.flagged_classes.is_empty() {
-                format!("every class of {:?} has a share of at least {:.4}", b.label_column, b.flag_share_below)
-            } else {
-                format!(
-                    "classes of {:?} below a share of {:.4}: {}",
-                    b.label_column,
-                    b.flag_share_below,
-                    b.flagged_classes.join(", ")
-                )
-            },
-        ));
-    }
-    if let Some(c) = report.conflicting_labels.as_ref().filter(|c| c.feature_columns > 0) {
-        let groups = c.group_count as f64;
-        rules.push(rule(
-            "conflicting_labels",
-            "warning",
-            groups,
-            0.0,
-            c.group_count == 0,
+        let message = if b.flagged_classes.is_empty() {
             format!(
-                "{} group{} of rows with identical features carry different labels of {:?} ({} rows; {} outvoted \
-                 by their group's most common label)",
-                c.group_count,
-                if c.group_count == 1 { "" } else { "s" },
-                c.label_column,
-                c.rows_in_groups,
-                c.rows_outvoted
+                "every class of {:?} has a share of at least {:.4}",
+                b.label_column, b.flag_share_below
+            )
+        } else if crate::checks::rules::holds_personal_data(report, &b.label_column) {
+            format!(
+                "{} classes of {:?} below a share of {:.4} (names not quoted: the label column holds personal data)",
+                b.flagged_classes.len(),
+                b.label_column,
+                b.flag_share_below
+            )
+        } else {
+            format!(
+                "classes of {:?} below a share of {:.4}: {}",
+                b.label_column,
+                b.flag_share_below,
+                b.flagged_classes.join(", ")
+            )
+        };
+        push(
+            on_column(
+                rule(
+                    "minority_classes",
+                    "warning",
+                    flagged,
+                    0.0,
+                    flagged == 0.0,
+                    message,
+                ),
+                &b.label_column,
             ),
-        ));
+            Some("min_class_share"),
+        );
+    }
+    if let Some(c) = report
+        .conflicting_labels
+        .as_ref()
+        .filter(|c| c.feature_columns > 0)
+    {
+        let groups = c.group_count as f64;
+        let message = format!(
+            "{} group{} of rows with identical features carry different labels of {:?} ({} rows; {} outvoted by \
+             their group's most common label)",
+            c.group_count,
+            if c.group_count == 1 { "" } else { "s" },
+            c.label_column,
+            c.rows_in_groups,
+            c.rows_outvoted
+        );
+        push(
+            on_column(
+                rule(
+                    "conflicting_labels",
+                    "warning",
+                    groups,
+                    0.0,
+                    c.group_count == 0,
+                    message,
+                ),
+                &c.label_column,
+            ),
+            None,
+        );
     }
     // The text column with the largest share of repeated texts.
     let worst_text = report
@@ -100,45 +225,181 @@ pub fn default_verdict(report: &Report) -> Verdict {
         .map(|t| (t, t.redundant_rows as f64 / t.rows_with_text.max(1) as f64))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     if let Some((t, share)) = worst_text {
-        rules.push(rule(
-            "text_duplicate_share",
-            "warning",
-            share,
-            0.05,
-            share <= 0.05,
-            format!(
-                "{} of {} texts of {:?} repeat an earlier row's text exactly or nearly ({:.2}%)",
-                t.redundant_rows,
-                t.rows_with_text,
-                t.column,
-                share * 100.0
+        let message = format!(
+            "{} of {} texts of {:?} repeat an earlier row's text exactly or nearly ({:.2}%)",
+            t.redundant_rows,
+            t.rows_with_text,
+            t.column,
+            share * 100.0
+        );
+        push(
+            on_column(
+                rule(
+                    "text_duplicate_share",
+                    "warning",
+                    share,
+                    0.05,
+                    share <= 0.05,
+                    message,
+                ),
+                &t.column,
             ),
-        ));
+            None,
+        );
     }
     if let Some(o) = &report.outliers {
         let share = o.flagged as f64 / (o.rows_scored.max(1)) as f64;
-        rules.push(rule(
-            "outlier_share",
+        push(
+            rule(
+                "outlier_share",
+                "warning",
+                share,
+                0.05,
+                share <= 0.05,
+                format!(
+                    "{} of {} scored rows are outliers ({:.2}%)",
+                    o.flagged,
+                    o.rows_scored,
+                    share * 100.0
+                ),
+            ),
+            None,
+        );
+    }
+    let (missing, cells) = missing_cells(report);
+    let share = missing as f64 / cells.max(1) as f64;
+    push(
+        rule(
+            "missing_share",
             "warning",
             share,
-            0.05,
-            share <= 0.05,
-            format!("{} of {} scored rows are outliers ({:.2}%)", o.flagged, o.rows_scored, share * 100.0),
-        ));
+            0.5,
+            share <= 0.5,
+            format!(
+                "{missing} of {cells} cells are missing ({:.2}%)",
+                share * 100.0
+            ),
+        ),
+        Some("max_missing_share"),
+    );
+    let pii: u64 = report.pii.columns.iter().map(|f| f.count).sum();
+    push(
+        rule(
+            "pii",
+            "warning",
+            pii as f64,
+            0.0,
+            pii == 0,
+            pii_message(report, None),
+        ),
+        Some("no_pii"),
+    );
+    if let Some((a, agreement)) = report
+        .annotator_agreement
+        .as_ref()
+        .and_then(|a| a.percent_agreement.map(|p| (a, p)))
+    {
+        push(
+            rule(
+                "annotator_agreement",
+                "warning",
+                agreement,
+                0.8,
+                agreement >= 0.8,
+                format!(
+                    "annotators {} agree on {} of {} rows labelled by all ({:.2}%){}",
+                    a.annotators.join(", "),
+                    a.agreeing_rows,
+                    a.rows_compared,
+                    agreement * 100.0,
+                    match (a.cohen_kappa, a.fleiss_kappa) {
+                        (Some(k), _) => format!(", Cohen's kappa {k:.3}"),
+                        (None, Some(k)) => format!(", Fleiss' kappa {k:.3}"),
+                        _ => String::new(),
+                    }
+                ),
+            ),
+            None,
+        );
     }
+    out
+}
+
+fn on_column(mut outcome: RuleOutcome, column: &str) -> RuleOutcome {
+    outcome.column = Some(column.to_string());
+    outcome
+}
+
+/// Redundant exact duplicate rows / rows.
+pub fn duplicate_share(report: &Report) -> f64 {
+    report.duplicates.exact.redundant_rows as f64 / (report.source.rows as f64).max(1.0)
+}
+
+/// Missing cells and all cells, over every column.
+pub fn missing_cells(report: &Report) -> (u64, u64) {
     let cells: u64 = report.columns.iter().map(|c| c.count + c.missing).sum();
     let missing: u64 = report.columns.iter().map(|c| c.missing).sum();
-    let share = missing as f64 / cells.max(1) as f64;
-    rules.push(rule(
-        "missing_share",
-        "warning",
-        share,
-        0.5,
-        share <= 0.5,
-        format!("{missing} of {cells} cells are missing ({:.2}%)", share * 100.0),
-    ));
-    let failures = rules.iter().filter(|r| !r.passed && r.severity == "error").map(|r| format!("{}: {}", r.rule, r.message)).collect();
-    let warnings = rules.iter().filter(|r| !r.passed && r.severity == "warning").map(|r| format!("{}: {}", r.rule, r.message)).collect();
-    let passed = rules.iter().all(|r| r.passed || r.severity != "error");
-    Verdict { passed, failures, warnings, rules }
+    (missing, cells)
+}
+
+/// What the PII scan found of `kinds` (`None`: every kind), for the `pii`
+/// and `no_pii` rules: the findings by column and kind, or that there were
+/// none, with the columns whose names suggest personal data.
+pub fn pii_message(report: &Report, kinds: Option<&[String]>) -> String {
+    let wanted = |kind: &str| kinds.is_none_or(|k| k.iter().any(|w| w == kind));
+    let found: Vec<_> = report
+        .pii
+        .columns
+        .iter()
+        .filter(|f| wanted(&f.kind))
+        .collect();
+    let which = match kinds {
+        Some(k) => format!("PII of kind {}", k.join(", ")),
+        None => "PII".to_string(),
+    };
+    let mut message = if found.is_empty() {
+        format!(
+            "no {which} found in {} values scanned",
+            report.pii.values_scanned
+        )
+    } else {
+        let total: u64 = found.iter().map(|f| f.count).sum();
+        let listed: Vec<String> = found
+            .iter()
+            .take(6)
+            .map(|f| {
+                format!(
+                    "{} in {:?} ({} values, {:.1}%)",
+                    f.kind,
+                    f.column,
+                    f.count,
+                    f.share * 100.0
+                )
+            })
+            .collect();
+        let more = if found.len() > listed.len() {
+            format!("; {} more findings", found.len() - listed.len())
+        } else {
+            String::new()
+        };
+        format!("{total} values hold {which}: {}{more}", listed.join(", "))
+    };
+    let hints: Vec<_> = report
+        .pii
+        .name_hints
+        .iter()
+        .filter(|h| wanted(&h.kind))
+        .collect();
+    if !hints.is_empty() {
+        let names: Vec<String> = hints
+            .iter()
+            .take(6)
+            .map(|h| format!("{:?} ({})", h.column, h.kind))
+            .collect();
+        message.push_str(&format!(
+            "; column names that suggest personal data: {}",
+            names.join(", ")
+        ));
+    }
+    message
 }

@@ -4,8 +4,10 @@
 //! row is featurised: numeric (and date) columns robustly scaled by median
 //! and IQR, a missing-value indicator for columns with gaps, booleans as
 //! 0/1, categoricals one-hot up to [`ONE_HOT_MAX`] values and hashed beyond,
-//! free text as hashed character 3-gram counts. Identifier-like columns and
-//! the label column are left out (the label must not vote for itself).
+//! free text as hashed character 3-gram counts. Identifier-like columns, the
+//! label column and the columns that carry labels in other forms (other
+//! annotators, a model's probabilities, a verified flag) are left out: the
+//! label must not vote for itself.
 
 use crate::gpu::Metric;
 use crate::ingest::{Cell, Table};
@@ -87,12 +89,14 @@ fn hash_into(bytes: &[u8], dims: usize) -> usize {
     (xxhash_rust::xxh3::xxh3_64(bytes) % dims as u64) as usize
 }
 
-/// Embeds up to `max_rows` rows (a uniform sample beyond). `label` is left
-/// out. Returns `None` with the reason when no column can be embedded.
+/// Embeds up to `max_rows` rows (a uniform sample beyond). The columns in
+/// `left_out` (the label and label-derived columns, each with the reason
+/// the report gives) are not features. Returns `None` with the reason when
+/// no column can be embedded.
 pub fn embed(
     table: &Table,
     summaries: &[ColumnSummary],
-    label: Option<usize>,
+    left_out: &[(usize, String)],
     max_rows: usize,
 ) -> Result<Embedded, String> {
     let rows = sample_rows(table.rows(), max_rows, SAMPLE_SEED);
@@ -141,8 +145,8 @@ pub fn embed(
         let p = &s.profile;
         let indicator = p.missing > 0;
         let column = &table.columns[i];
-        if Some(i) == label {
-            exclude(&p.name, "label column");
+        if let Some((_, reason)) = left_out.iter().find(|(c, _)| *c == i) {
+            exclude(&p.name, reason);
             continue;
         }
         match p.column_type {
@@ -333,7 +337,7 @@ mod tests {
             csv.push_str(&format!("r{i},{x},{},{}\n", ["red", "blue"][i % 2], i % 3));
         }
         let (t, s) = table(&csv);
-        let e = embed(&t, &s, Some(3), 1000).unwrap();
+        let e = embed(&t, &s, &[(3, "label column".into())], 1000).unwrap();
         // x (1) + its missing indicator (1) + color one-hot (2).
         assert_eq!(e.dimension, 4);
         assert_eq!(e.metric, Metric::Cosine);
@@ -351,7 +355,7 @@ mod tests {
         ing.push(b"{\"v\": [1, 0], \"t\": \"a\"}\n{\"v\": [0, 1], \"t\": \"b\"}\n").unwrap();
         ing.finish().unwrap();
         let s: Vec<_> = ing.table.columns.iter().map(profile_column).collect();
-        let e = embed(&ing.table, &s, None, 10).unwrap();
+        let e = embed(&ing.table, &s, &[], 10).unwrap();
         assert_eq!(e.dimension, 2);
         assert_eq!(e.data, vec![1.0, 0.0, 0.0, 1.0]);
         assert_eq!(e.metric, Metric::Cosine);
