@@ -51,12 +51,7 @@ const ROW_VALUE_KEYS: &[&str] = &["values", "text", "texts", "row_values", "cand
 
 /// The single-file report as one HTML document.
 pub fn report_html(report: &Report, options: &HtmlOptions) -> String {
-    let mut h = Html::default();
-    let title = format!("preflight report: {}", report.source.name);
-    h.document_start(&title);
-    h.open("header", &[("class", "report-header")]);
-    h.leaf("h1", &[], "preflight report");
-    h.open("p", &[("class", "meta")]);
+    let mut h = Html::with_header(&format!("preflight report: {}", report.source.name), "preflight report");
     h.leaf("strong", &[("data-testid", "report-file")], &report.source.name);
     h.text(&format!(
         " · {} rows × {} columns · {} {} · report schema {}",
@@ -66,10 +61,7 @@ pub fn report_html(report: &Report, options: &HtmlOptions) -> String {
         report.tool.version,
         report.schema_version
     ));
-    h.close("p");
-    h.close("header");
-    h.mode_note(options);
-    let ctx = Ctx { include_rows: options.include_rows, prefix: String::new(), level: 2 };
+    let ctx = h.header_end(options);
     report_body(&mut h, report, &ctx);
     h.footer(&report.tool);
     h.document_end()
@@ -78,13 +70,9 @@ pub fn report_html(report: &Report, options: &HtmlOptions) -> String {
 /// The comparison report (`preflight compare`) as one HTML document: what
 /// differs first, then each file's full report.
 pub fn compare_html(report: &CompareReport, options: &HtmlOptions) -> String {
-    let mut h = Html::default();
     let c = &report.comparison;
-    let title = format!("preflight comparison: {} with {}", c.reference, c.candidate);
-    h.document_start(&title);
-    h.open("header", &[("class", "report-header")]);
-    h.leaf("h1", &[], "preflight comparison");
-    h.open("p", &[("class", "meta")]);
+    let mut h =
+        Html::with_header(&format!("preflight comparison: {} with {}", c.reference, c.candidate), "preflight comparison");
     h.text("reference ");
     h.leaf("strong", &[("data-testid", "reference-file")], &c.reference);
     h.text(&format!(" ({} rows) · candidate ", int(c.reference_rows)));
@@ -96,10 +84,7 @@ pub fn compare_html(report: &CompareReport, options: &HtmlOptions) -> String {
         report.tool.version,
         report.schema_version
     ));
-    h.close("p");
-    h.close("header");
-    h.mode_note(options);
-    let ctx = Ctx { include_rows: options.include_rows, prefix: String::new(), level: 2 };
+    let ctx = h.header_end(options);
     verdict_section(&mut h, &report.verdict, &ctx, "Verdict of the comparison");
     compare_thresholds(&mut h, &c.thresholds, &ctx);
     schema_section(&mut h, &c.schema, &ctx);
@@ -378,7 +363,7 @@ fn columns_section(h: &mut Html, columns: &[ColumnProfile], ctx: &Ctx) {
     }
     h.table("columns-table", &["column", "type", "missing", "distinct", "summary", "distribution", "alerts"]);
     for c in columns {
-        let ty = type_name(c.column_type);
+        let ty = c.column_type.name();
         h.open("tr", &[("data-testid", "column-row"), ("data-column", &c.name), ("data-type", ty)]);
         h.th_row(&c.name);
         h.open("td", &[]);
@@ -546,7 +531,7 @@ fn row_groups(h: &mut Html, groups: &[RowGroup], not_listed: u64, testid: &str) 
         h.table_end();
     }
     if not_listed > 0 {
-        h.note(&format!("{} more group{} not listed (see the per-row CSV).", int(not_listed), plural(not_listed)));
+        groups_not_listed(h, not_listed, " (see the per-row CSV)");
     }
 }
 
@@ -572,11 +557,8 @@ fn text_duplicates_section(h: &mut Html, sections: &[TextDuplicates], ctx: &Ctx)
                     num(t.threshold)
                 ),
             ),
-            ("Computed on", if t.engine == "gpu" { "GPU".to_string() } else { "CPU".to_string() }),
         ];
-        if let Some(note) = &t.engine_note {
-            facts.push(("Engine note", note.clone()));
-        }
+        facts.extend(engine_facts(&t.engine, t.engine_note.as_deref()));
         facts.extend([
             ("Rows with text", int(t.rows_with_text)),
             ("Redundant rows (texts repeated exactly or nearly)", int(t.redundant_rows)),
@@ -639,7 +621,7 @@ fn text_duplicates_section(h: &mut Html, sections: &[TextDuplicates], ctx: &Ctx)
             h.table_end();
             if groups.group_count > groups.groups.len() as u64 {
                 let left = groups.group_count - groups.groups.len() as u64;
-                h.note(&format!("{} more group{} not listed.", int(left), plural(left)));
+                groups_not_listed(h, left, "");
             }
         }
     }
@@ -647,10 +629,7 @@ fn text_duplicates_section(h: &mut Html, sections: &[TextDuplicates], ctx: &Ctx)
 }
 
 fn class_balance_section(h: &mut Html, balance: Option<&ClassBalance>, ctx: &Ctx) {
-    h.section(ctx, "class-balance", "Class balance");
-    let Some(b) = balance else {
-        h.note("No label column was found or chosen (CLI --label, the page's options).");
-        h.close("section");
+    let Some(b) = h.section_or_note(ctx, "class-balance", "Class balance", balance, "No label column was found or chosen (CLI --label, the page's options).") else {
         return;
     };
     h.open("div", &[("class", "stats")]);
@@ -773,10 +752,7 @@ fn class_chart(h: &mut Html, b: &ClassBalance) {
 }
 
 fn conflicts_section(h: &mut Html, conflicts: Option<&ConflictingLabels>, names: &[&str], ctx: &Ctx) {
-    h.section(ctx, "conflicts", "Conflicting labels");
-    let Some(c) = conflicts else {
-        h.note("Not checked: there is no label column.");
-        h.close("section");
+    let Some(c) = h.section_or_note(ctx, "conflicts", "Conflicting labels", conflicts, "Not checked: there is no label column.") else {
         return;
     };
     let ignored: Vec<String> = c.columns_ignored.iter().map(|e| format!("{} ({})", e.column, e.reason)).collect();
@@ -817,16 +793,13 @@ fn conflicts_section(h: &mut Html, conflicts: Option<&ConflictingLabels>, names:
         h.table_end();
     }
     if c.groups_not_listed > 0 {
-        h.note(&format!("{} more group{} not listed.", int(c.groups_not_listed), plural(c.groups_not_listed)));
+        groups_not_listed(h, c.groups_not_listed, "");
     }
     h.close("section");
 }
 
 fn embedding_section(h: &mut Html, embedding: Option<&Embedding>, ctx: &Ctx) {
-    h.section(ctx, "embedding", "How rows became vectors");
-    let Some(e) = embedding else {
-        h.note("No row was embedded: the neighbour checks (near duplicates, outliers, label issues) did not run.");
-        h.close("section");
+    let Some(e) = h.section_or_note(ctx, "embedding", "How rows became vectors", embedding, "No row was embedded: the neighbour checks (near duplicates, outliers, label issues) did not run.") else {
         return;
     };
     h.facts(
@@ -856,10 +829,7 @@ fn embedding_section(h: &mut Html, embedding: Option<&Embedding>, ctx: &Ctx) {
 }
 
 fn outliers_section(h: &mut Html, outliers: Option<&Outliers>, names: &[&str], ctx: &Ctx) {
-    h.section(ctx, "outliers", "Outliers");
-    let Some(o) = outliers else {
-        h.note("Not computed: no row could be embedded.");
-        h.close("section");
+    let Some(o) = h.section_or_note(ctx, "outliers", "Outliers", outliers, "Not computed: no row could be embedded.") else {
         return;
     };
     h.facts(
@@ -880,10 +850,7 @@ fn outliers_section(h: &mut Html, outliers: Option<&Outliers>, names: &[&str], c
 }
 
 fn label_issues_section(h: &mut Html, issues: Option<&LabelIssues>, names: &[&str], ctx: &Ctx) {
-    h.section(ctx, "label-issues", "Suspected label errors");
-    let Some(l) = issues else {
-        h.note("Not checked: there is no label column, or no row could be embedded.");
-        h.close("section");
+    let Some(l) = h.section_or_note(ctx, "label-issues", "Suspected label errors", issues, "Not checked: there is no label column, or no row could be embedded.") else {
         return;
     };
     let mut facts =
@@ -1021,8 +988,8 @@ fn schema_section(h: &mut Html, s: &SchemaDiff, ctx: &Ctx) {
         for t in &s.type_changed {
             h.open("tr", &[]);
             h.th_row(&t.column);
-            h.td(type_name(t.reference_type));
-            h.td(type_name(t.candidate_type));
+            h.td(t.reference_type.name());
+            h.td(t.candidate_type.name());
             h.close("tr");
         }
         h.table_end();
@@ -1095,11 +1062,8 @@ fn leakage_section(h: &mut Html, c: &Comparison, ctx: &Ctx) {
             ("Why checked", t.reason.clone()),
             ("Method", t.method.clone()),
             ("Jaccard at least", num(t.threshold)),
-            ("Computed on", if t.engine == "gpu" { "GPU".to_string() } else { "CPU".to_string() }),
         ];
-        if let Some(note) = &t.engine_note {
-            facts.push(("Engine note", note.clone()));
-        }
+        facts.extend(engine_facts(&t.engine, t.engine_note.as_deref()));
         facts.extend([
             ("Candidate rows with text", int(t.candidate_rows_with_text)),
             ("Exact copies", int(t.exact_rows)),
@@ -1205,10 +1169,7 @@ fn drift_section(h: &mut Html, c: &Comparison, ctx: &Ctx) {
 }
 
 fn label_shift_section(h: &mut Html, shift: Option<&LabelShift>, ctx: &Ctx) {
-    h.section(ctx, "label-shift", "Label shift");
-    let Some(s) = shift else {
-        h.note("Not computed: no label column in both files.");
-        h.close("section");
+    let Some(s) = h.section_or_note(ctx, "label-shift", "Label shift", shift, "Not computed: no label column in both files.") else {
         return;
     };
     h.leaf(
@@ -1240,10 +1201,7 @@ fn label_shift_section(h: &mut Html, shift: Option<&LabelShift>, ctx: &Ctx) {
 }
 
 fn dataset_drift_section(h: &mut Html, drift: Option<&DatasetDrift>, ctx: &Ctx) {
-    h.section(ctx, "dataset-drift", "Whole-dataset drift");
-    let Some(d) = drift else {
-        h.note("Not computed: the two files could not be embedded together.");
-        h.close("section");
+    let Some(d) = h.section_or_note(ctx, "dataset-drift", "Whole-dataset drift", drift, "Not computed: the two files could not be embedded together.") else {
         return;
     };
     h.facts(
@@ -1362,29 +1320,9 @@ fn histogram_svg(h: &mut Html, histogram: &Histogram, column: &str) {
     h.leaf("title", &[], &label);
     for (i, &count) in counts.iter().enumerate() {
         let bh = if count > 0 { (count as f64 / max * (height - 1.0)).max(1.0) } else { 0.0 };
-        h.open(
-            "rect",
-            &[
-                ("class", "bar"),
-                ("x", &fmt2(i as f64 * bar + 0.5)),
-                ("y", &fmt2(height - bh)),
-                ("width", &fmt2((bar - 1.0).max(0.5))),
-                ("height", &fmt2(bh)),
-            ],
-        );
-        h.leaf("title", &[], &format!("{} – {}: {}", edge(i), edge(i + 1), int(count)));
-        h.close("rect");
+        bar_rect(h, "bar", i, bar, height, bh, &format!("{} – {}: {}", edge(i), edge(i + 1), int(count)));
     }
-    h.empty(
-        "line",
-        &[
-            ("class", "axis"),
-            ("x1", "0"),
-            ("y1", &fmt2(height - 0.5)),
-            ("x2", &fmt2(width)),
-            ("y2", &fmt2(height - 0.5)),
-        ],
-    );
+    axis_line(h, width, height);
     h.close("svg");
     h.leaf("div", &[("class", "muted")], &format!("{} – {}", edge(0), edge(histogram.edges.len().saturating_sub(1))));
 }
@@ -1408,25 +1346,37 @@ fn overlaid_histogram_svg(h: &mut Html, histogram: &DriftHistogram, column: &str
     {
         for (i, &share) in shares.iter().enumerate() {
             let bh = if share > 0.0 { (share / top * (height - 1.0)).max(1.0) } else { 0.0 };
-            h.open(
-                "rect",
-                &[
-                    ("class", class),
-                    ("x", &fmt2(i as f64 * bar + 0.5)),
-                    ("y", &fmt2(height - bh)),
-                    ("width", &fmt2((bar - 1.0).max(0.5))),
-                    ("height", &fmt2(bh)),
-                ],
-            );
             let upper = match bins.get(i + 1) {
                 Some(next) => format!(" – {next}"),
                 None => histogram.upper.map_or(String::new(), |u| format!(" – {}", num(u))),
             };
             let name = bins.get(i).map_or("", String::as_str);
-            h.leaf("title", &[], &format!("{who} {name}{upper}: {}", pct(share)));
-            h.close("rect");
+            bar_rect(h, class, i, bar, height, bh, &format!("{who} {name}{upper}: {}", pct(share)));
         }
     }
+    axis_line(h, width, height);
+    h.close("svg");
+}
+
+/// Bar `i` of a histogram `height` high whose bars are `bar` wide: `bh`
+/// high from the bottom, with `title` as its tooltip.
+fn bar_rect(h: &mut Html, class: &str, i: usize, bar: f64, height: f64, bh: f64, title: &str) {
+    h.open(
+        "rect",
+        &[
+            ("class", class),
+            ("x", &fmt2(i as f64 * bar + 0.5)),
+            ("y", &fmt2(height - bh)),
+            ("width", &fmt2((bar - 1.0).max(0.5))),
+            ("height", &fmt2(bh)),
+        ],
+    );
+    h.leaf("title", &[], title);
+    h.close("rect");
+}
+
+/// A histogram's base line.
+fn axis_line(h: &mut Html, width: f64, height: f64) {
     h.empty(
         "line",
         &[
@@ -1437,7 +1387,6 @@ fn overlaid_histogram_svg(h: &mut Html, histogram: &DriftHistogram, column: &str
             ("y2", &fmt2(height - 0.5)),
         ],
     );
-    h.close("svg");
 }
 
 // ---------------------------------------------------------------- the writer
@@ -1472,6 +1421,26 @@ impl Html {
         debug_assert!(self.open.is_empty(), "unclosed elements: {:?}", self.open);
         self.out.push_str("</html>\n");
         self.out
+    }
+
+    /// A document whose header has its heading and the meta line's paragraph
+    /// open; the caller writes the meta line, then [`Html::header_end`].
+    fn with_header(title: &str, heading: &str) -> Html {
+        let mut h = Html::default();
+        h.document_start(title);
+        h.open("header", &[("class", "report-header")]);
+        h.leaf("h1", &[], heading);
+        h.open("p", &[("class", "meta")]);
+        h
+    }
+
+    /// Closes the meta line and the header, writes the mode note; the
+    /// context of the top-level sections.
+    fn header_end(&mut self, options: &HtmlOptions) -> Ctx {
+        self.close("p");
+        self.close("header");
+        self.mode_note(options);
+        Ctx { include_rows: options.include_rows, prefix: String::new(), level: 2 }
     }
 
     fn mode_note(&mut self, options: &HtmlOptions) {
@@ -1608,6 +1577,24 @@ impl Html {
         self.leaf(ctx.heading(), &[], title);
     }
 
+    /// Opens the section for `value`; where there is none, writes `missing`
+    /// as its note and closes the section again.
+    fn section_or_note<'a, T>(
+        &mut self,
+        ctx: &Ctx,
+        name: &str,
+        title: &str,
+        value: Option<&'a T>,
+        missing: &str,
+    ) -> Option<&'a T> {
+        self.section(ctx, name, title);
+        if value.is_none() {
+            self.note(missing);
+            self.close("section");
+        }
+        value
+    }
+
     fn stat(&mut self, testid: &str, label: &str, value: &str, display: &str) {
         self.open("div", &[("class", "stat"), ("data-testid", testid), ("data-value", value)]);
         self.leaf("span", &[("class", "stat-value")], display);
@@ -1655,6 +1642,20 @@ impl Html {
     fn th_row(&mut self, text: &str) {
         self.leaf("th", &[("scope", "row")], text);
     }
+}
+
+/// Where a MinHash ran ("Computed on"), and the engine's note if any.
+fn engine_facts(engine: &str, note: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut facts = vec![("Computed on", if engine == "gpu" { "GPU".to_string() } else { "CPU".to_string() })];
+    if let Some(note) = note {
+        facts.push(("Engine note", note.to_string()));
+    }
+    facts
+}
+
+/// "N more groups not listed", then `after`.
+fn groups_not_listed(h: &mut Html, n: u64, after: &str) {
+    h.note(&format!("{} more group{} not listed{after}.", int(n), plural(n)));
 }
 
 fn excluded_list(h: &mut Html, columns: &[ExcludedColumn]) {
@@ -1848,20 +1849,6 @@ fn kind_name(kind: &str) -> String {
         "ipv4" => "IPv4 address".into(),
         "ipv6" => "IPv6 address".into(),
         other => humanise(other),
-    }
-}
-
-fn type_name(t: ColumnType) -> &'static str {
-    match t {
-        ColumnType::Integer => "integer",
-        ColumnType::Float => "float",
-        ColumnType::Boolean => "boolean",
-        ColumnType::Datetime => "datetime",
-        ColumnType::Categorical => "categorical",
-        ColumnType::Text => "text",
-        ColumnType::Identifier => "identifier",
-        ColumnType::Vector => "vector",
-        ColumnType::Empty => "empty",
     }
 }
 

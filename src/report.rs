@@ -212,6 +212,23 @@ pub enum ColumnType {
     Empty,
 }
 
+impl ColumnType {
+    /// The report's name of the type (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "integer",
+            ColumnType::Float => "float",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Datetime => "datetime",
+            ColumnType::Categorical => "categorical",
+            ColumnType::Text => "text",
+            ColumnType::Identifier => "identifier",
+            ColumnType::Vector => "vector",
+            ColumnType::Empty => "empty",
+        }
+    }
+}
+
 /// The profile of one column.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ColumnProfile {

@@ -3,18 +3,13 @@
 //! rows verified (`--verified`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_preflight"));
-    c.env("WGPU_BACKEND", std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()));
-    c
-}
+mod common;
+use common::bin;
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("preflight-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::temp("audit", name)
 }
 
 /// 51 rows: `label` and `rater_b` agree on 35 of the 50 rows both labelled

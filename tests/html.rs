@@ -8,7 +8,9 @@ use preflight::report::{CompareReport, CompareThresholds, Report};
 use preflight::{Backend, Options, Profiler};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
+use common::bin;
 
 const ROWS_OFF: HtmlOptions = HtmlOptions { include_rows: false };
 const ROWS_ON: HtmlOptions = HtmlOptions { include_rows: true };
@@ -345,16 +347,8 @@ fn the_comparison_report_holds_both_files_and_leaks_no_row_values() {
 
 // ---------------------------------------------------------------- personal data, end to end
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_preflight"));
-    c.env("WGPU_BACKEND", std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()));
-    c
-}
-
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("preflight-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::temp("html", name)
 }
 
 const NAMES: [&str; 4] = ["Alice Smithers", "Bob Jonesworth", "Carol Whitfield", "Dave Pemberton"];

@@ -6,7 +6,8 @@
 
 use preflight::report::{CompareThresholds, Report};
 use preflight::{Backend, Options, Profiler};
-use std::process::Command;
+
+mod common;
 
 /// Base rows; two more are copies (one exact, one with its label flipped).
 const ROWS: usize = 60;
@@ -264,11 +265,10 @@ fn comparison_quotes_no_planted_value() {
 
 #[test]
 fn command_line_summary_lists_findings_masked() {
-    let dir = std::env::temp_dir().join(format!("preflight-pii-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (path, json, rows) = (dir.join("planted.csv"), dir.join("planted.json"), dir.join("rows.csv"));
+    let temp = |name: &str| common::temp("pii", name);
+    let (path, json, rows) = (temp("planted.csv"), temp("planted.json"), temp("rows.csv"));
     std::fs::write(&path, planted_csv()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+    let out = common::bin()
         .arg("profile")
         .arg(&path)
         .args(["--backend", "cpu", "--json"])

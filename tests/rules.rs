@@ -8,7 +8,9 @@ use preflight::report::{CompareReport, CompareThresholds, Report, RuleOutcome};
 use preflight::{Backend, Options, Profiler};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
+use common::bin;
 
 fn root(path: &str) -> String {
     format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
@@ -1002,19 +1004,8 @@ fn the_schema_and_the_parser_accept_and_refuse_the_same_files() {
 
 // ---------------------------------------------------------------- the CLI
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_preflight"));
-    c.env(
-        "WGPU_BACKEND",
-        std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()),
-    );
-    c
-}
-
 fn temp(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("preflight-rules-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = common::temp("rules", name);
     std::fs::write(&path, text).unwrap();
     path
 }

@@ -152,7 +152,7 @@ impl TypeSpec {
             TypeSpec::Any => "any",
             TypeSpec::Number => "number",
             TypeSpec::String => "string",
-            TypeSpec::Exactly(t) => type_name(t),
+            TypeSpec::Exactly(t) => t.name(),
         }
     }
 
@@ -167,21 +167,6 @@ impl TypeSpec {
             ),
             TypeSpec::Exactly(want) => want == t,
         }
-    }
-}
-
-/// The report's name of a column type.
-fn type_name(t: ColumnType) -> &'static str {
-    match t {
-        ColumnType::Integer => "integer",
-        ColumnType::Float => "float",
-        ColumnType::Boolean => "boolean",
-        ColumnType::Datetime => "datetime",
-        ColumnType::Categorical => "categorical",
-        ColumnType::Text => "text",
-        ColumnType::Identifier => "identifier",
-        ColumnType::Vector => "vector",
-        ColumnType::Empty => "empty",
     }
 }
 
@@ -849,7 +834,7 @@ pub fn evaluate(rule: &Rule, report: &Report, table: &Table) -> RuleOutcome {
                 match find(name) {
                     None => problems.push(format!("{name:?} is missing")),
                     Some(c) if !spec.accepts(c.column_type) => {
-                        problems.push(format!("{name:?} is {}, not {}", type_name(c.column_type), spec.name()))
+                        problems.push(format!("{name:?} is {}, not {}", c.column_type.name(), spec.name()))
                     }
                     Some(_) => {}
                 }

@@ -1,4 +1,5 @@
-//! Shared by the GPU test files: a seeded generator and the GPU context.
+//! Shared by the test files: a seeded generator, the GPU context, the
+//! command line tool and temporary paths.
 #![allow(dead_code)] // each test file uses a part
 
 /// Seeded xorshift64*: reproducible data without a dependency.
@@ -48,4 +49,21 @@ pub fn gpu_context() -> Option<preflight::gpu::GpuContext> {
             None
         }
     }
+}
+
+/// The command line tool, on the Vulkan backend unless `WGPU_BACKEND` says
+/// otherwise.
+#[cfg(feature = "cli")]
+pub fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"));
+    c.env("WGPU_BACKEND", std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()));
+    c
+}
+
+/// `name` in this test process's own temporary folder
+/// `preflight-{tag}-{pid}`, which is created.
+pub fn temp(tag: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("preflight-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
 }

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
 
@@ -158,6 +159,29 @@ export async function startSession({ webgpu }) {
   return session;
 }
 
+/**
+ * The set-up of a page test file's `describe`: registers the hooks that
+ * start a session (`webgpu` as for startSession) with the page open and a
+ * fresh temporary folder, then `prepare(page)`, and that close and remove
+ * them. Returns the object whose `session`, `page` and `dir` the `before`
+ * hook fills.
+ */
+export function pageSession({ webgpu = false, prepare } = {}) {
+  const ctx = {};
+  before(async () => {
+    requirePrerequisites();
+    ctx.dir = makeTempDir();
+    ctx.session = await startSession({ webgpu });
+    ctx.page = await ctx.session.newPage();
+    if (prepare) await prepare(ctx.page);
+  });
+  after(async () => {
+    await ctx.session?.close();
+    if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
+}
+
 /** Waits until the worker has loaded the wasm module (or failed to). */
 export async function waitEngineReady(page) {
   const handle = await page.waitForFunction(
@@ -263,6 +287,25 @@ export async function renderedStats(page) {
 }
 
 // ---------------------------------------------------------------- comparisons
+
+/**
+ * Runs `file` through the CLI (`runCli(file, cliArgs)`) and through the page
+ * (a drop); asserts that the page's JSON report and rows CSV downloads equal
+ * the CLI's. Resolves to {cli, json, report, rowsCsv}: the CLI's result, and
+ * the page's JSON text, report and rows CSV.
+ */
+export async function dropAndCompare(page, file, cliArgs = []) {
+  const name = path.basename(file);
+  const cli = runCli(file, cliArgs);
+  assert.ok(cli.report, `the CLI refused ${name}: ${cli.stderr}`);
+  await runViaDrop(page, file);
+  const json = (await download(page, 'download-json')).text;
+  const rowsCsv = (await download(page, 'download-rows')).text;
+  const report = JSON.parse(json);
+  assertSameReport(report, cli.report, name);
+  assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
+  return { cli, json, report, rowsCsv };
+}
 
 /** Paths ignored when comparing the page's report with the CLI's. */
 export const IGNORED_PATHS = new Set([

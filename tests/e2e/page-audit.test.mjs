@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { assertSameReport, cliPath, download, makeTempDir, renderedStats, requirePrerequisites, rowsCsvDifferences, runCli, runViaDrop, startSession, waitRunEnd } from './helpers.mjs';
+import { assertSameReport, cliPath, download, dropAndCompare, pageSession, renderedStats, runCli, waitRunEnd } from './helpers.mjs';
 
 /**
  * 51 rows. label/rater_b: yes/yes 20, yes/no 5, no/yes 10, no/no 15 (agreement
@@ -40,31 +40,13 @@ function cliReviewSample(file, dir, args) {
 }
 
 describe('label audits in the page', { concurrency: false }, () => {
-  let session;
-  let page;
-  let dir;
-
-  before(async () => {
-    requirePrerequisites();
-    dir = makeTempDir();
-    session = await startSession({ webgpu: false });
-    page = await session.newPage();
-  });
-
-  after(async () => {
-    await session?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const ctx = pageSession();
 
   test("agreement, kappa, heat map, disagreements, verified share and review sample equal the CLI's", async () => {
+    const { page, dir } = ctx;
     const file = path.join(dir, 'annotated.csv');
     fs.writeFileSync(file, auditCsv());
-    const cli = runCli(file);
-    assert.ok(cli.report, `the CLI refused annotated.csv: ${cli.stderr}`);
-    await runViaDrop(page, file);
-    const report = JSON.parse((await download(page, 'download-json')).text);
-    assertSameReport(report, cli.report, 'annotated.csv');
-    assert.deepEqual(rowsCsvDifferences((await download(page, 'download-rows')).text, cli.rowsCsv), [], 'rows CSV differs from the CLI');
+    const { cli, report } = await dropAndCompare(page, file);
 
     const a = cli.report.annotator_agreement;
     assert.deepEqual(a.annotators, ['label', 'rater_b']);
@@ -109,6 +91,7 @@ describe('label audits in the page', { concurrency: false }, () => {
   });
 
   test('choosing annotators and drawing another sample re-run on the rows already read', async () => {
+    const { session, page, dir } = ctx;
     const file = path.join(dir, 'annotated.csv');
     // A third annotator whose name says nothing: chosen in the multi-select.
     let before = await page.evaluate(() => Number(document.body.dataset.run || 0));

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { assertSameReport, download, makeTempDir, requirePrerequisites, rowsCsvDifferences, runCli, runViaDrop, startSession } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { download, dropAndCompare, pageSession } from './helpers.mjs';
 
 /** Row i's planted values (cards and IBANs valid: Luhn and mod 97 hold). */
 const PLANTED = [
@@ -31,33 +31,13 @@ function plantedCsv() {
 }
 
 describe('personal data in the page', { concurrency: false }, () => {
-  let session;
-  let page;
-  let dir;
-
-  before(async () => {
-    requirePrerequisites();
-    dir = makeTempDir();
-    session = await startSession({ webgpu: false });
-    page = await session.newPage();
-  });
-
-  after(async () => {
-    await session?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const ctx = pageSession();
 
   test('findings per column and kind, masked everywhere', async () => {
+    const { page, dir } = ctx;
     const file = path.join(dir, 'customers.csv');
     fs.writeFileSync(file, plantedCsv());
-    const cli = runCli(file);
-    assert.ok(cli.report, `the CLI refused customers.csv: ${cli.stderr}`);
-    await runViaDrop(page, file);
-    const json = (await download(page, 'download-json')).text;
-    const rowsCsv = (await download(page, 'download-rows')).text;
-    const report = JSON.parse(json);
-    assertSameReport(report, cli.report, 'customers.csv');
-    assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
+    const { json, report, rowsCsv } = await dropAndCompare(page, file);
 
     const found = report.pii.columns.map((f) => `${f.column}:${f.kind}:${f.count}`);
     assert.deepEqual(found, [
@@ -85,6 +65,6 @@ describe('personal data in the page', { concurrency: false }, () => {
   });
 
   test('no uncaught errors in the page', () => {
-    assert.deepEqual(session.pageErrors.map(String), []);
+    assert.deepEqual(ctx.session.pageErrors.map(String), []);
   });
 });

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { assertSameReport, download, makeTempDir, requirePrerequisites, rowsCsvDifferences, runCli, runViaDrop, startSession } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { dropAndCompare, pageSession } from './helpers.mjs';
 
 /**
  * 120 rows, classes bird/cat/dog; the model is right except on every
@@ -47,36 +47,16 @@ function photosCsv() {
 }
 
 describe('model-prediction audit in the page', { concurrency: false }, () => {
-  let session;
-  let page;
-  let dir;
-
-  before(async () => {
-    requirePrerequisites();
-    dir = makeTempDir();
-    session = await startSession({ webgpu: false });
-    page = await session.newPage();
-  });
-
-  after(async () => {
-    await session?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const ctx = pageSession();
 
   test('the audit view shows the CLI\'s accuracy, heat map, worst slice, highest-loss rows and the method', async () => {
+    const { page, dir } = ctx;
     const file = path.join(dir, 'photos.csv');
     fs.writeFileSync(file, photosCsv());
-    const cli = runCli(file, ['--backend', 'cpu']);
-    assert.ok(cli.report, `the CLI refused photos.csv: ${cli.stderr}`);
+    const { cli, report } = await dropAndCompare(page, file, ['--backend', 'cpu']);
     const audit = cli.report.prediction_audit;
     assert.ok(audit, 'the CLI detected the probability columns');
     assert.deepEqual(audit.columns, ['p_bird', 'p_cat', 'p_dog']);
-
-    await runViaDrop(page, file);
-    const report = JSON.parse((await download(page, 'download-json')).text);
-    const rowsCsv = (await download(page, 'download-rows')).text;
-    assertSameReport(report, cli.report, 'photos.csv');
-    assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
 
     const view = page.locator('[data-testid="section-prediction-audit"]');
     assert.equal(await view.count(), 1);
@@ -119,6 +99,6 @@ describe('model-prediction audit in the page', { concurrency: false }, () => {
   });
 
   test('no uncaught errors in the page', () => {
-    assert.deepEqual(session.pageErrors.map(String), []);
+    assert.deepEqual(ctx.session.pageErrors.map(String), []);
   });
 });

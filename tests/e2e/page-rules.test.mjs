@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { FIXTURES, assertSameReport, download, makeTempDir, requirePrerequisites, runCli, runViaDrop, startSession } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { FIXTURES, assertSameReport, download, pageSession, runCli, runViaDrop } from './helpers.mjs';
 
 const PENGUINS = path.join(FIXTURES, 'penguins.csv');
 
@@ -22,24 +22,14 @@ const RULES = {
 };
 
 describe('rules file in the page', { concurrency: false }, () => {
-  let session;
-  let page;
-  let dir;
-
-  before(async () => {
-    requirePrerequisites();
-    dir = makeTempDir();
-    session = await startSession({ webgpu: false });
-    page = await session.newPage();
-    await page.locator('[data-testid="options"] > summary').click();
-  });
-
-  after(async () => {
-    await session?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  const ctx = pageSession({
+    prepare: async (page) => {
+      await page.locator('[data-testid="options"] > summary').click();
+    },
   });
 
   async function chooseRules(name, text) {
+    const { page, dir } = ctx;
     const file = path.join(dir, name);
     fs.writeFileSync(file, text);
     await page.locator('[data-testid="rules-input"]').setInputFiles(file);
@@ -56,6 +46,7 @@ describe('rules file in the page', { concurrency: false }, () => {
   }
 
   test('an invalid rules file is named with its rule and field; a run with it is refused', async () => {
+    const { page } = ctx;
     const bad = await chooseRules('bad-field.json', JSON.stringify({ rules: [{ rule: 'row_count', min: 1, severity: 'error' }, { rule: 'max_missing_share', colum: 'a', max: 0.1, severity: 'error' }] }));
     assert.equal(bad.state, 'invalid');
     assert.match(bad.text, /^bad-field\.json: rules\[1\] \(max_missing_share\): field "colum": unknown field; max_missing_share takes rule, severity, column, max$/);
@@ -69,6 +60,7 @@ describe('rules file in the page', { concurrency: false }, () => {
   });
 
   test('a valid rules file: every rule in the verdict, the report equal to the CLI\'s', async () => {
+    const { page } = ctx;
     const chosen = await chooseRules('rules.json', JSON.stringify(RULES, null, 2));
     assert.equal(chosen.state, 'valid');
     assert.equal(chosen.text, 'rules.json: 3 rules; the default rules apply too');
@@ -103,6 +95,7 @@ describe('rules file in the page', { concurrency: false }, () => {
   });
 
   test('Remove: the default rules again', async () => {
+    const { page } = ctx;
     await page.locator('[data-testid="rules-clear"]').click();
     assert.equal(await page.locator('[data-testid="rules-status"]').getAttribute('data-state'), 'none');
     assert.match(await page.locator('[data-testid="rules-status"]').textContent(), /none: the default rules/);
@@ -113,6 +106,6 @@ describe('rules file in the page', { concurrency: false }, () => {
   });
 
   test('no uncaught errors in the page', () => {
-    assert.deepEqual(session.pageErrors.map(String), []);
+    assert.deepEqual(ctx.session.pageErrors.map(String), []);
   });
 });

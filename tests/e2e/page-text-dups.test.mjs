@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { assertSameReport, download, makeTempDir, requirePrerequisites, rowsCsvDifferences, runCli, runViaDrop, startSession } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { dropAndCompare, pageSession } from './helpers.mjs';
 
 /**
  * Rows 0 and 3 identical; row 5 is row 0 with "The" lower-cased, a comma
@@ -34,36 +34,21 @@ const REVIEWS_CSV = [
 for (const backend of ['cpu', 'gpu']) {
   const webgpu = backend === 'gpu';
   describe(`text duplicates in the page, MinHash on the ${backend}`, { concurrency: false }, () => {
-    let session;
-    let page;
-    let dir;
-
-    before(async () => {
-      requirePrerequisites();
-      dir = makeTempDir();
-      session = await startSession({ webgpu });
-      page = await session.newPage();
-      if (webgpu) {
-        await page.locator('[data-testid="options"] > summary').click();
-        await page.locator('[data-testid="backend-select"]').selectOption('gpu');
-      }
-    });
-
-    after(async () => {
-      await session?.close();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    const ctx = pageSession({
+      webgpu,
+      prepare: async (page) => {
+        if (webgpu) {
+          await page.locator('[data-testid="options"] > summary').click();
+          await page.locator('[data-testid="backend-select"]').selectOption('gpu');
+        }
+      },
     });
 
     test('groups equal the CLI\'s; texts side by side with the differences marked; markup stays text', async () => {
+      const { page, dir } = ctx;
       const file = path.join(dir, 'reviews.csv');
       fs.writeFileSync(file, REVIEWS_CSV);
-      const cli = runCli(file);
-      assert.ok(cli.report, `the CLI refused reviews.csv: ${cli.stderr}`);
-      await runViaDrop(page, file);
-      const report = JSON.parse((await download(page, 'download-json')).text);
-      const rowsCsv = (await download(page, 'download-rows')).text;
-      assertSameReport(report, cli.report, 'reviews.csv');
-      assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
+      const { report } = await dropAndCompare(page, file);
 
       const [text] = report.text_duplicates;
       assert.equal(text.column, 'review');
@@ -100,7 +85,7 @@ for (const backend of ['cpu', 'gpu']) {
     });
 
     test('no uncaught errors in the page', () => {
-      assert.deepEqual(session.pageErrors.map(String), []);
+      assert.deepEqual(ctx.session.pageErrors.map(String), []);
     });
   });
 }
