@@ -118,6 +118,9 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     type Dated<'a> = ((i32, u32, u32, f64), &'a str);
     let mut datetimes: Option<(Dated<'_>, Dated<'_>)> = None;
     let mut with_space = 0u64;
+    // Letters among all characters: free text is mostly letters; phone
+    // numbers, codes and numbers with spaces are not.
+    let mut letters = 0u64;
 
     for cell in column.cells() {
         let text = match cell {
@@ -137,7 +140,12 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         let (kind, parsed) = classify_parsed(text);
         *kinds.entry(kind).or_default() += 1;
         *counts.entry(text).or_default() += 1;
-        let chars = text.chars().count() as u64;
+        let (mut chars, mut alphabetic) = (0u64, 0u64);
+        for c in text.chars() {
+            chars += 1;
+            alphabetic += u64::from(c.is_alphabetic());
+        }
+        letters += alphabetic;
         len_min = len_min.min(chars);
         len_max = len_max.max(chars);
         len_sum += chars;
@@ -219,7 +227,9 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         if all_unique && (name_suggests_identifier(&column.name) || (space_share < 0.05 && mean_len <= 64.0 && count >= 20))
         {
             column_type = ColumnType::Identifier;
-        } else if mean_len >= 25.0 && distinct_share > 0.5 || (space_share >= 0.5 && mean_len >= 12.0 && distinct_share > 0.5) {
+        } else if letters as f64 >= 0.3 * len_sum as f64
+            && (mean_len >= 25.0 && distinct_share > 0.5 || (space_share >= 0.5 && mean_len >= 12.0 && distinct_share > 0.5))
+        {
             column_type = ColumnType::Text;
         }
     } else if column_type == ColumnType::Integer && all_unique && name_suggests_identifier(&column.name) {
@@ -449,6 +459,22 @@ mod tests {
         assert!(p[0].alerts.iter().any(|a| a.kind == "unique"));
         assert_eq!(p[5].distinct, 3);
         assert_eq!(p[4].datetime.as_ref().unwrap().min, "2024-01-01");
+    }
+
+    #[test]
+    fn formatted_numbers_with_spaces_are_not_free_text() {
+        // Phone numbers and card numbers have spaces and length, but no
+        // words: near-duplicate text checks on them would only be noise.
+        let mut csv = String::from("phone,card,note\n");
+        for i in 0..40 {
+            csv.push_str(&format!(
+                "+44 20 7946 {:04},4111 1111 1111 {:04},called back about order {i} today\n",
+                i * 7,
+                i * 13
+            ));
+        }
+        let types: Vec<_> = profiles(&csv).iter().map(|c| c.column_type).collect();
+        assert_eq!(types, [ColumnType::Categorical, ColumnType::Categorical, ColumnType::Text]);
     }
 
     #[test]
