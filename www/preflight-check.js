@@ -71,6 +71,7 @@ export class PreflightCheck extends HTMLElement {
   #onInputChange = () => this.#fromInput();
   #recheckQueued = false;
   #connected = false;
+  #interrupted = false; // a check was ended by a disconnect: run it again on connect
 
   constructor() {
     super();
@@ -122,12 +123,22 @@ export class PreflightCheck extends HTMLElement {
     this.#loadRules();
     // Load the checker now, so choosing a file starts the check at once and fetches nothing.
     preload().catch((err) => this.#showError(null, err));
+    // Moved in the document while checking (a disconnect, then a connect):
+    // the check the disconnect ended runs again, instead of "checking" forever.
+    if (this.#interrupted) {
+      this.#interrupted = false;
+      if (!this.#run) this.#queueRecheck();
+    }
   }
 
   disconnectedCallback() {
     this.#connected = false;
     this.#unbindInput();
-    this.#run?.controller.abort();
+    if (this.#run) {
+      this.#run.controller.abort();
+      this.#run = null;
+      this.#interrupted = true;
+    }
     release();
   }
 

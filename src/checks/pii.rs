@@ -16,9 +16,12 @@
 //!   length pass Luhn (random ids pass it one time in ten, real cards always);
 //! - a **phone** needs phone-like writing: a leading `+` and country code, an
 //!   area code in parentheses, the North American 3-3-4 grouping, or a
-//!   grouped national number starting with 0; any 7-15 digit number counts
-//!   only in a column named like a phone column. Dates (`2023-01-05`,
-//!   `05.01.2023`), times, decimals and versions are refused;
+//!   grouped national number starting with 0 (ending in a group of 2 or
+//!   more digits; after `00`, a country code not starting with 0); any 7-15
+//!   digit number counts only in a column named like a phone column or
+//!   after a phone word (`call me on 4155552671`, `tel:`). Dates
+//!   (`2023-01-05`, `05.01.2023`), times, decimals, versions and MAC
+//!   addresses (`01-23-45-67-89-ab`) are refused;
 //! - an **IPv4** address is 4 octets 0-255 (no leading zeros, first octet not
 //!   0), not part of a longer dotted number, not after a word like `version`,
 //!   and not in a column named like a version;
@@ -587,7 +590,11 @@ fn phone_at(b: &[u8], i: usize, context: Context) -> Option<usize> {
     }
     close_group(&mut current, &mut groups);
     let (groups, separators) = (groups.as_slice(), separators.as_slice());
-    if in_paren || !(7..=15).contains(&digits) || !number_ends(b, j) || date_like(groups, separators) {
+    // A dash or colon and a letter after the digits: part of a longer token
+    // (the MAC address `01-23-45-67-89-ab`), not a phone.
+    let token_goes_on = matches!(b.get(j), Some(b'-' | b':')) && b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric);
+    if in_paren || !(7..=15).contains(&digits) || !number_ends(b, j) || token_goes_on || date_like(groups, separators)
+    {
         return None;
     }
     let one_separator = separators.windows(2).all(|w| w[0] == w[1]);
@@ -603,19 +610,70 @@ fn phone_at(b: &[u8], i: usize, context: Context) -> Option<usize> {
     if nanp {
         return Some(j);
     }
-    if first == b'0' && groups.len() >= 2 && one_separator && (separators[0] != b'.' || groups.len() >= 4) {
-        let international = b.get(i + 1) == Some(&b'0');
-        let range = if international { 10..=15 } else { 9..=11 };
+    // A national number ends in a group of 2 or more digits (an ISBN,
+    // `0-306-40615-2`, ends in one); after `00` a country code, which never
+    // starts with 0 (`0001 2345 6789` is an id).
+    let mut leading = b[i..j].iter().filter(|c| c.is_ascii_digit());
+    let international = b.get(i + 1) == Some(&b'0');
+    let country_ok = !international || leading.nth(2).is_some_and(|&c| c != b'0');
+    if first == b'0'
+        && groups.len() >= 2
+        && one_separator
+        && (separators[0] != b'.' || groups.len() >= 4)
+        && groups[groups.len() - 1] >= 2
+        && country_ok
+    {
+        // National numbers with their 0 have 9 to 12 digits (German mobiles
+        // `0176 12345678` have 12).
+        let range = if international { 10..=15 } else { 9..=12 };
         if range.contains(&digits) {
             return Some(j);
         }
     }
-    if context.phone_column {
+    if context.phone_column || after_phone_word(b, i) {
         // A decimal is not a phone, even in a phone column.
         let decimal = groups.len() == 2 && separators == [b'.'];
         return (one_separator && !decimal).then_some(j);
     }
     None
+}
+
+/// Words after which a number, even written as bare digits, is a phone
+/// (`call me on 4155552671`, `tel: 030 1234567`).
+const PHONE_WORDS: [&str; 16] = [
+    "call", "phone", "telephone", "tel", "mobile", "mob", "cell", "cellphone", "whatsapp", "sms", "text", "fax",
+    "ph", "ring", "contact", "landline",
+];
+
+/// Words that may stand between a phone word and the number (`call me on`,
+/// `phone no.`, `mobile number is`).
+const PHONE_FILLERS: [&str; 10] = ["me", "us", "on", "at", "no", "nr", "number", "is", "my", "num"];
+
+/// Whether the number at `i` follows a phone word ([`PHONE_WORDS`]), with at
+/// most two filler words ([`PHONE_FILLERS`]) and punctuation between.
+fn after_phone_word(b: &[u8], i: usize) -> bool {
+    let mut k = i;
+    for _ in 0..3 {
+        while k > 0 && matches!(b[k - 1], b' ' | b':' | b'=' | b'#' | b'.' | b',' | b'\t') {
+            k -= 1;
+        }
+        let end = k;
+        while k > 0 && b[k - 1].is_ascii_alphabetic() {
+            k -= 1;
+        }
+        let word = &b[k..end];
+        if word.is_empty() || (k > 0 && is_word(b[k - 1])) {
+            return false;
+        }
+        let is = |words: &[&str]| words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(word));
+        if is(&PHONE_WORDS) {
+            return true;
+        }
+        if !is(&PHONE_FILLERS) {
+            return false;
+        }
+    }
+    false
 }
 
 /// Year-month-day or day-month-year with one separator, `-` or `.`
@@ -2001,6 +2059,39 @@ mod tests {
         assert_eq!(found("5551234567", phone_column), vec![("phone", "5551234567")]);
         assert!(found("2023-01-05", phone_column).is_empty());
         assert!(found("12345.678", phone_column).is_empty());
+    }
+
+    #[test]
+    fn phones_found_by_review() {
+        // German mobiles have 12 digits with their 0; bare digits after a
+        // phone word are a phone.
+        assert_whole("phone", &["0176 12345678", "0151-12345678"]);
+        for (text, phone) in [
+            ("call me 4150326868 after 5", "4150326868"),
+            ("Tel: 07700900123", "07700900123"),
+            ("mobile number is 4155552671.", "4155552671"),
+            ("WhatsApp +4915112345678", "+4915112345678"),
+        ] {
+            assert_eq!(found(text, Context::default()), vec![("phone", phone)], "{text:?}");
+        }
+        // Not phones: a MAC address with dashes, an ISBN-10, ids after `00`
+        // with a country code starting with 0 (a USPS tracking number), bare
+        // numbers after other words.
+        assert_none_of(
+            "phone",
+            &[
+                "01-23-45-67-89-ab",
+                "mac 0a-1b-2c-3d-4e-5f",
+                "ISBN 0-306-40615-2",
+                "order 0001 2345 6789",
+                "9400 1000 0000 0000 0000 00",
+                "ticket 4150326868",
+                "telephone_id4150326868",
+                "callback 4150326868",
+                "call 2023-01-05",
+                "phone 12.345678",
+            ],
+        );
     }
 
     #[test]

@@ -161,6 +161,18 @@ describe('example portal (www/portal.html)', { concurrency: false }, () => {
     assert.equal((await elementEvents(page, 'preflight-reset')).at(-1)?.file, null);
   });
 
+  test('moving the element while it checks (a disconnect and a connect) runs the check again', async () => {
+    // Found by review: the check the disconnect aborted left the element "checking" for good.
+    await page.locator('#dataset-file').setInputFiles(files.clean);
+    await page.evaluate(() => {
+      const check = document.querySelector('preflight-check');
+      check.parentNode.insertBefore(check, check.nextSibling);
+    });
+    assert.equal(await waitCheckEnd(page, 'customers-clean.csv', { timeout: 60_000 }), 'passed');
+    assert.equal(await page.locator('#upload').isDisabled(), false, 'upload enabled after the check ran again');
+    assert.equal((await elementEvents(page, 'preflight-report')).at(-1)?.file, 'customers-clean.csv');
+  });
+
   test('JS API: profile() resolves to the CLI\'s report, with progress', async () => {
     const cli = runCli(files.clean);
     assert.ok(cli.report, `the CLI refused the clean file: ${cli.stderr}`);
