@@ -214,7 +214,8 @@ def main():
     model.add("recall per class", [c["recall"] for c in per_class] if per_class else None, r)
     model.add("F1 per class", [c["f1"] for c in per_class] if per_class else None, f)
     model.add("support per class", [c["support"] for c in per_class] if per_class else None, support)
-    model.add("macro F1", get("macro_f1"), f1_score(label, predicted, labels=classes, average="macro", zero_division=0))
+    # scikit-learn's default: the classes in the labels or the predictions.
+    model.add("macro F1", get("macro_f1"), f1_score(label, predicted, average="macro", zero_division=0))
     model.add("log loss", get("log_loss"), log_loss(label, proba, labels=classes))
 
     # cleanlab sorts with numpy's default argsort, which is not stable (with

@@ -1383,7 +1383,8 @@ pub struct PredictionAudit {
     /// Mean of -ln p(label), each p clipped to [eps, 1 - eps] with eps the
     /// f64 machine epsilon (as scikit-learn's `log_loss`).
     pub log_loss: f64,
-    /// Unweighted mean of the per-class F1 scores.
+    /// Unweighted mean of the per-class F1 scores of the classes some row
+    /// is labelled with or predicted as (scikit-learn's macro F1).
     pub macro_f1: f64,
     /// Counts of (label, predicted class): row = label, column = the most
     /// probable class, both in `classes` order (scikit-learn's

@@ -184,6 +184,11 @@ fn review_options_are_checked() {
     let out = run(&[data.to_str().unwrap(), "--verified", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("verified column \"nope\" is not in the file"));
+    // A chosen column with no true/false, yes/no or 1/0 value at all.
+    let out = run(&[data.to_str().unwrap(), "--verified", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("verified column \"x\" holds no verified flags") && stderr.contains("line 2"), "{stderr}");
     // No label column: no sample to write.
     let plain = temp("plain.csv");
     std::fs::write(&plain, "a,b\n1,2\n3,4\n").unwrap();

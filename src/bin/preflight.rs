@@ -541,7 +541,14 @@ fn summary(analysis: &Analysis) -> String {
         ));
     }
     if let Some(v) = r.review.as_ref().and_then(|r| r.verified.as_ref()) {
-        line(format!("  verified labels ({:?}): {} of {} rows ({:.1}%)", v.column, v.verified, v.rows, v.share * 100.0));
+        line(format!(
+            "  verified labels ({:?}): {} of {} rows ({:.1}%){}",
+            v.column,
+            v.verified,
+            v.rows,
+            v.share * 100.0,
+            if v.not_boolean > 0 { format!("; {} values not a flag, counted unverified", v.not_boolean) } else { String::new() }
+        ));
     }
     if let Some(s) = r.review.as_ref().and_then(|r| r.sample.as_ref()) {
         let how = match (s.per_class, s.fraction) {

@@ -272,10 +272,20 @@ pub fn annotator_values<'a>(
 ) -> Vec<Vec<Option<Cow<'a, str>>>> {
     let first = columns.first().map(|&i| summaries[i].comparison);
     let shared = columns.iter().all(|&i| Some(summaries[i].comparison) == first);
+    // Integer and float columns (`1` and `1.0`; an integer column with a
+    // missing value is a float one) compare by value.
+    let numeric =
+        columns.iter().all(|&i| matches!(summaries[i].comparison, Comparison::Integer | Comparison::Numeric));
     columns
         .iter()
         .map(|&i| {
-            let comparison = if shared { summaries[i].comparison } else { Comparison::Text };
+            let comparison = if numeric {
+                Comparison::Numeric
+            } else if shared {
+                summaries[i].comparison
+            } else {
+                Comparison::Text
+            };
             crate::checks::balance::labels(table, i, comparison)
         })
         .collect()
@@ -766,5 +776,17 @@ mod tests {
         let (section, flags) = annotator_agreement(&t, &s, &["a".into(), "b".into()], None).unwrap().unwrap();
         assert_eq!(flags, vec![Some(false); 3]);
         assert!(close(section.percent_agreement, 1.0));
+    }
+
+    #[test]
+    fn integer_and_float_annotator_columns_compare_by_value() {
+        // An integer label beside a float column (`1.0`, or an integer
+        // column with a missing value): 1 = 1.0, not two classes.
+        let (t, s) = table("label,b,c\n0,0.0,0\n1,1.0,\n2,2.0,2\n1,2.0,1\n");
+        let (section, flags) = annotator_agreement(&t, &s, &["b".into(), "c".into()], Some(0)).unwrap().unwrap();
+        assert_eq!(section.classes, vec!["0", "1", "2"]);
+        assert_eq!(flags, vec![Some(false), None, Some(false), Some(true)]);
+        assert!(close(section.percent_agreement, 2.0 / 3.0));
+        assert!(close(section.pairs[0].agreement, 0.75));
     }
 }

@@ -17,7 +17,9 @@
 //!   errors naming the line and column.
 //! - Detected: columns named a [`PREFIXES`] prefix plus a class of the label
 //!   (`p_cat`, `prob_dog`; the class compared exactly, else ignoring case
-//!   and punctuation), one for every class; or one column of JSON arrays
+//!   and punctuation), one for every class, with other columns of the same
+//!   prefix as classes no row is labelled with when they sum to 1 with them
+//!   (see [`MAX_EXTRA_CLASSES`]); or one column of JSON arrays
 //!   whose name contains "prob" or "pred" and whose arrays have one entry
 //!   per class. Detected columns are used only when every value is a number
 //!   in [0, 1] and at least [`SUMMING_SHARE`] of the rows sum to 1 within
@@ -75,6 +77,10 @@ pub const MAX_SLICE_VALUES: u64 = 50;
 /// Integer columns with at most this many distinct values are sliced by
 /// value, others by quantile bins.
 pub const INTEGER_VALUES_AS_CATEGORIES: u64 = 10;
+/// Detection tries every subset of up to this many prefixed columns that
+/// name no class of the label as classes no row is labelled with (more: all
+/// of them or none).
+pub const MAX_EXTRA_CLASSES: usize = 4;
 /// Name parts that mark a vector column as probabilities, for detection.
 const VECTOR_NAME_HINTS: [&str; 2] = ["prob", "pred"];
 /// cleanlab's tolerance when comparing probabilities with thresholds and
@@ -201,6 +207,10 @@ impl Source {
         let probability = |column: usize, text: &str| -> std::result::Result<f64, Unusable> {
             match parse_number(text) {
                 Some(v) if (-1e-9..=1.0 + 1e-9).contains(&v) => Ok(v.clamp(0.0, 1.0)),
+                Some(v) if v > 1.0 && v <= 100.0 => Err(Unusable::Invalid(
+                    column,
+                    format!("{v} is outside [0, 1] (percentages? divide them by 100)"),
+                )),
                 Some(v) => Err(Unusable::Invalid(column, format!("{v} is outside [0, 1]"))),
                 None => Err(Unusable::Invalid(column, format!("{:?} is not a number", clip(text)))),
             }
@@ -354,6 +364,9 @@ fn detect(table: &Table, label: usize, classes: &[String]) -> Result<Option<(Sou
     for prefix in PREFIXES {
         let mut column_of: Vec<Option<usize>> = vec![None; k];
         let mut clash = false;
+        // Prefixed columns that name no class of the label: classes the
+        // model knows and no row is labelled with (or other columns).
+        let mut extra: Vec<(String, usize)> = Vec::new();
         for (i, column) in table.columns.iter().enumerate() {
             if i == label {
                 continue;
@@ -361,31 +374,71 @@ fn detect(table: &Table, label: usize, classes: &[String]) -> Result<Option<(Sou
             if !column.name.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)) {
                 continue;
             }
-            if let Some(class) = class_named(&column.name[prefix.len()..], classes) {
-                clash |= column_of[class].replace(i).is_some();
+            let rest = &column.name[prefix.len()..];
+            match class_named(rest, classes) {
+                Some(class) => clash |= column_of[class].replace(i).is_some(),
+                None if !rest.is_empty() && !extra.iter().any(|(c, _)| loose(c) == loose(rest)) => {
+                    extra.push((rest.to_string(), i))
+                }
+                None => {}
             }
         }
         if clash || column_of.iter().any(Option::is_none) {
             continue;
         }
-        let columns: Vec<usize> = column_of.into_iter().flatten().collect();
-        let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
-        let source = Source {
-            kind: "columns",
-            columns,
-            classes: classes.to_vec(),
-            binary_class: 0,
-            reason: format!(
-                "detected: the columns {} are named {prefix:?} plus a class of the label, hold numbers in [0, 1], \
-                 and sum to 1 on at least {}% of the rows",
-                names.join(", "),
-                SUMMING_SHARE * 100.0
-            ),
-            mapping: "by name: the column name after the prefix is the class".into(),
-            chosen: false,
+        let label_columns: Vec<usize> = column_of.into_iter().flatten().collect();
+        // With extra columns first, the most first (they must then sum to
+        // 1 with the others; every subset of up to MAX_EXTRA_CLASSES, else
+        // all of them), last the label's classes alone.
+        let subsets: Vec<u32> = if extra.len() <= MAX_EXTRA_CLASSES {
+            let mut all: Vec<u32> = (1..1u32 << extra.len()).collect();
+            all.sort_by_key(|m| (std::cmp::Reverse(m.count_ones()), *m));
+            all
+        } else {
+            vec![u32::MAX]
         };
-        if let Some(read) = read_all(table, &source)? {
-            return Ok(Some((source, read)));
+        let candidates = subsets.into_iter().map(|mask| {
+            let chosen = extra.iter().enumerate().filter(|(e, _)| *e >= 32 || mask & (1 << e) != 0).map(|(_, x)| x);
+            let mut all: Vec<String> = classes.iter().cloned().chain(chosen.map(|(c, _)| c.clone())).collect();
+            sort_classes(&mut all);
+            let columns = all
+                .iter()
+                .map(|c| match classes.iter().position(|x| x == c) {
+                    Some(k) => label_columns[k],
+                    None => extra.iter().find(|(x, _)| x == c).map_or(0, |(_, i)| *i),
+                })
+                .collect::<Vec<usize>>();
+            (all, columns)
+        });
+        for (all_classes, columns) in candidates.chain([(classes.to_vec(), label_columns.clone())]) {
+            let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+            let unlabelled = all_classes.len() - k;
+            let source = Source {
+                kind: "columns",
+                columns,
+                classes: all_classes,
+                binary_class: 0,
+                reason: format!(
+                    "detected: the columns {} are named {prefix:?} plus a class{}, hold numbers in [0, 1], and sum \
+                     to 1 on at least {}% of the rows",
+                    names.join(", "),
+                    if unlabelled > 0 { " (of the label, or one the model knows)" } else { " of the label" },
+                    SUMMING_SHARE * 100.0
+                ),
+                mapping: if unlabelled > 0 {
+                    format!(
+                        "by name: the column name after the prefix is the class; {unlabelled} class{} no row is \
+                         labelled with",
+                        if unlabelled == 1 { "" } else { "es" }
+                    )
+                } else {
+                    "by name: the column name after the prefix is the class".into()
+                },
+                chosen: false,
+            };
+            if let Some(read) = read_all(table, &source)? {
+                return Ok(Some((source, read)));
+            }
         }
     }
     for (i, column) in table.columns.iter().enumerate() {
@@ -526,7 +579,7 @@ fn chosen(table: &Table, label: usize, label_classes: &[String], names: &[String
         });
     }
     Err(invalid(format!(
-        "the probability columns {listed} cannot be matched to the {k} classes of the label: {} named by no column{}; \
+        "the probability columns {listed} cannot be matched to the {k} classes of the label: {}{} named by no column; \
          name the columns like p_<class>, or give exactly one column per class in sorted class order ({}) with \
          names that name no class",
         uncovered.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "),
@@ -565,6 +618,22 @@ pub fn scores(labels: &[usize], predicted: &[usize], k: usize) -> Scores {
         })
         .collect();
     Scores { accuracy: ratio(correct, labels.len() as u64), matrix, per_class }
+}
+
+/// Mean F1 over the classes some row is labelled with or predicted as
+/// (scikit-learn's `f1_score(average="macro")`: a class the model knows
+/// but neither the labels nor the predictions use is left out); 0 when
+/// there are none.
+pub fn macro_f1(scores: &Scores) -> f64 {
+    let used: Vec<f64> = (0..scores.per_class.len())
+        .filter(|&c| scores.matrix[c].iter().sum::<u64>() > 0 || scores.matrix.iter().any(|row| row[c] > 0))
+        .map(|c| scores.per_class[c].2)
+        .collect();
+    if used.is_empty() {
+        0.0
+    } else {
+        used.iter().sum::<f64>() / used.len() as f64
+    }
 }
 
 /// The first class with the highest probability (numpy's `argmax`).
@@ -1108,7 +1177,7 @@ fn evaluate(
         renormalisation_note: read.note.clone(),
         accuracy: s.accuracy,
         log_loss: if m > 0 { losses.iter().sum::<f64>() / m as f64 } else { 0.0 },
-        macro_f1: if k > 0 { s.per_class.iter().map(|c| c.2).sum::<f64>() / k as f64 } else { 0.0 },
+        macro_f1: macro_f1(&s),
         per_class: (0..k)
             .map(|c| ClassMetrics {
                 class: classes[c].clone(),
@@ -1175,6 +1244,41 @@ mod tests {
             out.push('\n');
         }
         out
+    }
+
+    #[test]
+    fn detected_columns_include_a_class_no_row_is_labelled_with() {
+        // The model knows cat, dog and owl; no row is labelled owl. p_cat +
+        // p_dog alone do not sum to 1: the owl column is taken with them.
+        let data = csv("x,label,p_cat,p_dog,p_owl,p_value", 40, |i| {
+            let (label, p) = if i % 2 == 0 { ("cat", [0.7, 0.1, 0.2]) } else { ("dog", [0.1, 0.6, 0.3]) };
+            let p = if i == 3 { [0.1, 0.2, 0.7] } else { p };
+            format!("{i},{label},{},{},{},0.5", p[0], p[1], p[2])
+        });
+        let found = run("t.csv", &data, "label", &[]).unwrap().expect("detected");
+        let a = &found.section;
+        assert_eq!(a.classes, vec!["cat", "dog", "owl"]);
+        assert_eq!(a.columns, vec!["p_cat", "p_dog", "p_owl"]);
+        assert!(a.class_mapping.contains("1 class no row is labelled with"), "{}", a.class_mapping);
+        assert_eq!(a.rows_scored, 40);
+        assert_eq!(a.confusion_matrix[1], vec![0, 19, 1]);
+        assert!((a.accuracy - 39.0 / 40.0).abs() < 1e-12);
+        // scikit-learn: f1_score(macro) over cat, dog and owl (owl is
+        // predicted once): (1 + 2*19/39 + 0) / 3.
+        assert!((a.macro_f1 - (1.0 + 38.0 / 39.0) / 3.0).abs() < 1e-12, "{}", a.macro_f1);
+        // The label's classes alone are still detected when they sum to 1.
+        let data = csv("x,label,p_cat,p_dog,p_value", 20, |i| format!("{i},{},0.8,0.2,0.5", ["cat", "dog"][i % 2]));
+        let found = run("t.csv", &data, "label", &[]).unwrap().expect("detected");
+        assert_eq!(found.section.classes, vec!["cat", "dog"]);
+    }
+
+    #[test]
+    fn macro_f1_leaves_out_classes_neither_labelled_nor_predicted() {
+        // Class 2 is a column of the model, never labelled nor predicted.
+        let s = scores(&[0, 0, 1, 1], &[0, 1, 1, 1], 3);
+        let f1 = [2.0 / 3.0, 0.8];
+        assert!((macro_f1(&s) - (f1[0] + f1[1]) / 2.0).abs() < 1e-12);
+        assert_eq!(macro_f1(&scores(&[], &[], 2)), 0.0);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! empty for the reviewer to fill. Only row ids and labels: the rows'
 //! other values stay in the file.
 //!
-//! Verified column: a boolean column (true/false, or 1/0) named like
+//! Verified column: a column of flags (true/false, yes/no, y/n or 1/0) named like
 //! `verified`, `reviewed`, `is_verified`, `human_checked`,
 //! `label_validated` (every name token one of [`VERIFIED_TOKENS`] or
 //! [`VERIFIED_EXTRA_TOKENS`], at least one of the first), or chosen.
@@ -290,15 +290,25 @@ pub fn name_suggests_verified(name: &str) -> bool {
         && tokens.iter().all(|t| VERIFIED_TOKENS.contains(&t.as_str()) || VERIFIED_EXTRA_TOKENS.contains(&t.as_str()))
 }
 
-/// A verified flag: true/false (any case pandas reads) or 1/0; `None`
+/// A verified flag: true/false (any case), yes/no, y/n or 1/0; `None`
 /// for anything else.
 pub fn parse_verified(text: &str) -> Option<bool> {
     let t = text.trim();
-    parse_bool(t).or_else(|| match t.parse::<f64>() {
-        Ok(1.0) => Some(true),
-        Ok(0.0) => Some(false),
-        _ => None,
+    parse_bool(t).or_else(|| match t.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" => Some(true),
+        "false" | "no" | "n" => Some(false),
+        _ => match t.parse::<f64>() {
+            Ok(1.0) => Some(true),
+            Ok(0.0) => Some(false),
+            _ => None,
+        },
     })
+}
+
+/// Whether every value of the column is a verified flag (at least one).
+fn holds_flags(table: &Table, column: usize) -> bool {
+    let mut present = table.columns[column].cells().filter(|c| !c.is_missing()).peekable();
+    present.peek().is_some() && present.all(|c| parse_verified(c.text()).is_some())
 }
 
 /// The verified column: the one chosen (an error when it is not in the
@@ -316,13 +326,30 @@ pub fn verified_column(
                 format!("verified column {name:?} is not in the file; its columns are: {}", names.join(", ")),
             )
         })?;
+        // A column with values but not one flag among them is no verified
+        // column: an error, not "0% verified".
+        let column = &table.columns[index];
+        let mut present = column.cells().enumerate().filter(|(_, c)| !c.is_missing()).peekable();
+        if present.peek().is_some() && !column.cells().any(|c| !c.is_missing() && parse_verified(c.text()).is_some()) {
+            let (row, cell) = present.next().unwrap_or((0, crate::ingest::Cell::Missing));
+            return Err(Error::new(
+                ErrorKind::InvalidOption,
+                format!(
+                    "verified column {name:?} holds no verified flags (true/false, yes/no, y/n or 1/0): line {} has {:?}",
+                    table.lines[row],
+                    crate::ingest::table::clip(cell.text(), 40)
+                ),
+            ));
+        }
         return Ok(Some((index, "chosen by the user".into())));
     }
     Ok(summaries.iter().enumerate().find_map(|(i, s)| {
         let p = &s.profile;
         let zero_one =
             p.column_type == ColumnType::Integer && p.numeric.as_ref().is_some_and(|n| n.min >= 0.0 && n.max <= 1.0);
-        let boolean = p.column_type == ColumnType::Boolean || zero_one;
+        let boolean = p.column_type == ColumnType::Boolean
+            || zero_one
+            || (p.column_type == ColumnType::Categorical && name_suggests_verified(&p.name) && holds_flags(table, i));
         (boolean && p.count > 0 && name_suggests_verified(&p.name))
             .then(|| (i, format!("detected: {:?} is a boolean column named like a verified-labels flag", p.name)))
     }))
@@ -562,5 +589,25 @@ mod tests {
         assert!(v.per_class.is_empty());
         let (t, s) = table("x,smoker\n1,true\n2,false\n");
         assert_eq!(verified_column(&t, &s, None).unwrap(), None);
+    }
+
+    #[test]
+    fn yes_no_and_mixed_verified_flags() {
+        for (text, flag) in [("yes", true), ("No", false), ("Y", true), ("n", false), ("tRue", true), ("1.0", true)] {
+            assert_eq!(parse_verified(text), Some(flag), "{text}");
+        }
+        assert_eq!(parse_verified("maybe"), None);
+        // yes/no and 1/0/TRUE/false columns are detected and counted.
+        let (t, s) = table("y,verified,is_checked\na,yes,1\na,no,0\nb,Yes,TRUE\nb,NO,false\nb,,\n");
+        let (column, reason) = verified_column(&t, &s, None).unwrap().unwrap();
+        assert_eq!(column, 1);
+        let v = verified_share::<&str>(&t, column, reason, None);
+        assert_eq!((v.rows, v.verified, v.missing, v.not_boolean), (5, 2, 1, 0));
+        let v = verified_share::<&str>(&t, 2, "chosen".into(), None);
+        assert_eq!((v.verified, v.not_boolean), (2, 0));
+        // A chosen column with no flag at all is an error naming a line.
+        let (t, s) = table("y,score\na,\nb,0.25\nb,0.5\n");
+        let err = verified_column(&t, &s, Some("score")).unwrap_err().to_string();
+        assert!(err.contains("\"score\" holds no verified flags") && err.contains("line 3"), "{err}");
     }
 }
