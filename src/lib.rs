@@ -266,13 +266,7 @@ impl Profiler {
 
         let label = match &self.options.label {
             Some(name) => {
-                let index = table.column_index(name).ok_or_else(|| {
-                    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                    Error::new(
-                        ErrorKind::InvalidOption,
-                        format!("label column {name:?} is not in the file; its columns are: {}", names.join(", ")),
-                    )
-                })?;
+                let index = table.require_column(name, "label")?;
                 Some((index, "chosen by the user".to_string()))
             }
             None => checks::balance::detect_label(&summaries, rows),
@@ -680,13 +674,7 @@ async fn text_duplicates(
         }
     }
     for name in &options.text_columns {
-        let index = table.column_index(name).ok_or_else(|| {
-            let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-            Error::new(
-                ErrorKind::InvalidOption,
-                format!("text column {name:?} is not in the file; its columns are: {}", names.join(", ")),
-            )
-        })?;
+        let index = table.require_column(name, "text")?;
         if !columns.iter().any(|(i, _)| *i == index) {
             columns.push((index, "chosen by the user".into()));
         }

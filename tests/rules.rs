@@ -7,7 +7,6 @@ use preflight::checks::rules::{RuleSet, PII_KINDS, RULE_KINDS, TYPE_NAMES};
 use preflight::report::{CompareReport, CompareThresholds, Report, RuleOutcome};
 use preflight::{Backend, Options, Profiler};
 use serde_json::Value;
-use std::path::PathBuf;
 
 mod common;
 use common::bin;
@@ -1004,35 +1003,37 @@ fn the_schema_and_the_parser_accept_and_refuse_the_same_files() {
 
 // ---------------------------------------------------------------- the CLI
 
-fn temp(name: &str, text: &str) -> PathBuf {
+/// Writes `text` to a temporary file `name`; its path.
+fn temp(name: &str, text: &str) -> String {
     let path = common::temp("rules", name);
     std::fs::write(&path, text).unwrap();
-    path
+    path.to_str().unwrap().to_string()
+}
+
+/// Runs the command line with `args`: its exit status, stdout and stderr.
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn cli_exit_statuses_with_rules() {
     let penguins = root("tests/fixtures/penguins.csv");
     // The README's example passes on the sample.
-    let out = bin()
-        .args([
-            "profile",
-            &penguins,
-            "--backend",
-            "cpu",
-            "-q",
-            "--rules",
-            &root("www/samples/rules.example.json"),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, stdout, stderr) = run(&[
+        "profile",
+        &penguins,
+        "--backend",
+        "cpu",
+        "-q",
+        "--rules",
+        &root("www/samples/rules.example.json"),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("verdict: passed"), "{stdout}");
 
     // An error-level rule fails: exit 1, and the summary names every failed rule.
@@ -1043,15 +1044,10 @@ fn cli_exit_statuses_with_rules() {
                       {"rule": "required_columns", "columns": {"wingspan": "number"}, "severity": "error"}]}"#,
     );
     let json = temp("failing-report.json", "");
-    let out = bin()
-        .args(["profile", &penguins, "--backend", "cpu", "-q", "--rules"])
-        .arg(&failing)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout, _) = run(&[
+        "profile", &penguins, "--backend", "cpu", "-q", "--rules", &failing, "--json", &json,
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("verdict: FAILED"), "{stdout}");
     assert!(
         stdout.contains(
@@ -1088,75 +1084,43 @@ fn cli_exit_statuses_with_rules() {
         "warning.json",
         r#"{"rules": [{"rule": "row_count", "min": 1000, "severity": "warning"}]}"#,
     );
-    let out = bin()
-        .args(["profile", &penguins, "--backend", "cpu", "-q", "--rules"])
-        .arg(&warning)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout)
-        .contains("  warning: row_count: 344 data rows, too few (allowed: at least 1000)"));
+    let (code, stdout, _) = run(&["profile", &penguins, "--backend", "cpu", "-q", "--rules", &warning]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("  warning: row_count: 344 data rows, too few (allowed: at least 1000)"));
 
     // Invalid or unreadable rules files: exit 2, the message names the file, the rule and the field; no report.
     let invalid = temp(
         "invalid.json",
         r#"{"rules": [{"rule": "row_count", "min": 1, "severity": "error"}, {"rule": "max_drift", "max": 2, "severity": "error"}]}"#,
     );
-    let out = bin()
-        .args(["profile", &penguins, "-q", "--rules"])
-        .arg(&invalid)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stdout, stderr) = run(&["profile", &penguins, "-q", "--rules", &invalid]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "{}: rules[1] (max_drift): field \"max\": must be a share from 0 to 1, not 2",
-            invalid.display()
+            "{invalid}: rules[1] (max_drift): field \"max\": must be a share from 0 to 1, not 2"
         )),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty());
+    assert!(stdout.is_empty());
     let broken = temp(
         "broken.json",
         "{\"rules\": [\n  {\"rule\": \"row_count\",}\n]}",
     );
-    let out = bin()
-        .args(["profile", &penguins, "-q", "--rules"])
-        .arg(&broken)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(&["profile", &penguins, "-q", "--rules", &broken]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "{}: line 2, column 24: not valid JSON",
-            broken.display()
-        )),
+        stderr.contains(&format!("{broken}: line 2, column 24: not valid JSON")),
         "{stderr}"
     );
-    let out = bin()
-        .args([
-            "profile",
-            &penguins,
-            "-q",
-            "--rules",
-            "/nonexistent/rules.json",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(&["profile", &penguins, "-q", "--rules", "/nonexistent/rules.json"]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("/nonexistent/rules.json: cannot read the rules file"),
         "{stderr}"
     );
-    let out = bin()
-        .args(["profile", &penguins, "-q", "--rules"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--rules needs a value"));
+    let (code, _, stderr) = run(&["profile", &penguins, "-q", "--rules"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--rules needs a value"));
 }
 
 #[test]
@@ -1167,16 +1131,8 @@ fn cli_compare_with_rules() {
         "drift.json",
         r#"{"rules": [{"rule": "max_drift", "column": "body_mass_g", "max": 0.2, "severity": "error"}]}"#,
     );
-    let out = bin()
-        .arg("compare")
-        .arg(&r)
-        .arg(&c)
-        .args(["--backend", "cpu", "-q", "--rules"])
-        .arg(&strict)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout, _) = run(&["compare", &r, &c, "--backend", "cpu", "-q", "--rules", &strict]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("  error: max_drift: \"body_mass_g\" (numeric column): KS"),
         "{stdout}"
@@ -1185,29 +1141,13 @@ fn cli_compare_with_rules() {
         "loose.json",
         r#"{"rules": [{"rule": "max_drift", "max": 0.95, "severity": "error"}]}"#,
     );
-    let out = bin()
-        .arg("compare")
-        .arg(&r)
-        .arg(&c)
-        .args(["--backend", "cpu", "-q", "--rules"])
-        .arg(&loose)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (code, stdout, _) = run(&["compare", &r, &c, "--backend", "cpu", "-q", "--rules", &loose]);
+    assert_eq!(code, Some(0), "{stdout}");
     let bad = temp(
         "bad-compare.json",
         r#"{"rules": [{"rule": "max_drift", "colum": "x", "max": 0.1, "severity": "error"}]}"#,
     );
-    let out = bin()
-        .arg("compare")
-        .arg(&r)
-        .arg(&c)
-        .args(["-q", "--rules"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("rules[0] (max_drift): field \"colum\": unknown field"));
+    let (code, _, stderr) = run(&["compare", &r, &c, "-q", "--rules", &bad]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("rules[0] (max_drift): field \"colum\": unknown field"));
 }

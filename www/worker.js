@@ -141,7 +141,8 @@ function onStage(totalBytes, rowsRead) {
   };
 }
 
-async function relabel(label) {
+/** The kept parsed file, once the module is ready: its profiler, size and rows read; a NoTable error when none is kept. */
+async function keptTable() {
   await ready;
   if (!kept) {
     const err = new Error('no parsed file is kept in this worker');
@@ -149,21 +150,18 @@ async function relabel(label) {
     throw err;
   }
   const { profiler, totalBytes } = kept;
-  const rowsRead = Number(profiler.rowsRead());
+  return { profiler, totalBytes, rowsRead: Number(profiler.rowsRead()) };
+}
+
+async function relabel(label) {
+  const { profiler, totalBytes, rowsRead } = await keptTable();
   const result = await profiler.relabel(typeof label === 'string' ? label : '', onStage(totalBytes, rowsRead));
   return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
 }
 
 /** Re-runs the checks of the kept file with some options changed (`label`, and those of auditOptions). */
 async function rerun(options) {
-  await ready;
-  if (!kept) {
-    const err = new Error('no parsed file is kept in this worker');
-    err.name = 'NoTable';
-    throw err;
-  }
-  const { profiler, totalBytes } = kept;
-  const rowsRead = Number(profiler.rowsRead());
+  const { profiler, totalBytes, rowsRead } = await keptTable();
   const changed = auditOptions(options);
   if (typeof options?.label === 'string') changed.label = options.label.trim();
   let result;

@@ -173,13 +173,7 @@ pub fn annotator_columns(
     }
     let mut columns: Vec<usize> = label.into_iter().collect();
     for name in chosen {
-        let index = table.column_index(name).ok_or_else(|| {
-            let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-            Error::new(
-                ErrorKind::InvalidOption,
-                format!("annotator column {name:?} is not in the file; its columns are: {}", names.join(", ")),
-            )
-        })?;
+        let index = table.require_column(name, "annotator")?;
         if !columns.contains(&index) {
             columns.push(index);
         }

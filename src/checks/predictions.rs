@@ -472,10 +472,7 @@ fn chosen(table: &Table, label: usize, label_classes: &[String], names: &[String
     let invalid = |message: String| Error::new(ErrorKind::InvalidOption, message);
     let mut columns = Vec::new();
     for name in names {
-        let index = table.column_index(name).ok_or_else(|| {
-            let all: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-            invalid(format!("probability column {name:?} is not in the file; its columns are: {}", all.join(", ")))
-        })?;
+        let index = table.require_column(name, "probability")?;
         if index == label {
             return Err(invalid(format!("{name:?} is the label column; it cannot also hold probabilities")));
         }

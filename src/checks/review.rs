@@ -319,13 +319,7 @@ pub fn verified_column(
     chosen: Option<&str>,
 ) -> Result<Option<(usize, String)>> {
     if let Some(name) = chosen {
-        let index = table.column_index(name).ok_or_else(|| {
-            let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-            Error::new(
-                ErrorKind::InvalidOption,
-                format!("verified column {name:?} is not in the file; its columns are: {}", names.join(", ")),
-            )
-        })?;
+        let index = table.require_column(name, "verified")?;
         // A column with values but not one flag among them is no verified
         // column: an error, not "0% verified".
         let column = &table.columns[index];

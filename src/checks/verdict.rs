@@ -53,17 +53,6 @@ pub fn outcome(
     }
 }
 
-fn rule(
-    name: &str,
-    severity: &str,
-    value: f64,
-    limit: f64,
-    passed: bool,
-    message: String,
-) -> RuleOutcome {
-    outcome(name, severity, value, limit, passed, message)
-}
-
 /// The verdict of a list of evaluated rules: passed when no error-level rule
 /// failed; the failed rules' messages as `failures` and `warnings`.
 pub fn verdict_of(rules: Vec<RuleOutcome>) -> Verdict {
@@ -107,7 +96,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     };
     let rows = report.source.rows as f64;
     push(
-        rule(
+        outcome(
             "has_rows",
             "error",
             rows,
@@ -120,7 +109,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     let read = report.ingest.records_read.max(1) as f64;
     let skipped = report.ingest.rows_skipped as f64 / read;
     push(
-        rule(
+        outcome(
             "unusable_rows",
             "error",
             skipped,
@@ -137,7 +126,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     );
     let dup = duplicate_share(report);
     push(
-        rule(
+        outcome(
             "duplicate_share",
             "warning",
             dup,
@@ -175,7 +164,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
         };
         push(
             on_column(
-                rule(
+                outcome(
                     "minority_classes",
                     "warning",
                     flagged,
@@ -205,7 +194,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
         );
         push(
             on_column(
-                rule(
+                outcome(
                     "conflicting_labels",
                     "warning",
                     groups,
@@ -234,7 +223,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
         );
         push(
             on_column(
-                rule(
+                outcome(
                     "text_duplicate_share",
                     "warning",
                     share,
@@ -250,7 +239,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     if let Some(o) = &report.outliers {
         let share = o.flagged as f64 / (o.rows_scored.max(1)) as f64;
         push(
-            rule(
+            outcome(
                 "outlier_share",
                 "warning",
                 share,
@@ -269,7 +258,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     let (missing, cells) = missing_cells(report);
     let share = missing as f64 / cells.max(1) as f64;
     push(
-        rule(
+        outcome(
             "missing_share",
             "warning",
             share,
@@ -284,7 +273,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     );
     let pii: u64 = report.pii.columns.iter().map(|f| f.count).sum();
     push(
-        rule(
+        outcome(
             "pii",
             "warning",
             pii as f64,
@@ -300,7 +289,7 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
         .and_then(|a| a.percent_agreement.map(|p| (a, p)))
     {
         push(
-            rule(
+            outcome(
                 "annotator_agreement",
                 "warning",
                 agreement,

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use crate::error::{Error, ErrorKind, Result};
+
 /// What a stored cell holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -113,6 +115,19 @@ impl Table {
     /// Index of the column named `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
+    }
+
+    /// Index of the column named `name`, or an invalid-option error naming
+    /// it as the `what` column ("label", "text", ...) and listing the
+    /// file's columns.
+    pub fn require_column(&self, name: &str, what: &str) -> Result<usize> {
+        self.column_index(name).ok_or_else(|| {
+            let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+            Error::new(
+                ErrorKind::InvalidOption,
+                format!("{what} column {name:?} is not in the file; its columns are: {}", names.join(", ")),
+            )
+        })
     }
 
     /// Adds a column (name made unique with a `.1`, `.2` suffix, as pandas
