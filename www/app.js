@@ -4,6 +4,7 @@
 // fetches this site's own sample file when clicked.
 
 import { el, formatBytes, formatInt, renderCompareReport, renderReport } from './render.js';
+import { STAGE_NAMES as API_STAGE_NAMES } from './preflight.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -37,21 +38,8 @@ const ui = {
   report: $('report'),
 };
 
-const STAGE_NAMES = {
-  reading: 'Reading the file',
-  parse: 'Parsing the last rows',
-  profile: 'Profiling columns',
-  duplicates: 'Finding duplicates',
-  text: 'Comparing texts (MinHash)',
-  embedding: 'Turning rows into vectors',
-  knn: 'Finding nearest neighbours',
-  outliers: 'Scoring outliers',
-  labels: 'Checking labels',
-  checks: 'Running checks',
-  verdict: 'Applying rules',
-  done: 'Finishing the report',
-  compare: 'Comparing the two files',
-};
+// The API module's stage names, plus the page's own compare stage.
+const STAGE_NAMES = { ...API_STAGE_NAMES, compare: 'Comparing the two files' };
 
 // ---------------------------------------------------------------- worker
 

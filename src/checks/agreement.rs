@@ -684,13 +684,7 @@ mod tests {
         }
     }
 
-    fn table(csv: &str) -> (Table, Vec<ColumnSummary>) {
-        let mut ing = crate::ingest::Ingestor::new("t.csv");
-        ing.push(csv.as_bytes()).unwrap();
-        ing.finish().unwrap();
-        let s = ing.table.columns.iter().map(crate::profile::profile_column).collect();
-        (ing.table, s)
-    }
+    use crate::profile::test_profiled as table;
 
     fn csv(header: &str, row: impl Fn(usize) -> String, n: usize) -> String {
         let mut out = format!("{header}\n");

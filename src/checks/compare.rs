@@ -1378,12 +1378,7 @@ mod tests {
         assert_eq!(a, b);
     }
 
-    fn table(csv: &str) -> Table {
-        let mut ingestor = crate::ingest::Ingestor::new("t.csv");
-        ingestor.push(csv.as_bytes()).unwrap();
-        ingestor.finish().unwrap();
-        ingestor.table
-    }
+    use crate::ingest::test_table as table;
 
     #[test]
     fn text_leakage_finds_exact_and_edited_copies_across_files_only() {

@@ -2231,12 +2231,7 @@ mod tests {
         }
     }
 
-    fn table(csv: &str) -> Table {
-        let mut ingestor = crate::ingest::Ingestor::new("t.csv");
-        ingestor.push(csv.as_bytes()).unwrap();
-        ingestor.finish().unwrap();
-        ingestor.table
-    }
+    use crate::ingest::test_table as table;
 
     #[test]
     fn scan_counts_per_column_and_row() {

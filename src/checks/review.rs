@@ -535,13 +535,7 @@ mod tests {
         assert!(ReviewOptions { fraction: Some(1.0), ..ReviewOptions::default() }.validate().is_ok());
     }
 
-    fn table(csv: &str) -> (Table, Vec<ColumnSummary>) {
-        let mut ing = crate::ingest::Ingestor::new("t.csv");
-        ing.push(csv.as_bytes()).unwrap();
-        ing.finish().unwrap();
-        let s = ing.table.columns.iter().map(crate::profile::profile_column).collect();
-        (ing.table, s)
-    }
+    use crate::profile::test_profiled as table;
 
     #[test]
     fn verified_names() {

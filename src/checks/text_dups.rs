@@ -829,14 +829,8 @@ pub async fn check_column(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::Ingestor;
 
-    fn table(csv: &str) -> Table {
-        let mut ingestor = Ingestor::new("t.csv");
-        ingestor.push(csv.as_bytes()).unwrap();
-        ingestor.finish().unwrap();
-        ingestor.table
-    }
+    use crate::ingest::test_table as table;
 
     fn run(csv: &str, threshold: f64) -> ColumnResult {
         let t = table(csv);

@@ -312,13 +312,7 @@ mod tests {
     use crate::ingest::Ingestor;
     use crate::profile::profile_column;
 
-    fn table(csv: &str) -> (Table, Vec<ColumnSummary>) {
-        let mut ing = Ingestor::new("t.csv");
-        ing.push(csv.as_bytes()).unwrap();
-        ing.finish().unwrap();
-        let s = ing.table.columns.iter().map(profile_column).collect();
-        (ing.table, s)
-    }
+    use crate::profile::test_profiled as table;
 
     #[test]
     fn sample_is_uniform_sorted_and_seeded() {

@@ -392,3 +392,12 @@ mod tests {
         }
     }
 }
+
+/// Test helper shared by the modules' unit tests: the table of a whole CSV text.
+#[cfg(test)]
+pub(crate) fn test_table(csv: &str) -> Table {
+    let mut ingestor = Ingestor::new("t.csv");
+    ingestor.push(csv.as_bytes()).unwrap();
+    ingestor.finish().unwrap();
+    ingestor.table
+}

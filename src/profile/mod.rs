@@ -529,3 +529,12 @@ mod tests {
         assert!(p[0].alerts.iter().any(|a| a.kind == "mixed_types"), "{:?}", p[0].alerts);
     }
 }
+
+/// Test helper shared by the modules' unit tests: the table of a whole CSV
+/// text and its column summaries.
+#[cfg(test)]
+pub(crate) fn test_profiled(csv: &str) -> (crate::ingest::Table, Vec<ColumnSummary>) {
+    let table = crate::ingest::test_table(csv);
+    let summaries = table.columns.iter().map(profile_column).collect();
+    (table, summaries)
+}
