@@ -324,8 +324,9 @@ impl Profiler {
         for name in audit.iter().flat_map(|a| &a.section.columns) {
             derived(name, "model probability column");
         }
-        if let Some((i, _)) = checks::review::verified_column(table, &summaries, self.options.verified_column.as_deref())? {
-            derived(&table.columns[i].name, "verified-labels flag");
+        let verified = checks::review::verified_column(table, &summaries, self.options.verified_column.as_deref())?;
+        if let Some((i, _)) = &verified {
+            derived(&table.columns[*i].name, "verified-labels flag");
         }
         let (conflicting_labels, conflict_group) = match label.as_ref().zip(label_values.as_deref()) {
             Some(((i, _), values)) => {
@@ -406,11 +407,10 @@ impl Profiler {
         // sample is enriched with the rows whose labels look most wrong.
         let (review, review_sample) = checks::review::review(
             table,
-            &summaries,
             label.as_ref().zip(label_values.as_deref()).map(|((i, _), values)| (*i, values)),
             &findings.label_issue_score,
             label_issues.as_ref().map(|l: &LabelIssues| l.method.as_str()),
-            self.options.verified_column.as_deref(),
+            verified,
             &self.options.review,
         )?;
         lap("review", &mut timings);

@@ -402,16 +402,16 @@ pub fn verified_share<S: AsRef<str>>(
 }
 
 /// The review section and sample: the sample when there is a label column
-/// (`label`: its index and values), the verified share when a verified
-/// column is chosen (`verified`) or detected. `scores` are the rows' label
+/// (`label`: its index and values), the verified share when there is a
+/// verified column (`verified`: its index and why, from [`verified_column`]).
+/// `scores` are the rows' label
 /// issue scores, made by `score_method`.
 pub fn review<S: AsRef<str>>(
     table: &Table,
-    summaries: &[ColumnSummary],
     label: Option<(usize, &[Option<S>])>,
     scores: &[Option<f64>],
     score_method: Option<&str>,
-    verified: Option<&str>,
+    verified: Option<(usize, String)>,
     options: &ReviewOptions,
 ) -> Result<(Option<ReviewSummary>, Option<ReviewSample>)> {
     options.validate()?;
@@ -422,7 +422,7 @@ pub fn review<S: AsRef<str>>(
         }
         None => (None, None),
     };
-    let verified = verified_column(table, summaries, verified)?
+    let verified = verified
         .map(|(column, reason)| verified_share(table, column, reason, label.map(|(_, values)| values)));
     if summary.is_none() && verified.is_none() {
         return Ok((None, None));
