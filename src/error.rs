@@ -18,6 +18,9 @@ pub enum ErrorKind {
     Io,
     /// The GPU could not be used (no adapter, device lost, allocation failed).
     Gpu,
+    /// A model file (semantic embeddings) is missing, truncated or not a
+    /// preflight model file.
+    Model,
     /// An internal invariant did not hold; a bug in preflight.
     Internal,
 }

@@ -802,14 +802,15 @@ fn embedding_section(h: &mut Html, embedding: Option<&Embedding>, ctx: &Ctx) {
     let Some(e) = h.section_or_note(ctx, "embedding", "How rows became vectors", embedding, "No row was embedded: the neighbour checks (near duplicates, outliers, label issues) did not run.") else {
         return;
     };
-    h.facts(
-        "embedding-facts",
-        &[
-            ("Dimension", int(e.dimension)),
-            ("Rows embedded", int(e.rows)),
-            ("Sampled", if e.sampled { "yes: a uniform sample of the rows".into() } else { "no: every row".into() }),
-        ],
-    );
+    let mut facts = vec![
+        ("Dimension", int(e.dimension)),
+        ("Rows embedded", int(e.rows)),
+        ("Sampled", if e.sampled { "yes: a uniform sample of the rows".into() } else { "no: every row".into() }),
+    ];
+    if let Some(text) = embedding_text(e) {
+        facts.push(("Text", text));
+    }
+    h.facts("embedding-facts", &facts);
     if !e.features.is_empty() {
         h.table("embedding-features", &["column", "encoding", "dimensions"]);
         for f in &e.features {
@@ -826,6 +827,25 @@ fn embedding_section(h: &mut Html, embedding: Option<&Embedding>, ctx: &Ctx) {
         excluded_list(h, &e.excluded);
     }
     h.close("section");
+}
+
+/// How text became vectors, when a text column did: by meaning (the
+/// sentence model, where it ran, texts cut) or as hashed n-grams.
+fn embedding_text(e: &Embedding) -> Option<String> {
+    match e.method.as_deref()? {
+        "semantic" => Some(format!(
+            "by meaning: {} on the {}{}; {} texts cut at {} tokens{}{}",
+            e.model.as_deref().unwrap_or("a sentence model"),
+            if e.backend.as_deref() == Some("gpu") { "GPU" } else { "CPU" },
+            e.adapter.as_ref().map(|a| format!(" ({a})")).unwrap_or_default(),
+            int(e.truncated_texts.unwrap_or(0)),
+            crate::semantic::MAX_TOKENS,
+            e.rows_without_text.map(|n| format!("; {} rows without text left out", int(n))).unwrap_or_default(),
+            e.note.as_ref().map(|n| format!(". {n}")).unwrap_or_default(),
+        )),
+        "hashed" => Some("hashed character 3-grams: copies with small edits are close, paraphrases are not".into()),
+        other => Some(other.to_string()),
+    }
 }
 
 fn outliers_section(h: &mut Html, outliers: Option<&Outliers>, names: &[&str], ctx: &Ctx) {

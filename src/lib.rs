@@ -25,9 +25,13 @@ pub mod ingest;
 pub mod profile;
 pub mod report;
 pub mod rows;
+pub mod semantic;
+pub mod sketch;
+pub mod stream;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+pub use embed::EmbedMode;
 pub use error::{Error, ErrorKind, Result};
 use gpu::{KnnGraph, Metric};
 use report::*;
@@ -98,6 +102,21 @@ pub struct Options {
     /// Columns of a model's predicted class probabilities
     /// (`checks::predictions`); empty: detected.
     pub proba_columns: Vec<String>,
+    /// How a text column becomes vectors for the neighbour checks: hashed
+    /// n-grams (default) or a sentence model (`semantic_model` then needed).
+    pub embed: EmbedMode,
+    /// The sentence model of [`EmbedMode::Semantic`], loaded once
+    /// (`semantic::SemanticModel::from_bytes`) and shared.
+    pub semantic_model: Option<semantic::SemanticModel>,
+    /// Streamed runs (`stream`): rows in the uniform sample the row-level
+    /// checks see (column profiles, exact duplicates, class counts and PII
+    /// cover every row).
+    pub sample_rows: usize,
+    /// Whether to stream the file in parts (bounded memory, parallel)
+    /// instead of holding it whole: [`stream::StreamMode`].
+    pub stream: stream::StreamMode,
+    /// `StreamMode::Auto` streams files larger than this (64 MiB).
+    pub stream_above_bytes: u64,
 }
 
 impl Default for Options {
@@ -118,6 +137,11 @@ impl Default for Options {
             verified_column: None,
             review: checks::review::ReviewOptions::default(),
             proba_columns: Vec::new(),
+            embed: EmbedMode::Hashed,
+            semantic_model: None,
+            sample_rows: 100_000,
+            stream: stream::StreamMode::Auto,
+            stream_above_bytes: 64 << 20,
         }
     }
 }
@@ -148,6 +172,11 @@ pub struct Profiler {
     /// The PII scan of the table (it depends on nothing else), reused by
     /// later runs.
     pii_cache: Option<checks::pii::PiiScan>,
+    /// The semantic vectors of the last run, reused when only the label changed.
+    semantic_cache: embed::SemanticCache,
+    /// A streamed run's whole-file results (the table is then its sample):
+    /// they override the sample's in [`Profiler::analyse`].
+    streamed: Option<Box<stream::finish::WholeFile>>,
 }
 
 /// What the text duplicate check depends on besides the table.
@@ -171,6 +200,8 @@ impl Profiler {
             analysed: false,
             text_cache: None,
             pii_cache: None,
+            semantic_cache: embed::SemanticCache::default(),
+            streamed: None,
         }
     }
 
@@ -179,19 +210,26 @@ impl Profiler {
         self.ingestor.push(chunk)
     }
 
-    /// The rows parsed so far (all of them after [`Profiler::analyse`]).
+    /// The rows parsed so far (all of them after [`Profiler::analyse`]; a
+    /// streamed run's row sample).
     pub fn table(&self) -> &ingest::Table {
         &self.ingestor.table
     }
 
-    /// Bytes pushed so far.
+    /// Bytes pushed so far (a streamed run: the file's bytes).
     pub fn bytes_read(&self) -> u64 {
-        self.ingestor.bytes()
+        self.streamed.as_ref().map_or_else(|| self.ingestor.bytes(), |w| w.file_bytes())
     }
 
-    /// Data rows read so far.
+    /// Data rows read so far (a streamed run: the file's rows).
     pub fn rows_read(&self) -> u64 {
-        self.ingestor.table.rows() as u64
+        self.streamed.as_ref().map_or(self.ingestor.table.rows() as u64, |w| w.rows())
+    }
+
+    /// A streamed run's whole-file results (`None` for a file read whole):
+    /// its [`Profiler::table`] is then the row sample.
+    pub fn whole_file(&self) -> Option<&stream::finish::WholeFile> {
+        self.streamed.as_deref()
     }
 
     /// Ends the input and runs every check. `progress` receives a stage name
@@ -232,22 +270,35 @@ impl Profiler {
             stage_start = now;
         };
         progress("parse", 0.0);
-        self.ingestor.finish()?;
+        // A streamed run read its file already; its table is the sample.
+        let streamed = self.streamed.as_deref();
+        if streamed.is_none() {
+            self.ingestor.finish()?;
+        }
         lap("parse", &mut timings);
         let table = &self.ingestor.table;
         let rows = table.rows();
 
         progress("profile", 0.1);
-        let summaries: Vec<profile::ColumnSummary> = table.columns.iter().map(profile::profile_column).collect();
+        let summaries: Vec<profile::ColumnSummary> = match streamed {
+            Some(whole) => whole.summaries.clone(),
+            None => table.columns.iter().map(profile::profile_column).collect(),
+        };
         lap("profile", &mut timings);
 
         // Every value of every column, scanned for personal data.
-        let pii = self.pii_cache.get_or_insert_with(|| checks::pii::scan_table(table)).clone();
+        let pii = match streamed {
+            Some(whole) => whole.pii_scan(),
+            None => self.pii_cache.get_or_insert_with(|| checks::pii::scan_table(table)).clone(),
+        };
         lap("pii", &mut timings);
 
         progress("duplicates", 0.3);
-        let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } =
-            checks::duplicates::exact_duplicate_check(table, &summaries, self.options.normalize);
+        let mut exact_findings = checks::duplicates::exact_duplicate_check(table, &summaries, self.options.normalize);
+        if let Some(whole) = streamed {
+            whole.override_exact(&mut exact_findings);
+        }
+        let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } = exact_findings;
         lap("duplicates", &mut timings);
 
         progress("text", 0.35);
@@ -269,11 +320,18 @@ impl Profiler {
                 let index = table.require_column(name, "label")?;
                 Some((index, "chosen by the user".to_string()))
             }
-            None => checks::balance::detect_label(&summaries, rows),
+            None => checks::balance::detect_label(&summaries, streamed.map_or(rows as u64, |w| w.rows()) as usize),
         };
         let label_values = label.as_ref().map(|(i, _)| checks::balance::labels(table, *i, summaries[*i].comparison));
-        let class_balance = label.as_ref().zip(label_values.as_deref()).map(|((i, reason), values)| {
-            checks::balance::class_balance(values, &table.columns[*i].name, reason.clone())
+        // Streamed: class counts of every row when the label's counts are exact.
+        let whole_balance = streamed.zip(label.as_ref()).and_then(|(whole, (i, reason))| {
+            whole.class_balance(*i, summaries[*i].comparison, reason.clone())
+        });
+        let class_balance_whole = whole_balance.is_some();
+        let class_balance = whole_balance.or_else(|| {
+            label.as_ref().zip(label_values.as_deref()).map(|((i, reason), values)| {
+                checks::balance::class_balance(values, &table.columns[*i].name, reason.clone())
+            })
         });
         lap("balance", &mut timings);
 
@@ -354,7 +412,18 @@ impl Profiler {
         if let Some(disagreement) = annotator_disagreement {
             findings.annotator_disagreement = disagreement;
         }
-        let embedded = embed::embed(table, &summaries, &label_derived, self.options.max_knn_rows);
+        let embedded = match self.options.embed {
+            EmbedMode::Hashed => embed::embed(table, &summaries, &label_derived, self.options.max_knn_rows),
+            EmbedMode::Semantic => Ok(embed::embed_semantic(
+                table,
+                &summaries,
+                &label_derived,
+                &self.options,
+                &mut self.semantic_cache,
+                &mut |f| progress("embedding", 0.4 + 0.1 * f),
+            )
+            .await?),
+        };
         lap("embedding", &mut timings);
 
         progress("knn", 0.5);
@@ -415,7 +484,10 @@ impl Profiler {
         )?;
         lap("review", &mut timings);
 
-        let sniffed = self.ingestor.sniffed().cloned();
+        let sniffed = match streamed {
+            Some(whole) => Some(whole.sniffed().clone()),
+            None => self.ingestor.sniffed().cloned(),
+        };
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: "preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -446,11 +518,24 @@ impl Profiler {
             review,
             prediction_audit,
             label_issues_knn,
+            sampling: None,
             verdict: Verdict { passed: true, failures: vec![], warnings: vec![], rules: vec![] },
             compute,
             pii: pii.section,
         };
-        report.verdict = checks::rules::profile_verdict(&report, table, self.options.rules.as_ref());
+        let mut review_sample = review_sample;
+        if let Some(whole) = streamed {
+            whole.apply(&mut report, &mut findings, &mut review_sample, class_balance_whole);
+        }
+        report.verdict = match streamed {
+            // Rules that read values count them over every row.
+            Some(whole) => {
+                let counts = |column: &str| whole.value_counts(column).map(|c| c.iter().map(|(v, n)| (v.clone(), *n)).collect());
+                let values = checks::rules::Values::Streamed { sample: table, counts: &counts };
+                checks::rules::profile_verdict_of(&report, values, self.options.rules.as_ref())
+            }
+            None => checks::rules::profile_verdict(&report, table, self.options.rules.as_ref()),
+        };
         report.compute.timings_ms = timings;
         // Last: nothing the report quotes shows personal data.
         checks::pii::redact_report(&mut report)?;
@@ -581,7 +666,19 @@ pub async fn compare(
     let label_index = label.as_deref().and_then(|name| stacked.column_index(name));
     let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, timings_ms: BTreeMap::new() };
     let left_out: Vec<(usize, String)> = label_index.map(|i| (i, "label column".to_string())).into_iter().collect();
-    let dataset_drift = match embed::embed(&stacked, &ss, &left_out, options.max_knn_rows) {
+    let embedded = match options.embed {
+        EmbedMode::Hashed => embed::embed(&stacked, &ss, &left_out, options.max_knn_rows),
+        EmbedMode::Semantic => Ok(embed::embed_semantic(
+            &stacked,
+            &ss,
+            &left_out,
+            &options,
+            &mut embed::SemanticCache::default(),
+            &mut |f| progress("embedding", 0.85 + 0.05 * f),
+        )
+        .await?),
+    };
+    let dataset_drift = match embedded {
         Err(reason) => {
             leakage.near_method = format!("not run: {reason}");
             None
@@ -936,8 +1033,21 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// Drops this thread's GPU context and what lives on it (the semantic
+/// model's weights); the next GPU run makes them again. A native program
+/// calls it before it exits: dropped later, while the thread's storage is
+/// torn down, the device's queue would reach for wgpu's debug lock tracking
+/// (thread-local too, maybe gone already) and abort a debug build.
+pub fn release_gpu() {
+    #[cfg(feature = "gpu")]
+    {
+        semantic::release_gpu();
+        drop(GPU_CONTEXT.with(|c| c.borrow_mut().take()));
+    }
+}
+
 #[cfg(feature = "gpu")]
-async fn shared_gpu_context() -> Result<std::rc::Rc<gpu::GpuContext>> {
+pub(crate) async fn shared_gpu_context() -> Result<std::rc::Rc<gpu::GpuContext>> {
     if let Some(context) = GPU_CONTEXT.with(|c| c.borrow().clone()) {
         if !context.is_lost() {
             return Ok(context);
@@ -947,6 +1057,19 @@ async fn shared_gpu_context() -> Result<std::rc::Rc<gpu::GpuContext>> {
     let context = std::rc::Rc::new(gpu::GpuContext::new().await?);
     GPU_CONTEXT.with(|c| *c.borrow_mut() = Some(context.clone()));
     Ok(context)
+}
+
+/// The adapter's name for the report; browsers may give none.
+#[cfg(feature = "gpu")]
+pub(crate) fn adapter_label(context: &gpu::GpuContext) -> String {
+    let name = context.adapter_name();
+    if !name.trim().is_empty() {
+        name
+    } else if context.is_cpu_adapter() {
+        "software WebGPU adapter (unnamed by the browser)".into()
+    } else {
+        "WebGPU adapter (unnamed by the browser)".into()
+    }
 }
 
 /// Runs the graph on the GPU. With `Backend::Auto` a software adapter
@@ -963,14 +1086,7 @@ async fn gpu_graph(
     backend: Backend,
 ) -> Result<(KnnGraph, String)> {
     let context = shared_gpu_context().await?;
-    let mut adapter = context.adapter_name();
-    if adapter.trim().is_empty() {
-        adapter = if context.is_cpu_adapter() {
-            "software WebGPU adapter (unnamed by the browser)".into()
-        } else {
-            "WebGPU adapter (unnamed by the browser)".into()
-        };
-    }
+    let adapter = adapter_label(&context);
     if backend == Backend::Auto && context.is_cpu_adapter() {
         return Err(Error::new(
             ErrorKind::Gpu,

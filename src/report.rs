@@ -63,6 +63,39 @@ pub struct Report {
     /// learning on the model's probabilities instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_issues_knn: Option<LabelIssues>,
+    /// How a streamed run (a big file, read in parts with bounded memory)
+    /// split the work between the whole file and a row sample; absent when
+    /// every check saw every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
+}
+
+/// A streamed run: which results cover every row of the file and which
+/// were computed on a uniform row sample.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sampling {
+    /// "stream".
+    pub mode: String,
+    /// Data rows in the file.
+    pub rows_total: u64,
+    /// Rows in the sample the sample-based checks saw.
+    pub rows_sampled: u64,
+    /// Seed of the sample: a row is drawn when the xxh3-64 hash (this seed)
+    /// of the byte offset where its record starts is among the
+    /// `rows_sampled` smallest, so the sample does not depend on how the
+    /// file was split.
+    pub sample_seed: u64,
+    /// Byte-range parts the file was read in.
+    pub parts: u64,
+    /// Report sections computed on the sample (row ids and lines in them are
+    /// still the file's).
+    pub checks_on_sample: Vec<String>,
+    /// Report sections computed over every row of the file.
+    pub whole_file: Vec<String>,
+    /// Whole-file results that are estimates, and why (sketches past their
+    /// exact limits; comparisons the stream could not settle).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approximate: Vec<String>,
 }
 
 /// Personal data found in the file (`checks::pii`): every value of every
@@ -264,6 +297,11 @@ pub struct ColumnProfile {
     pub top_values: Vec<ValueCount>,
     /// Data quality alerts.
     pub alerts: Vec<Alert>,
+    /// Fields estimated by a sketch in a streamed run (`sampling`), by name:
+    /// "distinct", "top_values", "quantiles", "histogram". Empty (and left
+    /// out of the JSON) when every field is exact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approximate: Vec<String>,
 }
 
 /// Numeric summary.
@@ -649,7 +687,7 @@ pub struct ClassShare {
 }
 
 /// How rows became vectors.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Embedding {
     /// Vector dimension.
     pub dimension: u64,
@@ -661,6 +699,30 @@ pub struct Embedding {
     pub rows: u64,
     /// True when only a uniform sample of rows was embedded.
     pub sampled: bool,
+    /// How text became vectors: "semantic" (a sentence-embedding model) or
+    /// "hashed" (hashed character n-grams); absent when no text column was
+    /// embedded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The sentence-embedding model, with the precision of its weights
+    /// ("all-MiniLM-L6-v2 fp16"); semantic only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Texts longer than the model's 256 tokens, cut to that length; semantic only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated_texts: Option<u64>,
+    /// Rows left out because their text is missing; semantic only, absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_without_text: Option<u64>,
+    /// Where the model ran: "gpu" or "cpu"; semantic only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// GPU adapter name when the model ran on the GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    /// Why the model ran on the CPU when the GPU was allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A column's contribution to the embedding.
@@ -668,7 +730,8 @@ pub struct Embedding {
 pub struct EmbeddingFeature {
     /// Column name.
     pub column: String,
-    /// "numeric_robust", "missing_indicator", "one_hot", "hashed", "vector".
+    /// "numeric_robust", "missing_indicator", "one_hot", "hashed",
+    /// "hashed_char_3grams", "vector", "semantic".
     pub encoding: String,
     /// Dimensions used.
     pub dimensions: u64,

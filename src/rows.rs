@@ -1,5 +1,14 @@
 //! Per-row findings: one line per data row (DESIGN section 4).
 
+use crate::stream::accumulate::LineIndex;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A record of empty fields.
+fn empty_record() -> [String; 15] {
+    Default::default()
+}
+
 /// Header of the per-row CSV. Columns are only ever added at the end.
 pub const HEADER: [&str; 15] = [
     "row",
@@ -21,6 +30,13 @@ pub const HEADER: [&str; 15] = [
 
 /// Findings for every data row; `None` where a check did not score the row
 /// (not in the kNN sample, no label).
+///
+/// A streamed run (`crate::stream`) fills the vectors below for the rows of
+/// its sample only (position `i` is file row `streamed.sampled[i]`; group
+/// ids there are the file's row ids), and [`RowFindings::streamed`] holds
+/// what covers every row: lines, exact duplicate groups, PII kinds, in a
+/// few bytes a row. [`RowFindings::write_csv`] writes one line per data row
+/// of the file either way.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RowFindings {
     /// 1-based line where each row starts.
@@ -57,6 +73,26 @@ pub struct RowFindings {
     /// (`checks::pii::Kind::bit`); written `;`-joined ("email;phone"),
     /// empty when none.
     pub pii_kinds: Vec<u8>,
+    /// A streamed run's findings for every row of the file; `None` when
+    /// the vectors above cover every row.
+    pub streamed: Option<StreamedRows>,
+}
+
+/// What a streamed run knows about every row of the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamedRows {
+    /// Data rows in the file.
+    pub rows: u64,
+    /// The file's row id of each sampled row (ascending): the rows the
+    /// vectors of [`RowFindings`] describe.
+    pub sampled: Arc<Vec<u64>>,
+    /// Where each row starts (sparse anchors).
+    pub lines: Arc<LineIndex>,
+    /// `(row, group)` for every row in an exact duplicate group, by row;
+    /// the group is its smallest row id.
+    pub exact_groups: Arc<Vec<(u32, u32)>>,
+    /// Each row's PII kinds (`checks::pii::Kind::bit`).
+    pub pii_kinds: Arc<Vec<u8>>,
 }
 
 impl RowFindings {
@@ -78,37 +114,97 @@ impl RowFindings {
             label_quality: vec![None; n],
             given_label_loss: vec![None; n],
             pii_kinds: vec![0; n],
+            streamed: None,
+        }
+    }
+
+    /// Data rows described: every row of the file.
+    pub fn row_count(&self) -> u64 {
+        self.streamed.as_ref().map_or(self.lines.len() as u64, |s| s.rows)
+    }
+
+    /// The line where row `row` starts, `None` beyond the last row.
+    pub fn line(&self, row: u64) -> Option<u64> {
+        match &self.streamed {
+            Some(s) => (row < s.rows).then(|| s.lines.line(row)),
+            None => self.lines.get(row as usize).copied(),
         }
     }
 
     /// Writes the CSV.
     pub fn write_csv<W: std::io::Write>(&self, out: W) -> csv::Result<()> {
+        self.write_csv_rows(out, 0..self.row_count(), true)
+    }
+
+    /// Writes the CSV lines of rows `rows` (clamped to the rows there are),
+    /// after the header when `header`: the CSV in pieces, so that a big
+    /// file's findings need not be one string.
+    pub fn write_csv_rows<W: std::io::Write>(&self, out: W, rows: Range<u64>, header: bool) -> csv::Result<()> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(HEADER)?;
-        let opt_f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-        let opt_b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_default();
-        let opt_u = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-        for row in 0..self.lines.len() {
-            w.write_record([
-                row.to_string(),
-                self.lines[row].to_string(),
-                opt_f(self.outlier_score[row]),
-                opt_b(self.is_outlier[row]),
-                opt_u(self.exact_group[row]),
-                opt_u(self.near_group[row]),
-                opt_f(self.label_issue_score[row]),
-                opt_b(self.is_label_issue[row]),
-                opt_u(self.exact_group_ignoring_ids[row]),
-                opt_u(self.conflict_group[row]),
-                opt_u(self.text_dup_group[row]),
-                self.annotator_disagreement[row].map(|d| if d { "1" } else { "0" }.to_string()).unwrap_or_default(),
-                opt_f(self.label_quality[row]),
-                opt_f(self.given_label_loss[row]),
-                crate::checks::pii::kinds_of(self.pii_kinds[row]),
-            ])?;
+        if header {
+            w.write_record(HEADER)?;
+        }
+        let end = rows.end.min(self.row_count());
+        let start = rows.start.min(end);
+        match &self.streamed {
+            None => {
+                for row in start as usize..end as usize {
+                    w.write_record(self.record(row, row as u64, self.lines[row], self.exact_group[row], self.pii_kinds[row]))?;
+                }
+            }
+            Some(s) => {
+                let mut sampled = s.sampled.partition_point(|&r| r < start);
+                let mut grouped = s.exact_groups.partition_point(|&(r, _)| u64::from(r) < start);
+                for (row, line) in (start..end).zip(s.lines.iter_from(start)) {
+                    let group = match s.exact_groups.get(grouped) {
+                        Some(&(r, g)) if u64::from(r) == row => {
+                            grouped += 1;
+                            Some(g)
+                        }
+                        _ => None,
+                    };
+                    let pii = s.pii_kinds[row as usize];
+                    if s.sampled.get(sampled) == Some(&row) {
+                        w.write_record(self.record(sampled, row, line, group, pii))?;
+                        sampled += 1;
+                    } else {
+                        let mut record = empty_record();
+                        record[0] = row.to_string();
+                        record[1] = line.to_string();
+                        record[4] = group.map(|g| g.to_string()).unwrap_or_default();
+                        record[14] = crate::checks::pii::kinds_of(pii);
+                        w.write_record(&record)?;
+                    }
+                }
+            }
         }
         w.flush()?;
         Ok(())
+    }
+
+    /// The CSV record of the row at position `at` of the vectors, file row
+    /// `row`, with the whole-file fields given.
+    fn record(&self, at: usize, row: u64, line: u64, exact_group: Option<u32>, pii: u8) -> [String; 15] {
+        let opt_f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+        let opt_b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_default();
+        let opt_u = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        [
+            row.to_string(),
+            line.to_string(),
+            opt_f(self.outlier_score[at]),
+            opt_b(self.is_outlier[at]),
+            opt_u(exact_group),
+            opt_u(self.near_group[at]),
+            opt_f(self.label_issue_score[at]),
+            opt_b(self.is_label_issue[at]),
+            opt_u(self.exact_group_ignoring_ids[at]),
+            opt_u(self.conflict_group[at]),
+            opt_u(self.text_dup_group[at]),
+            self.annotator_disagreement[at].map(|d| if d { "1" } else { "0" }.to_string()).unwrap_or_default(),
+            opt_f(self.label_quality[at]),
+            opt_f(self.given_label_loss[at]),
+            crate::checks::pii::kinds_of(pii),
+        ]
     }
 
     /// The CSV as a string.

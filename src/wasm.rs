@@ -20,7 +20,8 @@ fn start() {
 /// Options as the page passes them: `{label, backend, k, maxKnnRows,
 /// outlierIqrFactor, nearDuplicateFactor, normalize, textColumns,
 /// textThreshold, rules, annotators, verified, reviewPerClass,
-/// reviewFraction, reviewSeed, reviewEnrich, probaColumns}`, all optional.
+/// reviewFraction, reviewSeed, reviewEnrich, probaColumns, embed, stream,
+/// streamAboveBytes, sampleRows}`, all optional.
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct JsOptions {
@@ -54,6 +55,59 @@ struct JsOptions {
     /// Columns of a model's predicted class probabilities
     /// (`checks::predictions`); empty: detect.
     proba_columns: Option<Vec<String>>,
+    /// How a text column becomes vectors: "hashed" (default) or "semantic"
+    /// (the model given to `setModel` first).
+    embed: Option<String>,
+    /// "auto" (default), "on" or "off": whether the page streams the file
+    /// in parts (`stream::StreamMode`).
+    stream: Option<String>,
+    /// "auto" streams files larger than this many bytes (64 MiB).
+    stream_above_bytes: Option<f64>,
+    /// Rows of the uniform sample a streamed run's row-level checks see.
+    sample_rows: Option<usize>,
+}
+
+thread_local! {
+    /// The semantic model `setModel` loaded: one per worker, shared by its runs.
+    static SEMANTIC_MODEL: RefCell<Option<crate::semantic::SemanticModel>> = const { RefCell::new(None) };
+}
+
+/// `setModel(bytes)`: loads the semantic model from the bytes of its weights
+/// file (`models/all-MiniLM-L6-v2.pfm`, which the worker fetches or takes
+/// from its cache), for the runs with `embed: "semantic"`. Throws an `Error`
+/// when the bytes are not a model file.
+#[wasm_bindgen(js_name = setModel)]
+pub fn set_model(bytes: &[u8]) -> Result<(), JsValue> {
+    let model = crate::semantic::SemanticModel::from_bytes(bytes).map_err(|e| js_error(format!("the semantic model: {e}")))?;
+    SEMANTIC_MODEL.with(|m| *m.borrow_mut() = Some(model));
+    Ok(())
+}
+
+/// `hasModel()`: whether `setModel` has loaded the semantic model here.
+#[wasm_bindgen(js_name = hasModel)]
+pub fn has_model() -> bool {
+    SEMANTIC_MODEL.with(|m| m.borrow().is_some())
+}
+
+/// Applies `embed` ("hashed" or "semantic"); semantic takes the model of
+/// `setModel` when there is one (a part worker parses without it; a
+/// profiler needs it: [`require_model`]).
+fn apply_embed_option(js: &JsOptions, opts: &mut Options) -> Result<(), JsValue> {
+    if let Some(mode) = &js.embed {
+        opts.embed = mode.parse::<crate::EmbedMode>().map_err(js_error)?;
+    }
+    if opts.embed == crate::EmbedMode::Semantic {
+        opts.semantic_model = SEMANTIC_MODEL.with(|m| m.borrow().clone());
+    }
+    Ok(())
+}
+
+/// Refuses `embed: "semantic"` before a run when `setModel` has not loaded the model.
+fn require_model(opts: &Options) -> Result<(), JsValue> {
+    if opts.embed == crate::EmbedMode::Semantic && opts.semantic_model.is_none() {
+        return Err(js_error("embed \"semantic\" needs the model: call setModel(bytes) first"));
+    }
+    Ok(())
 }
 
 /// Applies the options a re-run may change (the label audits: `label`,
@@ -107,6 +161,67 @@ pub fn check_rules(rules: JsValue, file_name: Option<String>) -> Result<String, 
     ))
 }
 
+/// The options a page passes (`JsOptions`, absent ones default) as the
+/// core's [`Options`].
+fn options_from_js(options: JsValue) -> Result<Options, JsValue> {
+    options_from(js_options(options)?)
+}
+
+/// The page's options object, parsed.
+fn js_options(options: JsValue) -> Result<JsOptions, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        Ok(JsOptions::default())
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("invalid options: {e}")))
+    }
+}
+
+/// [`options_from_js`] on parsed options.
+fn options_from(js: JsOptions) -> Result<Options, JsValue> {
+    // The label and the label audits' options, as a re-run applies them.
+    let mut opts = Options::default();
+    apply_audit_options(&js, &mut opts)?;
+    apply_embed_option(&js, &mut opts)?;
+    if let Some(b) = js.backend {
+        opts.backend = b.parse::<Backend>().map_err(js_error)?;
+    }
+    if let Some(k) = js.k {
+        opts.k = k.max(1);
+    }
+    if let Some(m) = js.max_knn_rows {
+        opts.max_knn_rows = m;
+    }
+    if let Some(f) = js.outlier_iqr_factor.filter(|f| f.is_finite() && *f >= 0.0) {
+        opts.outlier_iqr_factor = f;
+    }
+    if let Some(f) = js.near_duplicate_factor.filter(|f| f.is_finite() && *f >= 0.0) {
+        opts.near_duplicate_factor = f;
+    }
+    opts.normalize = js.normalize.unwrap_or(false);
+    if let Some(columns) = js.text_columns {
+        opts.text_columns = columns.into_iter().filter(|c| !c.is_empty()).collect();
+    }
+    if let Some(t) = js.text_threshold {
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(js_error(format!("textThreshold must be above 0 and at most 1, not {t}")));
+        }
+        opts.text_threshold = t;
+    }
+    if let Some(rules) = js.rules.filter(|r| !r.is_null()) {
+        opts.rules = Some(crate::checks::rules::RuleSet::from_value(&rules, "options.rules").map_err(js_error)?);
+    }
+    if let Some(mode) = &js.stream {
+        opts.stream = mode.parse::<crate::stream::StreamMode>().map_err(js_error)?;
+    }
+    if let Some(bytes) = js.stream_above_bytes.filter(|b| b.is_finite() && *b >= 0.0) {
+        opts.stream_above_bytes = bytes as u64;
+    }
+    if let Some(rows) = js.sample_rows {
+        opts.sample_rows = rows.max(1);
+    }
+    Ok(opts)
+}
+
 /// Profiles one file pushed in chunks.
 #[wasm_bindgen]
 pub struct Profiler {
@@ -122,42 +237,8 @@ impl Profiler {
     /// `new Profiler(fileName, options)`.
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str, options: JsValue) -> Result<Profiler, JsValue> {
-        let js: JsOptions = if options.is_undefined() || options.is_null() {
-            JsOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error(format!("invalid options: {e}")))?
-        };
-        // The label and the label audits' options, as a re-run applies them.
-        let mut opts = Options::default();
-        apply_audit_options(&js, &mut opts)?;
-        if let Some(b) = js.backend {
-            opts.backend = b.parse::<Backend>().map_err(js_error)?;
-        }
-        if let Some(k) = js.k {
-            opts.k = k.max(1);
-        }
-        if let Some(m) = js.max_knn_rows {
-            opts.max_knn_rows = m;
-        }
-        if let Some(f) = js.outlier_iqr_factor.filter(|f| f.is_finite() && *f >= 0.0) {
-            opts.outlier_iqr_factor = f;
-        }
-        if let Some(f) = js.near_duplicate_factor.filter(|f| f.is_finite() && *f >= 0.0) {
-            opts.near_duplicate_factor = f;
-        }
-        opts.normalize = js.normalize.unwrap_or(false);
-        if let Some(columns) = js.text_columns {
-            opts.text_columns = columns.into_iter().filter(|c| !c.is_empty()).collect();
-        }
-        if let Some(t) = js.text_threshold {
-            if !(t > 0.0 && t <= 1.0) {
-                return Err(js_error(format!("textThreshold must be above 0 and at most 1, not {t}")));
-            }
-            opts.text_threshold = t;
-        }
-        if let Some(rules) = js.rules.filter(|r| !r.is_null()) {
-            opts.rules = Some(crate::checks::rules::RuleSet::from_value(&rules, "options.rules").map_err(js_error)?);
-        }
+        let opts = options_from_js(options)?;
+        require_model(&opts)?;
         Ok(Profiler { inner: Rc::new(RefCell::new(Some(crate::Profiler::new(name, opts)))), finished: false })
     }
 
@@ -248,12 +329,36 @@ impl Profiler {
             let report = serde::Serialize::serialize(&analysis.report, &serializer).map_err(js_error)?;
             let out = js_sys::Object::new();
             js_sys::Reflect::set(&out, &"report".into(), &report)?;
-            js_sys::Reflect::set(&out, &"rowsCsv".into(), &JsValue::from_str(&analysis.rows.to_csv().map_err(js_error)?))?;
+            js_sys::Reflect::set(&out, &"rowsCsv".into(), &rows_csv(&analysis.rows)?)?;
             if let Some(sample) = &analysis.review_sample {
                 js_sys::Reflect::set(&out, &"reviewCsv".into(), &JsValue::from_str(&sample.to_csv().map_err(js_error)?))?;
             }
             Ok(out.into())
         }))
+    }
+}
+
+/// Rows of the per-row CSV written per piece by [`rows_csv`].
+const ROWS_CSV_PIECE: u64 = 50_000;
+
+/// The per-row CSV as one JS string, written in pieces of
+/// [`ROWS_CSV_PIECE`] rows joined on the JS side: a streamed run's CSV (a
+/// line per row of a big file) never sits whole in wasm memory.
+fn rows_csv(rows: &crate::RowFindings) -> Result<JsValue, JsValue> {
+    let total = rows.row_count();
+    let mut csv = js_sys::JsString::from("");
+    let mut buffer = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + ROWS_CSV_PIECE).min(total);
+        buffer.clear();
+        rows.write_csv_rows(&mut buffer, start..end, start == 0).map_err(|e| js_error(format!("writing the rows CSV: {e}")))?;
+        // Every field is a number, a boolean, PII kind names or empty: ASCII.
+        csv = csv.concat(&JsValue::from_str(&String::from_utf8_lossy(&buffer)));
+        if end >= total {
+            return Ok(csv.into());
+        }
+        start = end;
     }
 }
 
@@ -361,4 +466,150 @@ pub fn report_html(report: JsValue, options: JsValue) -> Result<String, JsValue>
             serde_wasm_bindgen::from_value(report).map_err(|e| js_error(format!("not a preflight report: {e}")))?;
         Ok(crate::html::report_html(&report, &options))
     }
+}
+
+// --- Stream mode (issue 7): parts read by workers, merged by the coordinator ---
+
+/// The json-compatible serializer (plain objects, numbers) for values
+/// handed to the page.
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
+}
+
+/// `readHead(name, bytes, complete)`: the head of a file (format, header,
+/// where data starts) from its first 64 KiB (`complete`: the bytes are the
+/// whole file). A plain object: pass it back as it is. Throws an `Error`
+/// for an empty or binary file, or when the header record is longer than
+/// the bytes given (give more).
+#[wasm_bindgen(js_name = readHead)]
+pub fn read_head(name: &str, bytes: &[u8], complete: bool) -> Result<JsValue, JsValue> {
+    let head = crate::stream::read_head(name, bytes, complete).map_err(|e| js_error(format!("{name}: {e}")))?;
+    to_js(&head)
+}
+
+fn head_from_js(head: JsValue) -> Result<crate::stream::Head, JsValue> {
+    serde_wasm_bindgen::from_value(head).map_err(|e| js_error(format!("not a head from readHead: {e}")))
+}
+
+/// `planParts(fileBytes, head, parts)`: the byte ranges of at most `parts`
+/// parts, `[{index, start, end, atRecordBoundary}]` in file order.
+#[wasm_bindgen(js_name = planParts)]
+pub fn plan_parts(file_bytes: f64, head: JsValue, parts: usize) -> Result<JsValue, JsValue> {
+    let head = head_from_js(head)?;
+    if !(file_bytes.is_finite() && file_bytes >= 0.0) {
+        return Err(js_error(format!("fileBytes must be a size in bytes, not {file_bytes}")));
+    }
+    to_js(&crate::stream::plan_parts(file_bytes as u64, &head, parts))
+}
+
+/// Reads one part of a file in a worker: `new PartBuilder(name, options,
+/// head, spec)`, then `push(bytes)` the file's bytes from `spec.start` on
+/// until it returns true (or the file ends), then `finish()`.
+#[wasm_bindgen]
+pub struct PartBuilder {
+    inner: Option<crate::stream::PartBuilder>,
+}
+
+#[wasm_bindgen]
+impl PartBuilder {
+    /// `new PartBuilder(name, options, head, spec)`: `spec` is one of
+    /// `planParts`' ranges, or `{index, start, end, atRecordBoundary: true}`
+    /// to read a part again from where `checkParts` says.
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str, options: JsValue, head: JsValue, spec: JsValue) -> Result<PartBuilder, JsValue> {
+        // A part worker needs no semantic model: what a part accumulates
+        // does not depend on the embedding.
+        let mut js = js_options(options)?;
+        js.embed = None;
+        let options = options_from(js)?;
+        let head = head_from_js(head)?;
+        let spec: crate::stream::PartSpec =
+            serde_wasm_bindgen::from_value(spec).map_err(|e| js_error(format!("not a part spec: {e}")))?;
+        let inner = crate::stream::PartBuilder::new(name, &options, &head, &spec).map_err(js_error)?;
+        Ok(PartBuilder { inner: Some(inner) })
+    }
+
+    /// Feeds the next bytes; true once the part needs no more.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<bool, JsValue> {
+        self.inner.as_mut().ok_or_else(|| js_error("this part has finished"))?.push(chunk).map_err(js_error)
+    }
+
+    /// Bytes of the part's range read so far (the parts' add up to the file).
+    #[wasm_bindgen(js_name = bytesRead)]
+    pub fn bytes_read(&self) -> f64 {
+        self.inner.as_ref().map_or(0.0, |p| p.bytes_read() as f64)
+    }
+
+    /// Data rows read so far.
+    #[wasm_bindgen(js_name = rowsRead)]
+    pub fn rows_read(&self) -> f64 {
+        self.inner.as_ref().map_or(0.0, |p| p.rows_read() as f64)
+    }
+
+    /// Ends the part: its bytes (a `Uint8Array`; transfer its buffer to
+    /// the coordinator). The builder takes no more bytes.
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsValue> {
+        let builder = self.inner.take().ok_or_else(|| js_error("this part has finished"))?;
+        Ok(builder.finish().map_err(js_error)?.to_bytes())
+    }
+}
+
+/// The parts' bytes from a JS array of `Uint8Array`s, one at a time.
+fn each_part(parts: &js_sys::Array) -> impl Iterator<Item = Result<Vec<u8>, JsValue>> + '_ {
+    parts.iter().enumerate().map(|(i, value)| {
+        value
+            .dyn_into::<js_sys::Uint8Array>()
+            .map(|bytes| bytes.to_vec())
+            .map_err(|_| js_error(format!("parts[{i}] is not a Uint8Array")))
+    })
+}
+
+/// `checkParts(parts)`: `null` when each part began where the part before
+/// it stopped; else `{index, start}`: read part `index` again from byte
+/// `start` with `atRecordBoundary: true` (its `end` as planned), then
+/// check again. Reads only the parts' headers.
+#[wasm_bindgen(js_name = checkParts)]
+pub fn check_parts(parts: js_sys::Array) -> Result<JsValue, JsValue> {
+    let mut bounds = Vec::new();
+    for (i, value) in parts.iter().enumerate() {
+        let bytes = value.dyn_into::<js_sys::Uint8Array>().map_err(|_| js_error(format!("parts[{i}] is not a Uint8Array")))?;
+        // The fixed header only: no need to copy the whole part.
+        let head_len = (crate::stream::part::PART_HEADER_BYTES as u32).min(bytes.length());
+        let header = bytes.subarray(0, head_len).to_vec();
+        bounds.push(crate::stream::Part::header_from_bytes(&header).map_err(js_error)?.0);
+    }
+    match crate::stream::check_bounds(&bounds) {
+        Ok(()) => Ok(JsValue::NULL),
+        Err(reparse) => to_js(&serde_json::json!({ "index": reparse.index, "start": reparse.start })),
+    }
+}
+
+#[wasm_bindgen]
+impl Profiler {
+    /// `Profiler.fromParts(name, options, head, parts, fileBytes)`: the
+    /// profiler of a streamed file from its parts' bytes (in file order,
+    /// after `checkParts` said null); then `finish(onStage)` as for a
+    /// pushed file. Each part is decoded just before it is merged.
+    #[wasm_bindgen(js_name = fromParts)]
+    pub fn from_parts(name: &str, options: JsValue, head: JsValue, parts: js_sys::Array, file_bytes: f64) -> Result<Profiler, JsValue> {
+        let opts = options_from_js(options)?;
+        require_model(&opts)?;
+        let head = head_from_js(head)?;
+        let mut merger = crate::stream::PartMerger::new(name);
+        for bytes in each_part(&parts) {
+            let part = crate::stream::Part::from_bytes(&bytes?).map_err(js_error)?;
+            merger.add(part).map_err(js_error)?;
+        }
+        let profiler = merger.finish(&opts, &head, file_bytes as u64).map_err(js_error)?;
+        Ok(Profiler { inner: Rc::new(RefCell::new(Some(profiler))), finished: false })
+    }
+}
+
+/// `wasmMemoryBytes()`: the size of this instance's `WebAssembly.Memory`
+/// now (it only grows: the peak so far).
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map_or(0.0, |memory| memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64)
 }

@@ -1,10 +1,13 @@
 // preflight's page: UI only. The worker (worker.js) owns the wasm module and
 // the GPU; this file picks files, relays them, shows progress and renders the
 // report. Nothing here touches the network except the sample button, which
-// fetches this site's own sample file when clicked.
+// fetches this site's own sample file when clicked, and the text embedding
+// choice, which asks this site how large the semantic model is (a HEAD
+// request) when it is first touched.
 
 import { el, formatBytes, formatInt, renderCompareReport, renderReport } from './render.js';
-import { STAGE_NAMES as API_STAGE_NAMES } from './preflight.js';
+import { ReadingRate, STAGE_NAMES as API_STAGE_NAMES } from './preflight.js';
+import { describeModel } from './model-cache.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -16,6 +19,12 @@ const ui = {
   labelInput: $('label-input'),
   normalizeInput: $('normalize-input'),
   backendSelect: $('backend-select'),
+  embedSelect: $('embed-select'),
+  embedSemantic: $('embed-semantic'),
+  embedStatus: $('embed-status'),
+  streamSelect: $('stream-select'),
+  workersInput: $('workers-input'),
+  sampleRowsInput: $('sample-rows-input'),
   rulesInput: $('rules-input'),
   rulesClear: $('rules-clear'),
   rulesStatus: $('rules-status'),
@@ -181,6 +190,13 @@ function thresholds() {
 function options() {
   const out = { label: ui.labelInput.value.trim(), backend: ui.backendSelect.value || 'auto', normalize: ui.normalizeInput.checked };
   if (rulesFile && !rulesFile.error) out.rules = rulesFile.value;
+  out.embed = ui.embedSelect.value === 'semantic' ? 'semantic' : 'hashed';
+  // Big files: stream mode, part workers, sample size (empty: the defaults).
+  out.stream = ui.streamSelect.value || 'auto';
+  for (const [key, input] of [['workers', ui.workersInput], ['sampleRows', ui.sampleRowsInput]]) {
+    const raw = input.value.trim();
+    if (raw !== '') out[key] = Number(raw);
+  }
   return out;
 }
 
@@ -277,12 +293,9 @@ function startRun(file, runOptions = options()) {
     showError(rulesError(), file.name, id);
     return;
   }
-  job = { id, file, startedAt: performance.now(), kind: 'profile', options: runOptions };
+  job = { id, file, startedAt: performance.now(), kind: 'profile', options: runOptions, rate: new ReadingRate() };
   setReference(file);
-  ui.progress.hidden = false;
-  ui.progressBar.value = 0;
-  ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
-  ui.progress.dataset.stage = 'reading';
+  showProgressStart('reading');
   setStatus(`Checking ${file.name} (${formatBytes(file.size)})…`);
   // The File is a handle: cloning it into the worker copies no bytes.
   worker.worker.postMessage({ id, type: 'profile', data: { file, options: runOptions } });
@@ -320,11 +333,8 @@ function startCompare(candidate, runOptions = options()) {
     showError(rulesError(), candidate.name, id);
     return;
   }
-  job = { id, file: candidate, reference, startedAt: performance.now(), kind: 'compare', options: runOptions };
-  ui.progress.hidden = false;
-  ui.progressBar.value = 0;
-  ui.progressStage.textContent = `${STAGE_NAMES.reading}…`;
-  ui.progress.dataset.stage = 'reading';
+  job = { id, file: candidate, reference, startedAt: performance.now(), kind: 'compare', options: runOptions, rate: new ReadingRate() };
+  showProgressStart('reading');
   setStatus(`Comparing ${candidate.name} (${formatBytes(candidate.size)}) with ${reference.name} (${formatBytes(reference.size)})…`);
   worker.worker.postMessage({ id, type: 'compare', data: { reference, candidate, options: runOptions, thresholds: thresholds() } });
 }
@@ -356,11 +366,8 @@ function rerunWith(changes, what) {
   clearError();
   const id = nextJobId++;
   document.body.dataset.run = String(id);
-  job = { id, file, startedAt: performance.now(), kind: 'relabel', options: runOptions };
-  ui.progress.hidden = false;
-  ui.progressBar.value = 0;
-  ui.progressStage.textContent = `${STAGE_NAMES.parse}…`;
-  ui.progress.dataset.stage = 'parse';
+  job = { id, file, startedAt: performance.now(), kind: 'relabel', options: runOptions, rate: new ReadingRate() };
+  showProgressStart('parse');
   setStatus(`Checking ${file.name} again with ${what}…`);
   worker.worker.postMessage({ id, type: 'rerun', data: { options: runOptions } });
 }
@@ -391,18 +398,39 @@ function wireAuditControls() {
   });
 }
 
+/** Shows the progress bar (with its Cancel button) at the start of a run. */
+function showProgressStart(stage) {
+  ui.progress.hidden = false;
+  ui.progressBar.value = 0;
+  ui.progressStage.textContent = `${STAGE_NAMES[stage]}…`;
+  ui.progress.dataset.stage = stage;
+  for (const key of ['bytes', 'totalBytes', 'rows', 'mode', 'parts']) delete ui.progress.dataset[key];
+}
+
+/**
+ * A progress message: the bar by bytes while reading (summed over the
+ * parts parsed at once and, in a compare, over both files) with MB/s,
+ * rows/s and time left; then each later stage with its share done.
+ */
 function showProgress(data) {
   const stage = String(data?.stage ?? '');
   const fraction = Math.min(1, Math.max(0, Number(data?.fraction) || 0));
   ui.progressBar.value = fraction;
   ui.progress.dataset.stage = stage;
+  // Tests read where the run is from these.
+  for (const key of ['bytes', 'totalBytes', 'rows']) {
+    if (data?.[key] !== undefined) ui.progress.dataset[key] = String(data[key]);
+  }
+  if (data?.mode !== undefined) ui.progress.dataset.mode = String(data.mode);
+  if (data?.parts !== undefined) ui.progress.dataset.parts = String(data.parts);
   // A comparison's stages are prefixed "reference: " or "candidate: ".
   const prefixed = stage.match(/^(reference|candidate): (.*)$/);
   let text = prefixed ? `${prefixed[1]}: ${STAGE_NAMES[prefixed[2]] ?? prefixed[2]}` : STAGE_NAMES[stage] ?? stage;
   if (stage === 'reading' && data.file) text = `${data.file} ${data.fileName ?? ''}: ${text}`;
   if (stage === 'reading' && data.totalBytes !== undefined) {
-    text += `: ${formatBytes(data.bytesRead ?? 0)} of ${formatBytes(data.totalBytes)}`;
-    if (data.rowsRead) text += `, ${formatInt(data.rowsRead)} rows`;
+    job?.rate.update(data);
+    text += `: ${job?.rate.text() ?? ''}`;
+    if (data.mode === 'stream' && data.parts > 0) text += ` · ${data.parts} workers`;
   } else {
     text += ` (${Math.round(fraction * 100)}%)`;
   }
@@ -546,8 +574,36 @@ function firstFile(list) {
   return list && list.length > 0 ? list[0] : null;
 }
 
+let describingModel = null;
+
+/**
+ * Puts the semantic model's size in its choice ("downloads 43.27 MiB once",
+ * or that this browser has it cached, or that this server lacks it): asked
+ * when the choice is touched, never before (see model-cache.js).
+ */
+function describeModelChoice() {
+  describingModel ??= describeModel()
+    .then(({ available, bytes, cached }) => {
+      const size = bytes ? formatBytes(bytes) : null;
+      let text;
+      if (cached) text = `semantic (all-MiniLM-L6-v2, ${size ?? 'the model'} in this browser's cache: no download)`;
+      else if (available) text = `semantic (all-MiniLM-L6-v2, downloads ${size ?? 'the model'} once)`;
+      else text = 'semantic (all-MiniLM-L6-v2: not on this server; run scripts/fetch-model where the site is built)';
+      ui.embedSemantic.textContent = text;
+      ui.embedSemantic.disabled = !available;
+      ui.embedSelect.dataset.model = cached ? 'cached' : available ? 'download' : 'missing';
+      if (bytes) ui.embedSelect.dataset.modelBytes = String(bytes);
+    })
+    .catch(() => {})
+    .finally(() => {
+      describingModel = null;
+    });
+  return describingModel;
+}
+
 function wireInput() {
   const zone = ui.dropzone;
+  for (const type of ['focus', 'pointerdown', 'change']) ui.embedSelect.addEventListener(type, describeModelChoice);
   wireDropTarget(zone, ui.fileInput, startRun);
   // A file dropped beside the zone must not make the browser open it.
   window.addEventListener('dragover', (event) => event.preventDefault());

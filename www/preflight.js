@@ -15,7 +15,10 @@
 
 /** Names of the progress stages, for showing them to people. */
 export const STAGE_NAMES = Object.freeze({
+  model: 'Loading the text model (all-MiniLM-L6-v2)',
   reading: 'Reading the file',
+  reparse: 'Re-reading a part from its first record',
+  merge: 'Merging the parts',
   parse: 'Parsing the last rows',
   profile: 'Profiling columns',
   duplicates: 'Finding duplicates',
@@ -31,6 +34,102 @@ export const STAGE_NAMES = Object.freeze({
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const BACKENDS = ['auto', 'gpu', 'cpu'];
+const STREAM_MODES = ['auto', 'on', 'off'];
+const EMBED_MODES = ['hashed', 'semantic'];
+
+/** A byte count in decimal units, as rates are given: "812 kB", "1.2 GB". */
+function decimalBytes(bytes) {
+  const n = Math.max(0, Number(bytes) || 0);
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = n / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** A count with a k / M / G suffix: "2.1 M". */
+function shortCount(count) {
+  const n = Math.max(0, Number(count) || 0);
+  if (n < 1000) return String(Math.round(n));
+  const units = ['k', 'M', 'G'];
+  let value = n / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** Seconds as "7 s", "2 min 5 s", "1 h 3 min". */
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/**
+ * Rates of the reading stage from progress messages: feed it every
+ * message (`update`), read `text` for the line the page shows, e.g.
+ * "1.2 GB of 3.4 GB · 310 MB/s · 2.1 M rows/s · 7 s left". Rates are
+ * averages since the first reading message; time left needs half a second
+ * of reading first.
+ */
+export class ReadingRate {
+  constructor(now = () => performance.now()) {
+    this.now = now;
+    this.startedAt = null;
+    this.startBytes = 0;
+    this.startRows = 0;
+    this.last = null;
+  }
+
+  /** Takes a progress message ({stage, bytes, totalBytes, rows}); returns its rates (see `rates`). */
+  update(p) {
+    if (p?.stage !== 'reading') return this.rates();
+    const bytes = Number(p.bytes ?? p.bytesRead) || 0;
+    const rows = Number(p.rows ?? p.rowsRead) || 0;
+    if (this.startedAt === null) {
+      this.startedAt = this.now();
+      this.startBytes = bytes;
+      this.startRows = rows;
+    }
+    this.last = { bytes, rows, totalBytes: Number(p.totalBytes) || 0, at: this.now() };
+    return this.rates();
+  }
+
+  /** {bytes, totalBytes, rows, bytesPerSecond, rowsPerSecond, secondsLeft} (rates null until measurable). */
+  rates() {
+    if (!this.last) return null;
+    const { bytes, rows, totalBytes, at } = this.last;
+    const seconds = (at - this.startedAt) / 1000;
+    const measurable = seconds >= 0.5 && bytes > this.startBytes;
+    const bytesPerSecond = measurable ? (bytes - this.startBytes) / seconds : null;
+    const rowsPerSecond = measurable ? (rows - this.startRows) / seconds : null;
+    const secondsLeft = bytesPerSecond ? Math.max(0, totalBytes - bytes) / bytesPerSecond : null;
+    return { bytes, totalBytes, rows, bytesPerSecond, rowsPerSecond, secondsLeft };
+  }
+
+  /** The reading line: "1.2 GB of 3.4 GB · 310 MB/s · 2.1 M rows/s · 7 s left" (rates once measurable). */
+  text() {
+    const r = this.rates();
+    if (!r) return '';
+    const pieces = [`${decimalBytes(r.bytes)} of ${decimalBytes(r.totalBytes)}`];
+    if (r.bytesPerSecond !== null) {
+      pieces.push(`${decimalBytes(r.bytesPerSecond)}/s`);
+      if (r.rowsPerSecond > 0) pieces.push(`${shortCount(r.rowsPerSecond)} rows/s`);
+      if (r.secondsLeft !== null && r.bytes < r.totalBytes) pieces.push(`${duration(r.secondsLeft)} left`);
+    } else if (r.rows > 0) {
+      pieces.push(`${shortCount(r.rows)} rows`);
+    }
+    return pieces.join(' · ');
+  }
+}
 
 /**
  * A worker that has loaded (or is loading) the wasm module, for the next
@@ -160,8 +259,13 @@ export async function profile(fileOrBlob, options = {}) {
  * - `rules`: the rules a verdict applies, as the parsed JSON object of a
  *   rules file (www/rules.schema.json), or a URL string of one, resolved
  *   against the host page and fetched from its own origin.
- * - `onProgress({stage, fraction, bytesRead, totalBytes, rowsRead})`:
- *   called as the file is read and as each stage starts (`STAGE_NAMES`).
+ * - `onProgress({stage, fraction, bytes, totalBytes, rows, bytesRead,
+ *   rowsRead, mode, parts})`: called as the file is read (stage
+ *   "reading": `bytes` of `totalBytes` read so far, summed over the parts
+ *   parsed at once; `rows` data rows; `mode` "stream" or "exact"; `parts`
+ *   the part workers) and as each later stage starts (`STAGE_NAMES`).
+ *   `bytesRead` and `rowsRead` are the older names of `bytes` and `rows`.
+ *   `ReadingRate` turns these into MB/s, rows/s and time left.
  * - `signal`: an AbortSignal; aborting ends the worker at once and rejects
  *   with the signal's reason (a DOMException named "AbortError" unless the
  *   caller gave another), as fetch does. An already aborted signal rejects
@@ -170,10 +274,22 @@ export async function profile(fileOrBlob, options = {}) {
  *   without one (default "data"; the format is sniffed when it has no
  *   known extension).
  * - `options`: more checker options: `{backend: 'auto' | 'gpu' | 'cpu',
- *   normalize: boolean}`.
+ *   normalize: boolean, stream: 'auto' | 'on' | 'off', streamAboveBytes,
+ *   workers, sampleRows}`. Stream mode (big files) parses byte ranges of
+ *   the file in parallel part workers and merges them: whole-file column
+ *   profiles, duplicates, class counts and PII; the other checks on a
+ *   uniform sample of `sampleRows` rows (default 100000). `stream` 'auto'
+ *   (the default) streams files larger than `streamAboveBytes` (default
+ *   64 MiB); `workers`: part workers (default: cores, at most 4).
+ *
+ * The report's `compute.wasm_memory_bytes` is `{coordinator, workers,
+ * peak, total}`: the WebAssembly memory in bytes of the worker that ran the
+ * checks and of each part worker (at its largest), the largest of them and
+ * their sum.
  *
  * Each call runs in a worker of its own (the one `preload` readied, else a
- * new one) and ends that worker when it settles, so nothing stays behind.
+ * new one) and ends that worker, and the part workers it started, when it
+ * settles, so nothing stays behind.
  * Rejects with an Error whose message names the file when the file cannot
  * be checked (empty, binary, unreadable), and with one naming the rules
  * when they are invalid.
@@ -199,7 +315,24 @@ export async function profileWithRows(fileOrBlob, { label, rules, onProgress, si
   }
   if (signal?.aborted) throw abortReason(signal);
 
-  const workerOptions = { backend, normalize: options?.normalize === true };
+  const stream = options?.stream ?? 'auto';
+  if (!STREAM_MODES.includes(stream)) throw new TypeError(`profile: options.stream must be one of ${STREAM_MODES.join(', ')}, not ${JSON.stringify(stream)}`);
+  const counts = {};
+  for (const [key, min] of [['streamAboveBytes', 0], ['workers', 1], ['sampleRows', 1]]) {
+    const value = options?.[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      throw new TypeError(`profile: options.${key} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`);
+    }
+    counts[key] = value;
+  }
+
+  // 'semantic': a sentence model on the text column; the worker fetches its weights from this site's
+  // models/ folder once and keeps them in the Cache API.
+  const embed = options?.embed ?? 'hashed';
+  if (!EMBED_MODES.includes(embed)) throw new TypeError(`profile: options.embed must be one of ${EMBED_MODES.join(', ')}, not ${JSON.stringify(embed)}`);
+
+  const workerOptions = { backend, normalize: options?.normalize === true, stream, embed, ...counts };
   if (typeof label === 'string' && label.trim() !== '') workerOptions.label = label.trim();
   if (rulesObject !== undefined) workerOptions.rules = rulesObject;
 
@@ -244,9 +377,14 @@ export async function profileWithRows(fileOrBlob, { label, rules, onProgress, si
         fail(data?.message ?? 'the checker could not be loaded');
       } else if (type === 'progress') {
         if (!onProgress || settled) return;
-        const { stage, fraction, bytesRead, totalBytes, rowsRead } = data ?? {};
+        const { stage, fraction, bytes, totalBytes, rows, mode, parts } = data ?? {};
+        const event = { stage: String(stage), fraction: Number(fraction), bytes: Number(bytes), totalBytes: Number(totalBytes), rows: Number(rows) };
+        event.bytesRead = event.bytes;
+        event.rowsRead = event.rows;
+        if (mode !== undefined) event.mode = String(mode);
+        if (parts !== undefined) event.parts = Number(parts);
         try {
-          onProgress({ stage: String(stage), fraction: Number(fraction), bytesRead: Number(bytesRead), totalBytes: Number(totalBytes), rowsRead: Number(rowsRead) });
+          onProgress(event);
         } catch (err) {
           // A failing progress handler is the host's bug: report it, keep checking.
           (globalThis.reportError ?? console.error)(err);

@@ -686,6 +686,20 @@ function conflictsSection(report, columnNames) {
   return section('conflicting-labels', 'Conflicting labels', ...parts);
 }
 
+/** How text became vectors, when a text column did: by meaning (semantic) or as hashed n-grams. */
+function embeddingMethod(e) {
+  if (e.method === 'semantic') {
+    const where = `${e.backend === 'gpu' ? 'GPU' : 'CPU'}${e.adapter ? ` (${e.adapter})` : ''}`;
+    const cut = `${formatInt(e.truncated_texts ?? 0)} text${e.truncated_texts === 1 ? '' : 's'} cut at 256 tokens`;
+    const missing = e.rows_without_text ? `; ${formatInt(e.rows_without_text)} rows without text left out` : '';
+    return el('p', { testid: 'embedding-method', 'data-method': 'semantic', 'data-backend': e.backend ?? '' }, `Text by meaning: ${e.model} on the ${where}; ${cut}${missing}.${e.note ? ` ${e.note}` : ''}`);
+  }
+  if (e.method === 'hashed') {
+    return el('p', { testid: 'embedding-method', 'data-method': 'hashed' }, 'Text as hashed character 3-grams: copies with small edits come out close, paraphrases do not (choose the semantic text embedding for meaning).');
+  }
+  return null;
+}
+
 function embeddingSection(report) {
   const e = report.embedding;
   if (!e) return null;
@@ -695,6 +709,7 @@ function embeddingSection(report) {
     'embedding',
     'Row vectors',
     el('p', {}, `Each row became a ${formatInt(e.dimension)}-dimensional vector for the neighbour checks; ${formatInt(e.rows)} rows embedded${e.sampled ? ' (a uniform sample)' : ''}.`),
+    embeddingMethod(e),
     features.length ? el('details', {}, el('summary', {}, `Features (${features.length})`), el('ul', {}, features)) : null,
     excluded.length ? el('details', {}, el('summary', {}, `Columns left out (${excluded.length})`), el('ul', {}, excluded)) : null,
   );
@@ -915,6 +930,17 @@ function predictionAuditSection(report, columnNames) {
   );
 }
 
+/**
+ * compute.wasm_memory_bytes ({coordinator, workers, peak, total}, added by
+ * the page's worker) as one line; undefined when absent.
+ */
+function wasmMemoryText(memory) {
+  if (!memory || !Number.isFinite(Number(memory.peak))) return undefined;
+  const workers = Array.isArray(memory.workers) ? memory.workers : [];
+  if (workers.length === 0) return formatBytes(memory.peak);
+  return `${formatBytes(memory.peak)} (checks ${formatBytes(memory.coordinator)}; ${workers.length} part workers ${workers.map(formatBytes).join(', ')}; all together ${formatBytes(memory.total)})`;
+}
+
 function computeSection(report) {
   const c = report.compute ?? {};
   const timings = Object.entries(c.timings_ms ?? {});
@@ -926,6 +952,7 @@ function computeSection(report) {
     definitionList([
       ['Adapter', c.adapter === undefined || c.adapter === null ? undefined : c.adapter === '' ? '(the browser does not name it)' : c.adapter, 'compute-adapter'],
       ['Note', c.note ?? undefined, 'compute-note'],
+      ['Peak wasm memory', wasmMemoryText(c.wasm_memory_bytes), 'compute-wasm-memory'],
       ['Tool', report.tool ? `${report.tool.name} ${report.tool.version}` : undefined],
       ['Report schema', report.schema_version !== undefined ? String(report.schema_version) : undefined],
     ]),

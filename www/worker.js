@@ -16,9 +16,18 @@
 //                                                          wasm compare (a CompareReport)
 //                   {id, type: 'html', data: {report, includeRows}}   the shareable HTML report of a
 //                                                          report object (single-file or comparison)
+//   options (profile, compare) may also carry the stream settings: {stream: 'auto' | 'on' | 'off',
+//                   streamAboveBytes, sampleRows, workers}; see "Stream mode" below
+//                   and embed: 'hashed' (default) | 'semantic': a sentence model on the text column;
+//                   its weights (model-cache.js) come from this site's models/ folder the first
+//                   time, from the Cache API after that, with progress stage 'model'
 //   worker -> page  {type: 'ready', data: {version, webgpu}}          (no id)
 //                   {type: 'fatal', data: {message}}                  (no id: the module failed to load)
-//                   {type: 'progress', data: {stage, fraction, bytesRead, totalBytes, rowsRead}} (no id)
+//                   {type: 'progress', data: {stage, fraction, bytes, totalBytes, rows, bytesRead, rowsRead,
+//                                             mode, parts}} (no id): bytes and rows read so far (bytesRead and
+//                                                          rowsRead: the same, their older names); in a compare,
+//                                                          over both files; mode 'stream' | 'exact' while
+//                                                          reading; parts: the part workers parsing
 //                   {id, type: 'result', data: {report, rows, review}}  report, rows, review (the review
 //                                                          sample CSV, absent without a label): UTF-8 bytes (transferred)
 //                   {id, type: 'result', data: {report, kind: 'compare'}}   the comparison (UTF-8 bytes)
@@ -27,19 +36,67 @@
 //                   {id, type: 'html', data: {html} | {error}}          answer to 'html': the document text
 //                   {id, type: 'error', data: {message, name}}          name 'OptionsError': the options
 //                                                          (or rules) were refused
-// The page cancels a run by terminating this worker and starting a new one.
+// The page cancels a run by terminating this worker and starting a new one;
+// the part workers this worker started end with it.
+//
+// Stream mode (big files): when options.stream is 'on', or 'auto' (the
+// default) and the file is larger than options.streamAboveBytes (64 MiB),
+// this worker is the coordinator: it reads the head (first 64 KiB), plans
+// N byte-range parts (N = options.workers, else min(cores, 4)), starts N part
+// workers (part-worker.js) that parse their ranges in parallel into
+// mergeable parts, checks that neighbouring parts meet at a record boundary
+// (re-parsing a part from the right boundary when a speculative cut fell
+// inside a quoted field), merges them (Profiler.fromParts) and runs the
+// checks. Otherwise the file is pushed here in slices (exact mode).
+// Every report gets compute.wasm_memory_bytes = {coordinator, workers, peak,
+// total}: each wasm instance's largest WebAssembly.Memory size in bytes.
+
+import { loadModel, forgetModel } from './model-cache.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 50;
+/** Stream mode: bytes of the head read before planning the parts. */
+const HEAD_BYTES = 64 * 1024;
+/** Stream mode 'auto' streams files larger than this (options.streamAboveBytes). */
+const STREAM_ABOVE_BYTES = 64 * 1024 * 1024;
+/** Part workers at most, unless options.workers asks for more. */
+const MAX_PART_WORKERS = 4;
+const STREAM_MODES = ['auto', 'on', 'off'];
 
 let wasm = null;
+/** The compiled module, handed to part workers so that they neither fetch nor compile it again. */
+let compiled = null;
+
+/**
+ * Compiles pkg/preflight_bg.wasm, while it downloads where the server sends
+ * it as application/wasm; otherwise from the downloaded bytes, with the
+ * same console warning as wasm-bindgen's loader. Compiled here (not by the
+ * loader) so that part workers can be handed the module.
+ */
+async function compileModule() {
+  const url = new URL('./pkg/preflight_bg.wasm', import.meta.url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`failed to fetch Wasm: ${response.status} ${response.statusText} fetching '${url.href}'`);
+  if (typeof WebAssembly.compileStreaming === 'function') {
+    const fallback = response.clone();
+    try {
+      return await WebAssembly.compileStreaming(response);
+    } catch (err) {
+      if ((response.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase() === 'application/wasm') throw err;
+      console.warn('`WebAssembly.compileStreaming` failed because your server does not serve Wasm with `application/wasm` MIME type. Falling back to `WebAssembly.compile` which is slower. Original error:\n', err);
+      return WebAssembly.compile(await fallback.arrayBuffer());
+    }
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
 
 // Load and instantiate the module now, at page load, so that nothing is
 // fetched once the user has chosen a file.
 const ready = (async () => {
   try {
     const module = await import('./pkg/preflight.js');
-    await module.default();
+    compiled = await compileModule();
+    await module.default({ module_or_path: compiled });
     wasm = module;
     self.postMessage({ type: 'ready', data: { version: String(module.version()), webgpu: await hasWebGpuAdapter() } });
   } catch (err) {
@@ -76,12 +133,57 @@ function errorMessage(err) {
 let lastProgressAt = 0;
 let lastStage = '';
 // At most one message per PROGRESS_INTERVAL_MS, except that a new stage is always sent.
+// `data`: {stage, fraction, bytes, totalBytes, rows, ...}; bytesRead and rowsRead are
+// added, the names of bytes and rows before stream mode.
 function progress(data, force = false) {
   const now = performance.now();
   if (!force && data.stage === lastStage && now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
   lastProgressAt = now;
   lastStage = data.stage;
-  self.postMessage({ type: 'progress', data });
+  self.postMessage({ type: 'progress', data: { ...data, bytesRead: data.bytes, rowsRead: data.rows } });
+}
+
+/** Milliseconds to a tenth, as the report's other timings. */
+function round(ms) {
+  return Math.round(ms * 10) / 10;
+}
+
+/** This instance's WebAssembly.Memory size in bytes (it only grows: this is its peak so far). */
+function memoryBytes() {
+  if (typeof wasm?.wasmMemoryBytes === 'function') return Number(wasm.wasmMemoryBytes());
+  return Number(wasm?.__wasm?.memory?.buffer?.byteLength ?? 0);
+}
+
+/**
+ * compute.wasm_memory_bytes of a report: the coordinator's memory (this
+ * worker's), each part worker's largest, `peak` the largest single instance
+ * (the number to hold against a tab's per-memory limit) and `total` their sum
+ * (an upper bound of the wasm memory the run held at once); in stream mode
+ * also `coordinator_after_merge`, the coordinator's memory once the parts
+ * were merged, before the checks.
+ */
+function memoryReport(read) {
+  const coordinator = memoryBytes();
+  const list = (read?.workerMemory ?? []).map((n) => Number(n) || 0);
+  const out = { coordinator, workers: list, peak: Math.max(coordinator, ...list), total: list.reduce((sum, n) => sum + n, coordinator) };
+  if (read?.afterMerge !== undefined) out.coordinator_after_merge = read.afterMerge;
+  return out;
+}
+
+/**
+ * Adds what only this worker knows to a single-file report object:
+ * compute.wasm_memory_bytes and, for a streamed file, the time the parts
+ * took to read (compute.timings_ms.read_parts: head, parallel parse and any
+ * re-parse) and to merge (merge_parts). `read`: what readStreamed or the
+ * exact path returned (absent for a re-run).
+ */
+function addComputeFacts(report, read) {
+  if (report && typeof report === 'object') {
+    report.compute ??= {};
+    report.compute.wasm_memory_bytes = memoryReport(read);
+    if (read?.timings) report.compute.timings_ms = { ...(report.compute.timings_ms ?? {}), ...read.timings };
+  }
+  return report;
 }
 
 function profilerOptions(options) {
@@ -90,9 +192,44 @@ function profilerOptions(options) {
   const label = typeof options?.label === 'string' ? options.label.trim() : '';
   if (label !== '') out.label = label;
   if (options?.normalize === true) out.normalize = true;
+  // 'hashed' or 'semantic'; the wasm side refuses anything else.
+  if (typeof options?.embed === 'string') out.embed = options.embed;
   // A rules file's parsed JSON (the embedding API, preflight.js): the wasm side validates it.
   if (options?.rules !== undefined && options?.rules !== null) out.rules = options.rules;
+  const sampleRows = Number(options?.sampleRows);
+  if (options?.sampleRows !== undefined && options?.sampleRows !== null && options?.sampleRows !== '' && Number.isFinite(sampleRows)) out.sampleRows = sampleRows;
   return { ...out, ...auditOptions(options) };
+}
+
+/**
+ * The stream settings of `options`: {mode, above, workers}; throws an
+ * OptionsError naming the option at fault.
+ */
+function streamSettings(options) {
+  const refuse = (message) => {
+    const err = new Error(message);
+    err.name = 'OptionsError';
+    throw err;
+  };
+  const given = (key) => options?.[key] !== undefined && options?.[key] !== null && options?.[key] !== '';
+  const mode = given('stream') ? String(options.stream) : 'auto';
+  if (!STREAM_MODES.includes(mode)) refuse(`stream must be one of ${STREAM_MODES.join(', ')}, not ${JSON.stringify(options.stream)}`);
+  let above = STREAM_ABOVE_BYTES;
+  if (given('streamAboveBytes')) {
+    above = Number(options.streamAboveBytes);
+    if (!Number.isFinite(above) || above < 0) refuse(`streamAboveBytes must be a number of bytes (0 or more), not ${JSON.stringify(options.streamAboveBytes)}`);
+  }
+  let workers = Math.min(Number(self.navigator?.hardwareConcurrency) || 2, MAX_PART_WORKERS);
+  if (given('workers')) {
+    workers = Number(options.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) refuse(`workers must be a whole number from 1 to 64, not ${JSON.stringify(options.workers)}`);
+  }
+  return { mode, above, workers };
+}
+
+/** Whether `file` goes the stream way under `settings` (streamSettings). */
+function streams(file, settings) {
+  return settings.mode === 'on' || (settings.mode === 'auto' && file.size > settings.above);
 }
 
 /**
@@ -111,14 +248,27 @@ function auditOptions(options) {
   return out;
 }
 
-/** A wasm Profiler for `name`; an error here is about the options (or rules), named OptionsError. */
+/** Wraps an error about the options (or rules) as an OptionsError. */
+function optionsError(err) {
+  const wrapped = new Error(errorMessage(err));
+  wrapped.name = 'OptionsError';
+  return wrapped;
+}
+
+/** A wasm Profiler for `name` (exact mode); an error here is about the options (or rules), named OptionsError. */
 function newProfiler(name, options) {
   try {
-    return new wasm.Profiler(name, profilerOptions(options));
+    return new wasm.Profiler(name, { ...profilerOptions(options), stream: 'off' });
   } catch (err) {
-    const wrapped = new Error(errorMessage(err));
-    wrapped.name = 'OptionsError';
-    throw wrapped;
+    throw optionsError(err);
+  }
+}
+
+function freeProfiler(profiler) {
+  try {
+    profiler?.free?.();
+  } catch {
+    /* already freed */
   }
 }
 
@@ -135,9 +285,9 @@ function dropKept() {
   kept = null;
 }
 
-function onStage(totalBytes, rowsRead) {
+function onStage(totalBytes, rows) {
   return (stage, fraction) => {
-    progress({ stage: String(stage), fraction: Number(fraction), bytesRead: totalBytes, totalBytes, rowsRead });
+    progress({ stage: String(stage), fraction: Number(fraction), bytes: totalBytes, totalBytes, rows });
   };
 }
 
@@ -149,77 +299,380 @@ async function keptTable() {
     err.name = 'NoTable';
     throw err;
   }
-  const { profiler, totalBytes } = kept;
-  return { profiler, totalBytes, rowsRead: Number(profiler.rowsRead()) };
+  const { profiler, totalBytes, rows } = kept;
+  return { profiler, totalBytes, rows };
 }
 
 async function relabel(label) {
-  const { profiler, totalBytes, rowsRead } = await keptTable();
-  const result = await profiler.relabel(typeof label === 'string' ? label : '', onStage(totalBytes, rowsRead));
-  return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+  const { profiler, totalBytes, rows } = await keptTable();
+  const result = await profiler.relabel(typeof label === 'string' ? label : '', onStage(totalBytes, rows));
+  return { report: addComputeFacts(result.report), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
 }
 
 /** Re-runs the checks of the kept file with some options changed (`label`, and those of auditOptions). */
 async function rerun(options) {
-  const { profiler, totalBytes, rowsRead } = await keptTable();
+  const { profiler, totalBytes, rows } = await keptTable();
   const changed = auditOptions(options);
   if (typeof options?.label === 'string') changed.label = options.label.trim();
   let result;
   try {
-    result = await profiler.rerun(changed, onStage(totalBytes, rowsRead));
+    result = await profiler.rerun(changed, onStage(totalBytes, rows));
   } catch (err) {
-    const wrapped = new Error(errorMessage(err));
-    wrapped.name = 'OptionsError';
-    throw wrapped;
+    throw optionsError(err);
   }
-  return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+  return { report: addComputeFacts(result.report), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+}
+
+/**
+ * Loads the semantic model into this worker's wasm module when the options
+ * ask for semantic embeddings and it is not loaded yet: from the Cache API,
+ * else downloaded from this site (progress stage 'model'). A cached copy
+ * that does not load is forgotten and downloaded again, once.
+ */
+async function ensureModel(options) {
+  if (options?.embed !== 'semantic' || wasm.hasModel()) return;
+  for (let attempt = 0; ; attempt++) {
+    progress({ stage: 'model', fraction: 0 }, true);
+    const { bytes, cached } = await loadModel(({ loaded, total }) => {
+      progress({ stage: 'model', fraction: total ? loaded / total : 0, bytes: loaded, totalBytes: total ?? undefined });
+    });
+    progress({ stage: 'model', fraction: 1, bytes: bytes.length, totalBytes: bytes.length }, true);
+    try {
+      wasm.setModel(bytes);
+      return;
+    } catch (err) {
+      if (!cached || attempt > 0) throw err;
+      await forgetModel();
+    }
+  }
 }
 
 async function profile(file, options) {
   await ready;
   dropKept();
+  await ensureModel(options);
+  const settings = streamSettings(options);
   const totalBytes = file.size;
-  const profiler = newProfiler(file.name, options);
+  const meter = new ReadMeter(totalBytes);
+  let read;
+  if (streams(file, settings)) {
+    read = await readStreamed(file, options, settings, meter);
+  } else {
+    const profiler = newProfiler(file.name, options);
+    try {
+      await pushFile(profiler, file, meter);
+    } catch (err) {
+      freeProfiler(profiler);
+      throw err;
+    }
+    read = { profiler, workerMemory: [] };
+  }
+  meter.done();
+  const { profiler } = read;
   let keep = false;
   try {
-    const rowsRead = await pushFile(profiler, file);
-    const result = await profiler.finish(onStage(totalBytes, rowsRead));
+    const rows = meter.rows;
+    const result = await profiler.finish(onStage(totalBytes, rows));
     // Kept: a new label column re-runs the checks without reading the file again.
-    kept = { profiler, totalBytes, free: () => profiler.free() };
+    kept = { profiler, totalBytes, rows, free: () => profiler.free() };
     keep = true;
     // The wasm edge serialises the report JSON-compatibly: plain objects.
-    return { report: result.report, rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+    return { report: addComputeFacts(result.report, read), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
   } finally {
-    if (!keep) {
-      try {
-        profiler.free?.();
-      } catch {
-        /* already freed */
-      }
+    if (!keep) freeProfiler(profiler);
+  }
+}
+
+/**
+ * Progress of reading one file or two (a compare): bytes and rows summed
+ * over the files and, in stream mode, over the parts being parsed at once.
+ * `extra` goes into every message (the file being read in a compare).
+ */
+class ReadMeter {
+  constructor(totalBytes) {
+    this.totalBytes = totalBytes;
+    /** Bytes and rows of the files read before the current one. */
+    this.baseBytes = 0;
+    this.baseRows = 0;
+    /** Bytes and rows of the current file. */
+    this.fileBytes = 0;
+    this.fileRows = 0;
+    this.extra = {};
+  }
+
+  get bytes() {
+    return this.baseBytes + this.fileBytes;
+  }
+
+  get rows() {
+    return this.baseRows + this.fileRows;
+  }
+
+  /** Starts the next file; `extra` goes into its messages. */
+  startFile(extra = {}) {
+    this.baseBytes += this.fileBytes;
+    this.baseRows += this.fileRows;
+    this.fileBytes = 0;
+    this.fileRows = 0;
+    this.extra = extra;
+  }
+
+  /** The current file has read `bytes` and `rows` so far. */
+  update(bytes, rows, data = {}, force = false) {
+    this.fileBytes = bytes;
+    this.fileRows = rows;
+    const total = this.totalBytes;
+    progress({ stage: 'reading', fraction: total > 0 ? Math.min(1, this.bytes / total) : 1, bytes: this.bytes, totalBytes: total, rows: this.rows, ...this.extra, ...data }, force);
+  }
+
+  /** The current file is read. */
+  done() {
+    this.extra = {};
+  }
+}
+
+/** Pushes `file` into `profiler` in slices (exact mode), reporting through `meter`. */
+async function pushFile(profiler, file, meter) {
+  const totalBytes = file.size;
+  meter.update(0, 0, { mode: 'exact' }, true);
+  for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
+    const chunk = new Uint8Array(await file.slice(offset, offset + CHUNK_BYTES).arrayBuffer());
+    profiler.push(chunk);
+    meter.update(Math.min(offset + CHUNK_BYTES, totalBytes), Number(profiler.rowsRead()), { mode: 'exact' });
+  }
+  meter.update(totalBytes, Number(profiler.rowsRead()), { mode: 'exact' }, true);
+}
+
+/**
+ * The part workers of one streamed file: `count` module workers running
+ * part-worker.js, each fed the compiled module. `run` sends one part to a
+ * worker and resolves to {part, bytesRead, rows, memoryBytes}; `terminate`
+ * ends them all and rejects what is pending.
+ */
+class PartWorkers {
+  constructor(count, fileName) {
+    this.fileName = fileName;
+    this.nextId = 1;
+    this.pending = new Map(); // id -> {resolve, reject, onProgress, worker}
+    this.memory = new Array(count).fill(0);
+    /** Workers that have sent a message: they loaded. */
+    this.started = new Set();
+    /** Workers that could not load: their parts are parsed by the coordinator. */
+    this.broken = new Set();
+    this.workers = [];
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL('./part-worker.js', import.meta.url), { type: 'module', name: `preflight-part-${i}` });
+      worker.onmessage = (event) => {
+        this.started.add(worker);
+        this.onMessage(event.data);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        // Before its first message: the script (or the glue it imports) did not load.
+        const notStarted = !this.started.has(worker);
+        this.failWorker(worker, `a part worker failed${event.message ? `: ${event.message}` : notStarted ? ' (part-worker.js could not be loaded)' : ''}`, notStarted);
+      };
+      worker.onmessageerror = () => this.failWorker(worker, 'a message from a part worker could not be read');
+      this.workers.push(worker);
+    }
+  }
+
+  /** Parses `spec` in worker `slot`; `onProgress(bytes, rows)` as it goes. */
+  run(slot, job, onProgress) {
+    const worker = this.workers[slot];
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {
+        worker,
+        onProgress,
+        reject,
+        resolve: (data) => {
+          this.memory[slot] = Math.max(this.memory[slot], Number(data.memoryBytes) || 0);
+          resolve(data);
+        },
+      });
+      worker.postMessage({ id, type: 'part', data: { module: compiled, ...job } });
+    });
+  }
+
+  onMessage(message) {
+    const { id, type, data } = message ?? {};
+    const job = this.pending.get(id);
+    if (!job) return;
+    if (type === 'progress') {
+      job.onProgress?.(Number(data?.bytes) || 0, Number(data?.rows) || 0);
+      return;
+    }
+    this.pending.delete(id);
+    if (type === 'part') {
+      job.resolve(data);
+      return;
+    }
+    // Messages from the core name the file; one that does not gets it here.
+    const text = String(data?.message ?? 'a part could not be parsed');
+    job.reject(new Error(text.includes(this.fileName) ? text : `${this.fileName}: ${text}`));
+  }
+
+  /** Rejects the jobs of `worker`; `notLoaded`: the errors say so (loadFailure), and it takes no more. */
+  failWorker(worker, message, notLoaded = false) {
+    if (notLoaded) this.broken.add(worker);
+    for (const [id, job] of this.pending) {
+      if (job.worker !== worker) continue;
+      this.pending.delete(id);
+      const err = new Error(`${this.fileName}: ${message}`);
+      err.loadFailure = notLoaded;
+      job.reject(err);
+    }
+  }
+
+  /** Whether worker `slot` can take a part (it has not failed to load). */
+  usable(slot) {
+    return !this.broken.has(this.workers[slot]);
+  }
+
+  terminate() {
+    for (const worker of this.workers) worker.terminate();
+    for (const job of this.pending.values()) job.reject(new Error(`${this.fileName}: the part workers were stopped`));
+    this.pending.clear();
+  }
+}
+
+/**
+ * Parses one part here, in the coordinator: when there is one part worker
+ * only, or when part workers cannot start (part-worker.js unreachable, say
+ * offline). The same loop as part-worker.js's parsePart; resolves to
+ * {part, bytesRead, rows}.
+ */
+async function parsePartHere({ file, name, options, head, spec }, onProgress) {
+  const start = Number(spec.start);
+  const end = Number(spec.end);
+  const size = file.size;
+  const builder = new wasm.PartBuilder(name, options, head, spec);
+  try {
+    const read = (offset) => (offset < size ? file.slice(offset, Math.min(offset + CHUNK_BYTES, size)).arrayBuffer() : null);
+    let offset = start;
+    let pending = read(offset);
+    while (pending) {
+      const chunk = new Uint8Array(await pending);
+      const next = offset + chunk.byteLength;
+      pending = read(next);
+      const done = builder.push(chunk);
+      offset = next;
+      onProgress?.(Math.max(0, Math.min(offset, end) - start), Number(builder.rowsRead()));
+      if (done) break;
+    }
+    const bytesRead = Number(builder.bytesRead());
+    const rows = Number(builder.rowsRead());
+    return { part: builder.finish(), bytesRead, rows };
+  } finally {
+    // finish() leaves an empty builder behind: free it either way.
+    try {
+      builder.free();
+    } catch {
+      /* already freed */
     }
   }
 }
 
-/** Pushes `file` into `profiler` in slices; `extra` goes into every progress message. */
-async function pushFile(profiler, file, extra = {}) {
-  const totalBytes = file.size;
-  progress({ stage: 'reading', fraction: 0, bytesRead: 0, totalBytes, rowsRead: 0, ...extra }, true);
-  for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
-    const chunk = new Uint8Array(await file.slice(offset, offset + CHUNK_BYTES).arrayBuffer());
-    profiler.push(chunk);
-    const bytesRead = Math.min(offset + CHUNK_BYTES, totalBytes);
-    progress({
-      stage: 'reading',
-      fraction: totalBytes > 0 ? bytesRead / totalBytes : 1,
-      bytesRead,
-      totalBytes,
-      rowsRead: Number(profiler.rowsRead()),
-      ...extra,
-    });
+/** The wasm exports stream mode needs, or an error saying which this build lacks. */
+function requireStreamExports() {
+  const missing = ['readHead', 'planParts', 'PartBuilder', 'checkParts'].filter((name) => typeof wasm[name] !== 'function');
+  if (typeof wasm.Profiler?.fromParts !== 'function') missing.push('Profiler.fromParts');
+  if (missing.length) throw new Error(`this build of the checker cannot stream big files (missing ${missing.join(', ')}); set stream to 'off'`);
+}
+
+/**
+ * Stream mode: reads `file` as parts parsed in parallel by part workers and
+ * merges them into a Profiler (not finished). Resolves to {profiler,
+ * workerMemory, afterMerge, timings}: each part worker's largest wasm
+ * memory, this worker's once merged, and the read_parts and merge_parts
+ * milliseconds.
+ */
+async function readStreamed(file, options, settings, meter) {
+  requireStreamExports();
+  let opts = { ...profilerOptions(options), stream: 'on' };
+  if (options?.streamAboveBytes !== undefined && options?.streamAboveBytes !== null && options?.streamAboveBytes !== '') opts.streamAboveBytes = settings.above;
+  const name = file.name;
+  const started = performance.now();
+  meter.update(0, 0, { mode: 'stream' }, true);
+  const headBytes = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
+  const head = wasm.readHead(name, headBytes, file.size <= HEAD_BYTES);
+  const specs = Array.from(wasm.planParts(file.size, head, settings.workers));
+  if (specs.length === 0) throw new Error(`${name}: no parts were planned`);
+  // The options are checked once here, before any part worker starts.
+  try {
+    new wasm.PartBuilder(name, opts, head, specs[0]).free();
+  } catch (err) {
+    throw optionsError(err);
   }
-  const rowsRead = Number(profiler.rowsRead());
-  progress({ stage: 'reading', fraction: 1, bytesRead: totalBytes, totalBytes, rowsRead, ...extra }, true);
-  return rowsRead;
+  // One part worker would only copy what this worker can do itself.
+  const pool = specs.length > 1 ? new PartWorkers(specs.length, name) : null;
+  try {
+    const bytes = new Array(specs.length).fill(0);
+    const rows = new Array(specs.length).fill(0);
+    const sum = (list) => list.reduce((a, b) => a + b, 0);
+    const report = (force = false) => meter.update(sum(bytes), sum(rows), { mode: 'stream', parts: specs.length }, force);
+    const job = (spec) => ({ file, name, options: opts, head, spec });
+    /** Part `i` in its worker, or here when that worker cannot load. */
+    const runPart = async (i, spec, onProgress) => {
+      if (pool?.usable(i)) {
+        try {
+          return await pool.run(i, job(spec), onProgress);
+        } catch (err) {
+          if (!err.loadFailure) throw err;
+        }
+      }
+      return parsePartHere(job(spec), onProgress);
+    };
+    const parsed = await Promise.all(
+      specs.map((spec, i) =>
+        runPart(i, spec, (b, r) => {
+          bytes[i] = b;
+          rows[i] = r;
+          report();
+        }),
+      ),
+    );
+    const parts = parsed.map((p) => p.part);
+    parsed.forEach((p, i) => {
+      rows[i] = Number(p.rows) || 0;
+    });
+    // Every byte is read (the head's too, which no part counts).
+    const readAll = (data) => meter.update(file.size, sum(rows), { mode: 'stream', parts: specs.length, ...data }, true);
+    readAll();
+    // A part that started inside a quoted field (a speculative cut) is
+    // parsed again from the record boundary its neighbour found. Each
+    // re-parse starts at a true boundary, so the chain ends within one pass.
+    let reparsed = 0;
+    for (let fix = wasm.checkParts(parts); fix; fix = wasm.checkParts(parts)) {
+      const index = Number(fix.index);
+      if (!(index >= 0 && index < specs.length) || reparsed >= specs.length) {
+        throw new Error(`${name}: the parts do not join at record boundaries (part ${index} from byte ${fix.start})`);
+      }
+      reparsed++;
+      specs[index] = { ...specs[index], start: Number(fix.start), atRecordBoundary: true };
+      progress({ stage: 'reparse', fraction: reparsed / specs.length, bytes: meter.bytes, totalBytes: meter.totalBytes, rows: meter.rows, part: index, start: Number(fix.start), ...meter.extra }, true);
+      const again = await runPart(index, specs[index]);
+      parts[index] = again.part;
+      rows[index] = Number(again.rows) || 0;
+      readAll({ reparsed });
+    }
+    // The part workers that ran (none when this worker parsed every part).
+    const workerMemory = pool ? pool.memory.filter((_, i) => pool.usable(i)) : [];
+    pool?.terminate();
+    progress({ stage: 'merge', fraction: 0, bytes: meter.bytes, totalBytes: meter.totalBytes, rows: meter.rows, parts: specs.length, reparsed, ...meter.extra }, true);
+    const mergeStarted = performance.now();
+    let profiler;
+    try {
+      profiler = wasm.Profiler.fromParts(name, opts, head, parts, file.size);
+    } finally {
+      parts.length = 0;
+    }
+    const timings = { read_parts: round(mergeStarted - started), merge_parts: round(performance.now() - mergeStarted) };
+    return { profiler, workerMemory, afterMerge: memoryBytes(), timings };
+  } finally {
+    pool?.terminate();
+  }
 }
 
 function compareThresholds(thresholds) {
@@ -231,32 +684,44 @@ function compareThresholds(thresholds) {
   return out;
 }
 
+/** Reads one file of a compare into a profiler (streamed or exact): {profiler, workerMemory}. */
+async function readForCompare(file, options, settings, meter) {
+  if (streams(file, settings)) return readStreamed(file, options, settings, meter);
+  const profiler = newProfiler(file.name, options);
+  try {
+    await pushFile(profiler, file, meter);
+  } catch (err) {
+    freeProfiler(profiler);
+    throw err;
+  }
+  return { profiler, workerMemory: [] };
+}
+
 /** Reads both files (reference first) into two profilers and compares them. */
 async function compare(reference, candidate, options, thresholds) {
   await ready;
   // The kept table of a single-file run is not needed while comparing; free its memory.
   dropKept();
-  const opts = profilerOptions(options);
+  await ensureModel(options);
+  const settings = streamSettings(options);
+  const totalBytes = reference.size + candidate.size;
+  const meter = new ReadMeter(totalBytes);
   const profilers = [];
   try {
-    const r = new wasm.Profiler(reference.name, opts);
-    profilers.push(r);
-    const c = new wasm.Profiler(candidate.name, opts);
-    profilers.push(c);
-    await pushFile(r, reference, { file: 'reference', fileName: reference.name });
-    await pushFile(c, candidate, { file: 'candidate', fileName: candidate.name });
-    const totalBytes = reference.size + candidate.size;
-    const rowsRead = Number(r.rowsRead()) + Number(c.rowsRead());
-    const result = await wasm.compare(r, c, compareThresholds(thresholds), onStage(totalBytes, rowsRead));
-    return result.report;
+    meter.startFile({ file: 'reference', fileName: reference.name });
+    const r = await readForCompare(reference, options, settings, meter);
+    profilers.push(r.profiler);
+    meter.startFile({ file: 'candidate', fileName: candidate.name });
+    const c = await readForCompare(candidate, options, settings, meter);
+    profilers.push(c.profiler);
+    meter.done();
+    const result = await wasm.compare(r.profiler, c.profiler, compareThresholds(thresholds), onStage(totalBytes, meter.rows));
+    const report = result.report;
+    if (report?.reference) addComputeFacts(report.reference, r);
+    if (report?.candidate) addComputeFacts(report.candidate, c);
+    return report;
   } finally {
-    for (const p of profilers) {
-      try {
-        p.free?.();
-      } catch {
-        /* already freed */
-      }
-    }
+    for (const p of profilers) freeProfiler(p);
   }
 }
 

@@ -20,6 +20,8 @@ usage:
                          [--review-sample OUT.csv] [--review-per-class N | --review-fraction F]
                          [--review-seed N] [--review-enrich N]
                          [--proba COL]...
+                         [--embed hashed|semantic] [--model PATH]
+                         [--stream auto|on|off] [--threads N] [--sample-rows N]
   preflight compare REFERENCE CANDIDATE [--label COL] [--json OUT.json] [--rows OUT.csv]
                          [--html OUT.html [--include-rows]]
                          [--backend auto|gpu|cpu] [--ks F] [--alpha F] [--psi F]
@@ -31,6 +33,15 @@ FILE is .csv .tsv .txt .jsonl .ndjson, optionally .gz; other names are sniffed.
 Progress goes to stderr, a short summary to stdout.
 RULES.json: a rules file (README \"Rules\", schema www/rules.schema.json);
 without one the default rules apply.
+--embed semantic: the neighbour checks (outliers, near duplicates, label issues) use a sentence
+model (all-MiniLM-L6-v2) on the text column (--text COL, else the first column profiled as text);
+--model PATH: its weights file (default: $PREFLIGHT_MODEL, else www/models/all-MiniLM-L6-v2.pfm
+in this checkout; scripts/fetch-model writes it).
+--stream: read the file in parts, in parallel, with bounded memory (on), or whole (off); auto
+streams files over 64 MiB. A streamed run profiles every row (columns, exact duplicates,
+classes, personal data) and runs the row-level checks on a uniform sample (the report's
+\"sampling\" says which; --sample-rows N, default 100000). --threads N: parts read at once
+(default: the machine's cores).
 exit status: 0 report made and verdict passed, 1 verdict failed (an error-level rule failed),
              2 usage error, unreadable input or invalid rules file";
 
@@ -57,6 +68,10 @@ struct Args {
     html: Option<PathBuf>,
     /// `--include-rows`: the HTML report quotes row values.
     include_rows: bool,
+    /// `--model PATH`: the weights file of `--embed semantic`.
+    model: Option<PathBuf>,
+    /// `--threads N`: parts read at once in stream mode.
+    threads: usize,
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
@@ -85,6 +100,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         review_sample: None,
         html: None,
         include_rows: false,
+        model: None,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -118,6 +135,21 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 };
             }
             "--quiet" | "-q" => out.quiet = true,
+            "--embed" => out.options.embed = value("--embed")?.parse().map_err(|e: preflight::Error| e.to_string())?,
+            "--model" => out.model = Some(value("--model")?.into()),
+            "--stream" => out.options.stream = value("--stream")?.parse().map_err(|e: preflight::Error| e.to_string())?,
+            "--sample-rows" => {
+                out.options.sample_rows = match value("--sample-rows")?.parse::<usize>() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err("--sample-rows needs a whole number of at least 1".into()),
+                }
+            }
+            "--threads" => {
+                out.threads = match value("--threads")?.parse::<usize>() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err("--threads needs a whole number of at least 1".into()),
+                }
+            }
             "--rules" => out.rules = Some(value("--rules")?.into()),
             "--annotator" => out.options.annotators.push(value("--annotator")?),
             "--proba" => out.options.proba_columns.push(value("--proba")?),
@@ -179,6 +211,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         (true, 2) => {}
         (true, _) => return Err("compare needs two files: REFERENCE CANDIDATE".into()),
     }
+    if out.model.is_some() && out.options.embed != preflight::EmbedMode::Semantic {
+        return Err("--model is the weights file of semantic embeddings: give --embed semantic too".into());
+    }
     if out.include_rows && out.html.is_none() {
         return Err("--include-rows is an option of the HTML report: give --html OUT.html too".into());
     }
@@ -223,28 +258,48 @@ struct Progress {
     total: u64,
     started: std::time::Instant,
     last_draw: std::time::Instant,
+    /// The stage last shown, so that a stage reporting progress is shown once.
+    last_stage: String,
 }
 
 impl Progress {
+    /// Reading progress by bytes: a bar redrawn ten times a second on a
+    /// terminal, a line at most once a second otherwise (a log).
     fn bytes(&mut self, read: u64, rows: u64) {
-        if !self.enabled || !self.tty || self.last_draw.elapsed().as_millis() < 100 {
+        let every_ms = if self.tty { 100 } else { 1000 };
+        if !self.enabled || self.last_draw.elapsed().as_millis() < every_ms {
             return;
         }
         self.last_draw = std::time::Instant::now();
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let fraction = if self.total > 0 { (read as f64 / self.total as f64).min(1.0) } else { 0.0 };
-        let width = 30;
-        let filled = (fraction * width as f64) as usize;
-        let left = if fraction > 0.0 { secs / fraction - secs } else { 0.0 };
-        eprint!(
-            "\rreading [{}{}] {:5.1}%  {:.1} MB/s  {} rows  {:.0}s left   ",
-            "#".repeat(filled),
-            " ".repeat(width - filled),
+        let left = if fraction > 0.0 { format!("{:.0}s left", secs / fraction - secs) } else { "time left unknown".into() };
+        let rates = format!(
+            "{:5.1}%  {:.1} MB/s  {} rows  {:.0} rows/s  {left}",
             fraction * 100.0,
             read as f64 / 1e6 / secs,
             rows,
-            left
+            rows as f64 / secs
         );
+        if self.tty {
+            let width = 30;
+            let filled = ((fraction * width as f64) as usize).min(width);
+            eprint!("\rreading [{}{}] {rates}   ", "#".repeat(filled), " ".repeat(width - filled));
+        } else {
+            eprintln!("preflight: reading {rates}");
+        }
+    }
+
+    /// A stage's progress: a line when the stage starts; on a terminal, the
+    /// run's share done while a long stage (the semantic embedding) goes on.
+    fn update(&mut self, stage: &str, fraction: f64) {
+        if stage != self.last_stage {
+            self.last_stage = stage.to_string();
+            self.stage(stage);
+        } else if self.enabled && self.tty && self.last_draw.elapsed().as_millis() >= 100 {
+            self.last_draw = std::time::Instant::now();
+            eprint!("\rpreflight: {stage} ({:.0}% of the run, {:.1}s)   ", fraction * 100.0, self.started.elapsed().as_secs_f64());
+        }
     }
 
     fn stage(&mut self, stage: &str) {
@@ -262,7 +317,7 @@ impl Progress {
 
 fn run(args: &Args) -> Result<Analysis, String> {
     let (mut profiler, display, mut progress) = read(args, &args.file)?;
-    let analysis = pollster::block_on(profiler.analyse(&mut |stage, _| progress.stage(stage)))
+    let analysis = pollster::block_on(profiler.analyse(&mut |stage, fraction| progress.update(stage, fraction)))
         .map_err(|e| format!("{display}: {e}"))?;
     Ok(analysis)
 }
@@ -270,8 +325,8 @@ fn run(args: &Args) -> Result<Analysis, String> {
 fn run_compare(args: &Args) -> Result<CompareAnalysis, String> {
     let (mut reference, ref_display, mut progress) = read(args, &args.files[0])?;
     let (mut candidate, cand_display, _) = read(args, &args.files[1])?;
-    pollster::block_on(preflight::compare(&mut reference, &mut candidate, &args.thresholds, &mut |stage, _| {
-        progress.stage(stage)
+    pollster::block_on(preflight::compare(&mut reference, &mut candidate, &args.thresholds, &mut |stage, fraction| {
+        progress.update(stage, fraction)
     }))
     // The core's message names the file (reference or candidate) an error came from.
     .map_err(|e| format!("compare {ref_display} {cand_display}: {e}"))
@@ -296,7 +351,18 @@ fn read(args: &Args, path: &Path) -> Result<(Profiler, String, Progress), String
         total,
         started: std::time::Instant::now(),
         last_draw: std::time::Instant::now(),
+        last_stage: String::new(),
     };
+    if args.options.stream.streams(total, args.options.stream_above_bytes) {
+        // Stream mode: parts in parallel, each thread with its own handle.
+        drop(reader);
+        progress.stage("reading (streamed in parts)");
+        let profiler = preflight::stream::profile_path_parallel(path, &args.options, args.threads, &mut |read, rows| {
+            progress.bytes(read, rows)
+        })
+        .map_err(|e| e.to_string())?;
+        return Ok((profiler, display, progress));
+    }
     let mut profiler = Profiler::new(&inner_name, args.options.clone());
     let mut buf = vec![0u8; 1 << 20];
     progress.stage("reading");
@@ -384,6 +450,45 @@ fn load_rules(path: &Path) -> Result<preflight::checks::rules::RuleSet, String> 
     preflight::checks::rules::RuleSet::from_json(&text, &display).map_err(|e| e.to_string())
 }
 
+/// The weights file of `--embed semantic`: `--model PATH`, else
+/// `$PREFLIGHT_MODEL`, else `www/models/all-MiniLM-L6-v2.pfm` in the
+/// checkout around this executable (target/release/preflight) or around the
+/// current directory.
+fn model_path(chosen: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = chosen {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("PREFLIGHT_MODEL").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let relative = Path::new("www").join("models").join(preflight::semantic::MODEL_FILE);
+    let exe = std::env::current_exe().ok();
+    let cwd = std::env::current_dir().ok();
+    let roots = exe.iter().flat_map(|e| e.ancestors().skip(1)).chain(cwd.iter().flat_map(|c| c.ancestors()));
+    for root in roots {
+        if root.join(&relative).is_file() {
+            return Ok(root.join(&relative));
+        }
+    }
+    Err(format!(
+        "semantic embeddings need the model file {}, and there is none in {} under the folders around {} or {}: \
+         run scripts/fetch-model, or give --model PATH (or set PREFLIGHT_MODEL)",
+        preflight::semantic::MODEL_FILE,
+        Path::new("www").join("models").display(),
+        exe.as_deref().map_or("this executable".into(), |e| e.display().to_string()),
+        cwd.as_deref().map_or("the current directory".into(), |c| c.display().to_string()),
+    ))
+}
+
+/// Reads and loads the weights file of `--embed semantic`.
+fn load_model(chosen: Option<&Path>) -> Result<preflight::semantic::SemanticModel, String> {
+    let path = model_path(chosen)?;
+    let display = path.display();
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("{display}: cannot read the model file: {e} (scripts/fetch-model writes it)"))?;
+    preflight::semantic::SemanticModel::from_bytes(&bytes).map_err(|e| format!("{display}: {e}"))
+}
+
 /// Writes `--review-sample`: an error when there is no label column to
 /// sample by.
 fn write_review_sample(args: &Args, analysis: &Analysis) -> Result<(), String> {
@@ -441,6 +546,24 @@ fn summary(analysis: &Analysis) -> String {
             i.group_count,
             i.additional_redundant_rows
         ));
+    }
+    if let Some(e) = r.embedding.as_ref().filter(|e| e.method.as_deref() == Some("semantic")) {
+        line(format!(
+            "  embedding: semantic, {} of {:?} on the {}{}: {} rows{}{}",
+            e.model.as_deref().unwrap_or("model"),
+            e.features.first().map_or("", |f| f.column.as_str()),
+            if e.backend.as_deref() == Some("gpu") { "GPU" } else { "CPU" },
+            e.adapter.as_ref().map(|a| format!(" ({a})")).unwrap_or_default(),
+            e.rows,
+            match e.truncated_texts {
+                Some(n) if n > 0 => format!(", {n} texts cut at {} tokens", preflight::semantic::MAX_TOKENS),
+                _ => String::new(),
+            },
+            e.rows_without_text.map(|n| format!(", {n} rows without text left out")).unwrap_or_default(),
+        ));
+        if let Some(note) = &e.note {
+            line(format!("    note: {note}"));
+        }
     }
     line(format!("  near duplicates: {} groups ({} rows)", r.duplicates.near.group_count, r.duplicates.near.rows_in_groups));
     for t in &r.text_duplicates {
@@ -724,6 +847,15 @@ fn main() -> ExitCode {
             }
         }
     }
+    if args.options.embed == preflight::EmbedMode::Semantic {
+        match load_model(args.model.as_deref()) {
+            Ok(model) => args.options.semantic_model = Some(model),
+            Err(e) => {
+                eprintln!("preflight: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let delivered = if args.compare {
         run_compare(&args).map(|a| {
             let summary = compare_summary(&a);
@@ -735,8 +867,11 @@ fn main() -> ExitCode {
             deliver(&args, &a.report, a.report.verdict.passed, || a.rows.to_csv(), summary)
         })
     };
-    delivered.unwrap_or_else(|e| {
+    let status = delivered.unwrap_or_else(|e| {
         eprintln!("preflight: {e}");
         ExitCode::from(2)
-    })
+    });
+    // Before the thread's storage goes: the GPU's objects cannot be dropped then.
+    preflight::release_gpu();
+    status
 }

@@ -73,28 +73,25 @@ pub fn detect_label(summaries: &[ColumnSummary], rows: usize) -> Option<(usize, 
 /// in a boolean column `True` and `true` are one class (named `true`);
 /// other labels as written.
 pub fn labels(table: &Table, column: usize, comparison: Comparison) -> Vec<Option<Cow<'_, str>>> {
-    table.columns[column]
-        .cells()
-        .map(|c| {
-            if c.is_missing() {
-                return None;
+    table.columns[column].cells().map(|c| (!c.is_missing()).then(|| label_of(c.text(), comparison))).collect()
+}
+
+/// The class a non-missing label `text` names, under the column's
+/// comparison (see [`labels`]).
+pub fn label_of(text: &str, comparison: Comparison) -> Cow<'_, str> {
+    let canonical = match comparison {
+        Comparison::Integer => text.trim().parse::<i64>().ok().map(|v| v.to_string()),
+        Comparison::Numeric => parse_number(text).map(|v| {
+            if v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}")
             }
-            let text = c.text();
-            let canonical = match comparison {
-                Comparison::Integer => text.trim().parse::<i64>().ok().map(|v| v.to_string()),
-                Comparison::Numeric => parse_number(text).map(|v| {
-                    if v.fract() == 0.0 && v.abs() < 1e15 {
-                        format!("{}", v as i64)
-                    } else {
-                        format!("{v}")
-                    }
-                }),
-                Comparison::Boolean => parse_bool(text).map(|b| b.to_string()),
-                Comparison::Text => None,
-            };
-            Some(canonical.map_or(Cow::Borrowed(text), Cow::Owned))
-        })
-        .collect()
+        }),
+        Comparison::Boolean => parse_bool(text).map(|b| b.to_string()),
+        Comparison::Text => None,
+    };
+    canonical.map_or(Cow::Borrowed(text), Cow::Owned)
 }
 
 /// Counts, shares, imbalance ratio, entropy, flagged minority classes,
@@ -102,14 +99,22 @@ pub fn labels(table: &Table, column: usize, comparison: Comparison) -> Vec<Optio
 /// [`MULTI_LABEL_SHARE`] of the labels are JSON arrays of strings, each
 /// label of a row is counted once (shares are then of all assignments).
 pub fn class_balance<S: AsRef<str>>(labels: &[Option<S>], label_column: &str, reason: String) -> ClassBalance {
-    let present = labels.iter().flatten().count();
-    let lists = labels.iter().flatten().filter(|l| label_list(l.as_ref()).is_some()).count();
+    let weighted: Vec<(Option<&str>, u64)> = labels.iter().map(|l| (l.as_ref().map(|l| l.as_ref()), 1)).collect();
+    class_balance_of_counts(&weighted, label_column, reason)
+}
+
+/// [`class_balance`] of labels given with their counts (`None`: missing),
+/// as a streamed run has them: each distinct label once, with how many rows
+/// carry it.
+pub fn class_balance_of_counts(labels: &[(Option<&str>, u64)], label_column: &str, reason: String) -> ClassBalance {
+    let present: u64 = labels.iter().filter(|(l, _)| l.is_some()).map(|(_, n)| n).sum();
+    let lists: u64 = labels.iter().filter(|(l, _)| l.is_some_and(|l| label_list(l).is_some())).map(|(_, n)| n).sum();
     let multi_label = lists > 0 && lists as f64 >= MULTI_LABEL_SHARE * present as f64;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let (mut missing, mut labelled_rows) = (0, 0);
-    for label in labels {
-        let Some(l) = label.as_ref().map(|l| l.as_ref()) else {
-            missing += 1;
+    for &(label, n) in labels {
+        let Some(l) = label else {
+            missing += n;
             continue;
         };
         match label_list(l).filter(|_| multi_label) {
@@ -118,17 +123,17 @@ pub fn class_balance<S: AsRef<str>>(labels: &[Option<S>], label_column: &str, re
                 list.sort();
                 list.dedup();
                 if list.is_empty() {
-                    missing += 1;
+                    missing += n;
                     continue;
                 }
-                labelled_rows += 1;
+                labelled_rows += n;
                 for l in list {
-                    *counts.entry(l).or_default() += 1;
+                    *counts.entry(l).or_default() += n;
                 }
             }
             None => {
-                labelled_rows += 1;
-                *counts.entry(l.to_string()).or_default() += 1;
+                labelled_rows += n;
+                *counts.entry(l.to_string()).or_default() += n;
             }
         }
     }

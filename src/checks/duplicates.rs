@@ -156,22 +156,28 @@ pub fn summarize_groups(groups: &[Vec<u32>], lines: &[u64], rows: usize) -> (Vec
             group_of[r as usize] = Some(g[0]);
         }
     }
+    (group_examples(groups, |r| lines[r as usize]), group_of, rows_in_groups)
+}
+
+/// The groups listed in a report: the largest first (ties by first row), at
+/// most [`GROUP_EXAMPLES`], each with at most [`ROWS_PER_GROUP`] rows and
+/// their lines (`line_of`).
+pub fn group_examples(groups: &[Vec<u32>], line_of: impl Fn(u32) -> u64) -> Vec<RowGroup> {
     let mut listed: Vec<&Vec<u32>> = groups.iter().collect();
     listed.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
-    let examples = listed
+    listed
         .into_iter()
         .take(GROUP_EXAMPLES)
         .map(|g| {
             let shown = &g[..g.len().min(ROWS_PER_GROUP)];
             RowGroup {
                 rows: shown.iter().map(|&r| r as u64).collect(),
-                lines: shown.iter().map(|&r| lines[r as usize]).collect(),
+                lines: shown.iter().map(|&r| line_of(r)).collect(),
                 size: g.len() as u64,
                 rows_not_listed: (g.len() - shown.len()) as u64,
             }
         })
-        .collect();
-    (examples, group_of, rows_in_groups)
+        .collect()
 }
 
 /// Exact duplicates from row hashes; returns the section and each row's

@@ -46,7 +46,7 @@
 //! date statistics; so nothing downstream (JSON, HTML, the page, the JS API)
 //! shows a raw value.
 
-use crate::ingest::{Cell, Column, Table};
+use crate::ingest::{Cell, Table};
 use crate::report::{
     Alert, ColumnProfile, ColumnType, CompareReport, FlaggedRow, Pii, PiiFinding, PiiNameHint, Report,
 };
@@ -1308,17 +1308,17 @@ pub struct PiiScan {
 }
 
 /// Counts of one column and kind while scanning.
-#[derive(Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct KindTally {
     count: u64,
     /// The first distinct masked matches, with their rows.
-    examples: Vec<(usize, String)>,
+    examples: Vec<(u64, String)>,
 }
 
 impl KindTally {
     /// Counts a value; `masked` makes its example, called only while
     /// examples are wanted.
-    fn add(&mut self, row: usize, masked: impl FnOnce() -> String) {
+    fn add(&mut self, row: u64, masked: impl FnOnce() -> String) {
         self.count += 1;
         if self.examples.len() < EXAMPLES {
             let masked = masked();
@@ -1346,137 +1346,317 @@ impl KindTally {
     }
 }
 
-/// Bit of a column's row set: the row's card matches are all bare digits.
+/// Bit of a row's kinds while streaming: the row has a card written as bare
+/// digits only (no grouped card) in the stream's first such column; whether
+/// it counts is decided per column at the end.
 const BARE_CARD_ONLY: u8 = 1 << 7;
+
+/// What one column's values held, while streaming.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ColumnScan {
+    name: String,
+    /// The name's hint (`NameHint::Personal`): kind and reason.
+    hint: Option<(String, String)>,
+    /// Named exactly `name`: the values decide the hint.
+    bare_name: bool,
+    phone_column: bool,
+    ssn_column: bool,
+    version_column: bool,
+    /// Non-missing values (texts and vectors).
+    present: u64,
+    /// Text values, and those that read like people's names (`bare_name`).
+    texts: u64,
+    person_names: u64,
+    tallies: [KindTally; 7],
+    /// Bare-digit card matches, counted only when most of the column's bare
+    /// issuer-prefixed numbers pass Luhn.
+    bare_cards: KindTally,
+    bare_candidates: u64,
+    bare_valid: u64,
+}
+
+impl ColumnScan {
+    fn new(name: &str) -> ColumnScan {
+        let tokens = name_tokens(name);
+        let (hint, bare_name) = match name_hint(name) {
+            NameHint::Personal(kind, reason) => (Some((kind.to_string(), reason)), false),
+            NameHint::BareName => (None, true),
+            NameHint::None => (None, false),
+        };
+        let hint_kind = hint.as_ref().map(|(k, _)| k.as_str());
+        ColumnScan {
+            name: name.to_string(),
+            phone_column: hint_kind == Some("phone"),
+            ssn_column: hint_kind == Some("ssn"),
+            version_column: tokens.iter().any(|t| matches!(t.as_str(), "version" | "ver" | "release" | "build")),
+            hint,
+            bare_name,
+            present: 0,
+            texts: 0,
+            person_names: 0,
+            tallies: Default::default(),
+            bare_cards: KindTally::default(),
+            bare_candidates: 0,
+            bare_valid: 0,
+        }
+    }
+
+    fn context(&self) -> Context {
+        Context { phone_column: self.phone_column, ssn_column: self.ssn_column, version_column: self.version_column }
+    }
+
+    /// Whether the column's bare-digit cards count.
+    fn keep_bare(&self) -> bool {
+        self.bare_valid as f64 >= BARE_CARD_LUHN_SHARE * self.bare_candidates as f64
+    }
+
+    /// The hint of the column: from its name, or for a column named exactly
+    /// `name`, when most of its values read like people's names.
+    fn hint(&self) -> Option<(String, String)> {
+        if let Some(hint) = &self.hint {
+            return Some(hint.clone());
+        }
+        let share = self.person_names as f64 / self.texts.max(1) as f64;
+        (self.bare_name && self.texts > 0 && share >= PERSON_NAME_SHARE).then(|| {
+            (
+                "name".to_string(),
+                format!("column is named \"name\" and {:.0}% of its values read like people's names", share * 100.0),
+            )
+        })
+    }
+
+    fn merge(&mut self, later: ColumnScan, row_offset: u64) {
+        self.present += later.present;
+        self.texts += later.texts;
+        self.person_names += later.person_names;
+        self.bare_candidates += later.bare_candidates;
+        self.bare_valid += later.bare_valid;
+        let shift = |mut t: KindTally| {
+            for (row, _) in &mut t.examples {
+                *row += row_offset;
+            }
+            t
+        };
+        for (mine, theirs) in self.tallies.iter_mut().zip(later.tallies) {
+            mine.merge(shift(theirs));
+        }
+        self.bare_cards.merge(shift(later.bare_cards));
+    }
+}
+
+/// The personal data scan fed one value at a time, row by row, in bounded
+/// memory (a byte a row, counts and a few examples per column and kind), and
+/// mergeable: parts of a file scanned apart and merged in file order give
+/// what [`scan_table`] gives on the whole file (it is built on this).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PiiStream {
+    columns: Vec<ColumnScan>,
+    /// Each row's kinds ([`Kind::bit`]), with [`BARE_CARD_ONLY`] for a
+    /// bare-digit card in the column `bare_column`.
+    row_kinds: Vec<u8>,
+    /// The first column (index) with a bare-digit-only card.
+    bare_column: Option<usize>,
+    /// Rows with a bare-digit-only card in another column: (row, column).
+    other_bare: Vec<(u64, u32)>,
+    values_scanned: u64,
+    /// The kinds of the row being read.
+    current: u8,
+    #[serde(skip)]
+    matches: Vec<Match>,
+}
+
+impl PiiStream {
+    /// An empty scan, without columns.
+    pub fn new() -> PiiStream {
+        PiiStream::default()
+    }
+
+    /// Adds a column named `name` (its name is read for hints); returns its
+    /// index, the order of the calls.
+    pub fn add_column(&mut self, name: &str) -> usize {
+        self.columns.push(ColumnScan::new(name));
+        self.columns.len() - 1
+    }
+
+    /// Rows ended so far.
+    pub fn rows(&self) -> u64 {
+        self.row_kinds.len() as u64
+    }
+
+    /// Each row's kinds so far, as [`Kind::bit`]s, without the column-level
+    /// decision on bare-digit cards ([`PiiStream::finish`] makes it).
+    pub fn provisional_row_kinds(&self) -> &[u8] {
+        &self.row_kinds
+    }
+
+    /// Scans one value of `column` in the row being read.
+    pub fn scan(&mut self, column: usize, cell: Cell<'_>) {
+        let text = match cell {
+            Cell::Missing => return,
+            Cell::Vector(_) => {
+                self.columns[column].present += 1;
+                return;
+            }
+            Cell::Text(text) => text,
+        };
+        let row = self.row_kinds.len() as u64;
+        let col = &mut self.columns[column];
+        col.present += 1;
+        col.texts += 1;
+        if col.bare_name {
+            col.person_names += u64::from(looks_like_person_name(text.trim()));
+        }
+        self.values_scanned += 1;
+        let scan = scan_value(text, col.context(), &mut self.matches);
+        col.bare_candidates += u64::from(scan.bare_card_candidate);
+        if self.matches.is_empty() {
+            return;
+        }
+        let mut bits = 0u8;
+        let mut grouped_card = false;
+        let mut bare_card = None;
+        for m in &self.matches {
+            let masked = || mask(m.kind.name(), &text[m.start..m.end]);
+            if m.kind == Kind::Card {
+                if m.bare {
+                    bare_card.get_or_insert(&text[m.start..m.end]);
+                } else if !grouped_card {
+                    grouped_card = true;
+                    col.tallies[Kind::Card as usize].add(row, masked);
+                }
+            } else if bits & m.kind.bit() == 0 {
+                bits |= m.kind.bit();
+                col.tallies[m.kind as usize].add(row, masked);
+            }
+        }
+        if grouped_card {
+            bits |= Kind::Card.bit();
+        }
+        if let Some(masked) = bare_card {
+            col.bare_valid += 1;
+            if !grouped_card {
+                col.bare_cards.add(row, || mask(Kind::Card.name(), masked));
+                match self.bare_column {
+                    None => {
+                        self.bare_column = Some(column);
+                        bits |= BARE_CARD_ONLY;
+                    }
+                    Some(c) if c == column => bits |= BARE_CARD_ONLY,
+                    Some(_) => self.other_bare.push((row, column as u32)),
+                }
+            }
+        }
+        self.current |= bits;
+    }
+
+    /// Ends the row being read.
+    pub fn end_row(&mut self) {
+        self.row_kinds.push(self.current);
+        self.current = 0;
+    }
+
+    /// Appends the scan of the rows right after this one's; columns are
+    /// matched by name (the later scan's new columns come last, in its order).
+    pub fn merge(&mut self, later: PiiStream) {
+        let offset = self.rows();
+        let index: Vec<usize> = later
+            .columns
+            .iter()
+            .map(|c| match self.columns.iter().position(|m| m.name == c.name) {
+                Some(i) => i,
+                None => {
+                    self.columns.push(ColumnScan::new(&c.name));
+                    self.columns.len() - 1
+                }
+            })
+            .collect();
+        let later_bare = later.bare_column.map(|c| index[c]);
+        let mut row_kinds = later.row_kinds;
+        match (self.bare_column, later_bare) {
+            (None, Some(c)) => self.bare_column = Some(c),
+            (Some(mine), Some(theirs)) if mine != theirs => {
+                // The later part's flagged rows are of another column: listed.
+                for (row, bits) in row_kinds.iter_mut().enumerate() {
+                    if *bits & BARE_CARD_ONLY != 0 {
+                        *bits &= !BARE_CARD_ONLY;
+                        self.other_bare.push((offset + row as u64, theirs as u32));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.other_bare.extend(later.other_bare.iter().map(|&(row, c)| (offset + row, index[c as usize] as u32)));
+        self.row_kinds.extend_from_slice(&row_kinds);
+        self.values_scanned += later.values_scanned;
+        for (column, i) in later.columns.into_iter().zip(index) {
+            self.columns[i].merge(column, offset);
+        }
+    }
+
+    /// The report section and each row's kinds.
+    pub fn finish(self) -> PiiScan {
+        let mut section = Pii { values_scanned: self.values_scanned, ..Pii::default() };
+        let mut row_kinds = self.row_kinds;
+        let keep: Vec<bool> = self.columns.iter().map(ColumnScan::keep_bare).collect();
+        let keep_first = self.bare_column.is_some_and(|c| keep[c]);
+        for bits in &mut row_kinds {
+            if *bits & BARE_CARD_ONLY != 0 {
+                *bits &= !BARE_CARD_ONLY;
+                if keep_first {
+                    *bits |= Kind::Card.bit();
+                }
+            }
+        }
+        for &(row, column) in &self.other_bare {
+            if keep[column as usize] {
+                row_kinds[row as usize] |= Kind::Card.bit();
+            }
+        }
+        let mut totals = [0u64; 7];
+        for (mut column, keep_bare) in self.columns.into_iter().zip(keep) {
+            if let Some((kind, reason)) = column.hint() {
+                section.name_hints.push(PiiNameHint { column: column.name.clone(), kind, reason });
+            }
+            if keep_bare {
+                let bare = std::mem::take(&mut column.bare_cards);
+                column.tallies[Kind::Card as usize].merge(bare);
+            }
+            for kind in Kind::ALL {
+                let tally = std::mem::take(&mut column.tallies[kind as usize]);
+                if tally.count == 0 {
+                    continue;
+                }
+                totals[kind as usize] += tally.count;
+                section.columns.push(PiiFinding {
+                    column: column.name.clone(),
+                    kind: kind.name().into(),
+                    count: tally.count,
+                    share: tally.count as f64 / column.present.max(1) as f64,
+                    rows: tally.count,
+                    examples: tally.examples.into_iter().map(|(_, e)| e).collect(),
+                    name: column.name.clone(),
+                });
+            }
+        }
+        section.kinds = Kind::ALL.into_iter().map(|k| (k.name().to_string(), totals[k as usize])).collect();
+        PiiScan { section, row_kinds }
+    }
+}
 
 /// Scans every value of every column for personal data, and every column
 /// name for hints.
 pub fn scan_table(table: &Table) -> PiiScan {
-    let rows = table.rows();
-    let mut section = Pii::default();
-    let mut row_kinds = vec![0u8; rows];
-    let mut totals = [0u64; 7];
-    let mut matches = Vec::new();
+    let mut stream = PiiStream::new();
     for column in &table.columns {
-        let tokens = name_tokens(&column.name);
-        let hint = match name_hint(&column.name) {
-            NameHint::Personal(kind, reason) => Some((kind, reason)),
-            NameHint::BareName => bare_name_hint(column),
-            NameHint::None => None,
-        };
-        let hint_kind = hint.as_ref().map(|(k, _)| *k);
-        let context = Context {
-            phone_column: hint_kind == Some("phone"),
-            ssn_column: hint_kind == Some("ssn"),
-            version_column: tokens.iter().any(|t| matches!(t.as_str(), "version" | "ver" | "release" | "build")),
-        };
-        if let Some((kind, reason)) = hint {
-            section.name_hints.push(PiiNameHint { column: column.name.clone(), kind: kind.into(), reason });
-        }
-        let mut tallies: [KindTally; 7] = Default::default();
-        let mut bare_cards = KindTally::default();
-        let (mut present, mut bare_candidates, mut bare_valid) = (0u64, 0u64, 0u64);
-        let mut column_bits: Vec<u8> = Vec::new();
-        for row in 0..rows {
-            let text = match column.get(row) {
-                Cell::Missing => continue,
-                Cell::Vector(_) => {
-                    present += 1;
-                    continue;
-                }
-                Cell::Text(text) => text,
-            };
-            present += 1;
-            section.values_scanned += 1;
-            let scan = scan_value(text, context, &mut matches);
-            bare_candidates += u64::from(scan.bare_card_candidate);
-            if matches.is_empty() {
-                continue;
-            }
-            if column_bits.is_empty() {
-                column_bits = vec![0u8; rows];
-            }
-            let mut bits = 0u8;
-            let mut grouped_card = false;
-            let mut bare_card = None;
-            for m in &matches {
-                let masked = || mask(m.kind.name(), &text[m.start..m.end]);
-                if m.kind == Kind::Card {
-                    if m.bare {
-                        bare_card.get_or_insert(&text[m.start..m.end]);
-                    } else if !grouped_card {
-                        grouped_card = true;
-                        tallies[Kind::Card as usize].add(row, masked);
-                    }
-                } else if bits & m.kind.bit() == 0 {
-                    bits |= m.kind.bit();
-                    tallies[m.kind as usize].add(row, masked);
-                }
-            }
-            if let Some(masked) = bare_card {
-                bare_valid += 1;
-                if grouped_card {
-                    bits |= Kind::Card.bit();
-                } else {
-                    bits |= Kind::Card.bit() | BARE_CARD_ONLY;
-                    bare_cards.add(row, || mask(Kind::Card.name(), masked));
-                }
-            } else if grouped_card {
-                bits |= Kind::Card.bit();
-            }
-            column_bits[row] = bits;
-        }
-        if column_bits.is_empty() {
-            continue;
-        }
-        // Bare-digit cards count only in a column where most bare
-        // issuer-prefixed numbers pass Luhn.
-        let keep_bare = bare_valid as f64 >= BARE_CARD_LUHN_SHARE * bare_candidates as f64;
-        if keep_bare {
-            tallies[Kind::Card as usize].merge(bare_cards);
-        }
-        for (row, bits) in column_bits.iter().enumerate() {
-            let mut bits = *bits;
-            if bits & BARE_CARD_ONLY != 0 && !keep_bare {
-                bits &= !Kind::Card.bit();
-            }
-            row_kinds[row] |= bits & !BARE_CARD_ONLY;
-        }
-        for kind in Kind::ALL {
-            let tally = std::mem::take(&mut tallies[kind as usize]);
-            if tally.count == 0 {
-                continue;
-            }
-            totals[kind as usize] += tally.count;
-            section.columns.push(PiiFinding {
-                column: column.name.clone(),
-                kind: kind.name().into(),
-                count: tally.count,
-                share: tally.count as f64 / present.max(1) as f64,
-                rows: tally.count,
-                examples: tally.examples.into_iter().map(|(_, e)| e).collect(),
-                name: column.name.clone(),
-            });
-        }
+        stream.add_column(&column.name);
     }
-    section.kinds = Kind::ALL.into_iter().map(|k| (k.name().to_string(), totals[k as usize])).collect();
-    PiiScan { section, row_kinds }
-}
-
-/// The hint of a column named exactly `name`, when most of its values read
-/// like people's names.
-fn bare_name_hint(column: &Column) -> Option<(&'static str, String)> {
-    let (mut present, mut names) = (0u64, 0u64);
-    for cell in column.cells() {
-        if let Cell::Text(text) = cell {
-            present += 1;
-            names += u64::from(looks_like_person_name(text.trim()));
+    for row in 0..table.rows() {
+        for (i, column) in table.columns.iter().enumerate() {
+            stream.scan(i, column.get(row));
         }
+        stream.end_row();
     }
-    let share = names as f64 / present.max(1) as f64;
-    (present > 0 && share >= PERSON_NAME_SHARE).then(|| {
-        ("name", format!("column is named \"name\" and {:.0}% of its values read like people's names", share * 100.0))
-    })
+    stream.finish()
 }
 
 // ------------------------------------------------------------------ reports
@@ -1824,6 +2004,67 @@ impl<'de> MapAccess<'de> for LenientMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Scans rows `rows` of `table` into a stream of their own.
+    fn stream_rows(table: &Table, rows: std::ops::Range<usize>, order: &[usize]) -> PiiStream {
+        let mut stream = PiiStream::new();
+        for &c in order {
+            stream.add_column(&table.columns[c].name);
+        }
+        for row in rows {
+            for (i, &c) in order.iter().enumerate() {
+                stream.scan(i, table.columns[c].get(row));
+            }
+            stream.end_row();
+        }
+        stream
+    }
+
+    #[test]
+    fn streamed_parts_merge_into_the_whole_table_scan() {
+        // Bare-digit cards in two columns: kept in "pan" (they pass Luhn),
+        // dropped in "ref" (random ids); grouped cards, emails and phones
+        // elsewhere; a column named "name" holding people's names; part
+        // boundaries falling inside each.
+        let mut csv = String::from("ref,contact,pan,name,note\n");
+        let cards = ["4111111111111111", "5500005555555559", "4012888888881881", "340000000000009"];
+        for i in 0..60 {
+            let reference = if i % 3 == 0 { format!("4{:015}", 123_456_789 + i * 7) } else { format!("R{i}") };
+            let contact = match i % 4 {
+                0 => format!("user{}@example.org", i % 7),
+                1 => "+44 20 7946 0958".to_string(),
+                _ => String::new(),
+            };
+            let pan = if i % 5 == 0 { cards[i % 4].to_string() } else { String::new() };
+            let name = ["Ann Lee", "Bob Stone", "Cy Young", "Dee Park"][i % 4];
+            let note = if i % 9 == 0 { "card 4111-1111-1111-1111 on file" } else { "ok" };
+            csv.push_str(&format!("{reference},{contact},{pan},{name},{note}\n"));
+        }
+        let table = crate::ingest::test_table(&csv);
+        let whole = scan_table(&table);
+        assert!(whole.section.columns.iter().any(|f| f.column == "pan" && f.kind == "card"), "{:?}", whole.section);
+        assert!(!whole.section.columns.iter().any(|f| f.column == "ref"), "{:?}", whole.section);
+        assert!(whole.section.name_hints.iter().any(|h| h.column == "name"));
+        let order: Vec<usize> = (0..table.columns.len()).collect();
+        for cuts in [vec![0, 60], vec![0, 1, 60], vec![0, 7, 8, 31, 60], vec![0, 20, 40, 60]] {
+            let mut merged = stream_rows(&table, cuts[0]..cuts[1], &order);
+            for w in cuts[1..].windows(2) {
+                merged.merge(stream_rows(&table, w[0]..w[1], &order));
+            }
+            let scan = merged.finish();
+            assert_eq!(scan.section, whole.section, "cuts {cuts:?}");
+            assert_eq!(scan.row_kinds, whole.row_kinds, "cuts {cuts:?}");
+        }
+        // A later part that met the columns in another order (JSON lines)
+        // and saw a bare card column first: matched by name.
+        let mut merged = stream_rows(&table, 0..30, &order);
+        let mut later = stream_rows(&table, 30..60, &[4, 3, 2, 1, 0]);
+        later = serde_json::from_str(&serde_json::to_string(&later).unwrap()).unwrap();
+        merged.merge(later);
+        let scan = merged.finish();
+        assert_eq!(scan.section, whole.section);
+        assert_eq!(scan.row_kinds, whole.row_kinds);
+    }
 
     /// The kinds and matched texts found in `text`.
     fn found(text: &str, context: Context) -> Vec<(&'static str, &str)> {

@@ -812,19 +812,54 @@ fn percent(share: f64) -> String {
 /// them without one) and every rule of the set, evaluated on the report
 /// (its `verdict` aside) and the parsed table it was made from.
 pub fn profile_verdict(report: &Report, table: &Table, rules: Option<&RuleSet>) -> Verdict {
+    profile_verdict_of(report, Values::Table(table), rules)
+}
+
+/// Where the rules that read values (`allowed_values`) find them.
+#[derive(Clone, Copy)]
+pub enum Values<'a> {
+    /// Every row, in the parsed table.
+    Table(&'a Table),
+    /// A streamed run (`crate::stream`): `counts` gives a column's exact
+    /// whole-file count of each value, `None` when the column has too many
+    /// distinct values for exact counts; `sample` (the row sample) is read
+    /// then.
+    Streamed {
+        /// The row sample.
+        sample: &'a Table,
+        /// Whole-file value counts of the column named.
+        counts: &'a dyn Fn(&str) -> Option<Vec<(String, u64)>>,
+    },
+}
+
+impl<'a> Values<'a> {
+    fn table(&self) -> &'a Table {
+        match *self {
+            Values::Table(table) | Values::Streamed { sample: table, .. } => table,
+        }
+    }
+}
+
+/// [`profile_verdict`] with the values read from `values`.
+pub fn profile_verdict_of(report: &Report, values: Values<'_>, rules: Option<&RuleSet>) -> Verdict {
     let mut outcomes: Vec<RuleOutcome> = verdict::default_outcomes(report)
         .into_iter()
         .filter(|d| RuleSet::keeps_default(rules, d.replaced_by))
         .map(|d| d.outcome)
         .collect();
     if let Some(set) = rules {
-        outcomes.extend(set.rules.iter().map(|rule| evaluate(rule, report, table)));
+        outcomes.extend(set.rules.iter().map(|rule| evaluate_of(rule, report, values)));
     }
     verdict_of(outcomes)
 }
 
 /// Evaluates one rule on one file's report and table.
 pub fn evaluate(rule: &Rule, report: &Report, table: &Table) -> RuleOutcome {
+    evaluate_of(rule, report, Values::Table(table))
+}
+
+/// [`evaluate`] with the values read from `values`.
+pub fn evaluate_of(rule: &Rule, report: &Report, table: Values<'_>) -> RuleOutcome {
     let column_names: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
     let find = |name: &str| report.columns.iter().find(|c| c.name == name);
     match &rule.check {
@@ -995,33 +1030,59 @@ fn min_class_share(rule: &Rule, report: &Report, min: f64) -> RuleOutcome {
 
 fn allowed_values(
     rule: &Rule,
-    table: &Table,
+    source: Values<'_>,
     column: &str,
     values: &[String],
     names: &[&str],
     personal: bool,
 ) -> RuleOutcome {
+    let table = source.table();
     let Some(index) = table.column_index(column) else {
         return outcome(rule, 0.0, 0.0, false, no_such_column(column, names));
     };
     let allowed: std::collections::HashSet<&str> = values.iter().map(String::as_str).collect();
-    // Each disallowed value: how often, and the line of its first row.
-    let mut bad: HashMap<&str, (u64, u64)> = HashMap::new();
+    // Each disallowed value: how often, and the line of its first row (not
+    // known from a streamed run's counts).
+    let mut bad: HashMap<&str, (u64, Option<u64>)> = HashMap::new();
     let (mut checked, mut failed) = (0u64, 0u64);
-    for (row, cell) in table.columns[index].cells().enumerate() {
-        if cell.is_missing() {
-            continue;
+    let counts = match source {
+        Values::Streamed { counts, .. } => counts(column),
+        Values::Table(_) => None,
+    };
+    let mut scope = String::new();
+    match &counts {
+        Some(counts) => {
+            for (text, n) in counts {
+                checked += n;
+                if !allowed.contains(text.as_str()) {
+                    failed += n;
+                    bad.entry(text.as_str()).or_insert((0, None)).0 += n;
+                }
+            }
         }
-        checked += 1;
-        let text = cell.text();
-        if !allowed.contains(text) {
-            failed += 1;
-            bad.entry(text).or_insert((0, table.lines[row])).0 += 1;
+        None => {
+            for (row, cell) in table.columns[index].cells().enumerate() {
+                if cell.is_missing() {
+                    continue;
+                }
+                checked += 1;
+                let text = cell.text();
+                if !allowed.contains(text) {
+                    failed += 1;
+                    bad.entry(text).or_insert((0, Some(table.lines[row]))).0 += 1;
+                }
+            }
+            if matches!(source, Values::Streamed { .. }) {
+                scope = format!(
+                    " (checked on a sample of {} rows: the column has too many distinct values to count them all)",
+                    table.rows()
+                );
+            }
         }
     }
     let message = if failed == 0 {
         format!(
-            "all {checked} non-missing values of {column:?} are allowed ({})",
+            "all {checked} non-missing values of {column:?}{scope} are allowed ({})",
             values
                 .iter()
                 .take(10)
@@ -1030,8 +1091,8 @@ fn allowed_values(
                 .join(", ")
         )
     } else {
-        let mut listed: Vec<(&str, (u64, u64))> = bad.iter().map(|(v, c)| (*v, *c)).collect();
-        listed.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.1 .1.cmp(&b.1 .1)));
+        let mut listed: Vec<(&str, (u64, Option<u64>))> = bad.iter().map(|(v, c)| (*v, *c)).collect();
+        listed.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.1 .1.cmp(&b.1 .1)).then(a.0.cmp(b.0)));
         // Values of a column holding personal data are counted, not quoted.
         let shown: Vec<String> = listed
             .iter()
@@ -1043,7 +1104,10 @@ fn allowed_values(
                 } else {
                     quoted(v)
                 };
-                format!("{value} x{count} (first on line {line})")
+                match line {
+                    Some(line) => format!("{value} x{count} (first on line {line})"),
+                    None => format!("{value} x{count}"),
+                }
             })
             .collect();
         let more = if listed.len() > shown.len() {
@@ -1055,7 +1119,7 @@ fn allowed_values(
             String::new()
         };
         format!(
-            "{failed} of {checked} non-missing values of {column:?} are not allowed ({}): {}{more}{}",
+            "{failed} of {checked} non-missing values of {column:?}{scope} are not allowed ({}): {}{more}{}",
             percent(failed as f64 / checked.max(1) as f64),
             shown.join(", "),
             if personal { " (values not quoted: the column holds personal data)" } else { "" }

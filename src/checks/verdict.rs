@@ -311,8 +311,22 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
             None,
         );
     }
+    // A streamed run: these read checks that saw the row sample only.
+    if let Some(sampling) = report.sampling.as_ref().filter(|s| s.rows_sampled < s.rows_total) {
+        for d in &mut out {
+            if SAMPLED_DEFAULTS.contains(&d.outcome.rule.as_str()) {
+                d.outcome.message.push_str(&format!(
+                    " (on a uniform sample of {} of the file's {} rows)",
+                    sampling.rows_sampled, sampling.rows_total
+                ));
+            }
+        }
+    }
     out
 }
+
+/// Default rules that read checks a streamed run makes on its row sample.
+const SAMPLED_DEFAULTS: [&str; 4] = ["conflicting_labels", "text_duplicate_share", "outlier_share", "annotator_agreement"];
 
 fn on_column(mut outcome: RuleOutcome, column: &str) -> RuleOutcome {
     outcome.column = Some(column.to_string());

@@ -8,13 +8,56 @@
 //! label column and the columns that carry labels in other forms (other
 //! annotators, a model's probabilities, a verified flag) are left out: the
 //! label must not vote for itself.
+//!
+//! With [`EmbedMode::Semantic`] one text column is embedded by a sentence
+//! model instead ([`embed_semantic`], `crate::semantic`): its vector alone is
+//! the row's, since a text column that drives a dataset (reviews, support
+//! messages, instructions) carries its meaning, and mixing in scaled numbers
+//! would let them outvote it; the other columns are listed as left out, with
+//! that reason. Rows whose text is missing are not embedded.
 
 use crate::gpu::Metric;
 use crate::ingest::{Cell, Table};
 use crate::profile::value::{parse_bool, parse_datetime, parse_number, parse_vector};
 use crate::profile::{quantile_sorted, ColumnSummary};
 use crate::report::{ColumnType, Embedding, EmbeddingFeature, ExcludedColumn};
+use crate::semantic::{self, SemanticModel, TextEmbeddings};
+use crate::{Backend, Error, ErrorKind, Options};
 use std::collections::HashMap;
+
+/// How a text column becomes a row's vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmbedMode {
+    /// Hashed character 3-gram counts, beside the other columns' features:
+    /// built in, fast; finds copies with small edits, not paraphrases.
+    #[default]
+    Hashed,
+    /// A sentence-embedding model (all-MiniLM-L6-v2, `crate::semantic`) on
+    /// one text column: the neighbour checks work on meaning. Needs
+    /// `Options::semantic_model`.
+    Semantic,
+}
+
+impl EmbedMode {
+    /// "hashed" or "semantic", as the options and the report spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EmbedMode::Hashed => "hashed",
+            EmbedMode::Semantic => "semantic",
+        }
+    }
+}
+
+impl std::str::FromStr for EmbedMode {
+    type Err = Error;
+    fn from_str(s: &str) -> crate::Result<EmbedMode> {
+        match s {
+            "hashed" => Ok(EmbedMode::Hashed),
+            "semantic" => Ok(EmbedMode::Semantic),
+            _ => Err(Error::new(ErrorKind::InvalidOption, format!("embed must be hashed or semantic, not {s:?}"))),
+        }
+    }
+}
 
 /// Categoricals with at most this many values are one-hot encoded.
 pub const ONE_HOT_MAX: u64 = 32;
@@ -134,6 +177,7 @@ pub fn embed(
                 excluded,
                 rows: rows.len() as u64,
                 sampled,
+                ..Embedding::default()
             };
             return Ok(Embedded { data, dimension, rows, metric: Metric::Cosine, section });
         }
@@ -272,8 +316,151 @@ pub fn embed(
         debug_assert_eq!(at, dimension);
     }
     let metric = if dimension > 3 { Metric::Cosine } else { Metric::SquaredEuclidean };
-    let section = Embedding { dimension: dimension as u64, features, excluded, rows: rows.len() as u64, sampled };
+    // Say how text became vectors when a text column did.
+    let method =
+        encoders.iter().any(|e| matches!(e, Encoder::Hashed { ngrams: true, .. })).then(|| "hashed".to_string());
+    let section = Embedding {
+        dimension: dimension as u64,
+        features,
+        excluded,
+        rows: rows.len() as u64,
+        sampled,
+        method,
+        ..Embedding::default()
+    };
     Ok(Embedded { data, dimension, rows, metric, section })
+}
+
+/// What semantic vectors depend on besides the table: the text column, the
+/// rows embedded, the backend allowed and the model.
+type SemanticKey = (usize, Vec<u32>, Backend, SemanticModel);
+
+/// The semantic vectors of the last run of a profiler, reused by the next
+/// when nothing they depend on changed (the page re-runs the checks with
+/// another label column: the texts need not go through the model again).
+#[derive(Debug, Clone, Default)]
+pub struct SemanticCache(Option<(SemanticKey, TextEmbeddings)>);
+
+/// The text column of a semantic embedding: the first chosen text column
+/// (`Options::text_columns`), else the first column profiled as text that
+/// is not left out. An error names the chosen column when it is missing or
+/// left out, and lists the columns when none is text.
+pub fn semantic_text_column(
+    table: &Table,
+    summaries: &[ColumnSummary],
+    left_out: &[(usize, String)],
+    options: &Options,
+) -> crate::Result<(usize, String)> {
+    if let Some(name) = options.text_columns.first() {
+        let index = table.require_column(name, "text")?;
+        if let Some((_, reason)) = left_out.iter().find(|(c, _)| *c == index) {
+            return Err(Error::new(
+                ErrorKind::InvalidOption,
+                format!(
+                    "text column {name:?} is the {reason}: it cannot be embedded (the label must not vote for itself)"
+                ),
+            ));
+        }
+        return Ok((index, "chosen by the user".into()));
+    }
+    let found = summaries
+        .iter()
+        .enumerate()
+        .find(|(i, s)| s.column_type() == ColumnType::Text && !left_out.iter().any(|(c, _)| c == i));
+    match found {
+        Some((index, _)) => Ok((index, "the first column profiled as text".into())),
+        None => {
+            let columns: Vec<String> =
+                summaries.iter().map(|s| format!("{} ({})", s.profile.name, type_name(s.column_type()))).collect();
+            Err(Error::new(
+                ErrorKind::InvalidOption,
+                format!(
+                    "semantic embeddings need a text column, and no column is profiled as text (columns: {}); \
+                     choose one with --text COL (option textColumns)",
+                    columns.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+fn type_name(t: ColumnType) -> String {
+    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| format!("{t:?}"))
+}
+
+/// Embeds one text column with the sentence model of
+/// `options.semantic_model` (see [`semantic_text_column`] for which), up to
+/// `options.max_knn_rows` rows with a text (a uniform sample beyond), on the
+/// backend `options.backend` allows. `progress` receives the fraction done.
+/// The vectors are L2-normalised; the metric is cosine.
+pub async fn embed_semantic(
+    table: &Table,
+    summaries: &[ColumnSummary],
+    left_out: &[(usize, String)],
+    options: &Options,
+    cache: &mut SemanticCache,
+    progress: &mut dyn FnMut(f64),
+) -> crate::Result<Embedded> {
+    let model = options.semantic_model.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOption,
+            format!("semantic embeddings need the model file {}, and none was loaded", semantic::MODEL_FILE),
+        )
+    })?;
+    let (column, _) = semantic_text_column(table, summaries, left_out, options)?;
+    let cells = &table.columns[column];
+    let with_text: Vec<u32> = (0..table.rows() as u32).filter(|&r| !cells.get(r as usize).is_missing()).collect();
+    let rows: Vec<u32> = sample_rows(with_text.len(), options.max_knn_rows, SAMPLE_SEED)
+        .into_iter()
+        .map(|p| with_text[p as usize])
+        .collect();
+    let sampled = rows.len() < with_text.len();
+    let key: SemanticKey = (column, rows.clone(), options.backend, model.clone());
+    let embedded = match &cache.0 {
+        Some((cached, found)) if *cached == key => {
+            progress(1.0);
+            found.clone()
+        }
+        _ => {
+            let texts: Vec<&str> = rows.iter().map(|&r| cells.get(r as usize).text()).collect();
+            let found = semantic::embed_texts(model, &texts, options.backend, progress).await?;
+            cache.0 = Some((key, found.clone()));
+            found
+        }
+    };
+    let name = &table.columns[column].name;
+    let excluded = summaries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != column)
+        .map(|(i, s)| ExcludedColumn {
+            column: s.profile.name.clone(),
+            reason: match left_out.iter().find(|(c, _)| *c == i) {
+                Some((_, reason)) => reason.clone(),
+                None => format!("semantic embedding: the text column {name:?} alone is the row's vector"),
+            },
+        })
+        .collect();
+    let without_text = (table.rows() - with_text.len()) as u64;
+    let section = Embedding {
+        dimension: semantic::DIMENSION as u64,
+        features: vec![EmbeddingFeature {
+            column: name.clone(),
+            encoding: "semantic".into(),
+            dimensions: semantic::DIMENSION as u64,
+        }],
+        excluded,
+        rows: rows.len() as u64,
+        sampled,
+        method: Some("semantic".into()),
+        model: Some(semantic::MODEL_LABEL.into()),
+        truncated_texts: Some(embedded.truncated),
+        rows_without_text: (without_text > 0).then_some(without_text),
+        backend: Some(embedded.backend.clone()),
+        adapter: embedded.adapter.clone(),
+        note: embedded.note.clone(),
+    };
+    Ok(Embedded { data: embedded.vectors, dimension: semantic::DIMENSION, rows, metric: Metric::Cosine, section })
 }
 
 fn encoder_column(e: &Encoder) -> usize {

@@ -2,7 +2,8 @@
 //!
 //! Bytes arrive in chunks split at arbitrary points; the [`Ingestor`] holds
 //! back the first [`SNIFF_BYTES`] to decide the format, then streams. The
-//! result never depends on where the splits fall.
+//! result never depends on where the splits fall. The readers emit into a
+//! [`Sink`]: a [`Table`] here, a streaming accumulator in `crate::stream`.
 
 mod csv;
 mod jsonl;
@@ -11,9 +12,47 @@ pub mod table;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::{Ingest, IngestIssue};
+pub use csv::CsvReader;
+pub use jsonl::JsonlReader;
 pub use sniff::{Format, Sniffed, SNIFF_BYTES};
 use std::collections::BTreeMap;
 pub use table::{Cell, CellKind, Column, Table};
+
+/// Where a reader puts what it reads: columns, then cells row by row.
+///
+/// A reader calls [`Sink::set`] for the cells of a record (each column at
+/// most once, in any order), then [`Sink::end_row`]; columns it does not set
+/// in a row are missing there. `text` borrows the reader's buffers: copy
+/// what you keep.
+pub trait Sink {
+    /// Adds a column (CSV header or positional names); returns its index.
+    fn add_column(&mut self, name: &str) -> usize;
+    /// The column named exactly `name` (JSONL keys, first appearance
+    /// order), added when new; returns its index.
+    fn column_for_key(&mut self, name: &str) -> usize;
+    /// Sets a cell of the row being built. Returns false (and keeps the
+    /// first value) when the column already has a value in this row.
+    fn set(&mut self, column: usize, kind: CellKind, text: &str) -> bool;
+    /// Ends the record: `line` is the 1-based line where it starts
+    /// (relative to the reader's first byte: a part's first line is 1),
+    /// `offset` its first byte relative to the reader's first byte.
+    fn end_row(&mut self, line: u64, offset: u64);
+}
+
+impl Sink for Table {
+    fn add_column(&mut self, name: &str) -> usize {
+        Table::add_column(self, name)
+    }
+    fn column_for_key(&mut self, name: &str) -> usize {
+        Table::column_for_key(self, name)
+    }
+    fn set(&mut self, column: usize, kind: CellKind, text: &str) -> bool {
+        Table::set(self, column, kind, text)
+    }
+    fn end_row(&mut self, line: u64, _offset: u64) {
+        Table::end_row(self, line)
+    }
+}
 
 /// Examples kept per issue kind; all are counted.
 pub const ISSUE_EXAMPLES: usize = 20;
@@ -25,12 +64,18 @@ const MISSING_TOKENS: &[&str] = &[
 ];
 
 /// Whether a CSV field is a missing value.
+#[inline]
 pub fn is_missing_token(text: &str) -> bool {
-    text.len() <= 8 && MISSING_TOKENS.contains(&text)
+    match text.as_bytes().first() {
+        None => true,
+        // Only these bytes start a token: most values are decided here.
+        Some(b'#' | b'-' | b'1' | b'<' | b'N' | b'n') => text.len() <= 8 && MISSING_TOKENS.contains(&text),
+        Some(_) => false,
+    }
 }
 
 /// Accounting of records while reading.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Issues {
     /// Records read after the header.
     pub records_read: u64,
@@ -44,8 +89,33 @@ pub struct Issues {
     pub rows_invalid_utf8: u64,
     /// Blank lines.
     pub blank_lines: u64,
-    examples: Vec<IngestIssue>,
+    examples: Vec<IssueExample>,
     counts: BTreeMap<String, u64>,
+}
+
+/// One kept example of an issue ([`IngestIssue`] without its optional
+/// fields skipped when serialized, so binary formats round-trip it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct IssueExample {
+    kind: String,
+    line: u64,
+    row: Option<u64>,
+    column: Option<u64>,
+    message: String,
+    /// For a record over several lines: its last line, and the message is
+    /// a template naming `{line}` and `{last_line}`.
+    last_line: Option<u64>,
+}
+
+impl IssueExample {
+    fn message(&self) -> String {
+        match self.last_line {
+            Some(last) => {
+                self.message.replace("{line}", &self.line.to_string()).replace("{last_line}", &last.to_string())
+            }
+            None => self.message.clone(),
+        }
+    }
 }
 
 impl Issues {
@@ -54,13 +124,78 @@ impl Issues {
         let count = self.counts.entry(kind.to_string()).or_insert(0);
         *count += 1;
         if *count as usize <= ISSUE_EXAMPLES {
-            self.examples.push(IngestIssue { kind: kind.to_string(), line, row, column, message });
+            self.examples.push(IssueExample { kind: kind.to_string(), line, row, column, message, last_line: None });
         }
+    }
+
+    /// Records an issue of a record spanning `line..=last_line` (no row, no
+    /// column) whose message names those lines as `{line}` and
+    /// `{last_line}`: filled in when shown, after any rebasing.
+    pub fn add_spanning(&mut self, kind: &str, line: u64, last_line: u64, template: String) {
+        let count = self.counts.entry(kind.to_string()).or_insert(0);
+        *count += 1;
+        if *count as usize <= ISSUE_EXAMPLES {
+            self.examples.push(IssueExample {
+                kind: kind.to_string(),
+                line,
+                row: None,
+                column: None,
+                message: template,
+                last_line: Some(last_line),
+            });
+        }
+    }
+
+    /// Appends the accounting of the records right after these: `later`'s
+    /// lines move down by `lines_before` and its row ids by `rows_before`
+    /// (the lines and rows of the input before `later`'s first byte); the
+    /// first [`ISSUE_EXAMPLES`] of each kind stay, in input order.
+    pub fn append(&mut self, later: Issues, lines_before: u64, rows_before: u64) {
+        self.records_read += later.records_read;
+        self.rows_used += later.rows_used;
+        self.rows_skipped += later.rows_skipped;
+        self.rows_padded += later.rows_padded;
+        self.rows_invalid_utf8 += later.rows_invalid_utf8;
+        self.blank_lines += later.blank_lines;
+        // Examples are kept per kind in reading order, so the kept ones of
+        // `later` come after ours.
+        let mut kept: BTreeMap<String, u64> = BTreeMap::new();
+        for example in &self.examples {
+            *kept.entry(example.kind.clone()).or_insert(0) += 1;
+        }
+        for mut example in later.examples {
+            let count = kept.entry(example.kind.clone()).or_insert(0);
+            if (*count as usize) < ISSUE_EXAMPLES {
+                *count += 1;
+                example.line += lines_before;
+                example.last_line = example.last_line.map(|l| l + lines_before);
+                example.row = example.row.map(|r| r + rows_before);
+                self.examples.push(example);
+            }
+        }
+        for (kind, count) in later.counts {
+            *self.counts.entry(kind).or_insert(0) += count;
+        }
+    }
+
+    /// The first issue of the input, when there is one: its line and message.
+    pub fn first(&self) -> Option<(u64, String)> {
+        self.examples.iter().min_by_key(|e| e.line).map(|e| (e.line, e.message()))
     }
 
     /// The report section.
     pub fn to_report(&self) -> Ingest {
-        let mut issues = self.examples.clone();
+        let mut issues: Vec<IngestIssue> = self
+            .examples
+            .iter()
+            .map(|e| IngestIssue {
+                kind: e.kind.clone(),
+                line: e.line,
+                row: e.row,
+                column: e.column,
+                message: e.message(),
+            })
+            .collect();
         issues.sort_by_key(|i| i.line);
         Ingest {
             records_read: self.records_read,
@@ -78,8 +213,8 @@ impl Issues {
 #[derive(Debug)]
 enum Reader {
     Sniffing(Vec<u8>),
-    Csv(Box<csv::CsvReader>),
-    Jsonl(jsonl::JsonlReader),
+    Csv(Box<CsvReader>),
+    Jsonl(Box<JsonlReader>),
 }
 
 /// Incremental reader of one input into a [`Table`].
@@ -159,13 +294,13 @@ impl Ingestor {
         let sample = if complete { &buffer[..] } else { &buffer[..SNIFF_BYTES] };
         let sniffed = sniff::sniff(sample, self.name_hint, complete)?;
         self.reader = match sniffed.format {
-            Format::Csv => Reader::Csv(Box::new(csv::CsvReader::new(sniffed.delimiter, sniffed.header))),
-            Format::Jsonl => Reader::Jsonl(jsonl::JsonlReader::new()),
+            Format::Csv => Reader::Csv(Box::new(CsvReader::new(sniffed.delimiter, sniffed.header))),
+            Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::new())),
         };
         self.sniffed = Some(sniffed);
         match &mut self.reader {
-            Reader::Csv(r) => r.push(&buffer, &mut self.table, &mut self.issues),
-            Reader::Jsonl(r) => r.push(&buffer, &mut self.table, &mut self.issues),
+            Reader::Csv(r) => _ = r.push(&buffer, &mut self.table, &mut self.issues),
+            Reader::Jsonl(r) => _ = r.push(&buffer, &mut self.table, &mut self.issues),
             Reader::Sniffing(_) => {}
         }
         Ok(())
@@ -182,18 +317,14 @@ impl Ingestor {
             self.start(true)?;
         }
         match &mut self.reader {
-            Reader::Csv(r) => r.push(&[], &mut self.table, &mut self.issues),
-            Reader::Jsonl(r) => r.push(&[], &mut self.table, &mut self.issues),
+            Reader::Csv(r) => _ = r.push(&[], &mut self.table, &mut self.issues),
+            Reader::Jsonl(r) => _ = r.push(&[], &mut self.table, &mut self.issues),
             Reader::Sniffing(_) => {}
         }
         if self.table.rows() == 0 {
             let detail = if self.issues.records_read > 0 {
-                let first = self.issues.examples.first().map(|i| format!(" (line {}: {})", i.line, i.message));
-                format!(
-                    "none of the {} records could be used{}",
-                    self.issues.records_read,
-                    first.unwrap_or_default()
-                )
+                let first = self.issues.examples.first().map(|i| format!(" (line {}: {})", i.line, i.message()));
+                format!("none of the {} records could be used{}", self.issues.records_read, first.unwrap_or_default())
             } else if self.table.columns.is_empty() {
                 "no records".to_string()
             } else {

@@ -6,7 +6,8 @@ use crate::error::{Error, ErrorKind, Result};
 pub const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Delimited text.
     Csv,

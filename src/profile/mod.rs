@@ -112,15 +112,10 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     let mut counts: HashMap<&str, u64> = HashMap::new();
     let mut numbers: Vec<f64> = Vec::new();
     let mut missing = 0u64;
-    let (mut len_min, mut len_max, mut len_sum) = (u64::MAX, 0u64, 0u64);
-    let mut vector_dims: HashMap<usize, u64> = HashMap::new();
+    let mut lengths = Lengths::default();
+    let mut vector_dims: HashMap<u64, u64> = HashMap::new();
     // Earliest and latest date: (sort key, text as written) each.
-    type Dated<'a> = ((i32, u32, u32, f64), &'a str);
-    let mut datetimes: Option<(Dated<'_>, Dated<'_>)> = None;
-    let mut with_space = 0u64;
-    // Letters among all characters: free text is mostly letters; phone
-    // numbers, codes and numbers with spaces are not.
-    let mut letters = 0u64;
+    let mut datetimes: Dates<&str> = Dates::default();
 
     for cell in column.cells() {
         let text = match cell {
@@ -131,7 +126,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
             Cell::Vector(text) => {
                 *kinds.entry(ValueKind::Vector).or_default() += 1;
                 let dim = parse_vector(text).map(|v| v.len()).unwrap_or(0);
-                *vector_dims.entry(dim).or_default() += 1;
+                *vector_dims.entry(dim as u64).or_default() += 1;
                 *counts.entry(text).or_default() += 1;
                 continue;
             }
@@ -140,145 +135,298 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         let (kind, parsed) = classify_parsed(text);
         *kinds.entry(kind).or_default() += 1;
         *counts.entry(text).or_default() += 1;
-        let (mut chars, mut alphabetic) = (0u64, 0u64);
-        for c in text.chars() {
-            chars += 1;
-            alphabetic += u64::from(c.is_alphabetic());
-        }
-        letters += alphabetic;
-        len_min = len_min.min(chars);
-        len_max = len_max.max(chars);
-        len_sum += chars;
-        if text.contains(' ') {
-            with_space += 1;
-        }
+        lengths.add(text);
         match parsed {
             Parsed::Number(v) => numbers.push(v),
-            Parsed::Date(key) => {
-                datetimes = Some(match datetimes {
-                    None => ((key, text), (key, text)),
-                    Some((lo, hi)) => {
-                        (if key < lo.0 { (key, text) } else { lo }, if key > hi.0 { (key, text) } else { hi })
-                    }
-                });
-            }
+            Parsed::Date(key) => datetimes.add(key, text),
             Parsed::Nothing => {}
         }
     }
 
-    let count = rows - missing;
-    let share = |k: &[ValueKind]| k.iter().map(|k| kinds.get(k).copied().unwrap_or(0)).sum::<u64>() as f64 / count.max(1) as f64;
-    let numeric_share = share(&[ValueKind::Integer, ValueKind::Float]);
-    let mut column_type = if count == 0 {
-        ColumnType::Empty
-    } else if share(&[ValueKind::Vector]) >= 0.5 {
-        ColumnType::Vector
-    } else if numeric_share >= TYPE_SHARE {
-        if kinds.get(&ValueKind::Float).copied().unwrap_or(0) > 0 {
-            ColumnType::Float
-        } else {
-            ColumnType::Integer
-        }
-    } else if share(&[ValueKind::Boolean]) >= TYPE_SHARE {
-        ColumnType::Boolean
-    } else if share(&[ValueKind::Datetime]) >= TYPE_SHARE {
-        ColumnType::Datetime
-    } else {
-        ColumnType::Categorical
-    };
-
-    // How values compare (for distinct counts, duplicates, classes): as
-    // pandas' read_csv would type the column. Numbers only when every value
-    // is one (one stray text value makes pandas keep the text, so "1" and
-    // "1.0" differ); integers exactly (int64) when every value is an integer
-    // in range and none is missing (pandas turns a column with NaN into
-    // float64, where 2^53 + 1 equals 2^53); booleans when every value is one.
-    let kind_count = |k: ValueKind| kinds.get(&k).copied().unwrap_or(0);
-    let comparison = if count > 0 && kind_count(ValueKind::Integer) + kind_count(ValueKind::Float) == count {
-        if kind_count(ValueKind::Float) == 0 && missing == 0 && counts.keys().all(|t| t.trim().parse::<i64>().is_ok()) {
-            Comparison::Integer
-        } else {
-            Comparison::Numeric
-        }
-    } else if count > 0 && kind_count(ValueKind::Boolean) == count {
-        Comparison::Boolean
-    } else {
-        Comparison::Text
-    };
-    let distinct = match comparison {
-        Comparison::Text => counts.len() as u64,
-        _ => {
-            let mut buf = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for text in counts.keys() {
-                buf.clear();
-                normalized_cell(Cell::Text(text), comparison, &mut buf);
-                seen.insert(xxhash_rust::xxh3::xxh3_128(&buf));
-            }
-            seen.len() as u64
-        }
-    };
-
-    let mean_len = if count > 0 { len_sum as f64 / count as f64 } else { 0.0 };
-    let all_unique = count >= 2 && distinct == count;
-    if column_type == ColumnType::Categorical {
-        let space_share = with_space as f64 / count.max(1) as f64;
-        let distinct_share = distinct as f64 / count.max(1) as f64;
-        if all_unique && (name_suggests_identifier(&column.name) || (space_share < 0.05 && mean_len <= 64.0 && count >= 20))
-        {
-            column_type = ColumnType::Identifier;
-        } else if letters as f64 >= 0.3 * len_sum as f64
-            && (mean_len >= 25.0 && distinct_share > 0.5 || (space_share >= 0.5 && mean_len >= 12.0 && distinct_share > 0.5))
-        {
-            column_type = ColumnType::Text;
-        }
-    } else if column_type == ColumnType::Integer && all_unique && name_suggests_identifier(&column.name) {
-        column_type = ColumnType::Identifier;
-    }
-
-    let numeric = match column_type {
-        ColumnType::Integer | ColumnType::Float => numeric_stats(&mut numbers),
-        _ => None,
-    };
-    let vector = (column_type == ColumnType::Vector).then(|| {
-        let (&dimension, &n) = vector_dims.iter().max_by_key(|(d, n)| (**n, **d)).unwrap_or((&0, &0));
-        VectorStats { dimension: dimension as u64, mismatched: count - n }
-    });
-    let datetime = match (column_type, datetimes) {
-        (ColumnType::Datetime, Some((lo, hi))) => {
-            Some(DatetimeStats { min: lo.1.to_string(), max: hi.1.to_string() })
-        }
-        _ => None,
-    };
-    let lengths = (column_type != ColumnType::Vector && count > 0 && len_min != u64::MAX)
-        .then_some(LengthStats { min: len_min, max: len_max, mean: mean_len });
-
     let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let top_values = top
-        .iter()
-        .take(TOP_VALUES)
-        .map(|(v, c)| ValueCount { value: crate::ingest::table::clip(v, 200), count: *c })
-        .collect();
-
-    let value_kinds = kinds.iter().map(|(k, v)| (k.name().to_string(), *v)).collect();
-    let mut profile = ColumnProfile {
-        name: column.name.clone(),
-        column_type,
-        count,
+    let facts = ColumnFacts {
+        name: &column.name,
+        rows,
         missing,
-        missing_share: if rows > 0 { missing as f64 / rows as f64 } else { 0.0 },
-        distinct,
-        value_kinds,
-        numeric,
-        datetime,
+        kinds,
         lengths,
-        vector,
-        top_values,
-        alerts: Vec::new(),
+        vector_dims: vector_dims.into_iter().collect(),
+        datetimes: datetimes.texts(),
+        top_values: top.iter().take(TOP_VALUES).map(|(v, c)| ((*v).to_string(), *c)).collect(),
     };
-    profile.alerts = alerts(&profile, &kinds);
-    ColumnSummary { profile, comparison }
+    facts.summarize(
+        |comparison| match comparison {
+            Comparison::Text => counts.len() as u64,
+            _ => {
+                let mut buf = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for text in counts.keys() {
+                    buf.clear();
+                    normalized_cell(Cell::Text(text), comparison, &mut buf);
+                    seen.insert(xxhash_rust::xxh3::xxh3_128(&buf));
+                }
+                seen.len() as u64
+            }
+        },
+        || numeric_stats(&mut numbers),
+    )
+}
+
+/// String length statistics of a column's text values, in characters, and
+/// what free text looks like: values with a space, letters among characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lengths {
+    /// Shortest value (`u64::MAX` while none).
+    pub min: u64,
+    /// Longest value.
+    pub max: u64,
+    /// Characters over all values.
+    pub sum: u64,
+    /// Values holding a space.
+    pub with_space: u64,
+    /// Alphabetic characters over all values: free text is mostly letters;
+    /// phone numbers, codes and numbers with spaces are not.
+    pub letters: u64,
+}
+
+impl Default for Lengths {
+    fn default() -> Lengths {
+        Lengths { min: u64::MAX, max: 0, sum: 0, with_space: 0, letters: 0 }
+    }
+}
+
+impl Lengths {
+    /// Counts one text value.
+    #[inline]
+    pub fn add(&mut self, text: &str) {
+        let (chars, alphabetic) = if text.is_ascii() {
+            (text.len() as u64, text.bytes().filter(u8::is_ascii_alphabetic).count() as u64)
+        } else {
+            let (mut chars, mut alphabetic) = (0u64, 0u64);
+            for c in text.chars() {
+                chars += 1;
+                alphabetic += u64::from(c.is_alphabetic());
+            }
+            (chars, alphabetic)
+        };
+        self.letters += alphabetic;
+        self.min = self.min.min(chars);
+        self.max = self.max.max(chars);
+        self.sum += chars;
+        self.with_space += u64::from(text.as_bytes().contains(&b' '));
+    }
+
+    /// Adds the counts of another part of the column.
+    pub fn merge(&mut self, other: &Lengths) {
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.with_space += other.with_space;
+        self.letters += other.letters;
+    }
+}
+
+/// Earliest and latest date of a column: (sort key, text as written) each;
+/// on ties the first one seen stays.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Dates<T = String> {
+    /// Earliest (key, text), then latest.
+    pub range: Option<((DateKey, T), (DateKey, T))>,
+}
+
+/// The sort key of a date ([`value::parse_datetime`]).
+pub type DateKey = (i32, u32, u32, f64);
+
+impl<T: Clone> Dates<T> {
+    /// Counts a date with sort key `key`, written `text`.
+    pub fn add<S: Into<T>>(&mut self, key: DateKey, text: S) {
+        match &mut self.range {
+            None => {
+                let text: T = text.into();
+                self.range = Some(((key, text.clone()), (key, text)));
+            }
+            Some((lo, hi)) => {
+                if key < lo.0 {
+                    *lo = (key, text.into());
+                } else if key > hi.0 {
+                    *hi = (key, text.into());
+                }
+            }
+        }
+    }
+
+    /// Adds the dates of a later part of the column (ties keep `self`'s).
+    pub fn merge(&mut self, later: &Dates<T>) {
+        let Some((lo, hi)) = &later.range else { return };
+        match &mut self.range {
+            None => self.range = later.range.clone(),
+            Some((my_lo, my_hi)) => {
+                if lo.0 < my_lo.0 {
+                    *my_lo = lo.clone();
+                }
+                if hi.0 > my_hi.0 {
+                    *my_hi = hi.clone();
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsRef<str>> Dates<T> {
+    /// The earliest and latest text.
+    pub fn texts(&self) -> Option<(&str, &str)> {
+        self.range.as_ref().map(|(lo, hi)| (lo.1.as_ref(), hi.1.as_ref()))
+    }
+}
+
+/// What type inference and the column profile need to know about a column:
+/// gathered from its cells by [`profile_column`], or from mergeable sketches
+/// by a streamed run (`crate::stream`), so that both infer types by the same
+/// rules.
+#[derive(Debug, Clone)]
+pub struct ColumnFacts<'a> {
+    /// Column name.
+    pub name: &'a str,
+    /// Rows (cells) of the column.
+    pub rows: u64,
+    /// Missing cells.
+    pub missing: u64,
+    /// Non-missing values of each kind.
+    pub kinds: BTreeMap<ValueKind, u64>,
+    /// Lengths of the text values (not vectors).
+    pub lengths: Lengths,
+    /// Vector values of each length (0: not a numeric array).
+    pub vector_dims: Vec<(u64, u64)>,
+    /// Earliest and latest date as written.
+    pub datetimes: Option<(&'a str, &'a str)>,
+    /// The most frequent values (at most [`TOP_VALUES`]), most first, ties
+    /// by value.
+    pub top_values: Vec<(String, u64)>,
+}
+
+impl ColumnFacts<'_> {
+    fn kind_count(&self, kind: ValueKind) -> u64 {
+        self.kinds.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// How values compare (for distinct counts, duplicates, classes): as
+    /// pandas' read_csv would type the column. Numbers only when every value
+    /// is one (one stray text value makes pandas keep the text, so "1" and
+    /// "1.0" differ); integers exactly (int64) when every value is an
+    /// integer and none is missing (pandas turns a column with NaN into
+    /// float64, where 2^53 + 1 equals 2^53; an integer value has at most 18
+    /// digits, so it is in range); booleans when every value is one.
+    pub fn comparison(&self) -> Comparison {
+        let count = self.rows - self.missing;
+        let (int, float) = (self.kind_count(ValueKind::Integer), self.kind_count(ValueKind::Float));
+        if count > 0 && int + float == count {
+            if float == 0 && self.missing == 0 {
+                Comparison::Integer
+            } else {
+                Comparison::Numeric
+            }
+        } else if count > 0 && self.kind_count(ValueKind::Boolean) == count {
+            Comparison::Boolean
+        } else {
+            Comparison::Text
+        }
+    }
+
+    /// The column's profile: type, statistics, alerts. `distinct` counts the
+    /// distinct values under a comparison; `numeric` makes the numeric
+    /// statistics, asked only for integer and float columns.
+    pub fn summarize(
+        self,
+        distinct: impl FnOnce(Comparison) -> u64,
+        numeric: impl FnOnce() -> Option<NumericStats>,
+    ) -> ColumnSummary {
+        let rows = self.rows;
+        let missing = self.missing;
+        let count = rows - missing;
+        let share = |k: &[ValueKind]| k.iter().map(|k| self.kind_count(*k)).sum::<u64>() as f64 / count.max(1) as f64;
+        let numeric_share = share(&[ValueKind::Integer, ValueKind::Float]);
+        let mut column_type = if count == 0 {
+            ColumnType::Empty
+        } else if share(&[ValueKind::Vector]) >= 0.5 {
+            ColumnType::Vector
+        } else if numeric_share >= TYPE_SHARE {
+            if self.kind_count(ValueKind::Float) > 0 {
+                ColumnType::Float
+            } else {
+                ColumnType::Integer
+            }
+        } else if share(&[ValueKind::Boolean]) >= TYPE_SHARE {
+            ColumnType::Boolean
+        } else if share(&[ValueKind::Datetime]) >= TYPE_SHARE {
+            ColumnType::Datetime
+        } else {
+            ColumnType::Categorical
+        };
+
+        let comparison = self.comparison();
+        let distinct = distinct(comparison);
+        let lengths = self.lengths;
+        let mean_len = if count > 0 { lengths.sum as f64 / count as f64 } else { 0.0 };
+        let all_unique = count >= 2 && distinct == count;
+        if column_type == ColumnType::Categorical {
+            let space_share = lengths.with_space as f64 / count.max(1) as f64;
+            let distinct_share = distinct as f64 / count.max(1) as f64;
+            if all_unique
+                && (name_suggests_identifier(self.name) || (space_share < 0.05 && mean_len <= 64.0 && count >= 20))
+            {
+                column_type = ColumnType::Identifier;
+            } else if lengths.letters as f64 >= 0.3 * lengths.sum as f64
+                && (mean_len >= 25.0 && distinct_share > 0.5
+                    || (space_share >= 0.5 && mean_len >= 12.0 && distinct_share > 0.5))
+            {
+                column_type = ColumnType::Text;
+            }
+        } else if column_type == ColumnType::Integer && all_unique && name_suggests_identifier(self.name) {
+            column_type = ColumnType::Identifier;
+        }
+
+        let numeric = match column_type {
+            ColumnType::Integer | ColumnType::Float => numeric(),
+            _ => None,
+        };
+        let vector = (column_type == ColumnType::Vector).then(|| {
+            let (dimension, n) = self.vector_dims.iter().copied().max_by_key(|&(d, n)| (n, d)).unwrap_or((0, 0));
+            VectorStats { dimension, mismatched: count - n }
+        });
+        let datetime = match (column_type, self.datetimes) {
+            (ColumnType::Datetime, Some((lo, hi))) => Some(DatetimeStats { min: lo.to_string(), max: hi.to_string() }),
+            _ => None,
+        };
+        let lengths = (column_type != ColumnType::Vector && count > 0 && lengths.min != u64::MAX)
+            .then_some(LengthStats { min: lengths.min, max: lengths.max, mean: mean_len });
+        let top_values = self
+            .top_values
+            .iter()
+            .take(TOP_VALUES)
+            .map(|(v, c)| ValueCount { value: crate::ingest::table::clip(v, 200), count: *c })
+            .collect();
+
+        let value_kinds = self.kinds.iter().map(|(k, v)| (k.name().to_string(), *v)).collect();
+        let mut profile = ColumnProfile {
+            name: self.name.to_string(),
+            column_type,
+            count,
+            missing,
+            missing_share: if rows > 0 { missing as f64 / rows as f64 } else { 0.0 },
+            distinct,
+            value_kinds,
+            numeric,
+            datetime,
+            lengths,
+            vector,
+            top_values,
+            alerts: Vec::new(),
+            approximate: Vec::new(),
+        };
+        profile.alerts = alerts(&profile, &self.kinds);
+        ColumnSummary { profile, comparison }
+    }
 }
 
 fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>) -> Vec<Alert> {
@@ -349,7 +497,30 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
+/// The edges of the equal-width histogram from `min` to `max`
+/// ([`HISTOGRAM_BINS`] bins, one when `min == max`) and the bin width.
+pub fn histogram_edges(min: f64, max: f64) -> (Vec<f64>, f64) {
+    let bins = if max > min { HISTOGRAM_BINS } else { 1 };
+    // max/bins - min/bins rather than (max - min)/bins: finite for any finite data.
+    let width = max / bins as f64 - min / bins as f64;
+    let edges = (0..=bins)
+        .map(|i| {
+            let t = i as f64 / bins as f64;
+            let edge = min + width * i as f64;
+            match i {
+                _ if i == bins => max,
+                _ if edge.is_finite() => edge,
+                _ => min * (1.0 - t) + max * t, // near f64::MAX
+            }
+        })
+        .collect();
+    (edges, width)
+}
+
+/// Numeric statistics of a column's numbers (sorted in place): min, max,
+/// mean, std, skewness, quantiles, zeros, negatives, histogram; `None`
+/// when there are none.
+pub fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
     if values.is_empty() {
         return None;
     }
@@ -383,20 +554,8 @@ fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
         .iter()
         .map(|&q| (q.to_string(), quantile_sorted(values, q)))
         .collect();
-    let bins = if max > min { HISTOGRAM_BINS } else { 1 };
-    // max/bins - min/bins rather than (max - min)/bins: finite for any finite data.
-    let width = max / bins as f64 - min / bins as f64;
-    let edges: Vec<f64> = (0..=bins)
-        .map(|i| {
-            let t = i as f64 / bins as f64;
-            let edge = min + width * i as f64;
-            match i {
-                _ if i == bins => max,
-                _ if edge.is_finite() => edge,
-                _ => min * (1.0 - t) + max * t, // near f64::MAX
-            }
-        })
-        .collect();
+    let (edges, width) = histogram_edges(min, max);
+    let bins = edges.len() - 1;
     let mut counts = vec![0u64; bins];
     for &v in values.iter() {
         let bin = if width > 0.0 { ((v / width - min / width) as usize).min(bins - 1) } else { 0 };

@@ -67,3 +67,23 @@ pub fn temp(tag: &str, name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// The bytes of the semantic model file (`www/models/all-MiniLM-L6-v2.pfm`
+/// or `$PREFLIGHT_MODEL`, found by `preflight::semantic::weights::find_model`),
+/// or `None` after a loud skip notice when it is missing (a failure instead
+/// when `PREFLIGHT_REQUIRE_MODEL=1`, as scripts/test sets).
+pub fn model_bytes() -> Option<Vec<u8>> {
+    use std::io::Write;
+    let found = preflight::semantic::weights::find_model()
+        .and_then(|path| std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display())));
+    match found {
+        Ok(bytes) => Some(bytes),
+        Err(why) => {
+            if std::env::var("PREFLIGHT_REQUIRE_MODEL").is_ok_and(|v| v == "1") {
+                panic!("PREFLIGHT_REQUIRE_MODEL=1 but {why}");
+            }
+            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***\n");
+            None
+        }
+    }
+}

