@@ -89,6 +89,40 @@ pub fn has_model() -> bool {
     SEMANTIC_MODEL.with(|m| m.borrow().is_some())
 }
 
+/// `embedTexts(texts, backend)`: the sentence embeddings of `texts` (an
+/// array of strings) with the model of `setModel`, on `backend` ("auto",
+/// "gpu" or "cpu", as the checks' option). A promise of `{vectors, backend,
+/// adapter, note, truncated, tokens}`: `vectors` a `Float32Array` of
+/// `texts.length x 384` values, row by row, each row L2-normalised;
+/// `backend` "gpu" or "cpu" (where it ran); `adapter` the GPU's name or
+/// null; `note` why the CPU ran when the GPU was allowed, or null;
+/// `truncated` the texts cut at 256 tokens; `tokens` the tokens run
+/// (each distinct text once). Throws an `Error` when no model is set, the
+/// texts are not strings or the backend is unknown; the promise rejects
+/// with an `Error` when the network fails (backend "gpu": no adapter too).
+#[wasm_bindgen(js_name = embedTexts)]
+pub fn embed_texts(texts: JsValue, backend: &str) -> Result<js_sys::Promise, JsValue> {
+    let model = SEMANTIC_MODEL
+        .with(|m| m.borrow().clone())
+        .ok_or_else(|| js_error("embedTexts needs the model: call setModel(bytes) first"))?;
+    let texts: Vec<String> =
+        serde_wasm_bindgen::from_value(texts).map_err(|e| js_error(format!("embedTexts takes an array of strings: {e}")))?;
+    let backend = backend.parse::<Backend>().map_err(js_error)?;
+    Ok(wasm_bindgen_futures::future_to_promise(async move {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let found = crate::semantic::embed_texts(&model, &refs, backend, &mut |_| {}).await.map_err(js_error)?;
+        let out = js_sys::Object::new();
+        let nullable = |text: Option<String>| text.map_or(JsValue::NULL, |t| JsValue::from_str(&t));
+        js_sys::Reflect::set(&out, &"vectors".into(), &js_sys::Float32Array::from(found.vectors.as_slice()))?;
+        js_sys::Reflect::set(&out, &"backend".into(), &JsValue::from_str(&found.backend))?;
+        js_sys::Reflect::set(&out, &"adapter".into(), &nullable(found.adapter))?;
+        js_sys::Reflect::set(&out, &"note".into(), &nullable(found.note))?;
+        js_sys::Reflect::set(&out, &"truncated".into(), &JsValue::from_f64(found.truncated as f64))?;
+        js_sys::Reflect::set(&out, &"tokens".into(), &JsValue::from_f64(found.tokens as f64))?;
+        Ok(out.into())
+    }))
+}
+
 /// Applies `embed` ("hashed" or "semantic"); semantic takes the model of
 /// `setModel` when there is one (a part worker parses without it; a
 /// profiler needs it: [`require_model`]).

@@ -430,7 +430,7 @@ function showProgress(data) {
   if (stage === 'reading' && data.totalBytes !== undefined) {
     job?.rate.update(data);
     text += `: ${job?.rate.text() ?? ''}`;
-    if (data.mode === 'stream' && data.parts > 0) text += ` · ${data.parts} workers`;
+    if (data.mode === 'stream' && data.parts > 0) text += ` · ${data.parts} parts${data.workers > 0 ? `, ${data.workers} workers` : ''}`;
   } else {
     text += ` (${Math.round(fraction * 100)}%)`;
   }

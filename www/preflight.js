@@ -260,10 +260,11 @@ export async function profile(fileOrBlob, options = {}) {
  *   rules file (www/rules.schema.json), or a URL string of one, resolved
  *   against the host page and fetched from its own origin.
  * - `onProgress({stage, fraction, bytes, totalBytes, rows, bytesRead,
- *   rowsRead, mode, parts})`: called as the file is read (stage
+ *   rowsRead, mode, parts, workers})`: called as the file is read (stage
  *   "reading": `bytes` of `totalBytes` read so far, summed over the parts
  *   parsed at once; `rows` data rows; `mode` "stream" or "exact"; `parts`
- *   the part workers) and as each later stage starts (`STAGE_NAMES`).
+ *   the byte-range parts of a streamed file, `workers` the part workers
+ *   parsing them) and as each later stage starts (`STAGE_NAMES`).
  *   `bytesRead` and `rowsRead` are the older names of `bytes` and `rows`.
  *   `ReadingRate` turns these into MB/s, rows/s and time left.
  * - `signal`: an AbortSignal; aborting ends the worker at once and rejects
@@ -377,12 +378,13 @@ export async function profileWithRows(fileOrBlob, { label, rules, onProgress, si
         fail(data?.message ?? 'the checker could not be loaded');
       } else if (type === 'progress') {
         if (!onProgress || settled) return;
-        const { stage, fraction, bytes, totalBytes, rows, mode, parts } = data ?? {};
+        const { stage, fraction, bytes, totalBytes, rows, mode, parts, workers } = data ?? {};
         const event = { stage: String(stage), fraction: Number(fraction), bytes: Number(bytes), totalBytes: Number(totalBytes), rows: Number(rows) };
         event.bytesRead = event.bytes;
         event.rowsRead = event.rows;
         if (mode !== undefined) event.mode = String(mode);
         if (parts !== undefined) event.parts = Number(parts);
+        if (workers !== undefined) event.workers = Number(workers);
         try {
           onProgress(event);
         } catch (err) {

@@ -42,8 +42,9 @@
 // Stream mode (big files): when options.stream is 'on', or 'auto' (the
 // default) and the file is larger than options.streamAboveBytes (64 MiB),
 // this worker is the coordinator: it reads the head (first 64 KiB), plans
-// N byte-range parts (N = options.workers, else min(cores, 4)), starts N part
-// workers (part-worker.js) that parse their ranges in parallel into
+// byte-range parts of at most 32 MiB (PART_BYTES), at least one per part
+// worker, starts N part workers (N = options.workers, else min(cores, 4);
+// part-worker.js) that take the parts in turn and parse them into
 // mergeable parts, checks that neighbouring parts meet at a record boundary
 // (re-parsing a part from the right boundary when a speculative cut fell
 // inside a quoted field), merges them (Profiler.fromParts) and runs the
@@ -59,6 +60,14 @@ const PROGRESS_INTERVAL_MS = 50;
 const HEAD_BYTES = 64 * 1024;
 /** Stream mode 'auto' streams files larger than this (options.streamAboveBytes). */
 const STREAM_ABOVE_BYTES = 64 * 1024 * 1024;
+/**
+ * Stream mode: bytes of the file in one part at most. A file has at least
+ * as many parts as part workers, and more when it is big: the workers take
+ * the parts in turn, so that what one worker holds (its part's row hashes
+ * and sample) and what the coordinator copies in at a time stay small
+ * however big the file.
+ */
+const PART_BYTES = 32 * 1024 * 1024;
 /** Part workers at most, unless options.workers asks for more. */
 const MAX_PART_WORKERS = 4;
 const STREAM_MODES = ['auto', 'on', 'off'];
@@ -597,7 +606,7 @@ async function readStreamed(file, options, settings, meter) {
   meter.update(0, 0, { mode: 'stream' }, true);
   const headBytes = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
   const head = wasm.readHead(name, headBytes, file.size <= HEAD_BYTES);
-  const specs = Array.from(wasm.planParts(file.size, head, settings.workers));
+  const specs = Array.from(wasm.planParts(file.size, head, Math.max(settings.workers, Math.ceil(file.size / PART_BYTES))));
   if (specs.length === 0) throw new Error(`${name}: no parts were planned`);
   // The options are checked once here, before any part worker starts.
   try {
@@ -606,39 +615,45 @@ async function readStreamed(file, options, settings, meter) {
     throw optionsError(err);
   }
   // One part worker would only copy what this worker can do itself.
-  const pool = specs.length > 1 ? new PartWorkers(specs.length, name) : null;
+  const workerCount = Math.min(settings.workers, specs.length);
+  const pool = workerCount > 1 ? new PartWorkers(workerCount, name) : null;
   try {
     const bytes = new Array(specs.length).fill(0);
     const rows = new Array(specs.length).fill(0);
     const sum = (list) => list.reduce((a, b) => a + b, 0);
-    const report = (force = false) => meter.update(sum(bytes), sum(rows), { mode: 'stream', parts: specs.length }, force);
+    const report = (force = false) => meter.update(sum(bytes), sum(rows), { mode: 'stream', parts: specs.length, workers: Math.max(1, workerCount) }, force);
     const job = (spec) => ({ file, name, options: opts, head, spec });
-    /** Part `i` in its worker, or here when that worker cannot load. */
-    const runPart = async (i, spec, onProgress) => {
-      if (pool?.usable(i)) {
+    /** A part in worker `slot`, or here when that worker cannot load. */
+    const runPart = async (slot, spec, onProgress) => {
+      if (pool?.usable(slot)) {
         try {
-          return await pool.run(i, job(spec), onProgress);
+          return await pool.run(slot, job(spec), onProgress);
         } catch (err) {
           if (!err.loadFailure) throw err;
         }
       }
       return parsePartHere(job(spec), onProgress);
     };
-    const parsed = await Promise.all(
-      specs.map((spec, i) =>
-        runPart(i, spec, (b, r) => {
+    // Each worker (slot) takes the next unread part until none is left.
+    const parsed = new Array(specs.length);
+    let nextPart = 0;
+    const lane = async (slot) => {
+      while (nextPart < specs.length) {
+        const i = nextPart++;
+        parsed[i] = await runPart(slot, specs[i], (b, r) => {
           bytes[i] = b;
           rows[i] = r;
           report();
-        }),
-      ),
-    );
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, workerCount) }, (_, slot) => lane(slot)));
     const parts = parsed.map((p) => p.part);
     parsed.forEach((p, i) => {
       rows[i] = Number(p.rows) || 0;
     });
     // Every byte is read (the head's too, which no part counts).
-    const readAll = (data) => meter.update(file.size, sum(rows), { mode: 'stream', parts: specs.length, ...data }, true);
+    const readAll = (data) => meter.update(file.size, sum(rows), { mode: 'stream', parts: specs.length, workers: Math.max(1, workerCount), ...data }, true);
     readAll();
     // A part that started inside a quoted field (a speculative cut) is
     // parsed again from the record boundary its neighbour found. Each
@@ -652,7 +667,7 @@ async function readStreamed(file, options, settings, meter) {
       reparsed++;
       specs[index] = { ...specs[index], start: Number(fix.start), atRecordBoundary: true };
       progress({ stage: 'reparse', fraction: reparsed / specs.length, bytes: meter.bytes, totalBytes: meter.totalBytes, rows: meter.rows, part: index, start: Number(fix.start), ...meter.extra }, true);
-      const again = await runPart(index, specs[index]);
+      const again = await runPart(index % Math.max(1, workerCount), specs[index]);
       parts[index] = again.part;
       rows[index] = Number(again.rows) || 0;
       readAll({ reparsed });

@@ -144,12 +144,25 @@ function timed(cmd, args) {
   return { seconds, stdout: result.stdout, peakBytes: rss ? Number(rss[1]) * 1024 : null };
 }
 
+/**
+ * The report's stages that read every row of the file once (parse, column
+ * profile, exact duplicates, PII): "one pass". The others (kNN outliers,
+ * near and text duplicates, label checks) run on the row sample or the
+ * kNN subset, a cost that does not grow with the file past the sample.
+ */
+const PASS_STAGES = ['read', 'read_parts', 'merge_parts', 'parse', 'profile', 'pii', 'duplicates'];
+
+function passSeconds(timings) {
+  if (!timings) return null;
+  return PASS_STAGES.reduce((sum, stage) => sum + (Number(timings[stage]) || 0), 0) / 1000;
+}
+
 function nativeRuns(file, cli, python, args) {
   const results = [];
   const json = path.join(OUT, path.basename(file) + '.report.json');
   const ours = timed(cli, ['profile', file, '--json', json]);
   const report = JSON.parse(fs.readFileSync(json, 'utf8'));
-  results.push({ where: 'native', tool: 'preflight', seconds: ours.seconds, rows: report.source.rows, peakBytes: ours.peakBytes, mode: report.sampling?.mode ?? 'exact' });
+  results.push({ where: 'native', tool: 'preflight', seconds: ours.seconds, passSeconds: passSeconds(report.compute?.timings_ms), rows: report.source.rows, peakBytes: ours.peakBytes, mode: report.sampling?.mode ?? 'exact' });
   if (file.endsWith('.csv')) {
     const split = timed(csvSplitPath(), [file]);
     const line = JSON.parse(split.stdout.trim().split('\n').pop());
@@ -216,7 +229,7 @@ async function browserRuns(files, args) {
         say(`browser: ${tool} on ${path.basename(file)}`);
         try {
           const r = await page.evaluate((t) => window.benchTools[t](), tool);
-          results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, rows: r.rows, peakBytes: r.memory_bytes ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
+          results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
         } catch (err) {
           results.push({ where: 'browser', file, tool, error: String(err.message || err).slice(0, 300) });
         }
@@ -238,17 +251,21 @@ const mib = (b) => (b ? `${Math.round(b / MB)} MiB` : '');
 
 function table(all) {
   const lines = [];
-  lines.push('| file | MB | where | tool | rows | seconds | MB/s | vs preflight | peak memory |');
-  lines.push('| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| file | MB | where | tool | rows | seconds | MB/s | vs preflight | one pass s | one pass MB/s | vs one pass | peak memory |');
+  lines.push('| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const ratios = [];
   for (const r of all) {
     const mb = r.bytes / 1e6;
     const ours = all.find((o) => o.file === r.file && o.where === r.where && o.tool === 'preflight' && !o.error);
     let vs = '';
+    let vsPass = '';
     if (!r.error && ours && r.tool !== 'preflight') {
       vs = `${fmt(r.seconds / ours.seconds)}x`;
+      if (ours.passSeconds) vsPass = `${fmt(r.seconds / ours.passSeconds)}x`;
     }
-    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error : fmt(r.seconds)} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${mib(r.peakBytes)} |`);
+    const pass = r.tool === 'preflight' && r.passSeconds ? r.passSeconds : null;
+    const memory = `${mib(r.peakBytes)}${r.totalBytes && r.totalBytes !== r.peakBytes ? ` (all workers ${mib(r.totalBytes)})` : ''}`;
+    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error : fmt(r.seconds)} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${fmt(pass)} | ${pass ? fmt(mb / pass, 0) : ''} | ${vsPass} | ${memory} |`);
   }
   // Issue 7's targets, each as the peer's time over ours (higher is better for us).
   const targets = [
@@ -262,13 +279,15 @@ function table(all) {
       const ours = all.find((o) => o.file === r.file && o.where === where && o.tool === 'preflight' && !o.error);
       if (!ours) continue;
       const ratio = r.seconds / ours.seconds;
-      ratios.push(`- ${path.basename(r.file)}: ${text}: ${fmt(ratio)} ${ratio >= need ? 'met' : 'NOT met'}`);
+      const pass = ours.passSeconds ? r.seconds / ours.passSeconds : null;
+      const passText = pass === null ? '' : `; one pass only (parse, column profile, exact duplicates, PII): ${fmt(pass)} ${pass >= need ? 'met' : 'NOT met'}`;
+      ratios.push(`- ${path.basename(r.file)}: ${text}: full report ${fmt(ratio)} ${ratio >= need ? 'met' : 'NOT met'}${passText}`);
     }
   }
   const memory = all.filter((r) => r.where === 'browser' && r.tool === 'preflight' && r.bytes >= 900 * MB && !r.error);
   for (const r of memory) {
     const ok = r.peakBytes !== null && r.peakBytes < 512 * MB;
-    ratios.push(`- ${path.basename(r.file)} (${fmt(r.bytes / 1e9, 2)} GB) in Chromium: peak wasm memory ${mib(r.peakBytes)} (< 512 MiB: ${ok ? 'met' : 'NOT met'}), ${fmt(r.seconds, 1)} s`);
+    ratios.push(`- ${path.basename(r.file)} (${fmt(r.bytes / 1e9, 2)} GB) in Chromium: peak wasm memory ${mib(r.peakBytes)} of one instance (< 512 MiB: ${ok ? 'met' : 'NOT met'}), ${mib(r.totalBytes)} all instances together, ${fmt(r.seconds, 1)} s`);
   }
   return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time:\n${ratios.join('\n')}\n`;
 }

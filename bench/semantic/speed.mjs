@@ -6,9 +6,11 @@
 //
 //   node bench/semantic/speed.mjs            # --sentences N (default 64) --batch B (transformers.js, default 32)
 //                                            # --engines a,b (preflight-gpu, preflight-cpu, transformers-webgpu, transformers-wasm)
+//                                            # --limit engine=M (that engine embeds only the first M of the
+//                                            #   sentences: transformers-webgpu runs ~0.1 sentences/s on SwiftShader)
 //
 // Sentences: the texts of tests/fixtures/semantic/reference.jsonl.gz
-// joined into texts of 30 to 80 tokens, repeated in order up to N. Chromium's WebGPU
+// joined into N texts of 30 to 80 tokens (256 distinct for N = 256; the table says how many). Chromium's WebGPU
 // here is SwiftShader (a CPU implementation), so "GPU" numbers on this
 // machine measure both libraries on the same software device; a real GPU
 // changes them. Needs: scripts/build-web, scripts/fetch-model, the ONNX
@@ -27,12 +29,20 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const say = (text) => process.stderr.write(`bench: ${text}\n`);
 
 function parseArgs(argv) {
-  const args = { sentences: 64, batch: 32, engines: ['preflight-gpu', 'preflight-cpu', 'transformers-webgpu', 'transformers-wasm'] };
+  const args = { sentences: 64, batch: 32, engines: ['preflight-gpu', 'preflight-cpu', 'transformers-webgpu', 'transformers-wasm'], limits: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--sentences') args.sentences = Number(argv[++i]);
     else if (a === '--batch') args.batch = Number(argv[++i]);
     else if (a === '--engines') args.engines = argv[++i].split(',');
+    else if (a === '--limit') {
+      const [engine, m] = argv[++i].split('=');
+      if (!(Number(m) >= 1)) {
+        console.error(`speed.mjs: --limit wants engine=M, not ${argv[i]}`);
+        process.exit(2);
+      }
+      args.limits[engine] = Number(m);
+    }
     else {
       console.error(`speed.mjs: unknown argument ${a}`);
       process.exit(2);
@@ -47,21 +57,27 @@ function sentences(n) {
   const short = lines.map((l) => JSON.parse(l)).filter((r) => r.ids.length >= 4 && r.ids.length <= 64);
   if (short.length === 0) throw new Error(`no sentence of 4 to 64 tokens in ${fixture}`);
   // Texts of realistic length (a review, a support message: 30 to 80
-  // tokens): consecutive fixture sentences joined until at least 30 tokens.
+  // tokens), all different: text k joins fixture sentences k, k + step,
+  // k + 2 step, ... (indices mod the count; step 1 for the first round of
+  // starts, 2 for the second, ...) until at least 30 tokens. Every engine
+  // gets the same texts (bench/semantic/torch_speed.py builds them alike);
+  // all distinct, so that preflight's one-pass-per-distinct-text saves
+  // nothing here.
   const pool = [];
-  for (let i = 0; pool.length < short.length; ) {
+  for (let k = 0; k < n; k++) {
+    const step = 1 + Math.floor(k / short.length);
     let text = '';
     let tokens = 2;
-    while (tokens < 30) {
-      const r = short[i++ % short.length];
+    for (let j = k; tokens < 30; j += step) {
+      const r = short[j % short.length];
       text += (text ? ' ' : '') + r.text;
       tokens += r.ids.length - 2;
     }
     pool.push({ text, tokens });
   }
-  const picked = Array.from({ length: n }, (_, i) => pool[i % pool.length]);
-  const tokens = picked.reduce((s, r) => s + r.tokens, 0);
-  return { texts: picked.map((r) => r.text), meanTokens: tokens / n, distinct: Math.min(n, pool.length) };
+  const tokens = pool.reduce((s, r) => s + r.tokens, 0);
+  const texts = pool.map((r) => r.text);
+  return { texts, meanTokens: tokens / n, distinct: new Set(texts).size };
 }
 
 function ensureOnnx() {
@@ -148,12 +164,14 @@ async function main() {
     });
     say(`WebGPU adapter: ${adapter}`);
     for (const engine of args.engines) {
-      say(`${engine}: ${texts.length} sentences`);
+      // The first M sentences only (--limit engine=M): same texts, fewer of them.
+      const mine = texts.slice(0, Math.min(texts.length, args.limits[engine] ?? texts.length));
+      say(`${engine}: ${mine.length} sentences`);
       try {
         const [lib, backend] = engine.split('-');
         const r = lib === 'preflight'
-          ? await page.evaluate(([t, b]) => window.benchSemantic.preflight(t, b), [texts, backend])
-          : await page.evaluate(([t, d, b]) => window.benchSemantic.transformers(t, d, b), [texts, backend, args.batch]);
+          ? await page.evaluate(([t, b]) => window.benchSemantic.preflight(t, b), [mine, backend])
+          : await page.evaluate(([t, d, b]) => window.benchSemantic.transformers(t, d, b), [mine, backend, args.batch]);
         results.push({ engine, ...r });
       } catch (err) {
         results.push({ engine, error: String(err.message || err).slice(0, 400) });
@@ -170,12 +188,12 @@ async function main() {
     `preflight semantic embedding speed, ${new Date().toISOString()}, headless Chromium, ${os.cpus().length} cores, WebGPU adapter: ${adapter}`,
     `${texts.length} sentences (${distinct} distinct, ${meanTokens.toFixed(1)} tokens on average), transformers.js batch ${args.batch}`,
     '',
-    '| engine | backend | seconds | sentences/s | vs transformers.js same device | min cos vs ' + (reference?.engine ?? 'n/a') + ' (first 8) |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| engine | backend | sentences | seconds | sentences/s | vs transformers.js same device | min cos vs ' + (reference?.engine ?? 'n/a') + ' (first 8) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results) {
     if (r.error) {
-      lines.push(`| ${r.engine} | error: ${r.error} | | | | |`);
+      lines.push(`| ${r.engine} | error: ${r.error} | | | | | |`);
       continue;
     }
     const rate = r.sentences / r.seconds;
@@ -185,10 +203,11 @@ async function main() {
     let cos = '';
     if (reference && r.vectors && reference !== r) {
       let min = 1;
-      for (let i = 0; i < 8; i++) min = Math.min(min, cosine(r.vectors.slice(i * 384, (i + 1) * 384), reference.vectors.slice(i * 384, (i + 1) * 384)));
+      const rows = Math.min(8, r.vectors.length / 384, reference.vectors.length / 384);
+      for (let i = 0; i < rows; i++) min = Math.min(min, cosine(r.vectors.slice(i * 384, (i + 1) * 384), reference.vectors.slice(i * 384, (i + 1) * 384)));
       cos = min.toFixed(5);
     }
-    lines.push(`| ${r.engine} | ${r.backend}${r.note ? ` (${r.note})` : ''} | ${r.seconds.toFixed(2)} | ${rate.toFixed(1)} | ${vs} | ${cos} |`);
+    lines.push(`| ${r.engine} | ${r.backend}${r.note ? ` (${r.note})` : ''} | ${r.sentences} | ${r.seconds.toFixed(2)} | ${rate.toFixed(1)} | ${vs} | ${cos} |`);
   }
   lines.push('', `requests to other origins: ${outside}`);
   const text = lines.join('\n') + '\n';

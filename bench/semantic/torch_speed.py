@@ -7,7 +7,12 @@ the CPU. Prints one JSON line. Compare with `cargo bench --bench semantic`
 on the same machine (preflight's WGSL network through wgpu, and its CPU
 network).
 
-    python3 bench/semantic/torch_speed.py WHEEL_OR_MODEL_DIR [--sentences N] [--batch B]
+    python3 bench/semantic/torch_speed.py WHEEL_OR_MODEL_DIR [--sentences N] [--batch B] [--save-ids FILE]
+
+--save-ids FILE writes the texts' token ids (the model's own tokenizer,
+[CLS] and [SEP] included, cut at 256) as JSON lines {"ids": [...]}, the
+input of `cargo bench --bench semantic -- N --cpu N --ids FILE`: the
+native benchmark then embeds exactly these texts.
 """
 import argparse
 import gzip
@@ -26,16 +31,19 @@ def texts(n):
     with gzip.open(path, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     short = [r for r in rows if 4 <= len(r["ids"]) <= 64]
-    pool, i = [], 0
-    while len(pool) < len(short):
-        text, tokens = "", 2
+    # As speed.mjs: text k joins sentences k, k + step, ... (mod the count;
+    # step 1 + k // count) until at least 30 tokens; all texts distinct.
+    out = []
+    for k in range(n):
+        step = 1 + k // len(short)
+        text, tokens, j = "", 2, k
         while tokens < 30:
-            r = short[i % len(short)]
-            i += 1
+            r = short[j % len(short)]
+            j += step
             text += (" " if text else "") + r["text"]
             tokens += len(r["ids"]) - 2
-        pool.append(text)
-    return [pool[k % len(pool)] for k in range(n)]
+        out.append(text)
+    return out
 
 
 def main():
@@ -43,6 +51,7 @@ def main():
     parser.add_argument("model")
     parser.add_argument("--sentences", type=int, default=4096)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--save-ids", metavar="FILE", help="write the texts' token ids as JSON lines")
     args = parser.parse_args()
     import torch
     from sentence_transformers import SentenceTransformer
@@ -57,6 +66,11 @@ def main():
         model = SentenceTransformer(source, device=device)
         model.max_seq_length = 256
         sentences = texts(args.sentences)
+        if args.save_ids:
+            with open(args.save_ids, "w", encoding="utf-8") as out:
+                for text in sentences:
+                    ids = model.tokenizer(text, truncation=True, max_length=256)["input_ids"]
+                    out.write(json.dumps({"ids": ids}) + "\n")
         model.encode(sentences[: args.batch], batch_size=args.batch)
         if device == "cuda":
             torch.cuda.synchronize()

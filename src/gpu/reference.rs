@@ -1,5 +1,8 @@
-//! CPU reference of the kNN graph: exact, single-threaded, and the path that
-//! runs wherever the GPU does not.
+//! CPU reference of the kNN graph: exact, and the path that runs wherever
+//! the GPU does not. Natively the query rows are shared among the machine's
+//! cores (each query's neighbours are found exactly as on one thread, so the
+//! graph is the same bit for bit); in a browser's worker it runs on the
+//! worker's one thread.
 //!
 //! Distances use the same formulas as the GPU kernel (`shaders/knn.wgsl`) so
 //! that both backends agree within float tolerance:
@@ -38,6 +41,11 @@ const CANDIDATE_TILE_BYTES: usize = 128 * 1024;
 ///
 /// If `data.len() != n * d`, or if `n` does not fit in `u32`.
 pub fn knn_cpu(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> KnnGraph {
+    knn_cpu_threads(data, n, d, k, metric, cpu_threads(n))
+}
+
+/// [`knn_cpu`] on `threads` threads (the same graph whatever the count).
+fn knn_cpu_threads(data: &[f32], n: usize, d: usize, k: usize, metric: Metric, threads: usize) -> KnnGraph {
     assert_eq!(
         data.len(),
         n * d,
@@ -65,18 +73,52 @@ pub fn knn_cpu(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> Kn
     let mut distances = vec![f32::INFINITY; n * k];
     let candidate_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4)).clamp(4, 1024);
     let tile = Tile { rows, norms: &norms, d, k, metric };
-    for q_start in (0..n).step_by(QUERY_TILE) {
-        let q_end = (q_start + QUERY_TILE).min(n);
-        for c_start in (0..n).step_by(candidate_tile) {
-            let c_end = (c_start + candidate_tile).min(n);
-            tile.run(q_start..q_end, c_start..c_end, &mut distances, &mut indices);
+    // Queries `first..first + rows` into their slices of the graph.
+    let block = |first: usize, distances: &mut [f32], indices: &mut [u32]| {
+        let end = first + distances.len() / k;
+        for q_start in (first..end).step_by(QUERY_TILE) {
+            let q_end = (q_start + QUERY_TILE).min(end);
+            for c_start in (0..n).step_by(candidate_tile) {
+                let c_end = (c_start + candidate_tile).min(n);
+                tile.run(q_start..q_end, c_start..c_end, first, distances, indices);
+            }
         }
+    };
+    if threads <= 1 || cfg!(target_arch = "wasm32") {
+        block(0, &mut distances, &mut indices);
+    } else {
+        // Whole query tiles per thread, in contiguous blocks.
+        let per = n.div_ceil(threads).div_ceil(QUERY_TILE) * QUERY_TILE;
+        std::thread::scope(|scope| {
+            for (i, (d_chunk, i_chunk)) in distances.chunks_mut(per * k).zip(indices.chunks_mut(per * k)).enumerate() {
+                let block = &block;
+                scope.spawn(move || block(i * per, d_chunk, i_chunk));
+            }
+        });
     }
     KnnGraph {
         n,
         k,
         indices,
         distances,
+    }
+}
+
+/// Threads for a graph of `n` rows: the machine's cores natively (one for
+/// small graphs, where starting threads costs more than it saves), one in
+/// wasm.
+fn cpu_threads(n: usize) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if n < 2048 {
+            return 1;
+        }
+        std::thread::available_parallelism().map_or(1, |t| t.get()).min(n.div_ceil(QUERY_TILE))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = n;
+        1
     }
 }
 
@@ -90,7 +132,8 @@ struct Tile<'a> {
 }
 
 impl Tile<'_> {
-    /// Offers candidates `cands` to the top-k of queries `queries`.
+    /// Offers candidates `cands` to the top-k of queries `queries`, whose
+    /// top-k lists start at query `first` in `distances` and `indices`.
     ///
     /// Never inlined, on purpose: in the browser, V8 compiles a wasm function
     /// with its baseline compiler first and swaps in optimised code only for
@@ -102,6 +145,7 @@ impl Tile<'_> {
         &self,
         queries: std::ops::Range<usize>,
         cands: std::ops::Range<usize>,
+        first: usize,
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
@@ -115,7 +159,8 @@ impl Tile<'_> {
         };
         for q in queries {
             let query = &rows[q * d..(q + 1) * d];
-            let mut top = TopK { distances: &mut distances[q * k..(q + 1) * k], indices: &mut indices[q * k..(q + 1) * k] };
+            let at = q - first;
+            let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
             // Four candidates at a time share each load of the query.
             let mut c = cands.start;
             while c + 4 <= cands.end {
@@ -312,6 +357,30 @@ fn before(distance: f32, index: u32, other_distance: f32, other_index: u32) -> b
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn threads_find_the_same_graph_bit_for_bit() {
+        let (n, d, k) = (517, 19, 6);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<f32> = (0..n * d)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Few distinct values: many exact ties across thread blocks.
+                (state % 5) as f32 - 2.0
+            })
+            .collect();
+        for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
+            let one = knn_cpu_threads(&data, n, d, k, metric, 1);
+            for threads in [2, 3, 7] {
+                let many = knn_cpu_threads(&data, n, d, k, metric, threads);
+                assert_eq!(one.indices, many.indices, "{threads} threads, {metric:?}");
+                let bits = |g: &KnnGraph| g.distances.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&one), bits(&many), "{threads} threads, {metric:?}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -110,12 +110,27 @@ pub fn parse_datetime(text: &str) -> Option<(i32, u32, u32, f64)> {
 }
 
 fn parse_date(date: &str) -> Option<(i32, u32, u32)> {
-    let sep = date.bytes().find(|b| matches!(b, b'-' | b'/' | b'.'))?;
-    let parts: Vec<&str> = date.split(sep as char).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    // Every date form starts with a digit: most text leaves here.
+    if !date.as_bytes().first()?.is_ascii_digit() {
         return None;
     }
-    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let sep = date.bytes().find(|b| matches!(b, b'-' | b'/' | b'.'))?;
+    let mut parts = [""; 3];
+    let mut count = 0;
+    for part in date.split(sep as char) {
+        if count == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        parts[count] = part;
+        count += 1;
+    }
+    if count != 3 {
+        return None;
+    }
+    let mut nums = [0u32; 3];
+    for (num, part) in nums.iter_mut().zip(parts) {
+        *num = part.parse().ok()?;
+    }
     let (y, m, d) = if parts[0].len() == 4 {
         (nums[0], nums[1], nums[2])
     } else if parts[2].len() == 4 && sep != b'-' {
@@ -141,13 +156,16 @@ fn parse_time(time: &str) -> Option<f64> {
         Some(i) if i >= 5 => &core[..i],
         _ => core,
     };
-    let parts: Vec<&str> = core.split(':').collect();
-    if parts.len() < 2 || parts.len() > 3 {
+    let mut parts = core.split(':');
+    let h: u32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let s: f64 = match parts.next() {
+        Some(seconds) => seconds.parse().ok()?,
+        None => 0.0,
+    };
+    if parts.next().is_some() {
         return None;
     }
-    let h: u32 = parts[0].parse().ok()?;
-    let m: u32 = parts[1].parse().ok()?;
-    let s: f64 = if parts.len() == 3 { parts[2].parse().ok()? } else { 0.0 };
     if h > 23 || m > 59 || !(0.0..61.0).contains(&s) {
         return None;
     }

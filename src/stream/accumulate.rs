@@ -592,7 +592,7 @@ impl Accumulator {
         self.columns.iter().map(|c| c.name.as_str())
     }
 
-    /// Cuts the sample to `sample_rows` rows (it may hold up to twice that
+    /// Cuts the sample to `sample_rows` rows (it may hold up to 1.5 times that
     /// while reading): the bottom-k of every row read.
     pub(crate) fn finish_sample(&mut self) {
         self.sample.compact(self.sample_rows);
@@ -603,7 +603,7 @@ impl Accumulator {
         self.normalize
     }
 
-    /// Rows held in the sample now (at most twice `sample_rows` while
+    /// Rows held in the sample now (at most 1.5 times `sample_rows` while
     /// reading, `sample_rows` after a merge).
     pub fn sampled_rows(&self) -> usize {
         self.sample.len()
@@ -748,7 +748,9 @@ impl Sink for Accumulator {
             let arena = &self.row.arena;
             let cells = self.row.cells.iter().map(|&(c, v, s, e)| (c as usize, v, &arena[s as usize..e as usize]));
             self.sample.push(key, self.rows, line, cells);
-            if self.sample.len() >= 2 * self.sample_rows {
+            // Compacting at 1.5k keeps a part worker's sample small and
+            // still costs O(1) a row: each compaction drops k/2 rows.
+            if self.sample.len() >= self.sample_rows + self.sample_rows.div_ceil(2) {
                 self.sample.compact(self.sample_rows);
             }
         }

@@ -31,6 +31,7 @@ pub fn profile_path_parallel(
     threads: usize,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<crate::Profiler> {
+    let started_ms = crate::clock::now_ms();
     let display = path.display().to_string();
     let io = |what: &str, e: std::io::Error| Error::new(ErrorKind::Io, format!("{display}: {what}: {e}"));
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| display.clone());
@@ -97,7 +98,11 @@ pub fn profile_path_parallel(
     }
     let total_rows: u64 = parts.iter().map(Part::rows).sum();
     progress(file_bytes, total_rows);
-    merge_parts(name, options, &head, parts, file_bytes).map_err(|e| named(&display, e))
+    let mut profiler = merge_parts(name, options, &head, parts, file_bytes).map_err(|e| named(&display, e))?;
+    // The report's "read" stage is the whole streamed pass: the parts read
+    // in parallel and merged.
+    profiler.started_ms = started_ms;
+    Ok(profiler)
 }
 
 /// The error with the file's path in front, as the CLI shows it.

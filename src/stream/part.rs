@@ -233,7 +233,10 @@ impl PartBuilder {
     /// Ends the part (the file ended if it had not stopped by itself).
     pub fn finish(self) -> Result<Part> {
         let spec = *self.reader.spec();
-        let (accumulator, issues, bounds) = self.reader.finish();
+        let (mut accumulator, issues, bounds) = self.reader.finish();
+        // Only the part's bottom k can be in the file's: the rest would
+        // only travel to the coordinator to be dropped there.
+        accumulator.finish_sample();
         Ok(Part {
             start: spec.start,
             end: self.end,

@@ -175,3 +175,66 @@ describe('semantic text embeddings in the page, on the GPU (SwiftShader)', () =>
     assert.equal(modelDownloads(session), 1);
   });
 });
+
+describe('embedTexts, the module\'s sentence-embedding export', () => {
+  const ctx = pageSession({ webgpu: false });
+
+  test('gives sentence-transformers\' vectors, in order, and refuses what it cannot do', async () => {
+    requireModel();
+    const { page } = ctx;
+    const fixture = path.join(path.dirname(WWW), 'tests', 'fixtures', 'semantic', 'reference.jsonl.gz');
+    const { gunzipSync } = await import('node:zlib');
+    const reference = gunzipSync(fs.readFileSync(fixture)).toString('utf8').split('\n').filter(Boolean).slice(0, 6).map((l) => JSON.parse(l));
+    // Row 6 repeats row 0: the network sees it once, the output has it twice.
+    const texts = [...reference.map((r) => r.text), reference[0].text];
+    const out = await page.evaluate(async ([texts, modelPath]) => {
+      const m = await import('/pkg/preflight.js');
+      await m.default();
+      const refused = async (f) => {
+        try {
+          await f();
+          return null;
+        } catch (err) {
+          return err instanceof Error ? err.message : `not an Error: ${err}`;
+        }
+      };
+      const noModel = await refused(() => m.embedTexts(texts, 'cpu'));
+      m.setModel(new Uint8Array(await (await fetch(modelPath)).arrayBuffer()));
+      const badBackend = await refused(() => m.embedTexts(texts, 'tpu'));
+      const notStrings = await refused(() => m.embedTexts([1, 2], 'cpu'));
+      const cpu = await m.embedTexts(texts, 'cpu');
+      const auto = await m.embedTexts(texts.slice(0, 2), 'auto');
+      const gpu = await refused(() => m.embedTexts(texts.slice(0, 2), 'gpu'));
+      return {
+        noModel, badBackend, notStrings, gpu,
+        isFloat32: cpu.vectors instanceof Float32Array,
+        cpu: { ...cpu, vectors: Array.from(cpu.vectors) },
+        auto: { ...auto, vectors: Array.from(auto.vectors) },
+      };
+    }, [texts, MODEL_PATH]);
+    assert.match(out.noModel ?? 'no error', /setModel/);
+    assert.match(out.badBackend ?? 'no error', /backend must be auto, gpu or cpu/);
+    assert.match(out.notStrings ?? 'no error', /array of strings/);
+    assert.ok(out.gpu, 'backend gpu without an adapter is an error');
+    assert.ok(out.isFloat32, 'vectors is a Float32Array');
+    const { cpu, auto } = out;
+    assert.equal(cpu.backend, 'cpu');
+    assert.equal(cpu.adapter, null);
+    assert.equal(cpu.note, null);
+    assert.equal(cpu.truncated, 0);
+    assert.equal(cpu.tokens, reference.reduce((s, r) => s + r.ids.length, 0), 'each distinct text once');
+    assert.equal(cpu.vectors.length, texts.length * 384);
+    const row = (v, i) => v.slice(i * 384, (i + 1) * 384);
+    for (const [i, r] of reference.entries()) {
+      const v = row(cpu.vectors, i);
+      const norm = Math.hypot(...v);
+      assert.ok(Math.abs(norm - 1) < 1e-4, `row ${i} has length ${norm}`);
+      const cos = v.reduce((s, x, k) => s + x * r.embedding[k], 0) / Math.hypot(...r.embedding);
+      assert.ok(cos > 0.9999, `row ${i}: cosine ${cos} with sentence-transformers`);
+    }
+    assert.deepEqual(row(cpu.vectors, 6), row(cpu.vectors, 0), 'a repeated text gets the same vector');
+    assert.equal(auto.backend, 'cpu', 'auto without an adapter runs on the CPU');
+    assert.match(auto.note ?? '', /GPU not used/);
+    assert.deepEqual(auto.vectors, cpu.vectors.slice(0, 2 * 384));
+  });
+});
