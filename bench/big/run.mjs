@@ -14,8 +14,8 @@
 //     preflight   www/preflight.js profile(): the full report (stream mode
 //                 above 64 MiB: parallel part workers)
 //     PapaParse   parsing only, in a worker, chunked (CSV only)
-//     DuckDB-wasm read_csv / read_json + SUMMARIZE (its own bundle choice;
-//                 the page is cross-origin isolated so it may use threads)
+//     DuckDB-wasm read_csv / read_json + SUMMARIZE (its single-threaded
+//                 bundle: see peers.js)
 //   native:
 //     preflight   the CLI, `profile FILE --json OUT` (parallel parsing)
 //     csv crate   splitting the fields only (examples/csv_split.rs), CSV only
@@ -265,7 +265,7 @@ function table(all) {
     }
     const pass = r.tool === 'preflight' && r.passSeconds ? r.passSeconds : null;
     const memory = `${mib(r.peakBytes)}${r.totalBytes && r.totalBytes !== r.peakBytes ? ` (all workers ${mib(r.totalBytes)})` : ''}`;
-    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error : fmt(r.seconds)} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${fmt(pass)} | ${pass ? fmt(mb / pass, 0) : ''} | ${vsPass} | ${memory} |`);
+    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error.replace(/\s+/g, ' ').replace(/\|/g, '/') : fmt(r.seconds)} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${fmt(pass)} | ${pass ? fmt(mb / pass, 0) : ''} | ${vsPass} | ${memory} |`);
   }
   // Issue 7's targets, each as the peer's time over ours (higher is better for us).
   const targets = [
