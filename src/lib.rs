@@ -427,7 +427,7 @@ impl Profiler {
         lap("embedding", &mut timings);
 
         progress("knn", 0.5);
-        let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, timings_ms: BTreeMap::new() };
+        let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, timings_ms: BTreeMap::new() };
         let mut near = NearDuplicates {
             method: String::new(),
             threshold: None,
@@ -664,7 +664,7 @@ pub async fn compare(
     let stacked = checks::compare::stack(rt, ct, &shared);
     let ss: Vec<profile::ColumnSummary> = stacked.columns.iter().map(profile::profile_column).collect();
     let label_index = label.as_deref().and_then(|name| stacked.column_index(name));
-    let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, timings_ms: BTreeMap::new() };
+    let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, timings_ms: BTreeMap::new() };
     let left_out: Vec<(usize, String)> = label_index.map(|i| (i, "label column".to_string())).into_iter().collect();
     let embedded = match options.embed {
         EmbedMode::Hashed => embed::embed(&stacked, &ss, &left_out, options.max_knn_rows),
@@ -998,6 +998,31 @@ async fn knn_graph(e: &embed::Embedded, options: &Options, compute: &mut Compute
         }
     }
     compute.backend = "cpu".into();
+    // In a page, the worker's helpers (one per core) share the graph's rows
+    // when there are enough of them; the same bits as on one thread.
+    #[cfg(target_arch = "wasm32")]
+    if let Some(result) = wasm::knn_on_helpers(data, n, d, k, metric).await {
+        match result.and_then(|(graph, workers)| {
+            validate_graph(&graph, n, k)?;
+            Ok((graph, workers))
+        }) {
+            Ok((graph, workers)) => {
+                compute.cpu_workers = Some(workers);
+                return Ok(graph);
+            }
+            Err(err) => {
+                let note = format!("the page's workers could not share the kNN graph, this worker built it alone: {}", err.message());
+                compute.note = Some(match compute.note.take() {
+                    Some(before) => format!("{before}; {note}"),
+                    None => note,
+                });
+            }
+        }
+    }
+    compute.cpu_workers = Some(gpu::knn_cpu_threads_for(n));
+    #[cfg(target_arch = "wasm32")]
+    return Ok(wasm::knn_here_in_pieces(data, n, d, k, metric).await);
+    #[cfg(not(target_arch = "wasm32"))]
     Ok(gpu::knn_cpu(data, n, d, k, metric))
 }
 

@@ -885,6 +885,10 @@ pub struct Compute {
     /// Why the CPU ran when the GPU was asked for or allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When the CPU built the kNN graph: the threads (natively) or the
+    /// page's workers it was shared among.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_workers: Option<usize>,
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<String, f64>,
 }

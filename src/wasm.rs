@@ -647,3 +647,164 @@ pub fn wasm_memory_bytes() -> f64 {
         .dyn_into::<js_sys::WebAssembly::Memory>()
         .map_or(0.0, |memory| memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64)
 }
+
+thread_local! {
+    /// The page's kNN helper (`setKnnHelper`).
+    static KNN_HELPER: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// `setKnnHelper(helper)`: when the CPU builds a kNN graph, this worker
+/// calls `helper(data, n, d, k, metric)` (`data`: a `Float32Array` of `n`
+/// rows of `d` values; `metric`: "cosine" or "euclidean") and awaits what it
+/// returns: `null` to build the graph here, or `{workers, indices,
+/// distances}` (a `Uint32Array` and a `Float32Array` of `n * min(k, n - 1)`
+/// values, row after row), which the page's worker puts together from
+/// `knnRows` run on other workers. `null` or `undefined` removes it.
+#[wasm_bindgen(js_name = setKnnHelper)]
+pub fn set_knn_helper(helper: JsValue) -> Result<(), JsValue> {
+    let helper = if helper.is_null() || helper.is_undefined() {
+        None
+    } else {
+        Some(helper.dyn_into::<js_sys::Function>().map_err(|_| js_error("setKnnHelper takes a function or null"))?)
+    };
+    KNN_HELPER.with(|h| *h.borrow_mut() = helper);
+    Ok(())
+}
+
+/// `new KnnSearch(data, n, d, k, metric)`: `n` rows of `d` values (a
+/// `Float32Array`; `metric`: "cosine" or "euclidean") prepared for the kNN
+/// graph's rows, which `rows(first, count)` searches a piece at a time
+/// against all `n` rows, exactly as the whole graph is built:
+/// `{k, indices: Uint32Array, distances: Float32Array}` with `count * k`
+/// values each, `k = min(k, n - 1)`. Short calls, with the event loop
+/// turning between them, let the browser swap in optimised code (it does
+/// so only between calls into wasm).
+#[wasm_bindgen(js_name = KnnSearch)]
+pub struct JsKnnSearch {
+    inner: crate::gpu::KnnSearch,
+}
+
+#[wasm_bindgen(js_class = KnnSearch)]
+impl JsKnnSearch {
+    #[wasm_bindgen(constructor)]
+    pub fn new(data: &[f32], n: usize, d: usize, k: usize, metric: &str) -> Result<JsKnnSearch, JsValue> {
+        let metric = metric_from_name(metric).map_err(js_error)?;
+        if data.len() != n.saturating_mul(d) || u32::try_from(n).is_err() {
+            return Err(js_error(format!("KnnSearch: data holds {} values, expected n * d = {n} * {d}", data.len())));
+        }
+        Ok(JsKnnSearch { inner: crate::gpu::KnnSearch::new(data, n, d, k, metric) })
+    }
+
+    /// Neighbours a row: `min(k, n - 1)`.
+    #[wasm_bindgen(getter)]
+    pub fn k(&self) -> usize {
+        self.inner.k()
+    }
+
+    pub fn rows(&self, first: usize, count: usize) -> Result<JsValue, JsValue> {
+        let n = self.inner.n();
+        let end = first.checked_add(count).filter(|&end| end <= n).ok_or_else(|| js_error(format!("KnnSearch.rows: rows {first}..+{count} outside 0..{n}")))?;
+        let (indices, distances) = self.inner.rows(first..end);
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"k".into(), &JsValue::from(self.inner.k() as u32))?;
+        js_sys::Reflect::set(&out, &"indices".into(), &js_sys::Uint32Array::from(&indices[..]))?;
+        js_sys::Reflect::set(&out, &"distances".into(), &js_sys::Float32Array::from(&distances[..]))?;
+        Ok(out.into())
+    }
+}
+
+/// Query rows per call of about 0.05-0.1 s of work (0.4 G pair-dimensions),
+/// in whole query tiles.
+pub(crate) fn knn_piece_rows(n: usize, d: usize) -> usize {
+    let per = 400_000_000 / n.saturating_mul(d.max(1)).max(1);
+    (per.div_ceil(32) * 32).clamp(32, n.max(32))
+}
+
+/// Gives the event loop a turn (a zero-delay timer): the browser installs
+/// optimised wasm code only between calls into wasm.
+pub(crate) async fn yield_to_event_loop() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        let timer = js_sys::Reflect::get(&global, &"setTimeout".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let called = timer.map(|timer| timer.call2(&global, &resolve, &JsValue::from(0)).is_ok()).unwrap_or(false);
+        if !called {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The kNN graph built here, in pieces with the event loop turning between
+/// them (see [`yield_to_event_loop`]).
+pub(crate) async fn knn_here_in_pieces(data: &[f32], n: usize, d: usize, k: usize, metric: crate::gpu::Metric) -> crate::gpu::KnnGraph {
+    let search = crate::gpu::KnnSearch::new(data, n, d, k, metric);
+    let k = search.k();
+    let mut indices = Vec::with_capacity(n * k);
+    let mut distances = Vec::with_capacity(n * k);
+    let piece = knn_piece_rows(n, d);
+    let mut first = 0;
+    while first < n {
+        let end = (first + piece).min(n);
+        let (i, dist) = search.rows(first..end);
+        indices.extend_from_slice(&i);
+        distances.extend_from_slice(&dist);
+        first = end;
+        if first < n {
+            yield_to_event_loop().await;
+        }
+    }
+    crate::gpu::KnnGraph { n, k, indices, distances }
+}
+
+fn metric_from_name(name: &str) -> Result<crate::gpu::Metric, String> {
+    match name {
+        "cosine" => Ok(crate::gpu::Metric::Cosine),
+        "euclidean" => Ok(crate::gpu::Metric::SquaredEuclidean),
+        other => Err(format!("unknown metric {other:?} (cosine or euclidean)")),
+    }
+}
+
+/// The kNN graph from the page's helper (`setKnnHelper`): `None` when there
+/// is none or it answers `null` (build it here), else the graph and the
+/// workers it ran on, or why it failed.
+pub(crate) async fn knn_on_helpers(
+    data: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    metric: crate::gpu::Metric,
+) -> Option<crate::error::Result<(crate::gpu::KnnGraph, usize)>> {
+    use crate::error::{Error, ErrorKind};
+    let helper = KNN_HELPER.with(|h| h.borrow().clone())?;
+    let fail = |what: String| Some(Err(Error::new(ErrorKind::Gpu, what)));
+    let args = js_sys::Array::of5(
+        &js_sys::Float32Array::from(data).into(),
+        &JsValue::from(n as f64),
+        &JsValue::from(d as f64),
+        &JsValue::from(k as f64),
+        &JsValue::from_str(metric.name()),
+    );
+    let answer = match helper.apply(&JsValue::NULL, &args) {
+        Ok(answer) => answer,
+        Err(err) => return fail(js_message(&err)),
+    };
+    let answer = match wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&answer)).await {
+        Ok(answer) => answer,
+        Err(err) => return fail(js_message(&err)),
+    };
+    if answer.is_null() || answer.is_undefined() {
+        return None;
+    }
+    let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let (Ok(indices), Ok(distances)) = (field("indices").dyn_into::<js_sys::Uint32Array>(), field("distances").dyn_into::<js_sys::Float32Array>()) else {
+        return fail("the helper's answer has no indices (Uint32Array) and distances (Float32Array)".into());
+    };
+    let workers = field("workers").as_f64().map_or(1, |w| w.max(1.0) as usize);
+    let k = k.min(n.saturating_sub(1));
+    Some(Ok((crate::gpu::KnnGraph { n, k, indices: indices.to_vec(), distances: distances.to_vec() }, workers)))
+}
+
+/// An error's message as the page threw it.
+fn js_message(err: &JsValue) -> String {
+    err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| err.as_string()).unwrap_or_else(|| "unknown error".into())
+}

@@ -14,6 +14,10 @@
 //                        {id, type: 'part', data: {part, bytesRead, rows, memoryBytes}}   part: finish()'s
 //                        bytes (transferred); memoryBytes: the largest wasm memory seen
 //                        {id, type: 'error', data: {message}}
+//   coordinator -> part  {id, type: 'knn', data: {module, data, n, d, k, metric, first, count}}
+//                        rows first..first+count of the kNN graph of data (a Float32Array of
+//                        n rows of d values), when the CPU builds the graph (no WebGPU)
+//   part -> coordinator  {id, type: 'knn', data: {k, indices, distances, memoryBytes}}   (transferred)
 // A worker takes one job at a time and may take another after it (a part
 // re-parsed from a record boundary). The coordinator ends it with terminate().
 // worker.js's parsePartHere is the same loop, for when no part worker starts.
@@ -107,14 +111,47 @@ async function parsePart(id, { module, file, name, options, head, spec }) {
   }
 }
 
+/** Query rows per knnRows call: about 0.05-0.1 s of work (as the wasm side's knn_piece_rows). */
+function pieceRows(n, d) {
+  const per = Math.floor(400_000_000 / Math.max(1, n * Math.max(1, d)));
+  return Math.min(Math.max(32, Math.ceil(per / 32) * 32), Math.max(32, n));
+}
+
+/**
+ * Rows `first..first+count` of the kNN graph (the coordinator puts the
+ * pieces together), searched in short calls with the event loop turning in
+ * between: the browser swaps optimised wasm code in only between calls, so
+ * one long call would run unoptimised code to its end (4-6x slower).
+ */
+async function knnRows(id, { module, data, n, d, k, metric, first, count }) {
+  await load(module);
+  const search = new wasm.KnnSearch(data, n, d, k, metric);
+  try {
+    const kk = search.k;
+    const indices = new Uint32Array(count * kk);
+    const distances = new Float32Array(count * kk);
+    const step = pieceRows(n, d);
+    for (let at = 0; at < count; at += step) {
+      const piece = search.rows(first + at, Math.min(step, count - at));
+      indices.set(piece.indices, at * kk);
+      distances.set(piece.distances, at * kk);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    self.postMessage({ id, type: 'knn', data: { k: kk, indices, distances, memoryBytes: memoryBytes() } }, [indices.buffer, distances.buffer]);
+  } finally {
+    search.free();
+  }
+}
+
 self.onmessage = async (event) => {
   const { id, type, data } = event.data ?? {};
-  if (type !== 'part') {
+  if (type !== 'part' && type !== 'knn') {
     self.postMessage({ id, type: 'error', data: { message: `unknown request type: ${String(type)}` } });
     return;
   }
   try {
-    await parsePart(id, data);
+    if (type === 'knn') await knnRows(id, data);
+    else await parsePart(id, data);
   } catch (err) {
     self.postMessage({ id, type: 'error', data: { message: errorMessage(err) } });
   }

@@ -107,6 +107,7 @@ const ready = (async () => {
     compiled = await compileModule();
     await module.default({ module_or_path: compiled });
     wasm = module;
+    if (typeof module.setKnnHelper === 'function') module.setKnnHelper(knnOnWorkers);
     self.postMessage({ type: 'ready', data: { version: String(module.version()), webgpu: await hasWebGpuAdapter() } });
   } catch (err) {
     self.postMessage({ type: 'fatal', data: { message: `The checker could not be loaded: ${errorMessage(err)}` } });
@@ -167,14 +168,22 @@ function memoryBytes() {
  * compute.wasm_memory_bytes of a report: the coordinator's memory (this
  * worker's), each part worker's largest, `peak` the largest single instance
  * (the number to hold against a tab's per-memory limit) and `total` their sum
- * (an upper bound of the wasm memory the run held at once); in stream mode
+ * (an upper bound of the wasm memory the run held at once); `knn_workers`
+ * the kNN helpers' (knnOnWorkers), when they ran; in stream mode
  * also `coordinator_after_merge`, the coordinator's memory once the parts
  * were merged, before the checks.
  */
 function memoryReport(read) {
   const coordinator = memoryBytes();
   const list = (read?.workerMemory ?? []).map((n) => Number(n) || 0);
-  const out = { coordinator, workers: list, peak: Math.max(coordinator, ...list), total: list.reduce((sum, n) => sum + n, coordinator) };
+  const sum = (l) => l.reduce((a, n) => a + n, coordinator);
+  const out = { coordinator, workers: list, peak: Math.max(coordinator, ...list), total: sum(list) };
+  // The kNN helpers run after the part workers have ended.
+  if (knnHelperMemory.length) {
+    out.knn_workers = [...knnHelperMemory];
+    out.peak = Math.max(out.peak, ...knnHelperMemory);
+    out.total = Math.max(out.total, sum(knnHelperMemory));
+  }
   if (read?.afterMerge !== undefined) out.coordinator_after_merge = read.afterMerge;
   return out;
 }
@@ -504,6 +513,16 @@ class PartWorkers {
     });
   }
 
+  /** Sends a job of another `type` ('knn') to worker `slot`; resolves to the answer's data. */
+  request(slot, type, job) {
+    const worker = this.workers[slot];
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { worker, resolve, reject });
+      worker.postMessage({ id, type, data: { module: compiled, ...job } });
+    });
+  }
+
   onMessage(message) {
     const { id, type, data } = message ?? {};
     const job = this.pending.get(id);
@@ -513,7 +532,7 @@ class PartWorkers {
       return;
     }
     this.pending.delete(id);
-    if (type === 'part') {
+    if (type === 'part' || type === 'knn') {
       job.resolve(data);
       return;
     }
@@ -543,6 +562,55 @@ class PartWorkers {
     for (const worker of this.workers) worker.terminate();
     for (const job of this.pending.values()) job.reject(new Error(`${this.fileName}: the part workers were stopped`));
     this.pending.clear();
+  }
+}
+
+/** Graphs of fewer rows are built by this worker alone: starting helpers costs more. */
+const KNN_SHARED_MIN_ROWS = 4096;
+/** kNN helper workers at most. */
+const MAX_KNN_WORKERS = 8;
+/** The wasm memory of the last kNN helpers, for the report (memoryReport). */
+let knnHelperMemory = [];
+
+/**
+ * The wasm side's kNN helper (setKnnHelper): when the CPU builds the graph
+ * (no WebGPU) and it is big enough, one part worker per core (up to
+ * MAX_KNN_WORKERS) each searches a contiguous share of the query rows
+ * against all rows (knnRows); this worker waits and puts the pieces
+ * together, row after row: the same graph, bit for bit, as one thread's.
+ * Resolves to null (build it here) on one core or for a small graph.
+ */
+async function knnOnWorkers(data, n, d, k, metric) {
+  knnHelperMemory = [];
+  const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
+  const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024));
+  if (n < KNN_SHARED_MIN_ROWS || count < 2) return null;
+  const pool = new PartWorkers(count, 'kNN graph');
+  try {
+    const per = Math.ceil(n / count);
+    const jobs = [];
+    for (let slot = 0; slot < count; slot++) {
+      const first = slot * per;
+      const rows = Math.min(per, n - first);
+      if (rows <= 0) break;
+      // Each worker gets its own copy of the rows (structured clone).
+      jobs.push(pool.request(slot, 'knn', { data, n, d, k, metric, first, count: rows }).then((piece) => ({ first, rows, piece })));
+    }
+    const pieces = await Promise.all(jobs);
+    const kk = Math.min(k, n - 1);
+    const indices = new Uint32Array(n * kk);
+    const distances = new Float32Array(n * kk);
+    for (const { first, rows, piece } of pieces) {
+      if (Number(piece.k) !== kk || piece.indices.length !== rows * kk || piece.distances.length !== rows * kk) {
+        throw new Error(`a kNN helper returned ${piece.indices.length} values for ${rows} rows of ${kk}`);
+      }
+      indices.set(piece.indices, first * kk);
+      distances.set(piece.distances, first * kk);
+    }
+    knnHelperMemory = pieces.map(({ piece }) => Number(piece.memoryBytes) || 0);
+    return { workers: jobs.length, indices, distances };
+  } finally {
+    pool.terminate();
   }
 }
 
@@ -742,6 +810,7 @@ async function compare(reference, candidate, options, thresholds) {
 
 self.onmessage = async (event) => {
   const { id, type, data } = event.data ?? {};
+  if (type !== 'check-rules' && type !== 'html') knnHelperMemory = [];
   if (type === 'check-rules') {
     // The wasm parser's verdict on a rules file, before any run uses it.
     try {

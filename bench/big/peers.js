@@ -83,6 +83,8 @@ async function preflight(options = {}) {
     timings: report.compute?.timings_ms ?? null,
     mode: report.sampling?.mode ?? 'exact',
     backend: report.compute?.backend,
+    cpu_workers: report.compute?.cpu_workers ?? null,
+    note: report.compute?.note ?? null,
     verdict: report.verdict?.passed,
   };
 }

@@ -162,7 +162,7 @@ function nativeRuns(file, cli, python, args) {
   const json = path.join(OUT, path.basename(file) + '.report.json');
   const ours = timed(cli, ['profile', file, '--json', json]);
   const report = JSON.parse(fs.readFileSync(json, 'utf8'));
-  results.push({ where: 'native', tool: 'preflight', seconds: ours.seconds, passSeconds: passSeconds(report.compute?.timings_ms), rows: report.source.rows, peakBytes: ours.peakBytes, mode: report.sampling?.mode ?? 'exact' });
+  results.push({ where: 'native', tool: 'preflight', seconds: ours.seconds, passSeconds: passSeconds(report.compute?.timings_ms), stages: report.compute?.timings_ms ?? null, rows: report.source.rows, peakBytes: ours.peakBytes, mode: report.sampling?.mode ?? 'exact' });
   if (file.endsWith('.csv')) {
     const split = timed(csvSplitPath(), [file]);
     const line = JSON.parse(split.stdout.trim().split('\n').pop());
@@ -210,7 +210,7 @@ async function browserRuns(files, args) {
   const server = await startBenchServer();
   const url = `http://127.0.0.1:${server.address().port}/bench/big/peers.html`;
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-bench-'));
-  const launchArgs = [...CHROMIUM_ARGS, ...(args.webgpu ? [WEBGPU_ARG] : []), '--js-flags=--max-old-space-size=4096'];
+  const launchArgs = [...CHROMIUM_ARGS, ...(args.webgpu ? [WEBGPU_ARG] : []), `--js-flags=--max-old-space-size=4096${process.env.BENCH_JS_FLAGS ? ' ' + process.env.BENCH_JS_FLAGS : ''}`];
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.PREFLIGHT_CHROMIUM || '/usr/bin/chromium',
     args: launchArgs,
@@ -229,7 +229,7 @@ async function browserRuns(files, args) {
         say(`browser: ${tool} on ${path.basename(file)}`);
         try {
           const r = await page.evaluate((t) => window.benchTools[t](), tool);
-          results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
+          results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
         } catch (err) {
           results.push({ where: 'browser', file, tool, error: String(err.message || err).slice(0, 300) });
         }
@@ -289,7 +289,18 @@ function table(all) {
     const ok = r.peakBytes !== null && r.peakBytes < 512 * MB;
     ratios.push(`- ${path.basename(r.file)} (${fmt(r.bytes / 1e9, 2)} GB) in Chromium: peak wasm memory ${mib(r.peakBytes)} of one instance (< 512 MiB: ${ok ? 'met' : 'NOT met'}), ${mib(r.totalBytes)} all instances together, ${fmt(r.seconds, 1)} s`);
   }
-  return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time:\n${ratios.join('\n')}\n`;
+  // Where preflight's time went: the report's stages, largest first.
+  const stages = [];
+  for (const r of all.filter((x) => x.tool === 'preflight' && x.stages && !x.error)) {
+    const list = Object.entries(r.stages)
+      .map(([name, ms]) => [name, Number(ms) / 1000])
+      .filter(([, s]) => s >= 0.01)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, s]) => `${name} ${fmt(s)}`);
+    stages.push(`- ${path.basename(r.file)}, ${r.where}: ${list.join(', ')}`);
+  }
+  const stageText = stages.length ? `\nStages of preflight's runs (compute.timings_ms, seconds; the part workers' read_parts overlaps nothing else):\n${stages.join('\n')}\n` : '';
+  return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time:\n${ratios.join('\n')}\n${stageText}`;
 }
 
 async function main() {

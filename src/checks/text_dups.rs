@@ -203,6 +203,12 @@ impl Permutations {
 /// The MinHash signature of one text's 32-bit shingles into `out`
 /// (`PERMUTATIONS` values; all `u32::MAX` for no shingle).
 pub fn minhash(shingles: &[u32], permutations: &Permutations, out: &mut [u32]) {
+    minhash_inline(shingles, permutations, out);
+}
+
+#[inline(always)]
+fn minhash_inline(shingles: &[u32], permutations: &Permutations, out: &mut [u32]) {
+    let out: &mut [u32; PERMUTATIONS] = out.try_into().expect("PERMUTATIONS values");
     out.fill(u32::MAX);
     let (a, b) = (&permutations.multipliers, &permutations.increments);
     for &x in shingles {
@@ -216,13 +222,67 @@ pub fn minhash(shingles: &[u32], permutations: &Permutations, out: &mut [u32]) {
 /// Signatures of many texts: text `t` has shingles
 /// `shingles[offsets[t]..offsets[t + 1]]`; returns `PERMUTATIONS` values per
 /// text, text after text. The CPU reference of `gpu::minhash`.
+///
+/// Natively the texts are shared among the machine's cores, and on x86-64
+/// with AVX2 the permutations run 8 to a register; integer arithmetic, so
+/// the values are the same however they are computed.
 pub fn signatures_cpu(shingles: &[u32], offsets: &[u32], permutations: &Permutations) -> Vec<u32> {
     let texts = offsets.len().saturating_sub(1);
     let mut out = vec![0u32; texts * PERMUTATIONS];
-    for (t, signature) in out.chunks_exact_mut(PERMUTATIONS).enumerate() {
-        minhash(&shingles[offsets[t] as usize..offsets[t + 1] as usize], permutations, signature);
+    let threads = signature_threads(shingles.len());
+    if threads <= 1 {
+        signatures_into(shingles, offsets, 0, permutations, &mut out);
+        return out;
     }
+    let per = texts.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (i, chunk) in out.chunks_mut(per * PERMUTATIONS).enumerate() {
+            scope.spawn(move || signatures_into(shingles, offsets, i * per, permutations, chunk));
+        }
+    });
     out
+}
+
+/// Threads for signatures over `shingles` shingles: the machine's cores
+/// natively when there is enough work, one in wasm.
+fn signature_threads(shingles: usize) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if shingles < 1 << 16 {
+            return 1;
+        }
+        std::thread::available_parallelism().map_or(1, |t| t.get())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = shingles;
+        1
+    }
+}
+
+/// Signatures of texts `first..` into `out` (`PERMUTATIONS` values each).
+fn signatures_into(shingles: &[u32], offsets: &[u32], first: usize, permutations: &Permutations, out: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { signatures_into_avx2(shingles, offsets, first, permutations, out) };
+        return;
+    }
+    signatures_into_body(shingles, offsets, first, permutations, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn signatures_into_avx2(shingles: &[u32], offsets: &[u32], first: usize, permutations: &Permutations, out: &mut [u32]) {
+    signatures_into_body(shingles, offsets, first, permutations, out);
+}
+
+#[inline(always)]
+fn signatures_into_body(shingles: &[u32], offsets: &[u32], first: usize, permutations: &Permutations, out: &mut [u32]) {
+    for (i, signature) in out.chunks_exact_mut(PERMUTATIONS).enumerate() {
+        let t = first + i;
+        minhash_inline(&shingles[offsets[t] as usize..offsets[t + 1] as usize], permutations, signature);
+    }
 }
 
 /// How a signature is cut for LSH: `bands` bands of `rows` values.
@@ -771,8 +831,35 @@ impl Engine {
             }
         }
         let _ = self.gpu_required;
+        #[cfg(target_arch = "wasm32")]
+        return Ok(signatures_cpu_yielding(batch, permutations).await);
+        #[cfg(not(target_arch = "wasm32"))]
         Ok(signatures_cpu(&batch.shingles, &batch.offsets, permutations))
     }
+}
+
+/// Texts per call of [`signatures_cpu`] in a browser.
+#[cfg(target_arch = "wasm32")]
+const WASM_SIGNATURE_TEXTS: usize = 4096;
+
+/// [`signatures_cpu`] of a batch in calls of [`WASM_SIGNATURE_TEXTS`]
+/// texts with the event loop turning between them (the browser swaps
+/// optimised wasm code in only between calls into wasm). The same values.
+#[cfg(target_arch = "wasm32")]
+async fn signatures_cpu_yielding(batch: &ShingleBatch, permutations: &Permutations) -> Vec<u32> {
+    let texts = batch.offsets.len().saturating_sub(1);
+    let mut out = Vec::with_capacity(texts * PERMUTATIONS);
+    let mut first = 0;
+    while first < texts {
+        let end = (first + WASM_SIGNATURE_TEXTS).min(texts);
+        let base = batch.offsets[first];
+        let offsets: Vec<u32> = batch.offsets[first..=end].iter().map(|&o| o - base).collect();
+        let shingles = &batch.shingles[base as usize..batch.offsets[end] as usize];
+        out.extend_from_slice(&signatures_cpu(shingles, &offsets, permutations));
+        first = end;
+        crate::wasm::yield_to_event_loop().await;
+    }
+    out
 }
 
 /// Compares up to 16 texts of a GPU result (spread over the batch) with the
@@ -862,6 +949,38 @@ mod tests {
         h.clear();
         shingle_hashes("", &mut h);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn batched_signatures_match_one_text_at_a_time() {
+        // Enough shingles for several threads natively (and AVX2 where the
+        // CPU has it): the same values as the plain per-text loop.
+        let p = Permutations::new();
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut shingles = Vec::new();
+        let mut offsets = vec![0u32];
+        for t in 0..3001 {
+            for _ in 0..(t % 57) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                shingles.push(state as u32);
+            }
+            offsets.push(shingles.len() as u32);
+        }
+        assert!(shingles.len() >= 1 << 16);
+        let batched = signatures_cpu(&shingles, &offsets, &p);
+        let mut one = vec![0u32; PERMUTATIONS];
+        for t in 0..offsets.len() - 1 {
+            let text = &shingles[offsets[t] as usize..offsets[t + 1] as usize];
+            one.fill(u32::MAX);
+            for &x in text {
+                for (q, value) in one.iter_mut().enumerate() {
+                    *value = (*value).min(p.apply(q, x));
+                }
+            }
+            assert_eq!(&batched[t * PERMUTATIONS..(t + 1) * PERMUTATIONS], &one[..], "text {t}");
+        }
     }
 
     #[test]

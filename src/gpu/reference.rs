@@ -15,20 +15,36 @@
 //!   rows, hence the clamp at 0 (a duplicated row may show a distance of a
 //!   few ulps of `|a|^2` rather than exactly 0).
 //!
-//! The loops are blocked for cache (a tile of query rows against a tile of
-//! candidate rows that fits in L2) and the dot products are written over
-//! 8 independent f32 lanes so that the compiler vectorises them.
+//! The loops are blocked like a matrix product: the candidate rows are laid
+//! out once in panels of [`PANEL`] rows, transposed (dimension by dimension,
+//! the panel's rows side by side), and a micro-kernel takes [`QUERY_BLOCK`]
+//! query rows against one panel, so each load of a panel's slice feeds
+//! several queries and the dot products need no horizontal reduction: their
+//! lanes are candidates, not dimensions. Every dot product is the plain sum
+//! `a[0]*b[0] + a[1]*b[1] + ...` in order, whichever block or thread computes
+//! it, so the graph has the same bits however the work is split.
 
 use super::{KnnGraph, Metric};
 
-/// Lanes of the chunked dot product: independent accumulators break the
-/// floating-point dependency chain and map onto SIMD registers.
+/// Lanes of the chunked dot product ([`dot`]): independent accumulators
+/// break the floating-point dependency chain and map onto SIMD registers.
 const LANES: usize = 8;
 
-/// Query rows per tile.
+/// Candidate rows per panel: the lanes of the micro-kernel's accumulators
+/// (two AVX2 registers per query natively; two wasm SIMD registers in wasm,
+/// whose engines have 16 vector registers on x86-64: more would spill).
+#[cfg(not(target_arch = "wasm32"))]
+const PANEL: usize = 16;
+#[cfg(target_arch = "wasm32")]
+const PANEL: usize = 8;
+
+/// Query rows per micro-kernel call: they share every load of a panel.
+const QUERY_BLOCK: usize = 4;
+
+/// Query rows per tile (a multiple of [`QUERY_BLOCK`]).
 const QUERY_TILE: usize = 32;
 
-/// Bytes of candidate rows per tile: small enough to stay in L2 while a
+/// Bytes of candidate panels per tile: small enough to stay in L2 while a
 /// whole query tile runs over it.
 const CANDIDATE_TILE_BYTES: usize = 128 * 1024;
 
@@ -67,41 +83,123 @@ fn knn_cpu_threads(data: &[f32], n: usize, d: usize, k: usize, metric: Metric, t
         };
     }
 
-    let (rows, norms) = prepare(data, n, d, metric);
-    let rows = &rows[..];
-    let mut indices = vec![u32::MAX; n * k];
-    let mut distances = vec![f32::INFINITY; n * k];
-    let candidate_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4)).clamp(4, 1024);
-    let tile = Tile { rows, norms: &norms, d, k, metric };
-    // Queries `first..first + rows` into their slices of the graph.
-    let block = |first: usize, distances: &mut [f32], indices: &mut [u32]| {
-        let end = first + distances.len() / k;
-        for q_start in (first..end).step_by(QUERY_TILE) {
-            let q_end = (q_start + QUERY_TILE).min(end);
-            for c_start in (0..n).step_by(candidate_tile) {
-                let c_end = (c_start + candidate_tile).min(n);
-                tile.run(q_start..q_end, c_start..c_end, first, distances, indices);
-            }
-        }
-    };
-    if threads <= 1 || cfg!(target_arch = "wasm32") {
-        block(0, &mut distances, &mut indices);
-    } else {
-        // Whole query tiles per thread, in contiguous blocks.
-        let per = n.div_ceil(threads).div_ceil(QUERY_TILE) * QUERY_TILE;
-        std::thread::scope(|scope| {
-            for (i, (d_chunk, i_chunk)) in distances.chunks_mut(per * k).zip(indices.chunks_mut(per * k)).enumerate() {
-                let block = &block;
-                scope.spawn(move || block(i * per, d_chunk, i_chunk));
-            }
-        });
-    }
+    let (indices, distances) = KnnSearch::new(data, n, d, k, metric).rows_on(0..n, threads);
     KnnGraph {
         n,
         k,
         indices,
         distances,
     }
+}
+
+/// The rows `rows` of the kNN graph of `data` (`n` rows of `d` values):
+/// `(k, indices, distances)`, each row's `k = min(k, n - 1)` neighbours in
+/// the graph's order. Every query row is searched exactly as by
+/// [`knn_cpu`], so the rows of a graph put together from pieces have the
+/// same bits as the whole graph's. See [`KnnSearch`] to search many pieces
+/// of one graph.
+///
+/// # Panics
+///
+/// If `data.len() != n * d`, `rows` is not within `0..n`, or `n` does not
+/// fit in `u32`.
+pub fn knn_cpu_rows(data: &[f32], n: usize, d: usize, k: usize, metric: Metric, rows: std::ops::Range<usize>) -> (usize, Vec<u32>, Vec<f32>) {
+    let search = KnnSearch::new(data, n, d, k, metric);
+    let (indices, distances) = search.rows(rows);
+    (search.k(), indices, distances)
+}
+
+/// The rows of one graph, prepared once (normalised, in panels) and
+/// searched a piece at a time: how the page shares the kNN stage among its
+/// workers, each taking its rows in short calls (a browser swaps optimised
+/// code in only between calls into wasm, never inside a long one).
+pub struct KnnSearch {
+    panels: Vec<f32>,
+    norms: Vec<f32>,
+    n: usize,
+    d: usize,
+    k: usize,
+    metric: Metric,
+}
+
+impl KnnSearch {
+    /// Prepares `data` (`n` rows of `d` values) for a graph of `min(k, n -
+    /// 1)` neighbours a row.
+    ///
+    /// # Panics
+    ///
+    /// If `data.len() != n * d`, or `n` does not fit in `u32`.
+    pub fn new(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> KnnSearch {
+        assert_eq!(data.len(), n * d, "KnnSearch: data holds {} values, expected n * d = {}", data.len(), n * d);
+        assert!(u32::try_from(n).is_ok(), "KnnSearch: n = {n} does not fit in u32");
+        let (prepared, norms) = prepare(data, n, d, metric);
+        let panels = transpose_panels(&prepared, n, d);
+        KnnSearch { panels, norms, n, d, k: k.min(n.saturating_sub(1)), metric }
+    }
+
+    /// Rows in the graph.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Neighbours a row: `min(k, n - 1)`.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The top-k lists of query rows `rows` (`rows.len() * k()` indices and
+    /// distances), on this machine's cores natively, on one thread in wasm.
+    ///
+    /// # Panics
+    ///
+    /// If `rows` is not within `0..n`.
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> (Vec<u32>, Vec<f32>) {
+        self.rows_on(rows, cpu_threads(self.n))
+    }
+
+    fn rows_on(&self, rows: std::ops::Range<usize>, threads: usize) -> (Vec<u32>, Vec<f32>) {
+        let (n, d, k) = (self.n, self.d, self.k);
+        assert!(rows.start <= rows.end && rows.end <= n, "KnnSearch: rows {rows:?} outside 0..{n}");
+        if k == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let mut indices = vec![u32::MAX; rows.len() * k];
+        let mut distances = vec![f32::INFINITY; rows.len() * k];
+        let panel_count = n.div_ceil(PANEL);
+        let panels_per_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4 * PANEL)).clamp(1, 64);
+        let tile = Tile { panels: &self.panels, norms: &self.norms, n, d, k, metric: self.metric };
+        // Queries `first..first + rows` into their slices of the graph.
+        let block = |first: usize, distances: &mut [f32], indices: &mut [u32]| {
+            let end = first + distances.len() / k;
+            let mut queries = vec![0.0f32; QUERY_BLOCK * d];
+            for q_start in (first..end).step_by(QUERY_TILE) {
+                let q_end = (q_start + QUERY_TILE).min(end);
+                for p_start in (0..panel_count).step_by(panels_per_tile) {
+                    let p_end = (p_start + panels_per_tile).min(panel_count);
+                    tile.run(q_start..q_end, p_start..p_end, first, &mut queries, distances, indices);
+                }
+            }
+        };
+        let threads = threads.min(rows.len().div_ceil(QUERY_TILE)).max(1);
+        if threads <= 1 || cfg!(target_arch = "wasm32") {
+            block(rows.start, &mut distances, &mut indices);
+        } else {
+            // Whole query tiles per thread, in contiguous blocks.
+            let per = rows.len().div_ceil(threads).div_ceil(QUERY_TILE) * QUERY_TILE;
+            std::thread::scope(|scope| {
+                for (i, (d_chunk, i_chunk)) in distances.chunks_mut(per * k).zip(indices.chunks_mut(per * k)).enumerate() {
+                    let block = &block;
+                    scope.spawn(move || block(rows.start + i * per, d_chunk, i_chunk));
+                }
+            });
+        }
+        (indices, distances)
+    }
+}
+
+/// Threads [`knn_cpu`] uses for a graph of `n` rows (for the report).
+pub fn knn_cpu_threads_for(n: usize) -> usize {
+    cpu_threads(n)
 }
 
 /// Threads for a graph of `n` rows: the machine's cores natively (one for
@@ -124,16 +222,19 @@ fn cpu_threads(n: usize) -> usize {
 
 /// What one block of the distance matrix needs.
 struct Tile<'a> {
-    rows: &'a [f32],
+    /// The rows in panels ([`transpose_panels`]).
+    panels: &'a [f32],
     norms: &'a [f32],
+    n: usize,
     d: usize,
     k: usize,
     metric: Metric,
 }
 
 impl Tile<'_> {
-    /// Offers candidates `cands` to the top-k of queries `queries`, whose
-    /// top-k lists start at query `first` in `distances` and `indices`.
+    /// Offers the candidates of panels `panels` to the top-k of queries
+    /// `queries`, whose top-k lists start at query `first` in `distances`
+    /// and `indices`. `scratch` holds `QUERY_BLOCK * d` values.
     ///
     /// Never inlined, on purpose: in the browser, V8 compiles a wasm function
     /// with its baseline compiler first and swaps in optimised code only for
@@ -142,25 +243,26 @@ impl Tile<'_> {
     /// single long loop would run unoptimised to the end.
     ///
     /// Natively on x86-64 with AVX2 the same code runs compiled for AVX2:
-    /// the 8 lanes of the dot products become one register instead of two,
-    /// and each lane adds in the same order, so the distances have the same
-    /// bits.
+    /// the lanes become wider registers, each lane adds in the same order
+    /// (a multiply, then an add: never fused), so the distances have the
+    /// same bits.
     #[inline(never)]
     fn run(
         &self,
         queries: std::ops::Range<usize>,
-        cands: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
         first: usize,
+        scratch: &mut [f32],
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { self.run_avx2(queries, cands, first, distances, indices) };
+            unsafe { self.run_avx2(queries, panels, first, scratch, distances, indices) };
             return;
         }
-        self.run_body(queries, cands, first, distances, indices);
+        self.run_body(queries, panels, first, scratch, distances, indices);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -169,24 +271,26 @@ impl Tile<'_> {
     unsafe fn run_avx2(
         &self,
         queries: std::ops::Range<usize>,
-        cands: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
         first: usize,
+        scratch: &mut [f32],
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
-        self.run_body(queries, cands, first, distances, indices);
+        self.run_body(queries, panels, first, scratch, distances, indices);
     }
 
     #[inline(always)]
     fn run_body(
         &self,
         queries: std::ops::Range<usize>,
-        cands: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
         first: usize,
+        scratch: &mut [f32],
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
-        let (rows, d, k) = (self.rows, self.d, self.k);
+        let (n, d, k) = (self.n, self.d, self.k);
         let distance = |q: usize, c: usize, dot: f32| -> f32 {
             let raw = match self.metric {
                 Metric::Cosine => 1.0 - dot,
@@ -194,29 +298,86 @@ impl Tile<'_> {
             };
             sanitise(raw)
         };
-        for q in queries {
-            let query = &rows[q * d..(q + 1) * d];
-            let at = q - first;
-            let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
-            // Four candidates at a time share each load of the query.
-            let mut c = cands.start;
-            while c + 4 <= cands.end {
-                let dots = dot4(query, &rows[c * d..(c + 4) * d], d);
-                for (j, dot) in dots.into_iter().enumerate() {
-                    if c + j != q {
-                        top.offer(distance(q, c + j, dot), (c + j) as u32);
+        let mut q0 = queries.start;
+        while q0 < queries.end {
+            // A short last block repeats its last query; the copies' dot
+            // products are computed and dropped.
+            let count = (queries.end - q0).min(QUERY_BLOCK);
+            gather_queries(self.panels, d, q0, count, scratch);
+            for p in panels.clone() {
+                let panel = &self.panels[p * d * PANEL..(p + 1) * d * PANEL];
+                let dots = panel_dots(scratch, panel, d);
+                let c0 = p * PANEL;
+                let lanes = PANEL.min(n - c0);
+                for (i, dots) in dots.iter().enumerate().take(count) {
+                    let q = q0 + i;
+                    let at = q - first;
+                    let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
+                    for (lane, &dot) in dots.iter().enumerate().take(lanes) {
+                        let c = c0 + lane;
+                        if c != q {
+                            top.offer(distance(q, c, dot), c as u32);
+                        }
                     }
                 }
-                c += 4;
             }
-            for c in c..cands.end {
-                if c != q {
-                    let dot = dot(query, &rows[c * d..(c + 1) * d]);
-                    top.offer(distance(q, c, dot), c as u32);
-                }
+            q0 += count;
+        }
+    }
+}
+
+/// The rows as panels of [`PANEL`] rows, each panel transposed: value `j`
+/// of row `p * PANEL + l` sits at `(p * d + j) * PANEL + l`. The last panel
+/// is padded with zero rows.
+fn transpose_panels(rows: &[f32], n: usize, d: usize) -> Vec<f32> {
+    let mut panels = vec![0.0f32; n.div_ceil(PANEL) * PANEL * d];
+    for (row_index, row) in rows.chunks_exact(d.max(1)).take(n).enumerate() {
+        let (p, lane) = (row_index / PANEL, row_index % PANEL);
+        let base = p * d * PANEL + lane;
+        for (j, &value) in row.iter().enumerate() {
+            panels[base + j * PANEL] = value;
+        }
+    }
+    panels
+}
+
+/// Copies query rows `q0..q0 + count` out of the panels into `scratch`,
+/// dimension by dimension (`scratch[j * QUERY_BLOCK + i]`), repeating the
+/// last one when `count < QUERY_BLOCK`.
+#[inline(always)]
+fn gather_queries(panels: &[f32], d: usize, q0: usize, count: usize, scratch: &mut [f32]) {
+    for i in 0..QUERY_BLOCK {
+        let q = q0 + i.min(count - 1);
+        let base = (q / PANEL) * d * PANEL + q % PANEL;
+        for j in 0..d {
+            scratch[j * QUERY_BLOCK + i] = panels[base + j * PANEL];
+        }
+    }
+}
+
+/// Dot products of [`QUERY_BLOCK`] queries (`queries[j * QUERY_BLOCK + i]`)
+/// with the [`PANEL`] rows of one panel: for each pair, the plain sum over
+/// the dimensions in order, starting from zero ([`ordered_dot`]'s bits).
+#[inline(always)]
+fn panel_dots(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_BLOCK] {
+    let mut acc = [[0.0f32; PANEL]; QUERY_BLOCK];
+    for (x, column) in queries.chunks_exact(QUERY_BLOCK).zip(panel.chunks_exact(PANEL)).take(d) {
+        let x: &[f32; QUERY_BLOCK] = x.try_into().expect("a block of queries");
+        let column: &[f32; PANEL] = column.try_into().expect("a panel column");
+        for i in 0..QUERY_BLOCK {
+            for lane in 0..PANEL {
+                acc[i][lane] += x[i] * column[lane];
             }
         }
     }
+    acc
+}
+
+/// The dot product the kNN graph uses for every pair: products added in
+/// the order of the dimensions, starting from zero. (Reference for tests.)
+#[cfg(test)]
+fn ordered_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0.0f32, |sum, (x, y)| sum + x * y)
 }
 
 /// The rows each path computes dot products on, and their squared norms:
@@ -303,49 +464,6 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
-/// Dot products of `query` with four consecutive rows of `d` values
-/// (`candidates.len() == 4 * d`), each over 8 lanes. The same summation
-/// order as [`dot`], so a pair gives the same bits whichever is used.
-#[inline(always)]
-fn dot4(query: &[f32], candidates: &[f32], d: usize) -> [f32; 4] {
-    let (c0, rest) = candidates.split_at(d);
-    let (c1, rest) = rest.split_at(d);
-    let (c2, c3) = rest.split_at(d);
-    let mut lanes = [[0.0f32; LANES]; 4];
-    let full = d - d % LANES;
-    let mut i = 0;
-    while i < full {
-        let x = &query[i..i + LANES];
-        let (y0, y1, y2, y3) = (
-            &c0[i..i + LANES],
-            &c1[i..i + LANES],
-            &c2[i..i + LANES],
-            &c3[i..i + LANES],
-        );
-        for lane in 0..LANES {
-            lanes[0][lane] += x[lane] * y0[lane];
-            lanes[1][lane] += x[lane] * y1[lane];
-            lanes[2][lane] += x[lane] * y2[lane];
-            lanes[3][lane] += x[lane] * y3[lane];
-        }
-        i += LANES;
-    }
-    let mut sums = [
-        reduce(&lanes[0]),
-        reduce(&lanes[1]),
-        reduce(&lanes[2]),
-        reduce(&lanes[3]),
-    ];
-    for j in full..d {
-        let x = query[j];
-        sums[0] += x * c0[j];
-        sums[1] += x * c1[j];
-        sums[2] += x * c2[j];
-        sums[3] += x * c3[j];
-    }
-    sums
-}
-
 /// Pairwise sum of the lanes (fixed order: results are reproducible).
 #[inline(always)]
 fn reduce(lanes: &[f32; LANES]) -> f32 {
@@ -362,12 +480,21 @@ struct TopK<'a> {
 }
 
 impl TopK<'_> {
+    /// Offers a candidate: a comparison with the current k-th, inline; the
+    /// insertion (rare once the list has filled) out of line, which keeps
+    /// the hot loop small (in a browser, a small function is also quick for
+    /// the optimising compiler to take over).
     #[inline(always)]
     fn offer(&mut self, distance: f32, index: u32) {
         let k = self.distances.len();
-        if !before(distance, index, self.distances[k - 1], self.indices[k - 1]) {
-            return;
+        if before(distance, index, self.distances[k - 1], self.indices[k - 1]) {
+            self.insert(distance, index);
         }
+    }
+
+    #[inline(never)]
+    fn insert(&mut self, distance: f32, index: u32) {
+        let k = self.distances.len();
         let mut slot = k - 1;
         while slot > 0
             && before(
@@ -405,12 +532,15 @@ mod tests {
         let data: Vec<f32> = (0..n * d).map(|i| ((i * 7919 % 1009) as f32 / 97.0).sin()).collect();
         for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
             let (rows, norms) = prepare(&data, n, d, metric);
-            let tile = Tile { rows: &rows, norms: &norms, d, k, metric };
+            let panels = transpose_panels(&rows, n, d);
+            let tile = Tile { panels: &panels, norms: &norms, n, d, k, metric };
+            let mut scratch = vec![0.0; QUERY_BLOCK * d];
             let mut plain = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
             let mut avx = plain.clone();
-            tile.run_body(0..n, 0..n, 0, &mut plain.0, &mut plain.1);
+            let all = 0..n.div_ceil(PANEL);
+            tile.run_body(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
             // SAFETY: AVX2 checked above.
-            unsafe { tile.run_avx2(0..n, 0..n, 0, &mut avx.0, &mut avx.1) };
+            unsafe { tile.run_avx2(0..n, all, 0, &mut scratch, &mut avx.0, &mut avx.1) };
             assert_eq!(plain.1, avx.1, "{metric:?}");
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&plain.0), bits(&avx.0), "{metric:?}");
@@ -444,18 +574,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dot_and_dot4_agree_bit_for_bit() {
-        let d = 19;
-        let values: Vec<f32> = (0..5 * d)
-            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
-            .collect();
-        let (query, candidates) = values.split_at(d);
-        let four = dot4(query, candidates, d);
-        for (j, value) in four.iter().enumerate() {
-            assert_eq!(
-                value.to_bits(),
-                dot(query, &candidates[j * d..(j + 1) * d]).to_bits()
-            );
+    fn pieces_of_the_graph_are_the_graph() {
+        let (n, d, k) = (203, 11, 7);
+        let data: Vec<f32> = (0..n * d).map(|i| ((i * 7919 % 1013) as f32 / 101.0).cos()).collect();
+        for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
+            let whole = knn_cpu(&data, n, d, k, metric);
+            let mut indices = Vec::new();
+            let mut distances = Vec::new();
+            for rows in [0..50, 50..51, 51..51, 51..203] {
+                let (kk, i, dist) = knn_cpu_rows(&data, n, d, k, metric, rows);
+                assert_eq!(kk, k);
+                indices.extend(i);
+                distances.extend(dist);
+            }
+            assert_eq!(indices, whole.indices, "{metric:?}");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&distances), bits(&whole.distances), "{metric:?}");
+        }
+        assert_eq!(knn_cpu_rows(&[1.0], 1, 1, 3, Metric::Cosine, 0..1).0, 0);
+    }
+
+    #[test]
+    fn panel_dots_are_the_ordered_sums() {
+        for d in [1, 3, 19, 83] {
+            let n = 2 * PANEL + 5;
+            let rows: Vec<f32> = (0..n * d).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
+            let panels = transpose_panels(&rows, n, d);
+            let mut scratch = vec![0.0; QUERY_BLOCK * d];
+            for (q0, count) in [(0, QUERY_BLOCK), (n - 2, 2), (PANEL - 1, 3)] {
+                gather_queries(&panels, d, q0, count, &mut scratch);
+                for p in 0..n.div_ceil(PANEL) {
+                    let dots = panel_dots(&scratch, &panels[p * d * PANEL..(p + 1) * d * PANEL], d);
+                    for (i, dots) in dots.iter().enumerate().take(count) {
+                        let q = &rows[(q0 + i) * d..(q0 + i + 1) * d];
+                        for (lane, dot) in dots.iter().enumerate() {
+                            let c = p * PANEL + lane;
+                            let want = if c < n { ordered_dot(q, &rows[c * d..(c + 1) * d]) } else { 0.0 };
+                            assert_eq!(dot.to_bits(), want.to_bits(), "d {d} query {} candidate {c}", q0 + i);
+                        }
+                    }
+                }
+            }
         }
     }
 

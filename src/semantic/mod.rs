@@ -228,7 +228,7 @@ async fn embed_ids(
     let mut done_tokens = 0;
     for (at, chunk) in chunks.iter().enumerate() {
         if matches!(engine, Engine::Cpu) {
-            run_cpu(model, &mut ids, &order, &chunks[at..], &mut out.vectors, total_tokens, done_tokens, progress);
+            run_cpu(model, &mut ids, &order, &chunks[at..], &mut out.vectors, total_tokens, done_tokens, progress).await;
             return Ok(out);
         }
         let batch: Vec<Vec<u32>> = order[chunk.clone()].iter().map(|&i| std::mem::take(&mut ids[i])).collect();
@@ -241,7 +241,7 @@ async fn embed_ids(
                 for (&i, sequence) in order[chunk.clone()].iter().zip(batch) {
                     ids[i] = sequence;
                 }
-                run_cpu(model, &mut ids, &order, &chunks[at..], &mut out.vectors, total_tokens, done_tokens, progress);
+                run_cpu(model, &mut ids, &order, &chunks[at..], &mut out.vectors, total_tokens, done_tokens, progress).await;
                 return Ok(out);
             }
         }
@@ -266,9 +266,11 @@ fn scatter(vectors: &[f32], rows: &[usize], out: &mut [f32]) {
 /// Runs `chunks` of `order` on the CPU, into `out`; `progress` receives the
 /// fraction of all `total_tokens` done (`done_before` of them by earlier
 /// chunks). Natively a chunk is shared among the machine's cores; in a
-/// browser's worker it runs on the worker's one thread.
+/// browser's worker it runs on the worker's one thread, and the event loop
+/// turns between chunks (the browser swaps optimised wasm code in only
+/// between calls into wasm: one long call would run baseline code).
 #[allow(clippy::too_many_arguments)]
-fn run_cpu(
+async fn run_cpu(
     model: &SemanticModel,
     ids: &mut [Vec<u32>],
     order: &[usize],
@@ -286,11 +288,37 @@ fn run_cpu(
         #[cfg(not(target_arch = "wasm32"))]
         let vectors = cpu::embed_cpu_threads(model.model(), &batch, threads);
         #[cfg(target_arch = "wasm32")]
-        let vectors = cpu::embed_cpu(model.model(), &batch);
+        let vectors = embed_cpu_yielding(model, &batch).await;
         scatter(&vectors, &order[chunk.clone()], out);
         done += batch.iter().map(Vec::len).sum::<usize>();
         progress(done as f64 / total_tokens.max(1) as f64);
     }
+}
+
+/// Tokens per call of the CPU network in a browser (about a second of work
+/// on one core at most).
+#[cfg(target_arch = "wasm32")]
+const WASM_CPU_CALL_TOKENS: usize = 1024;
+
+/// [`cpu::embed_cpu`] of `batch` in calls of at most
+/// [`WASM_CPU_CALL_TOKENS`] tokens (the same rows, bit for bit: each
+/// sequence is computed on its own), the event loop turning between them.
+#[cfg(target_arch = "wasm32")]
+async fn embed_cpu_yielding(model: &SemanticModel, batch: &[Vec<u32>]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(batch.len() * DIMENSION);
+    let mut start = 0;
+    while start < batch.len() {
+        let mut end = start;
+        let mut tokens = 0;
+        while end < batch.len() && (end == start || tokens + batch[end].len() <= WASM_CPU_CALL_TOKENS) {
+            tokens += batch[end].len();
+            end += 1;
+        }
+        out.extend_from_slice(&cpu::embed_cpu(model.model(), &batch[start..end]));
+        start = end;
+        crate::wasm::yield_to_event_loop().await;
+    }
+    out
 }
 
 /// Checks the network's output for one batch: the right size, finite, unit

@@ -313,6 +313,8 @@ export const IGNORED_PATHS = new Set([
   'compute.backend',
   'compute.adapter',
   'compute.note',
+  // Threads (CLI) or the page's workers that built the kNN graph on the CPU.
+  'compute.cpu_workers',
   // Added by the page's worker (www/worker.js): the CLI has no wasm memory.
   'compute.wasm_memory_bytes',
   'outliers.backend',

@@ -375,6 +375,41 @@ export function defineSuite(backend) {
       await snapshot.close();
     });
 
+    test('a graph of 6,000 rows is shared among the page\'s workers and equals the CLI\'s', async () => {
+      const dir = makeTempDir();
+      try {
+        // Three clusters of 2,000 rows, a label with a few flips, some far rows.
+        const file = path.join(dir, 'clusters-6000.csv');
+        let seed = 987654321;
+        const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+        const lines = ['a,b,c,d,label'];
+        for (let i = 0; i < 6000; i++) {
+          const cluster = i % 3;
+          const far = i % 997 === 0 ? 40 : 0;
+          const value = (centre) => (centre + far + (random() - 0.5) * 4).toFixed(3);
+          const label = random() < 0.01 ? `k${(cluster + 1) % 3}` : `k${cluster}`;
+          lines.push(`${value(cluster * 10)},${value(-cluster * 5)},${value(cluster * 3)},${value(7)},${label}`);
+        }
+        fs.writeFileSync(file, `${lines.join('\n')}\n`);
+        const cli = runCli(file, ['--backend', 'cpu']);
+        assert.ok(cli.report, `the CLI refused the file: ${cli.stderr}`);
+        // The helpers are the CPU path: ask for it (the WebGPU suite would run the kernel).
+        await chooseBackend('cpu');
+        await runViaDrop(page, file);
+        const { report, rowsCsv } = await pageOutputs(page);
+        assertSameReport(report, cli.report, 'clusters-6000.csv');
+        assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
+        assert.equal(report.compute.backend, 'cpu');
+        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        const expected = cores >= 2 ? Math.min(cores, 8, Math.ceil(6000 / 1024)) : 1;
+        assert.equal(report.compute.cpu_workers, expected, `compute.cpu_workers with ${cores} cores`);
+        if (expected >= 2) assert.equal(report.compute.wasm_memory_bytes.knn_workers?.length, expected, 'the helpers\' memory is reported');
+      } finally {
+        await chooseBackend(chosenBackend);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     test('cancel stops a run, and the next run works', async () => {
       const dir = makeTempDir();
       try {
