@@ -1,6 +1,8 @@
 //! Times the CPU kNN graph alone: `cargo run --release --example knn_time -- N D [K]`
-//! (random rows in a few clusters, cosine and squared euclidean).
-use preflight::gpu::{knn_cpu, Metric};
+//! (random rows, cosine and squared euclidean): the symmetric search
+//! `knn_cpu` runs natively beside the one-way search the page's workers
+//! share (`KnnSearch::rows`), and whether their graphs are the same bits.
+use preflight::gpu::{knn_cpu, KnnSearch, Metric};
 
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -17,11 +19,16 @@ fn main() {
         let start = std::time::Instant::now();
         let graph = knn_cpu(&data, n, d, k, metric);
         let seconds = start.elapsed().as_secs_f64();
-        let checksum: f64 = graph.distances.iter().map(|&x| x as f64).sum();
+        let start = std::time::Instant::now();
+        let (indices, distances) = KnnSearch::new(&data, n, d, k, metric).rows(0..n);
+        let one_way = start.elapsed().as_secs_f64();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let same = indices == graph.indices && bits(&distances) == bits(&graph.distances);
         println!(
-            "{metric:?}: n={n} d={d} k={k}: {seconds:.3} s, {:.2} G pair-dims/s, checksum {checksum:.6}, first {:?}",
+            "{metric:?}: n={n} d={d} k={k}: symmetric {seconds:.3} s ({:.2} G pair-dims/s), one-way {one_way:.3} s, ratio {:.2}, same graph: {same}",
             (n * n * d) as f64 / seconds / 1e9,
-            &graph.indices[..k.min(graph.indices.len())]
+            one_way / seconds
         );
+        assert!(same, "the two searches disagree");
     }
 }

@@ -1,8 +1,10 @@
 //! CPU reference of the kNN graph: exact, and the path that runs wherever
-//! the GPU does not. Natively the query rows are shared among the machine's
-//! cores (each query's neighbours are found exactly as on one thread, so the
-//! graph is the same bit for bit); in a browser's worker it runs on the
-//! worker's one thread.
+//! the GPU does not. Natively each pair's distance is computed once and
+//! offered to both rows' lists, blocks of the upper triangle shared among
+//! the machine's cores (the graph is the same bit for bit as a one-way
+//! search's: see [`KnnSearch::all_rows_symmetric`]); in a browser's worker
+//! it runs one-way on the worker's one thread, query rows shared among the
+//! page's workers.
 //!
 //! Distances use the same formulas as the GPU kernel (`shaders/knn.wgsl`) so
 //! that both backends agree within float tolerance:
@@ -44,6 +46,11 @@ const QUERY_BLOCK: usize = 4;
 /// Query rows per tile (a multiple of [`QUERY_BLOCK`]).
 const QUERY_TILE: usize = 32;
 
+/// Most bytes of top-k lists (one full set a thread) the symmetric search
+/// may hold; past it the graph is searched a query row at a time.
+#[cfg(not(target_arch = "wasm32"))]
+const SYMMETRIC_LIST_BYTES: usize = 256 << 20;
+
 /// Bytes of candidate panels per tile: small enough to stay in L2 while a
 /// whole query tile runs over it.
 const CANDIDATE_TILE_BYTES: usize = 128 * 1024;
@@ -83,7 +90,15 @@ fn knn_cpu_threads(data: &[f32], n: usize, d: usize, k: usize, metric: Metric, t
         };
     }
 
-    let (indices, distances) = KnnSearch::new(data, n, d, k, metric).rows_on(0..n, threads);
+    let search = KnnSearch::new(data, n, d, k, metric);
+    #[cfg(not(target_arch = "wasm32"))]
+    let (indices, distances) = if threads * n * k * 8 <= SYMMETRIC_LIST_BYTES {
+        search.all_rows_symmetric(threads, search.block_rows())
+    } else {
+        search.rows_on(0..n, threads)
+    };
+    #[cfg(target_arch = "wasm32")]
+    let (indices, distances) = search.rows_on(0..n, threads);
     KnnGraph {
         n,
         k,
@@ -176,7 +191,7 @@ impl KnnSearch {
                 let q_end = (q_start + QUERY_TILE).min(end);
                 for p_start in (0..panel_count).step_by(panels_per_tile) {
                     let p_end = (p_start + panels_per_tile).min(panel_count);
-                    tile.run(q_start..q_end, p_start..p_end, first, &mut queries, distances, indices);
+                    tile.run::<false>(q_start..q_end, p_start..p_end, first, &mut queries, distances, indices);
                 }
             }
         };
@@ -192,6 +207,104 @@ impl KnnSearch {
                     scope.spawn(move || block(rows.start + i * per, d_chunk, i_chunk));
                 }
             });
+        }
+        (indices, distances)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl KnnSearch {
+    /// Rows in a block of the symmetric search: one candidate tile, in
+    /// whole query tiles.
+    fn block_rows(&self) -> usize {
+        let panels_per_tile = (CANDIDATE_TILE_BYTES / (self.d.max(1) * 4 * PANEL)).clamp(1, 64);
+        (panels_per_tile * PANEL / QUERY_TILE * QUERY_TILE).max(QUERY_TILE)
+    }
+
+    /// The whole graph with each pair's dot product computed once: the
+    /// rows are cut into blocks of `block_rows` (a multiple of
+    /// [`QUERY_TILE`] and [`PANEL`]); a block against itself offers every
+    /// pair to the query's list, as [`KnnSearch::rows`] does; a block
+    /// against a later one offers every pair to both rows' lists. Threads
+    /// take blocks of the upper triangle in turn, each into its own set of
+    /// lists, merged at the end. Every pair reaches each of its two rows'
+    /// lists exactly once with the bits the one-way search gives it, and the
+    /// lists keep the k first in (distance, index) order, a total order, so
+    /// the graph is the one-way graph bit for bit.
+    fn all_rows_symmetric(&self, threads: usize, block_rows: usize) -> (Vec<u32>, Vec<f32>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (n, d, k) = (self.n, self.d, self.k);
+        assert!(block_rows > 0 && block_rows % QUERY_TILE == 0 && block_rows % PANEL == 0, "block_rows {block_rows}");
+        if k == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let blocks = n.div_ceil(block_rows);
+        let pairs: Vec<(usize, usize)> = (0..blocks).flat_map(|a| (a..blocks).map(move |b| (a, b))).collect();
+        let next = AtomicUsize::new(0);
+        let tile = Tile { panels: &self.panels, norms: &self.norms, n, d, k, metric: self.metric };
+        let work = || {
+            let mut distances = vec![f32::INFINITY; n * k];
+            let mut indices = vec![u32::MAX; n * k];
+            let mut queries = vec![0.0f32; QUERY_BLOCK * d];
+            loop {
+                let pair = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(a, b)) = pairs.get(pair) else { break };
+                let rows = a * block_rows..((a + 1) * block_rows).min(n);
+                let panels = b * block_rows / PANEL..((b + 1) * block_rows).min(n).div_ceil(PANEL);
+                for q_start in rows.clone().step_by(QUERY_TILE) {
+                    let q_end = (q_start + QUERY_TILE).min(rows.end);
+                    if a == b {
+                        tile.run::<false>(q_start..q_end, panels.clone(), 0, &mut queries, &mut distances, &mut indices);
+                    } else {
+                        tile.run::<true>(q_start..q_end, panels.clone(), 0, &mut queries, &mut distances, &mut indices);
+                    }
+                }
+            }
+            (indices, distances)
+        };
+        let threads = threads.min(pairs.len()).max(1);
+        let mut lists: Vec<(Vec<u32>, Vec<f32>)> = if threads == 1 {
+            vec![work()]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(&work)).collect();
+                handles.into_iter().map(|h| h.join().expect("a kNN thread panicked")).collect()
+            })
+        };
+        if lists.len() == 1 {
+            return lists.pop().expect("one set of lists");
+        }
+        let mut indices = vec![u32::MAX; n * k];
+        let mut distances = vec![f32::INFINITY; n * k];
+        let mut heads = vec![0usize; lists.len()];
+        for row in 0..n {
+            let base = row * k;
+            heads.fill(0);
+            for slot in 0..k {
+                // The first of the lists' heads in (distance, index) order.
+                let mut best: Option<usize> = None;
+                for (t, (list_indices, list_distances)) in lists.iter().enumerate() {
+                    if heads[t] == k {
+                        continue;
+                    }
+                    let at = base + heads[t];
+                    let better = match best {
+                        None => true,
+                        Some(b) => {
+                            let other = base + heads[b];
+                            before(list_distances[at], list_indices[at], lists[b].1[other], lists[b].0[other])
+                        }
+                    };
+                    if better {
+                        best = Some(t);
+                    }
+                }
+                let t = best.expect("k lists of k cover k slots");
+                let at = base + heads[t];
+                indices[base + slot] = lists[t].0[at];
+                distances[base + slot] = lists[t].1[at];
+                heads[t] += 1;
+            }
         }
         (indices, distances)
     }
@@ -247,7 +360,7 @@ impl Tile<'_> {
     /// (a multiply, then an add: never fused), so the distances have the
     /// same bits.
     #[inline(never)]
-    fn run(
+    fn run<const MIRROR: bool>(
         &self,
         queries: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
@@ -259,16 +372,16 @@ impl Tile<'_> {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { self.run_avx2(queries, panels, first, scratch, distances, indices) };
+            unsafe { self.run_avx2::<MIRROR>(queries, panels, first, scratch, distances, indices) };
             return;
         }
-        self.run_body(queries, panels, first, scratch, distances, indices);
+        self.run_body::<MIRROR>(queries, panels, first, scratch, distances, indices);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     #[inline(never)]
-    unsafe fn run_avx2(
+    unsafe fn run_avx2<const MIRROR: bool>(
         &self,
         queries: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
@@ -277,11 +390,14 @@ impl Tile<'_> {
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
-        self.run_body(queries, panels, first, scratch, distances, indices);
+        self.run_body::<MIRROR>(queries, panels, first, scratch, distances, indices);
     }
 
+    /// With `MIRROR`, each pair is also offered to the candidate's top-k
+    /// (the candidates' lists are then in `distances` and `indices` too, at
+    /// `c - first`; the query and candidate rows must not overlap).
     #[inline(always)]
-    fn run_body(
+    fn run_body<const MIRROR: bool>(
         &self,
         queries: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
@@ -317,6 +433,18 @@ impl Tile<'_> {
                         let c = c0 + lane;
                         if c != q {
                             top.offer(distance(q, c, dot), c as u32);
+                        }
+                    }
+                }
+                if MIRROR {
+                    // The same distances (a + b and a * b commute exactly)
+                    // offered the other way round.
+                    for lane in 0..lanes {
+                        let c = c0 + lane;
+                        let at = c - first;
+                        let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
+                        for (i, dots) in dots.iter().enumerate().take(count) {
+                            top.offer(distance(q0 + i, c, dots[lane]), (q0 + i) as u32);
                         }
                     }
                 }
@@ -538,9 +666,9 @@ mod tests {
             let mut plain = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
             let mut avx = plain.clone();
             let all = 0..n.div_ceil(PANEL);
-            tile.run_body(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
+            tile.run_body::<false>(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
             // SAFETY: AVX2 checked above.
-            unsafe { tile.run_avx2(0..n, all, 0, &mut scratch, &mut avx.0, &mut avx.1) };
+            unsafe { tile.run_avx2::<false>(0..n, all, 0, &mut scratch, &mut avx.0, &mut avx.1) };
             assert_eq!(plain.1, avx.1, "{metric:?}");
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&plain.0), bits(&avx.0), "{metric:?}");
@@ -572,6 +700,35 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn symmetric_search_gives_the_one_way_graph_bit_for_bit() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for (n, d, k) in [(517, 19, 6), (70, 3, 9), (33, 1, 32), (96, 7, 95)] {
+            let data: Vec<f32> = (0..n * d)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Few values (ties everywhere), a zero row and a NaN.
+                    if i / d == 3 { 0.0 } else if i == 5 * d + 1 { f32::NAN } else { (state % 5) as f32 - 2.0 }
+                })
+                .collect();
+            for metric in [Metric::Cosine, Metric::SquaredEuclidean] {
+                let search = KnnSearch::new(&data, n, d, k, metric);
+                let one_way = search.rows_on(0..n, 1);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                for block_rows in [32, 64, 96, search.block_rows()] {
+                    for threads in [1, 2, 5] {
+                        let both = search.all_rows_symmetric(threads, block_rows);
+                        let what = format!("n {n} d {d} k {k} {metric:?}, blocks of {block_rows}, {threads} threads");
+                        assert_eq!(both.0, one_way.0, "{what}");
+                        assert_eq!(bits(&both.1), bits(&one_way.1), "{what}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn pieces_of_the_graph_are_the_graph() {
