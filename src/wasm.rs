@@ -656,10 +656,12 @@ thread_local! {
 /// `setKnnHelper(helper)`: when the CPU builds a kNN graph, this worker
 /// calls `helper(data, n, d, k, metric)` (`data`: a `Float32Array` of `n`
 /// rows of `d` values; `metric`: "cosine" or "euclidean") and awaits what it
-/// returns: `null` to build the graph here, or `{workers, indices,
-/// distances}` (a `Uint32Array` and a `Float32Array` of `n * min(k, n - 1)`
-/// values, row after row), which the page's worker puts together from
-/// `knnRows` run on other workers. `null` or `undefined` removes it.
+/// returns: `null` to build the graph here, or `{workers, lists}`: `lists`
+/// an array of `{indices, distances}` (a `Uint32Array` and a
+/// `Float32Array` of `n * min(k, n - 1)` values, row after row), the
+/// top-k lists other workers filled with `KnnSearch.searchPairs` over
+/// ranges of block pairs that together cover `0..knnBlockPairs(n, d)` once;
+/// this worker merges them. `null` or `undefined` removes it.
 #[wasm_bindgen(js_name = setKnnHelper)]
 pub fn set_knn_helper(helper: JsValue) -> Result<(), JsValue> {
     let helper = if helper.is_null() || helper.is_undefined() {
@@ -673,15 +675,23 @@ pub fn set_knn_helper(helper: JsValue) -> Result<(), JsValue> {
 
 /// `new KnnSearch(data, n, d, k, metric)`: `n` rows of `d` values (a
 /// `Float32Array`; `metric`: "cosine" or "euclidean") prepared for the kNN
-/// graph's rows, which `rows(first, count)` searches a piece at a time
-/// against all `n` rows, exactly as the whole graph is built:
-/// `{k, indices: Uint32Array, distances: Float32Array}` with `count * k`
-/// values each, `k = min(k, n - 1)`. Short calls, with the event loop
-/// turning between them, let the browser swap in optimised code (it does
-/// so only between calls into wasm).
+/// graph. Two ways to search it a piece at a time:
+/// - `rows(first, count)`: those query rows against all `n` rows, exactly
+///   as the whole graph is built: `{k, indices: Uint32Array, distances:
+///   Float32Array}` with `count * k` values each, `k = min(k, n - 1)`;
+/// - `searchPairs(first, count)`: block pairs `first..first + count` of the
+///   symmetric search (each pair's distance computed once, offered to both
+///   rows; `pairs` of them in all, `pairsPerCall` a short call's worth) into
+///   this object's top-k lists of all `n` rows, which `takeLists()` returns
+///   (`{k, indices, distances}`, `n * k` values each) and empties; lists
+///   covering all the pairs between them merge into the graph.
+///
+/// Short calls, with the event loop turning between them, let the browser
+/// swap in optimised code (it does so only between calls into wasm).
 #[wasm_bindgen(js_name = KnnSearch)]
 pub struct JsKnnSearch {
     inner: crate::gpu::KnnSearch,
+    lists: Option<crate::gpu::KnnLists>,
 }
 
 #[wasm_bindgen(js_class = KnnSearch)]
@@ -692,7 +702,7 @@ impl JsKnnSearch {
         if data.len() != n.saturating_mul(d) || u32::try_from(n).is_err() {
             return Err(js_error(format!("KnnSearch: data holds {} values, expected n * d = {n} * {d}", data.len())));
         }
-        Ok(JsKnnSearch { inner: crate::gpu::KnnSearch::new(data, n, d, k, metric) })
+        Ok(JsKnnSearch { inner: crate::gpu::KnnSearch::new(data, n, d, k, metric), lists: None })
     }
 
     /// Neighbours a row: `min(k, n - 1)`.
@@ -711,13 +721,52 @@ impl JsKnnSearch {
         js_sys::Reflect::set(&out, &"distances".into(), &js_sys::Float32Array::from(&distances[..]))?;
         Ok(out.into())
     }
+
+    /// Block pairs of the symmetric search.
+    #[wasm_bindgen(getter)]
+    pub fn pairs(&self) -> usize {
+        self.inner.block_pairs()
+    }
+
+    /// Block pairs per call of about 0.05-0.1 s of work.
+    #[wasm_bindgen(getter, js_name = pairsPerCall)]
+    pub fn pairs_per_call(&self) -> usize {
+        knn_piece_pairs(self.inner.d(), self.inner.block_rows())
+    }
+
+    #[wasm_bindgen(js_name = searchPairs)]
+    pub fn search_pairs(&mut self, first: usize, count: usize) -> Result<(), JsValue> {
+        let pairs = self.inner.block_pairs();
+        let end = first.checked_add(count).filter(|&end| end <= pairs).ok_or_else(|| js_error(format!("KnnSearch.searchPairs: pairs {first}..+{count} outside 0..{pairs}")))?;
+        let inner = &self.inner;
+        let lists = self.lists.get_or_insert_with(|| inner.empty_lists());
+        inner.search_pairs(first..end, lists);
+        Ok(())
+    }
+
+    #[wasm_bindgen(js_name = takeLists)]
+    pub fn take_lists(&mut self) -> Result<JsValue, JsValue> {
+        let lists = self.lists.take().unwrap_or_else(|| self.inner.empty_lists());
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"k".into(), &JsValue::from(self.inner.k() as u32))?;
+        js_sys::Reflect::set(&out, &"indices".into(), &js_sys::Uint32Array::from(&lists.indices[..]))?;
+        js_sys::Reflect::set(&out, &"distances".into(), &js_sys::Float32Array::from(&lists.distances[..]))?;
+        Ok(out.into())
+    }
 }
 
-/// Query rows per call of about 0.05-0.1 s of work (0.4 G pair-dimensions),
-/// in whole query tiles.
-pub(crate) fn knn_piece_rows(n: usize, d: usize) -> usize {
-    let per = 400_000_000 / n.saturating_mul(d.max(1)).max(1);
-    (per.div_ceil(32) * 32).clamp(32, n.max(32))
+/// `knnBlockPairs(n, d)`: block pairs of the symmetric kNN search over `n`
+/// rows of `d` values (`KnnSearch.pairs`, without preparing the rows), for
+/// sharing them among workers.
+#[wasm_bindgen(js_name = knnBlockPairs)]
+pub fn knn_block_pairs(n: usize, d: usize) -> usize {
+    crate::gpu::knn_block_pairs(n, d)
+}
+
+/// Block pairs per call of about 0.05-0.1 s of work (0.4 G
+/// pair-dimensions), at least one.
+fn knn_piece_pairs(d: usize, block_rows: usize) -> usize {
+    (400_000_000 / block_rows.saturating_mul(block_rows).saturating_mul(d.max(1)).max(1)).max(1)
 }
 
 /// Gives the event loop a turn (a zero-delay timer): the browser installs
@@ -739,20 +788,18 @@ pub(crate) async fn yield_to_event_loop() {
 pub(crate) async fn knn_here_in_pieces(data: &[f32], n: usize, d: usize, k: usize, metric: crate::gpu::Metric) -> crate::gpu::KnnGraph {
     let search = crate::gpu::KnnSearch::new(data, n, d, k, metric);
     let k = search.k();
-    let mut indices = Vec::with_capacity(n * k);
-    let mut distances = Vec::with_capacity(n * k);
-    let piece = knn_piece_rows(n, d);
+    let mut lists = search.empty_lists();
+    let (pairs, piece) = (search.block_pairs(), knn_piece_pairs(d, search.block_rows()));
     let mut first = 0;
-    while first < n {
-        let end = (first + piece).min(n);
-        let (i, dist) = search.rows(first..end);
-        indices.extend_from_slice(&i);
-        distances.extend_from_slice(&dist);
+    while first < pairs {
+        let end = (first + piece).min(pairs);
+        search.search_pairs(first..end, &mut lists);
         first = end;
-        if first < n {
+        if first < pairs {
             yield_to_event_loop().await;
         }
     }
+    let (indices, distances) = crate::gpu::merge_lists(n, k, vec![lists]);
     crate::gpu::KnnGraph { n, k, indices, distances }
 }
 
@@ -795,13 +842,27 @@ pub(crate) async fn knn_on_helpers(
     if answer.is_null() || answer.is_undefined() {
         return None;
     }
-    let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).unwrap_or(JsValue::UNDEFINED);
-    let (Ok(indices), Ok(distances)) = (field("indices").dyn_into::<js_sys::Uint32Array>(), field("distances").dyn_into::<js_sys::Float32Array>()) else {
-        return fail("the helper's answer has no indices (Uint32Array) and distances (Float32Array)".into());
+    let field = |of: &JsValue, name: &str| js_sys::Reflect::get(of, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let Ok(sets) = field(&answer, "lists").dyn_into::<js_sys::Array>() else {
+        return fail("the helper's answer has no lists (an array)".into());
     };
-    let workers = field("workers").as_f64().map_or(1, |w| w.max(1.0) as usize);
     let k = k.min(n.saturating_sub(1));
-    Some(Ok((crate::gpu::KnnGraph { n, k, indices: indices.to_vec(), distances: distances.to_vec() }, workers)))
+    let mut lists = Vec::new();
+    for set in sets.iter() {
+        let (Ok(indices), Ok(distances)) = (field(&set, "indices").dyn_into::<js_sys::Uint32Array>(), field(&set, "distances").dyn_into::<js_sys::Float32Array>()) else {
+            return fail("a list in the helper's answer has no indices (Uint32Array) and distances (Float32Array)".into());
+        };
+        if indices.length() as usize != n * k || distances.length() as usize != n * k {
+            return fail(format!("a kNN helper returned {} values for {n} rows of {k}", indices.length()));
+        }
+        lists.push(crate::gpu::KnnLists { indices: indices.to_vec(), distances: distances.to_vec() });
+    }
+    if lists.is_empty() {
+        return fail("the helper's answer holds no lists".into());
+    }
+    let workers = field(&answer, "workers").as_f64().map_or(1, |w| w.max(1.0) as usize);
+    let (indices, distances) = crate::gpu::merge_lists(n, k, lists);
+    Some(Ok((crate::gpu::KnnGraph { n, k, indices, distances }, workers)))
 }
 
 /// An error's message as the page threw it.

@@ -15,9 +15,12 @@
 //                        bytes (transferred); memoryBytes: the largest wasm memory seen
 //                        {id, type: 'error', data: {message}}
 //   coordinator -> part  {id, type: 'knn', data: {module, data, n, d, k, metric, first, count}}
-//                        rows first..first+count of the kNN graph of data (a Float32Array of
-//                        n rows of d values), when the CPU builds the graph (no WebGPU)
+//                        block pairs first..first+count of the symmetric search for the kNN
+//                        graph of data (a Float32Array of n rows of d values), when the CPU
+//                        builds the graph (no WebGPU)
 //   part -> coordinator  {id, type: 'knn', data: {k, indices, distances, memoryBytes}}   (transferred)
+//                        the top-k lists of all n rows those pairs filled (n * k values each),
+//                        which the coordinator merges with the other workers'
 // A worker takes one job at a time and may take another after it (a part
 // re-parsed from a record boundary). The coordinator ends it with terminate().
 // worker.js's parsePartHere is the same loop, for when no part worker starts.
@@ -111,32 +114,23 @@ async function parsePart(id, { module, file, name, options, head, spec }) {
   }
 }
 
-/** Query rows per knnRows call: about 0.05-0.1 s of work (as the wasm side's knn_piece_rows). */
-function pieceRows(n, d) {
-  const per = Math.floor(400_000_000 / Math.max(1, n * Math.max(1, d)));
-  return Math.min(Math.max(32, Math.ceil(per / 32) * 32), Math.max(32, n));
-}
-
 /**
- * Rows `first..first+count` of the kNN graph (the coordinator puts the
- * pieces together), searched in short calls with the event loop turning in
+ * Block pairs `first..first+count` of the symmetric kNN search (each pair
+ * of rows computed once, offered to both rows' lists) into top-k lists of
+ * all n rows, searched in short calls with the event loop turning in
  * between: the browser swaps optimised wasm code in only between calls, so
  * one long call would run unoptimised code to its end (4-6x slower).
  */
-async function knnRows(id, { module, data, n, d, k, metric, first, count }) {
+async function knnPairs(id, { module, data, n, d, k, metric, first, count }) {
   await load(module);
   const search = new wasm.KnnSearch(data, n, d, k, metric);
   try {
-    const kk = search.k;
-    const indices = new Uint32Array(count * kk);
-    const distances = new Float32Array(count * kk);
-    const step = pieceRows(n, d);
+    const step = Math.max(1, Number(search.pairsPerCall));
     for (let at = 0; at < count; at += step) {
-      const piece = search.rows(first + at, Math.min(step, count - at));
-      indices.set(piece.indices, at * kk);
-      distances.set(piece.distances, at * kk);
+      search.searchPairs(first + at, Math.min(step, count - at));
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    const { k: kk, indices, distances } = search.takeLists();
     self.postMessage({ id, type: 'knn', data: { k: kk, indices, distances, memoryBytes: memoryBytes() } }, [indices.buffer, distances.buffer]);
   } finally {
     search.free();
@@ -150,7 +144,7 @@ self.onmessage = async (event) => {
     return;
   }
   try {
-    if (type === 'knn') await knnRows(id, data);
+    if (type === 'knn') await knnPairs(id, data);
     else await parsePart(id, data);
   } catch (err) {
     self.postMessage({ id, type: 'error', data: { message: errorMessage(err) } });

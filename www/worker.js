@@ -575,40 +575,34 @@ let knnHelperMemory = [];
 /**
  * The wasm side's kNN helper (setKnnHelper): when the CPU builds the graph
  * (no WebGPU) and it is big enough, one part worker per core (up to
- * MAX_KNN_WORKERS) each searches a contiguous share of the query rows
- * against all rows (knnRows); this worker waits and puts the pieces
- * together, row after row: the same graph, bit for bit, as one thread's.
+ * MAX_KNN_WORKERS) each takes a contiguous share of the symmetric search's
+ * block pairs (knnPairs: each pair of rows computed once, offered to both
+ * rows) into its own top-k lists of all rows; the wasm side merges the
+ * lists: the same graph, bit for bit, as one thread's one-way search.
  * Resolves to null (build it here) on one core or for a small graph.
  */
 async function knnOnWorkers(data, n, d, k, metric) {
   knnHelperMemory = [];
   const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
-  const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024));
+  const pairs = Number(wasm.knnBlockPairs(n, d));
+  const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024), pairs);
   if (n < KNN_SHARED_MIN_ROWS || count < 2) return null;
   const pool = new PartWorkers(count, 'kNN graph');
   try {
-    const per = Math.ceil(n / count);
     const jobs = [];
     for (let slot = 0; slot < count; slot++) {
-      const first = slot * per;
-      const rows = Math.min(per, n - first);
-      if (rows <= 0) break;
+      const first = Math.floor((slot * pairs) / count);
+      const end = Math.floor(((slot + 1) * pairs) / count);
       // Each worker gets its own copy of the rows (structured clone).
-      jobs.push(pool.request(slot, 'knn', { data, n, d, k, metric, first, count: rows }).then((piece) => ({ first, rows, piece })));
+      jobs.push(pool.request(slot, 'knn', { data, n, d, k, metric, first, count: end - first }));
     }
-    const pieces = await Promise.all(jobs);
+    const lists = await Promise.all(jobs);
     const kk = Math.min(k, n - 1);
-    const indices = new Uint32Array(n * kk);
-    const distances = new Float32Array(n * kk);
-    for (const { first, rows, piece } of pieces) {
-      if (Number(piece.k) !== kk || piece.indices.length !== rows * kk || piece.distances.length !== rows * kk) {
-        throw new Error(`a kNN helper returned ${piece.indices.length} values for ${rows} rows of ${kk}`);
-      }
-      indices.set(piece.indices, first * kk);
-      distances.set(piece.distances, first * kk);
+    for (const list of lists) {
+      if (Number(list.k) !== kk) throw new Error(`a kNN helper searched for ${list.k} neighbours, not ${kk}`);
     }
-    knnHelperMemory = pieces.map(({ piece }) => Number(piece.memoryBytes) || 0);
-    return { workers: jobs.length, indices, distances };
+    knnHelperMemory = lists.map((list) => Number(list.memoryBytes) || 0);
+    return { workers: jobs.length, lists };
   } finally {
     pool.terminate();
   }

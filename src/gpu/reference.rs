@@ -157,6 +157,11 @@ impl KnnSearch {
         self.n
     }
 
+    /// Values a row.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
     /// Neighbours a row: `min(k, n - 1)`.
     pub fn k(&self) -> usize {
         self.k
@@ -212,58 +217,118 @@ impl KnnSearch {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+/// Top-k lists of all the rows of a graph, filled by block pairs of the
+/// symmetric search ([`KnnSearch::search_pairs`]) and put together with
+/// [`merge_lists`]: `n * k` indices and distances, row after row, each row
+/// sorted by (distance, index); empty slots hold (+inf, `u32::MAX`).
+pub struct KnnLists {
+    /// Each row's neighbours, `k` a row.
+    pub indices: Vec<u32>,
+    /// Their distances, in the same places.
+    pub distances: Vec<f32>,
+}
+
 impl KnnSearch {
     /// Rows in a block of the symmetric search: one candidate tile, in
     /// whole query tiles.
-    fn block_rows(&self) -> usize {
-        let panels_per_tile = (CANDIDATE_TILE_BYTES / (self.d.max(1) * 4 * PANEL)).clamp(1, 64);
-        (panels_per_tile * PANEL / QUERY_TILE * QUERY_TILE).max(QUERY_TILE)
+    pub fn block_rows(&self) -> usize {
+        knn_block_rows(self.d)
     }
 
-    /// The whole graph with each pair's dot product computed once: the
-    /// rows are cut into blocks of `block_rows` (a multiple of
-    /// [`QUERY_TILE`] and [`PANEL`]); a block against itself offers every
-    /// pair to the query's list, as [`KnnSearch::rows`] does; a block
-    /// against a later one offers every pair to both rows' lists. Threads
-    /// take blocks of the upper triangle in turn, each into its own set of
-    /// lists, merged at the end. Every pair reaches each of its two rows'
-    /// lists exactly once with the bits the one-way search gives it, and the
-    /// lists keep the k first in (distance, index) order, a total order, so
-    /// the graph is the one-way graph bit for bit.
-    fn all_rows_symmetric(&self, threads: usize, block_rows: usize) -> (Vec<u32>, Vec<f32>) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+    /// Block pairs of the symmetric search: `(a, b)` with `a <= b` over the
+    /// blocks of [`KnnSearch::block_rows`] rows, numbered row after row.
+    pub fn block_pairs(&self) -> usize {
+        knn_block_pairs(self.n, self.d)
+    }
+
+    /// Empty lists for [`KnnSearch::search_pairs`].
+    pub fn empty_lists(&self) -> KnnLists {
+        KnnLists { indices: vec![u32::MAX; self.n * self.k], distances: vec![f32::INFINITY; self.n * self.k] }
+    }
+
+    /// Offers the pairs of rows in block pairs `pairs` (see
+    /// [`KnnSearch::block_pairs`]) to `lists`. A block against itself offers
+    /// every pair to the query's list, as [`KnnSearch::rows`] does; a block
+    /// against a later one offers every pair to both rows' lists, computing
+    /// its dot product once. Every pair of rows thus reaches each of its
+    /// rows' lists exactly once, over all the block pairs, with the bits the
+    /// one-way search gives it; the lists keep the k first in (distance,
+    /// index) order, a total order; so the block pairs searched in any
+    /// pieces, into any sets of lists, merged ([`merge_lists`]), give the
+    /// one-way graph bit for bit.
+    ///
+    /// # Panics
+    ///
+    /// If `pairs` is not within `0..block_pairs()`.
+    pub fn search_pairs(&self, pairs: std::ops::Range<usize>, lists: &mut KnnLists) {
+        self.search_pairs_in(pairs, self.block_rows(), lists);
+    }
+
+    fn search_pairs_in(&self, pairs: std::ops::Range<usize>, block_rows: usize, lists: &mut KnnLists) {
         let (n, d, k) = (self.n, self.d, self.k);
         assert!(block_rows > 0 && block_rows % QUERY_TILE == 0 && block_rows % PANEL == 0, "block_rows {block_rows}");
-        if k == 0 {
-            return (Vec::new(), Vec::new());
-        }
         let blocks = n.div_ceil(block_rows);
-        let pairs: Vec<(usize, usize)> = (0..blocks).flat_map(|a| (a..blocks).map(move |b| (a, b))).collect();
-        let next = AtomicUsize::new(0);
+        assert!(pairs.start <= pairs.end && pairs.end <= blocks * (blocks + 1) / 2, "block pairs {pairs:?} outside 0..{}", blocks * (blocks + 1) / 2);
+        if k == 0 || pairs.is_empty() {
+            return;
+        }
+        // Pairs before block row a: a * blocks - a * (a - 1) / 2.
+        let row_start = |a: usize| a * blocks - a * a.saturating_sub(1) / 2;
+        let (mut lo, mut hi) = (0, blocks);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if row_start(mid) <= pairs.start {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let (mut a, mut b) = (lo, lo + (pairs.start - row_start(lo)));
         let tile = Tile { panels: &self.panels, norms: &self.norms, n, d, k, metric: self.metric };
-        let work = || {
-            let mut distances = vec![f32::INFINITY; n * k];
-            let mut indices = vec![u32::MAX; n * k];
-            let mut queries = vec![0.0f32; QUERY_BLOCK * d];
-            loop {
-                let pair = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(a, b)) = pairs.get(pair) else { break };
-                let rows = a * block_rows..((a + 1) * block_rows).min(n);
-                let panels = b * block_rows / PANEL..((b + 1) * block_rows).min(n).div_ceil(PANEL);
-                for q_start in rows.clone().step_by(QUERY_TILE) {
-                    let q_end = (q_start + QUERY_TILE).min(rows.end);
-                    if a == b {
-                        tile.run::<false>(q_start..q_end, panels.clone(), 0, &mut queries, &mut distances, &mut indices);
-                    } else {
-                        tile.run::<true>(q_start..q_end, panels.clone(), 0, &mut queries, &mut distances, &mut indices);
-                    }
+        let mut queries = vec![0.0f32; QUERY_BLOCK * d];
+        for _ in pairs {
+            let rows = a * block_rows..((a + 1) * block_rows).min(n);
+            let panels = b * block_rows / PANEL..((b + 1) * block_rows).min(n).div_ceil(PANEL);
+            for q_start in rows.clone().step_by(QUERY_TILE) {
+                let q_end = (q_start + QUERY_TILE).min(rows.end);
+                if a == b {
+                    tile.run::<false>(q_start..q_end, panels.clone(), 0, &mut queries, &mut lists.distances, &mut lists.indices);
+                } else {
+                    tile.run::<true>(q_start..q_end, panels.clone(), 0, &mut queries, &mut lists.distances, &mut lists.indices);
                 }
             }
-            (indices, distances)
+            b += 1;
+            if b == blocks {
+                a += 1;
+                b = a;
+            }
+        }
+    }
+
+    /// The whole graph by the symmetric search, the block pairs taken in
+    /// turn by `threads` threads, each into its own lists, merged at the end.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn all_rows_symmetric(&self, threads: usize, block_rows: usize) -> (Vec<u32>, Vec<f32>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        if self.k == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let blocks = self.n.div_ceil(block_rows);
+        let pairs = blocks * (blocks + 1) / 2;
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut lists = self.empty_lists();
+            loop {
+                let pair = next.fetch_add(1, Ordering::Relaxed);
+                if pair >= pairs {
+                    break;
+                }
+                self.search_pairs_in(pair..pair + 1, block_rows, &mut lists);
+            }
+            lists
         };
-        let threads = threads.min(pairs.len()).max(1);
-        let mut lists: Vec<(Vec<u32>, Vec<f32>)> = if threads == 1 {
+        let threads = threads.min(pairs).max(1);
+        let lists: Vec<KnnLists> = if threads == 1 {
             vec![work()]
         } else {
             std::thread::scope(|scope| {
@@ -271,43 +336,64 @@ impl KnnSearch {
                 handles.into_iter().map(|h| h.join().expect("a kNN thread panicked")).collect()
             })
         };
-        if lists.len() == 1 {
-            return lists.pop().expect("one set of lists");
-        }
-        let mut indices = vec![u32::MAX; n * k];
-        let mut distances = vec![f32::INFINITY; n * k];
-        let mut heads = vec![0usize; lists.len()];
-        for row in 0..n {
-            let base = row * k;
-            heads.fill(0);
-            for slot in 0..k {
-                // The first of the lists' heads in (distance, index) order.
-                let mut best: Option<usize> = None;
-                for (t, (list_indices, list_distances)) in lists.iter().enumerate() {
-                    if heads[t] == k {
-                        continue;
-                    }
-                    let at = base + heads[t];
-                    let better = match best {
-                        None => true,
-                        Some(b) => {
-                            let other = base + heads[b];
-                            before(list_distances[at], list_indices[at], lists[b].1[other], lists[b].0[other])
-                        }
-                    };
-                    if better {
-                        best = Some(t);
-                    }
-                }
-                let t = best.expect("k lists of k cover k slots");
-                let at = base + heads[t];
-                indices[base + slot] = lists[t].0[at];
-                distances[base + slot] = lists[t].1[at];
-                heads[t] += 1;
-            }
-        }
-        (indices, distances)
+        merge_lists(self.n, self.k, lists)
     }
+}
+
+/// Rows in a block of the symmetric search for rows of `d` values: one
+/// candidate tile, in whole query tiles.
+pub fn knn_block_rows(d: usize) -> usize {
+    let panels_per_tile = (CANDIDATE_TILE_BYTES / (d.max(1) * 4 * PANEL)).clamp(1, 64);
+    (panels_per_tile * PANEL / QUERY_TILE * QUERY_TILE).max(QUERY_TILE)
+}
+
+/// Block pairs of the symmetric search over `n` rows of `d` values (what
+/// [`KnnSearch::block_pairs`] gives, without preparing the rows).
+pub fn knn_block_pairs(n: usize, d: usize) -> usize {
+    let blocks = n.div_ceil(knn_block_rows(d));
+    blocks * (blocks + 1) / 2
+}
+
+/// Puts sets of top-k lists of the same `n` rows together (see
+/// [`KnnSearch::search_pairs`]): each row's `k` first of all the sets'
+/// entries in (distance, index) order, as `(indices, distances)`.
+///
+/// # Panics
+///
+/// If a set does not hold `n * k` indices and distances.
+pub fn merge_lists(n: usize, k: usize, mut lists: Vec<KnnLists>) -> (Vec<u32>, Vec<f32>) {
+    for list in &lists {
+        assert!(list.indices.len() == n * k && list.distances.len() == n * k, "merge_lists: a set of {} lists for {n} rows of {k}", list.indices.len());
+    }
+    if lists.len() == 1 {
+        let only = lists.pop().expect("one set");
+        return (only.indices, only.distances);
+    }
+    let mut indices = vec![u32::MAX; n * k];
+    let mut distances = vec![f32::INFINITY; n * k];
+    let mut heads = vec![0usize; lists.len()];
+    for row in 0..n {
+        let base = row * k;
+        heads.fill(0);
+        for slot in 0..k {
+            // The first of the sets' heads in (distance, index) order.
+            let mut best: Option<(usize, f32, u32)> = None;
+            for (t, list) in lists.iter().enumerate() {
+                if heads[t] == k {
+                    continue;
+                }
+                let (distance, index) = (list.distances[base + heads[t]], list.indices[base + heads[t]]);
+                if best.is_none_or(|(_, bd, bi)| before(distance, index, bd, bi)) {
+                    best = Some((t, distance, index));
+                }
+            }
+            let (t, distance, index) = best.expect("k lists of k cover k slots");
+            indices[base + slot] = index;
+            distances[base + slot] = distance;
+            heads[t] += 1;
+        }
+    }
+    (indices, distances)
 }
 
 /// Threads [`knn_cpu`] uses for a graph of `n` rows (for the report).
@@ -726,6 +812,22 @@ mod tests {
                         assert_eq!(bits(&both.1), bits(&one_way.1), "{what}");
                     }
                 }
+                // In pieces, as the page's workers run it: uneven ranges of
+                // block pairs into three sets of lists, merged.
+                let pairs = search.block_pairs();
+                let cuts = [0, pairs / 3, pairs / 3 + 1, pairs];
+                let mut sets = vec![search.empty_lists(), search.empty_lists(), search.empty_lists()];
+                for (i, piece) in cuts.windows(2).enumerate() {
+                    let mut at = piece[0];
+                    while at < piece[1] {
+                        let end = (at + 2).min(piece[1]);
+                        search.search_pairs(at..end, &mut sets[i]);
+                        at = end;
+                    }
+                }
+                let merged = merge_lists(n, search.k(), sets);
+                assert_eq!(merged.0, one_way.0, "pieces, n {n} d {d} k {k} {metric:?}");
+                assert_eq!(bits(&merged.1), bits(&one_way.1), "pieces, n {n} d {d} k {k} {metric:?}");
             }
         }
     }
