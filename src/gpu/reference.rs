@@ -266,7 +266,7 @@ impl KnnSearch {
 
     fn search_pairs_in(&self, pairs: std::ops::Range<usize>, block_rows: usize, lists: &mut KnnLists) {
         let (n, d, k) = (self.n, self.d, self.k);
-        assert!(block_rows > 0 && block_rows % QUERY_TILE == 0 && block_rows % PANEL == 0, "block_rows {block_rows}");
+        assert!(block_rows > 0 && block_rows.is_multiple_of(QUERY_TILE) && block_rows.is_multiple_of(PANEL), "block_rows {block_rows}");
         let blocks = n.div_ceil(block_rows);
         assert!(pairs.start <= pairs.end && pairs.end <= blocks * (blocks + 1) / 2, "block pairs {pairs:?} outside 0..{}", blocks * (blocks + 1) / 2);
         if k == 0 || pairs.is_empty() {
@@ -332,7 +332,7 @@ impl KnnSearch {
             vec![work()]
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(&work)).collect();
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
                 handles.into_iter().map(|h| h.join().expect("a kNN thread panicked")).collect()
             })
         };
