@@ -675,16 +675,16 @@ pub fn set_knn_helper(helper: JsValue) -> Result<(), JsValue> {
 
 /// `new KnnSearch(data, n, d, k, metric)`: `n` rows of `d` values (a
 /// `Float32Array`; `metric`: "cosine" or "euclidean") prepared for the kNN
-/// graph. Two ways to search it a piece at a time:
-/// - `rows(first, count)`: those query rows against all `n` rows, exactly
-///   as the whole graph is built: `{k, indices: Uint32Array, distances:
-///   Float32Array}` with `count * k` values each, `k = min(k, n - 1)`;
-/// - `searchPairs(first, count)`: block pairs `first..first + count` of the
-///   symmetric search (each pair's distance computed once, offered to both
-///   rows; `pairs` of them in all, `pairsPerCall` a short call's worth) into
-///   this object's top-k lists of all `n` rows, which `takeLists()` returns
-///   (`{k, indices, distances}`, `n * k` values each) and empties; lists
-///   covering all the pairs between them merge into the graph.
+/// graph, searched a piece at a time: `searchPairs(first, count)` takes
+/// block pairs `first..first + count` of the symmetric search (each pair's
+/// distance computed once, offered to both rows; `pairs` of them in all,
+/// `pairsPerCall` a short call's worth) into this object's top-k lists of
+/// all `n` rows, which `takeLists()` returns (`{k, indices: Uint32Array,
+/// distances: Float32Array}`, `n * k` values each, `k = min(k, n - 1)`)
+/// and empties; lists covering all the pairs between them merge into the
+/// graph (what the page runs). `rows(first, count)` is the one-way search
+/// of those query rows against all `n` rows (`count * k` values; the same
+/// graph; `bench/wasm_knn_pairs.mjs` times both).
 ///
 /// Short calls, with the event loop turning between them, let the browser
 /// swap in optimised code (it does so only between calls into wasm).
@@ -715,11 +715,7 @@ impl JsKnnSearch {
         let n = self.inner.n();
         let end = first.checked_add(count).filter(|&end| end <= n).ok_or_else(|| js_error(format!("KnnSearch.rows: rows {first}..+{count} outside 0..{n}")))?;
         let (indices, distances) = self.inner.rows(first..end);
-        let out = js_sys::Object::new();
-        js_sys::Reflect::set(&out, &"k".into(), &JsValue::from(self.inner.k() as u32))?;
-        js_sys::Reflect::set(&out, &"indices".into(), &js_sys::Uint32Array::from(&indices[..]))?;
-        js_sys::Reflect::set(&out, &"distances".into(), &js_sys::Float32Array::from(&distances[..]))?;
-        Ok(out.into())
+        self.lists_object(&indices, &distances)
     }
 
     /// Block pairs of the symmetric search.
@@ -747,10 +743,17 @@ impl JsKnnSearch {
     #[wasm_bindgen(js_name = takeLists)]
     pub fn take_lists(&mut self) -> Result<JsValue, JsValue> {
         let lists = self.lists.take().unwrap_or_else(|| self.inner.empty_lists());
+        self.lists_object(&lists.indices, &lists.distances)
+    }
+}
+
+impl JsKnnSearch {
+    /// `{k, indices: Uint32Array, distances: Float32Array}`.
+    fn lists_object(&self, indices: &[u32], distances: &[f32]) -> Result<JsValue, JsValue> {
         let out = js_sys::Object::new();
         js_sys::Reflect::set(&out, &"k".into(), &JsValue::from(self.inner.k() as u32))?;
-        js_sys::Reflect::set(&out, &"indices".into(), &js_sys::Uint32Array::from(&lists.indices[..]))?;
-        js_sys::Reflect::set(&out, &"distances".into(), &js_sys::Float32Array::from(&lists.distances[..]))?;
+        js_sys::Reflect::set(&out, &"indices".into(), &js_sys::Uint32Array::from(indices))?;
+        js_sys::Reflect::set(&out, &"distances".into(), &js_sys::Float32Array::from(distances))?;
         Ok(out.into())
     }
 }
@@ -799,8 +802,7 @@ pub(crate) async fn knn_here_in_pieces(data: &[f32], n: usize, d: usize, k: usiz
             yield_to_event_loop().await;
         }
     }
-    let (indices, distances) = crate::gpu::merge_lists(n, k, vec![lists]);
-    crate::gpu::KnnGraph { n, k, indices, distances }
+    crate::gpu::KnnGraph { n, k, indices: lists.indices, distances: lists.distances }
 }
 
 fn metric_from_name(name: &str) -> Result<crate::gpu::Metric, String> {

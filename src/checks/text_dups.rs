@@ -848,15 +848,9 @@ const WASM_SIGNATURE_TEXTS: usize = 4096;
 #[cfg(target_arch = "wasm32")]
 async fn signatures_cpu_yielding(batch: &ShingleBatch, permutations: &Permutations) -> Vec<u32> {
     let texts = batch.offsets.len().saturating_sub(1);
-    let mut out = Vec::with_capacity(texts * PERMUTATIONS);
-    let mut first = 0;
-    while first < texts {
-        let end = (first + WASM_SIGNATURE_TEXTS).min(texts);
-        let base = batch.offsets[first];
-        let offsets: Vec<u32> = batch.offsets[first..=end].iter().map(|&o| o - base).collect();
-        let shingles = &batch.shingles[base as usize..batch.offsets[end] as usize];
-        out.extend_from_slice(&signatures_cpu(shingles, &offsets, permutations));
-        first = end;
+    let mut out = vec![0u32; texts * PERMUTATIONS];
+    for (i, chunk) in out.chunks_mut(WASM_SIGNATURE_TEXTS * PERMUTATIONS).enumerate() {
+        signatures_into(&batch.shingles, &batch.offsets, i * WASM_SIGNATURE_TEXTS, permutations, chunk);
         crate::wasm::yield_to_event_loop().await;
     }
     out

@@ -18,7 +18,7 @@ pub mod plan;
 
 #[cfg(feature = "gpu")]
 pub use context::{GpuContext, KnnTiming};
-pub use reference::{knn_block_pairs, knn_block_rows, knn_cpu, knn_cpu_rows, knn_cpu_threads_for, merge_lists, KnnLists, KnnSearch};
+pub use reference::{knn_block_pairs, knn_block_rows, knn_cpu, knn_cpu_threads_for, merge_lists, KnnLists, KnnSearch};
 
 /// Distance used by the kNN graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

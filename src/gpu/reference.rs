@@ -1,10 +1,9 @@
 //! CPU reference of the kNN graph: exact, and the path that runs wherever
-//! the GPU does not. Natively each pair's distance is computed once and
-//! offered to both rows' lists, blocks of the upper triangle shared among
-//! the machine's cores (the graph is the same bit for bit as a one-way
-//! search's: see [`KnnSearch::all_rows_symmetric`]); in a browser's worker
-//! it runs one-way on the worker's one thread, query rows shared among the
-//! page's workers.
+//! the GPU does not. Each pair's distance is computed once and offered to
+//! both rows' lists, the blocks of the upper triangle shared among the
+//! machine's cores natively, or among the page's workers
+//! ([`KnnSearch::search_pairs`]); the graph is the same bit for bit as a
+//! one-way search's ([`KnnSearch::rows`]).
 //!
 //! Distances use the same formulas as the GPU kernel (`shaders/knn.wgsl`) so
 //! that both backends agree within float tolerance:
@@ -48,7 +47,6 @@ const QUERY_TILE: usize = 32;
 
 /// Most bytes of top-k lists (one full set a thread) the symmetric search
 /// may hold; past it the graph is searched a query row at a time.
-#[cfg(not(target_arch = "wasm32"))]
 const SYMMETRIC_LIST_BYTES: usize = 256 << 20;
 
 /// Bytes of candidate panels per tile: small enough to stay in L2 while a
@@ -91,37 +89,17 @@ fn knn_cpu_threads(data: &[f32], n: usize, d: usize, k: usize, metric: Metric, t
     }
 
     let search = KnnSearch::new(data, n, d, k, metric);
-    #[cfg(not(target_arch = "wasm32"))]
     let (indices, distances) = if threads * n * k * 8 <= SYMMETRIC_LIST_BYTES {
         search.all_rows_symmetric(threads, search.block_rows())
     } else {
         search.rows_on(0..n, threads)
     };
-    #[cfg(target_arch = "wasm32")]
-    let (indices, distances) = search.rows_on(0..n, threads);
     KnnGraph {
         n,
         k,
         indices,
         distances,
     }
-}
-
-/// The rows `rows` of the kNN graph of `data` (`n` rows of `d` values):
-/// `(k, indices, distances)`, each row's `k = min(k, n - 1)` neighbours in
-/// the graph's order. Every query row is searched exactly as by
-/// [`knn_cpu`], so the rows of a graph put together from pieces have the
-/// same bits as the whole graph's. See [`KnnSearch`] to search many pieces
-/// of one graph.
-///
-/// # Panics
-///
-/// If `data.len() != n * d`, `rows` is not within `0..n`, or `n` does not
-/// fit in `u32`.
-pub fn knn_cpu_rows(data: &[f32], n: usize, d: usize, k: usize, metric: Metric, rows: std::ops::Range<usize>) -> (usize, Vec<u32>, Vec<f32>) {
-    let search = KnnSearch::new(data, n, d, k, metric);
-    let (indices, distances) = search.rows(rows);
-    (search.k(), indices, distances)
 }
 
 /// The rows of one graph, prepared once (normalised, in panels) and
@@ -307,7 +285,6 @@ impl KnnSearch {
 
     /// The whole graph by the symmetric search, the block pairs taken in
     /// turn by `threads` threads, each into its own lists, merged at the end.
-    #[cfg(not(target_arch = "wasm32"))]
     fn all_rows_symmetric(&self, threads: usize, block_rows: usize) -> (Vec<u32>, Vec<f32>) {
         use std::sync::atomic::{AtomicUsize, Ordering};
         if self.k == 0 {
@@ -840,9 +817,10 @@ mod tests {
             let whole = knn_cpu(&data, n, d, k, metric);
             let mut indices = Vec::new();
             let mut distances = Vec::new();
+            let search = KnnSearch::new(&data, n, d, k, metric);
             for rows in [0..50, 50..51, 51..51, 51..203] {
-                let (kk, i, dist) = knn_cpu_rows(&data, n, d, k, metric, rows);
-                assert_eq!(kk, k);
+                let (i, dist) = search.rows(rows);
+                assert_eq!(search.k(), k);
                 indices.extend(i);
                 distances.extend(dist);
             }
@@ -850,7 +828,7 @@ mod tests {
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&distances), bits(&whole.distances), "{metric:?}");
         }
-        assert_eq!(knn_cpu_rows(&[1.0], 1, 1, 3, Metric::Cosine, 0..1).0, 0);
+        assert_eq!(KnnSearch::new(&[1.0], 1, 1, 3, Metric::Cosine).k(), 0);
     }
 
     #[test]
