@@ -54,6 +54,7 @@ use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visi
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use crate::profile::value::{parse_datetime, ByteCounts};
 
 /// A kind of personal data the value detectors find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -168,27 +169,33 @@ struct ValueScan {
 
 /// Fills `out` (cleared first) with the matches in `text`.
 fn scan_value(text: &str, context: Context, out: &mut Vec<Match>) -> ValueScan {
+    scan_counted(text, &ByteCounts::of(text.as_bytes()), context, out)
+}
+
+/// [`scan_value`] with the value's byte counts known.
+fn scan_counted(text: &str, counts: &ByteCounts, context: Context, out: &mut Vec<Match>) -> ValueScan {
     out.clear();
     let b = text.as_bytes();
-    let mut scan = ValueScan::default();
     // Byte-level prefilter: each detector runs only when the value holds
     // what its matches need.
-    let (mut digits, mut at, mut colons, mut dots, mut dashes, mut letters) = (0usize, false, 0usize, 0usize, 0, 0);
-    for &c in b {
-        match c {
-            b'0'..=b'9' => digits += 1,
-            b'@' => at = true,
-            b':' => colons += 1,
-            b'.' => dots += 1,
-            b'-' => dashes += 1,
-            b'A'..=b'Z' | b'a'..=b'z' => letters += 1,
-            _ => {}
-        }
+    let ByteCounts { digits, at, letters, .. } = *counts;
+    if digits == 0 && at == 0 {
+        return ValueScan::default();
     }
-    if digits == 0 && !at {
-        return scan;
+    // A date or date-time (`2024-05-24 13:11:52`, `31/12/2020`) is none of
+    // the kinds, but has the digits and separators that wake the phone,
+    // card, SSN and IPv6 detectors: one parse settles it.
+    if at == 0 && letters <= 2 && digits >= 6 && b[0].is_ascii_digit() && parse_datetime(text).is_some() {
+        return ValueScan::default();
     }
-    if at {
+    run_detectors(b, counts, context, out)
+}
+
+/// The detectors that the byte counts `n` of `b` allow, into `out`.
+fn run_detectors(b: &[u8], n: &ByteCounts, context: Context, out: &mut Vec<Match>) -> ValueScan {
+    let ByteCounts { digits, at, colons, dots, dashes, letters, .. } = *n;
+    let mut scan = ValueScan::default();
+    if at > 0 {
         find_emails(b, out);
     }
     if digits >= 7 {
@@ -900,11 +907,14 @@ fn valid_ipv6(s: &[u8]) -> bool {
     if s.windows(3).any(|w| w == b":::") || !s.iter().any(u8::is_ascii_digit) {
         return false;
     }
-    let text = std::str::from_utf8(s).unwrap_or("");
-    let compressed = text.matches("::").count();
-    if compressed > 1 {
+    // With no `::`, eight groups need seven colons (six before an embedded
+    // IPv4 address): a time of day (`13:11:52`) leaves here.
+    let compressed = s.windows(2).filter(|w| w == b"::").count();
+    let colons = s.iter().filter(|&&c| c == b':').count();
+    if compressed > 1 || (compressed == 0 && colons != 7 && !(colons == 6 && s.contains(&b'.'))) {
         return false;
     }
+    let text = std::str::from_utf8(s).unwrap_or("");
     if (text.starts_with(':') && !text.starts_with("::")) || (text.ends_with(':') && !text.ends_with("::")) {
         return false;
     }
@@ -1491,6 +1501,14 @@ impl PiiStream {
 
     /// Scans one value of `column` in the row being read.
     pub fn scan(&mut self, column: usize, cell: Cell<'_>) {
+        match cell {
+            Cell::Text(text) => self.scan_counted(column, cell, &ByteCounts::of(text.as_bytes())),
+            _ => self.scan_counted(column, cell, &ByteCounts::default()),
+        }
+    }
+
+    /// [`PiiStream::scan`] with a text cell's byte counts known.
+    pub fn scan_counted(&mut self, column: usize, cell: Cell<'_>, counts: &ByteCounts) {
         let text = match cell {
             Cell::Missing => return,
             Cell::Vector(_) => {
@@ -1507,7 +1525,7 @@ impl PiiStream {
             col.person_names += u64::from(looks_like_person_name(text.trim()));
         }
         self.values_scanned += 1;
-        let scan = scan_value(text, col.context(), &mut self.matches);
+        let scan = scan_counted(text, counts, col.context(), &mut self.matches);
         col.bare_candidates += u64::from(scan.bare_card_candidate);
         if self.matches.is_empty() {
             return;
@@ -2561,6 +2579,39 @@ mod tests {
             let redacted = redact_text(&text);
             assert_eq!(redact_text(&redacted), redacted, "{text:?}");
         }
+    }
+
+    /// Dates and date-times skip the detectors; run anyway, the detectors
+    /// find nothing in them either, so the skip only saves time. Values
+    /// that are not dates still reach them.
+    #[test]
+    fn dates_skip_the_detectors_and_lose_nothing() {
+        let dates = [
+            "2024-05-24",
+            "2024-05-24 13:11:52",
+            "2024-05-24T13:11:52Z",
+            "2024-05-24T13:11:52.123+01:00",
+            "2024-05-24 13:11:52-0500",
+            "2024/05/24 13:11",
+            "24/05/2024",
+            "05/24/2024 13:11:52",
+            "24.05.2024",
+            "1999-12-31T23:59:60",
+        ];
+        for context in [Context::default(), Context { phone_column: true, ssn_column: true, version_column: false }] {
+            for date in dates {
+                assert!(parse_datetime(date).is_some(), "{date:?} should parse");
+                assert!(find(date, context).is_empty(), "{date:?}");
+                let mut out = Vec::new();
+                let scan = run_detectors(date.as_bytes(), &ByteCounts::of(date.as_bytes()), context, &mut out);
+                assert!(out.is_empty() && !scan.bare_card_candidate, "{date:?}: {out:?}");
+            }
+        }
+        assert_eq!(kinds("2024-05-24 call +1 415 555 0100"), vec!["phone"]);
+        assert_eq!(kinds("2001:db8:0:0:8:800:200c:417a"), vec!["ipv6"]);
+        assert_eq!(kinds("::ffff:192.0.2.128"), vec!["ipv6"]);
+        assert_eq!(kinds("1:2:3:4:5:6:192.0.2.1"), vec!["ipv6"]);
+        assert!(kinds("at 13:11:52 on 1:2:3:4").is_empty());
     }
 
     #[test]

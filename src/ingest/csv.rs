@@ -432,6 +432,7 @@ impl CsvReader {
         // a character straddles two fields.
         let whole = std::str::from_utf8(fields).ok().filter(|s| kept.iter().all(|&e| s.is_char_boundary(e)));
         let mut start = 0;
+        sink.start_row(self.record_offset);
         match whole {
             Some(text) => {
                 for (i, &end) in kept.iter().enumerate() {

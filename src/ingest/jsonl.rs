@@ -257,6 +257,7 @@ impl JsonlReader {
             );
         }
         let mut collided = false;
+        sink.start_row(self.line_start);
         let buffer = &self.row;
         for cell in &buffer.cells {
             let column = sink.column_for_key(&buffer.names[cell.name.0..cell.name.1]);

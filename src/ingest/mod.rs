@@ -33,6 +33,10 @@ pub trait Sink {
     /// Sets a cell of the row being built. Returns false (and keeps the
     /// first value) when the column already has a value in this row.
     fn set(&mut self, column: usize, kind: CellKind, text: &str) -> bool;
+    /// Starts a record whose first byte is at `offset` (as
+    /// [`Sink::end_row`] will give it), before its cells are set. Readers
+    /// call it; a sink may ignore it.
+    fn start_row(&mut self, _offset: u64) {}
     /// Ends the record: `line` is the 1-based line where it starts
     /// (relative to the reader's first byte: a part's first line is 1),
     /// `offset` its first byte relative to the reader's first byte.

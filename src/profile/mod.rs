@@ -200,8 +200,14 @@ impl Lengths {
     /// Counts one text value.
     #[inline]
     pub fn add(&mut self, text: &str) {
-        let (chars, alphabetic) = if text.is_ascii() {
-            (text.len() as u64, text.bytes().filter(u8::is_ascii_alphabetic).count() as u64)
+        self.add_counted(text, &value::ByteCounts::of(text.as_bytes()));
+    }
+
+    /// [`Lengths::add`] with the text's byte counts known.
+    #[inline]
+    pub fn add_counted(&mut self, text: &str, counts: &value::ByteCounts) {
+        let (chars, alphabetic) = if counts.non_ascii == 0 {
+            (text.len() as u64, counts.letters as u64)
         } else {
             let (mut chars, mut alphabetic) = (0u64, 0u64);
             for c in text.chars() {
@@ -214,7 +220,7 @@ impl Lengths {
         self.min = self.min.min(chars);
         self.max = self.max.max(chars);
         self.sum += chars;
-        self.with_space += u64::from(text.as_bytes().contains(&b' '));
+        self.with_space += u64::from(counts.spaces > 0);
     }
 
     /// Adds the counts of another part of the column.

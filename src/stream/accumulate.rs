@@ -19,7 +19,7 @@
 use crate::checks::duplicates::cell_key;
 use crate::checks::pii::PiiStream;
 use crate::ingest::{Cell, CellKind, Sink};
-use crate::profile::value::{classify_parsed, Parsed, ValueKind};
+use crate::profile::value::{classify_parsed, ByteCounts, Parsed, ValueKind};
 use crate::profile::{Comparison, Dates, Lengths};
 use crate::sketch::{Distinct, Kll, TopValues};
 use crate::Options;
@@ -187,7 +187,7 @@ impl ColumnAcc {
     /// Counts a non-missing value; returns its hash for the row hash (0
     /// for a value that compares as missing).
     #[inline]
-    fn add(&mut self, cell: Cell<'_>, normalize: bool, key: &mut Vec<u8>) -> u128 {
+    fn add(&mut self, cell: Cell<'_>, counts: &ByteCounts, normalize: bool, key: &mut Vec<u8>) -> u128 {
         key.clear();
         let text = match cell {
             Cell::Missing => {
@@ -212,7 +212,7 @@ impl ColumnAcc {
                 self.kinds[kind_index(kind)] += 1;
                 self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
                 self.top.add(text);
-                self.lengths.add(text);
+                self.lengths.add_counted(text, counts);
                 match parsed {
                     Parsed::Number(v) => {
                         self.numbers.add(v);
@@ -547,6 +547,13 @@ pub struct Accumulator {
     row_set: usize,
     #[serde(skip)]
     row: RowBuffer,
+    /// Whether the row being read may enter the sample, so that its cells
+    /// are kept ([`Sink::start_row`] settles it; true when no reader said).
+    #[serde(skip, default = "yes")]
+    keep_row: bool,
+    /// The column [`Sink::column_for_key`] tries first.
+    #[serde(skip)]
+    key_guess: usize,
     #[serde(skip)]
     key: Vec<u8>,
     #[serde(skip)]
@@ -573,6 +580,8 @@ impl Accumulator {
             row_hash: 0,
             row_set: 0,
             row: RowBuffer::default(),
+            keep_row: true,
+            key_guess: 0,
             key: Vec::new(),
             by_name: HashMap::new(),
         };
@@ -687,6 +696,19 @@ impl Accumulator {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
+impl Accumulator {
+    /// The sample key of the row whose first byte is at `offset`: the same
+    /// row gets the same key however the file was cut into parts.
+    #[inline]
+    fn sample_key(&self, offset: u64) -> u64 {
+        xxh3_64_with_seed(&(self.base_offset + offset).to_le_bytes(), SAMPLE_SEED)
+    }
+}
+
 impl Sink for Accumulator {
     fn add_column(&mut self, name: &str) -> usize {
         self.index_names();
@@ -700,11 +722,20 @@ impl Sink for Accumulator {
     }
 
     fn column_for_key(&mut self, name: &str) -> usize {
+        // JSON lines mostly repeat the previous line's keys in order: try
+        // the column after the last key's before hashing the name.
+        let guess = self.key_guess;
+        if guess < self.columns.len() && self.columns[guess].name == name {
+            self.key_guess = guess + 1;
+            return guess;
+        }
         self.index_names();
-        match self.by_name.get(name) {
+        let column = match self.by_name.get(name) {
             Some(&i) => i,
             None => self.add_column(name),
-        }
+        };
+        self.key_guess = column + 1;
+        column
     }
 
     #[inline]
@@ -721,14 +752,20 @@ impl Sink for Accumulator {
             CellKind::Text => Cell::Text(text),
             CellKind::Vector => Cell::Vector(text),
         };
-        self.row_hash = self.row_hash.wrapping_add(col.add(cell, self.normalize, &mut self.key));
-        self.pii.scan(column, cell);
-        if kind != CellKind::Missing {
+        // One pass over the text's bytes for the lengths and the PII prefilter.
+        let counts = if kind == CellKind::Text { ByteCounts::of(text.as_bytes()) } else { ByteCounts::default() };
+        self.row_hash = self.row_hash.wrapping_add(col.add(cell, &counts, self.normalize, &mut self.key));
+        self.pii.scan_counted(column, cell, &counts);
+        if kind != CellKind::Missing && self.keep_row {
             let start = self.row.arena.len() as u32;
             self.row.arena.push_str(text);
             self.row.cells.push((column as u32, kind == CellKind::Vector, start, self.row.arena.len() as u32));
         }
         true
+    }
+
+    fn start_row(&mut self, offset: u64) {
+        self.keep_row = self.sample_key(offset) < self.sample.threshold;
     }
 
     fn end_row(&mut self, line: u64, offset: u64) {
@@ -743,8 +780,9 @@ impl Sink for Accumulator {
         self.hashes.push(self.row_hash);
         self.pii.end_row();
         self.lines.push(line);
-        let key = xxh3_64_with_seed(&(self.base_offset + offset).to_le_bytes(), SAMPLE_SEED);
+        let key = self.sample_key(offset);
         if key < self.sample.threshold {
+            debug_assert!(self.keep_row, "start_row was given another offset");
             let arena = &self.row.arena;
             let cells = self.row.cells.iter().map(|&(c, v, s, e)| (c as usize, v, &arena[s as usize..e as usize]));
             self.sample.push(key, self.rows, line, cells);
@@ -756,6 +794,8 @@ impl Sink for Accumulator {
         }
         self.row.cells.clear();
         self.row.arena.clear();
+        self.keep_row = true;
+        self.key_guess = 0;
         self.row_hash = 0;
         self.row_set = 0;
         self.rows += 1;
