@@ -169,11 +169,18 @@ struct ValueScan {
 
 /// Fills `out` (cleared first) with the matches in `text`.
 fn scan_value(text: &str, context: Context, out: &mut Vec<Match>) -> ValueScan {
-    scan_counted(text, &ByteCounts::of(text.as_bytes()), context, out)
+    scan_counted(text, &ByteCounts::of(text.as_bytes()), None, context, out)
 }
 
-/// [`scan_value`] with the value's byte counts known.
-fn scan_counted(text: &str, counts: &ByteCounts, context: Context, out: &mut Vec<Match>) -> ValueScan {
+/// [`scan_value`] with the value's byte counts known, and whether it is a
+/// date (`parse_datetime`) when the caller knows.
+fn scan_counted(
+    text: &str,
+    counts: &ByteCounts,
+    date: Option<bool>,
+    context: Context,
+    out: &mut Vec<Match>,
+) -> ValueScan {
     out.clear();
     let b = text.as_bytes();
     // Byte-level prefilter: each detector runs only when the value holds
@@ -185,7 +192,12 @@ fn scan_counted(text: &str, counts: &ByteCounts, context: Context, out: &mut Vec
     // A date or date-time (`2024-05-24 13:11:52`, `31/12/2020`) is none of
     // the kinds, but has the digits and separators that wake the phone,
     // card, SSN and IPv6 detectors: one parse settles it.
-    if at == 0 && letters <= 2 && digits >= 6 && b[0].is_ascii_digit() && parse_datetime(text).is_some() {
+    if at == 0
+        && letters <= 2
+        && digits >= 6
+        && b[0].is_ascii_digit()
+        && date.unwrap_or_else(|| parse_datetime(text).is_some())
+    {
         return ValueScan::default();
     }
     run_detectors(b, counts, context, out)
@@ -1502,13 +1514,14 @@ impl PiiStream {
     /// Scans one value of `column` in the row being read.
     pub fn scan(&mut self, column: usize, cell: Cell<'_>) {
         match cell {
-            Cell::Text(text) => self.scan_counted(column, cell, &ByteCounts::of(text.as_bytes())),
-            _ => self.scan_counted(column, cell, &ByteCounts::default()),
+            Cell::Text(text) => self.scan_counted(column, cell, &ByteCounts::of(text.as_bytes()), None),
+            _ => self.scan_counted(column, cell, &ByteCounts::default(), None),
         }
     }
 
-    /// [`PiiStream::scan`] with a text cell's byte counts known.
-    pub fn scan_counted(&mut self, column: usize, cell: Cell<'_>, counts: &ByteCounts) {
+    /// [`PiiStream::scan`] with a text cell's byte counts known, and
+    /// whether it parses as a date when the caller knows.
+    pub fn scan_counted(&mut self, column: usize, cell: Cell<'_>, counts: &ByteCounts, date: Option<bool>) {
         let text = match cell {
             Cell::Missing => return,
             Cell::Vector(_) => {
@@ -1525,7 +1538,7 @@ impl PiiStream {
             col.person_names += u64::from(looks_like_person_name(text.trim()));
         }
         self.values_scanned += 1;
-        let scan = scan_counted(text, counts, col.context(), &mut self.matches);
+        let scan = scan_counted(text, counts, date, col.context(), &mut self.matches);
         col.bare_candidates += u64::from(scan.bare_card_candidate);
         if self.matches.is_empty() {
             return;

@@ -438,7 +438,7 @@ impl Tile<'_> {
             unsafe { self.run_avx2::<MIRROR>(queries, panels, first, scratch, distances, indices) };
             return;
         }
-        self.run_body::<MIRROR>(queries, panels, first, scratch, distances, indices);
+        self.run_body::<MIRROR, false>(queries, panels, first, scratch, distances, indices);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -453,14 +453,16 @@ impl Tile<'_> {
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
-        self.run_body::<MIRROR>(queries, panels, first, scratch, distances, indices);
+        self.run_body::<MIRROR, true>(queries, panels, first, scratch, distances, indices);
     }
 
     /// With `MIRROR`, each pair is also offered to the candidate's top-k
     /// (the candidates' lists are then in `distances` and `indices` too, at
-    /// `c - first`; the query and candidate rows must not overlap).
+    /// `c - first`; the query and candidate rows must not overlap). `AVX2`:
+    /// the caller has AVX2 (x86-64 only), the dot products use its
+    /// registers explicitly.
     #[inline(always)]
-    fn run_body<const MIRROR: bool>(
+    fn run_body<const MIRROR: bool, const AVX2: bool>(
         &self,
         queries: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
@@ -470,44 +472,71 @@ impl Tile<'_> {
         indices: &mut [u32],
     ) {
         let (n, d, k) = (self.n, self.d, self.k);
-        let distance = |q: usize, c: usize, dot: f32| -> f32 {
-            let raw = match self.metric {
-                Metric::Cosine => 1.0 - dot,
-                Metric::SquaredEuclidean => self.norms[q] + self.norms[c] - 2.0 * dot,
-            };
-            sanitise(raw)
-        };
         let mut q0 = queries.start;
         while q0 < queries.end {
             // A short last block repeats its last query; the copies' dot
             // products are computed and dropped.
             let count = (queries.end - q0).min(QUERY_BLOCK);
             gather_queries(self.panels, d, q0, count, scratch);
+            let mut query_norms = [0.0f32; QUERY_BLOCK];
+            if self.metric == Metric::SquaredEuclidean {
+                for (i, norm) in query_norms.iter_mut().enumerate() {
+                    *norm = self.norms[q0 + i.min(count - 1)];
+                }
+            }
             for p in panels.clone() {
                 let panel = &self.panels[p * d * PANEL..(p + 1) * d * PANEL];
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `AVX2` says the CPU has it.
+                let dots = if AVX2 { unsafe { panel_dots_avx2(scratch, panel, d) } } else { panel_dots(scratch, panel, d) };
+                #[cfg(not(target_arch = "x86_64"))]
                 let dots = panel_dots(scratch, panel, d);
                 let c0 = p * PANEL;
                 let lanes = PANEL.min(n - c0);
-                for (i, dots) in dots.iter().enumerate().take(count) {
+                let candidate_norms = match self.metric {
+                    Metric::Cosine => &[][..],
+                    Metric::SquaredEuclidean => &self.norms[c0..c0 + lanes],
+                };
+                let distances_of = panel_distances(self.metric, &dots, &query_norms, candidate_norms, lanes);
+                // Most pairs cannot enter a list once it is full: a whole
+                // row of lanes is tested against the list's last distance at
+                // once, and only rows with a lane at or under it are offered
+                // one by one (`<=` keeps every pair the order could take).
+                for (i, row) in distances_of.iter().enumerate().take(count) {
                     let q = q0 + i;
                     let at = q - first;
+                    let worst = distances[at * k + k - 1];
+                    if !row.iter().fold(false, |hit, &x| hit | (x <= worst)) {
+                        continue;
+                    }
                     let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
-                    for (lane, &dot) in dots.iter().enumerate().take(lanes) {
+                    for (lane, &distance) in row.iter().enumerate().take(lanes) {
                         let c = c0 + lane;
                         if c != q {
-                            top.offer(distance(q, c, dot), c as u32);
+                            top.offer(distance, c as u32);
                         }
                     }
                 }
                 if MIRROR {
                     // The same distances (a + b and a * b commute exactly)
-                    // offered the other way round.
-                    for lane in 0..lanes {
+                    // offered the other way round, to the lanes whose list
+                    // one of them may enter.
+                    let mut worst = [f32::NEG_INFINITY; PANEL];
+                    for (lane, w) in worst.iter_mut().enumerate().take(lanes) {
+                        *w = distances[(c0 + lane - first) * k + k - 1];
+                    }
+                    let mut hit = [false; PANEL];
+                    for row in distances_of.iter().take(count) {
+                        for lane in 0..PANEL {
+                            hit[lane] |= row[lane] <= worst[lane];
+                        }
+                    }
+                    for lane in (0..lanes).filter(|&lane| hit[lane]) {
                         let c = c0 + lane;
                         let at = c - first;
                         let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
-                        for (i, dots) in dots.iter().enumerate().take(count) {
-                            top.offer(distance(q0 + i, c, dots[lane]), (q0 + i) as u32);
+                        for (i, row) in distances_of.iter().enumerate().take(count) {
+                            top.offer(row[lane], (q0 + i) as u32);
                         }
                     }
                 }
@@ -562,6 +591,74 @@ fn panel_dots(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_
         }
     }
     acc
+}
+
+/// [`panel_dots`] in AVX2 registers: the 4 x 16 sums in 8 registers, each
+/// step a separate multiply and add (no fused multiply-add), so every lane
+/// rounds exactly as the plain loop does.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn panel_dots_avx2(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_BLOCK] {
+    use std::arch::x86_64::*;
+    const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
+    assert!(queries.len() >= d * QUERY_BLOCK && panel.len() >= d * PANEL);
+    let mut acc = [_mm256_setzero_ps(); 8];
+    let (q, c) = (queries.as_ptr(), panel.as_ptr());
+    for j in 0..d {
+        // SAFETY: j < d, and both slices hold d blocks (asserted above).
+        let (lo, hi) = (_mm256_loadu_ps(c.add(j * PANEL)), _mm256_loadu_ps(c.add(j * PANEL + 8)));
+        for i in 0..QUERY_BLOCK {
+            let x = _mm256_broadcast_ss(&*q.add(j * QUERY_BLOCK + i));
+            acc[2 * i] = _mm256_add_ps(acc[2 * i], _mm256_mul_ps(x, lo));
+            acc[2 * i + 1] = _mm256_add_ps(acc[2 * i + 1], _mm256_mul_ps(x, hi));
+        }
+    }
+    let mut out = [[0.0f32; PANEL]; QUERY_BLOCK];
+    for (i, row) in out.iter_mut().enumerate() {
+        _mm256_storeu_ps(row.as_mut_ptr(), acc[2 * i]);
+        _mm256_storeu_ps(row.as_mut_ptr().add(8), acc[2 * i + 1]);
+    }
+    out
+}
+
+/// The distances of a block of queries to a panel's rows, from their dot
+/// products, as the contract computes them (cosine: `1 - dot`; squared
+/// euclidean: `|q|^2 + |c|^2 - 2 dot`; NaN as infinity, negatives as 0).
+/// The norms are used by squared euclidean only (`candidate_norms` holds
+/// `lanes` of them). Lanes from `lanes` on (a short last panel) are infinite.
+#[inline(always)]
+fn panel_distances(
+    metric: Metric,
+    dots: &[[f32; PANEL]; QUERY_BLOCK],
+    query_norms: &[f32; QUERY_BLOCK],
+    candidate_norms: &[f32],
+    lanes: usize,
+) -> [[f32; PANEL]; QUERY_BLOCK] {
+    let mut out = [[f32::INFINITY; PANEL]; QUERY_BLOCK];
+    match metric {
+        Metric::Cosine => {
+            for (row, dots) in out.iter_mut().zip(dots) {
+                for lane in 0..PANEL {
+                    row[lane] = sanitise(1.0 - dots[lane]);
+                }
+            }
+        }
+        Metric::SquaredEuclidean => {
+            let mut norms = [0.0f32; PANEL];
+            norms[..lanes].copy_from_slice(&candidate_norms[..lanes]);
+            for ((row, dots), &query_norm) in out.iter_mut().zip(dots).zip(query_norms) {
+                for lane in 0..PANEL {
+                    row[lane] = sanitise(query_norm + norms[lane] - 2.0 * dots[lane]);
+                }
+            }
+        }
+    }
+    if lanes < PANEL {
+        for row in &mut out {
+            row[lanes..].fill(f32::INFINITY);
+        }
+    }
+    out
 }
 
 /// The dot product the kNN graph uses for every pair: products added in
@@ -729,7 +826,7 @@ mod tests {
             let mut plain = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
             let mut avx = plain.clone();
             let all = 0..n.div_ceil(PANEL);
-            tile.run_body::<false>(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
+            tile.run_body::<false, false>(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
             // SAFETY: AVX2 checked above.
             unsafe { tile.run_avx2::<false>(0..n, all, 0, &mut scratch, &mut avx.0, &mut avx.1) };
             assert_eq!(plain.1, avx.1, "{metric:?}");

@@ -52,7 +52,7 @@ pub fn classify_parsed(text: &str) -> (ValueKind, Parsed) {
     if parse_bool(text).is_some() {
         return (ValueKind::Boolean, Parsed::Nothing);
     }
-    let t = text.trim();
+    let t = trim(text);
     if let Some(v) = parse_number(t) {
         let kind = if is_integer(t) { ValueKind::Integer } else { ValueKind::Float };
         return (kind, Parsed::Number(v));
@@ -63,6 +63,16 @@ pub fn classify_parsed(text: &str) -> (ValueKind, Parsed) {
     (ValueKind::String, Parsed::Nothing)
 }
 
+/// `text.trim()`, without its search when the ends are plain ASCII (no
+/// whitespace is, Unicode's included: those start with a byte of 0x80 up).
+#[inline]
+pub fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(&first), Some(&last)) if first > b' ' && first < 0x80 && last > b' ' && last < 0x80 => text,
+        _ => text.trim(),
+    }
+}
+
 fn is_integer(t: &str) -> bool {
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
@@ -70,7 +80,7 @@ fn is_integer(t: &str) -> bool {
 
 /// Parses a finite number (surrounding spaces allowed, as pandas allows).
 pub fn parse_number(text: &str) -> Option<f64> {
-    let t = text.trim();
+    let t = trim(text);
     // Rust accepts "inf"/"nan"/"infinity"; data tools treat those as text.
     let first = *t.as_bytes().first()?;
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
@@ -93,11 +103,11 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 
 /// A date or timestamp as a sortable key (year, month, day, seconds of day).
 pub fn parse_datetime(text: &str) -> Option<(i32, u32, u32, f64)> {
-    let t = text.trim();
-    if t.len() < 8 || t.len() > 40 {
+    let t = trim(text);
+    if t.len() < 8 || t.len() > 40 || !t.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    let (date, time) = match t.find(['T', ' ']) {
+    let (date, time) = match t.bytes().position(|c| c == b'T' || c == b' ') {
         Some(i) => (&t[..i], Some(&t[i + 1..])),
         None => (t, None),
     };
@@ -264,6 +274,13 @@ mod tests {
                 non_ascii: count(|&c| c >= 0x80),
             };
             assert_eq!(ByteCounts::of(&text), expected, "length {len}");
+        }
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for text in ["", " ", "a", " a ", "\ta\n", "a\u{a0}", "\u{3000}b", "\u{85}", "x\u{2029}", "é", " é ", "\u{7f}"] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
         }
     }
 

@@ -185,14 +185,15 @@ impl ColumnAcc {
     }
 
     /// Counts a non-missing value; returns its hash for the row hash (0
-    /// for a value that compares as missing).
+    /// for a value that compares as missing), and whether it is a date.
     #[inline]
-    fn add(&mut self, cell: Cell<'_>, counts: &ByteCounts, normalize: bool, key: &mut Vec<u8>) -> u128 {
+    fn add(&mut self, cell: Cell<'_>, counts: &ByteCounts, normalize: bool, key: &mut Vec<u8>) -> (u128, bool) {
         key.clear();
+        let mut date = false;
         let text = match cell {
             Cell::Missing => {
                 self.missing += 1;
-                return 0;
+                return (0, false);
             }
             Cell::Vector(text) => {
                 self.kinds[kind_index(ValueKind::Vector)] += 1;
@@ -237,8 +238,9 @@ impl ColumnAcc {
                             }
                         }
                     }
-                    Parsed::Date(date) => {
-                        self.dates.add(date, text);
+                    Parsed::Date(parsed) => {
+                        date = true;
+                        self.dates.add(parsed, text);
                         text_key(text, key);
                     }
                     Parsed::Nothing if kind == ValueKind::Boolean => {
@@ -261,10 +263,10 @@ impl ColumnAcc {
             key.clear();
             cell_key(if matches!(cell, Cell::Vector(_)) { Cell::Vector(text) } else { Cell::Text(text) }, Comparison::Text, true, key);
             if key[..] == [0] {
-                return 0; // empty once trimmed: missing
+                return (0, date); // empty once trimmed: missing
             }
         }
-        xxh3_128_with_seed(key, self.seed)
+        (xxh3_128_with_seed(key, self.seed), date)
     }
 
     /// Adds the statistics of the same column of a later part.
@@ -754,8 +756,9 @@ impl Sink for Accumulator {
         };
         // One pass over the text's bytes for the lengths and the PII prefilter.
         let counts = if kind == CellKind::Text { ByteCounts::of(text.as_bytes()) } else { ByteCounts::default() };
-        self.row_hash = self.row_hash.wrapping_add(col.add(cell, &counts, self.normalize, &mut self.key));
-        self.pii.scan_counted(column, cell, &counts);
+        let (hash, date) = col.add(cell, &counts, self.normalize, &mut self.key);
+        self.row_hash = self.row_hash.wrapping_add(hash);
+        self.pii.scan_counted(column, cell, &counts, Some(date));
         if kind != CellKind::Missing && self.keep_row {
             let start = self.row.arena.len() as u32;
             self.row.arena.push_str(text);
