@@ -282,7 +282,7 @@ impl Profiler {
         progress("profile", 0.1);
         let summaries: Vec<profile::ColumnSummary> = match streamed {
             Some(whole) => whole.summaries.clone(),
-            None => table.columns.iter().map(profile::profile_column).collect(),
+            None => profile::profile_columns(&table.columns),
         };
         lap("profile", &mut timings);
 
@@ -606,8 +606,8 @@ pub async fn compare(
     progress("compare", 0.8);
     let options = reference.options().clone();
     let (rt, ct) = (reference.table(), candidate.table());
-    let rs: Vec<profile::ColumnSummary> = rt.columns.iter().map(profile::profile_column).collect();
-    let cs: Vec<profile::ColumnSummary> = ct.columns.iter().map(profile::profile_column).collect();
+    let rs: Vec<profile::ColumnSummary> = profile::profile_columns(&rt.columns);
+    let cs: Vec<profile::ColumnSummary> = profile::profile_columns(&ct.columns);
     let (r_report, c_report) = (&reference_analysis.report, &candidate_analysis.report);
     let r_side = checks::compare::Side { name: &r_report.source.name, table: rt, summaries: &rs };
     let c_side = checks::compare::Side { name: &c_report.source.name, table: ct, summaries: &cs };

@@ -105,11 +105,56 @@ pub fn normalized_cell(cell: Cell<'_>, comparison: Comparison, out: &mut Vec<u8>
     }
 }
 
+/// The value kinds, in the order of [`kind_slot`].
+const KIND_SLOTS: [ValueKind; 6] =
+    [ValueKind::Integer, ValueKind::Float, ValueKind::Boolean, ValueKind::Datetime, ValueKind::Vector, ValueKind::String];
+
+fn kind_slot(kind: ValueKind) -> usize {
+    match kind {
+        ValueKind::Integer => 0,
+        ValueKind::Float => 1,
+        ValueKind::Boolean => 2,
+        ValueKind::Datetime => 3,
+        ValueKind::Vector => 4,
+        ValueKind::String => 5,
+    }
+}
+
+/// Profiles every column: natively on the machine's cores (a column a
+/// thread at a time), in the browser one after the other.
+pub fn profile_columns(columns: &[Column]) -> Vec<ColumnSummary> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(columns.len());
+        if threads > 1 && columns.iter().map(Column::len).sum::<usize>() >= 100_000 {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let mut done: Vec<(usize, ColumnSummary)> = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut mine = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(column) = columns.get(i) else { break mine };
+                                mine.push((i, profile_column(column)));
+                            }
+                        })
+                    })
+                    .collect();
+                workers.into_iter().flat_map(|w| w.join().expect("a column profile thread panicked")).collect()
+            });
+            done.sort_by_key(|(i, _)| *i);
+            return done.into_iter().map(|(_, summary)| summary).collect();
+        }
+    }
+    columns.iter().map(profile_column).collect()
+}
+
 /// Profiles one column of `rows` rows.
 pub fn profile_column(column: &Column) -> ColumnSummary {
     let rows = column.len() as u64;
-    let mut kinds: BTreeMap<ValueKind, u64> = BTreeMap::new();
-    let mut counts: HashMap<&str, u64> = HashMap::new();
+    let mut kind_counts = [0u64; 6];
+    let mut counts: HashMap<&str, u64, crate::sketch::FastBuild> = HashMap::default();
     let mut numbers: Vec<f64> = Vec::new();
     let mut missing = 0u64;
     let mut lengths = Lengths::default();
@@ -124,7 +169,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
                 continue;
             }
             Cell::Vector(text) => {
-                *kinds.entry(ValueKind::Vector).or_default() += 1;
+                kind_counts[kind_slot(ValueKind::Vector)] += 1;
                 let dim = parse_vector(text).map(|v| v.len()).unwrap_or(0);
                 *vector_dims.entry(dim as u64).or_default() += 1;
                 *counts.entry(text).or_default() += 1;
@@ -133,7 +178,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
             Cell::Text(text) => text,
         };
         let (kind, parsed) = classify_parsed(text);
-        *kinds.entry(kind).or_default() += 1;
+        kind_counts[kind_slot(kind)] += 1;
         *counts.entry(text).or_default() += 1;
         lengths.add(text);
         match parsed {
@@ -143,6 +188,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         }
     }
 
+    let kinds: BTreeMap<ValueKind, u64> = KIND_SLOTS.into_iter().zip(kind_counts).filter(|(_, n)| *n > 0).collect();
     let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let facts = ColumnFacts {
@@ -583,6 +629,23 @@ pub fn numeric_stats(values: &mut [f64]) -> Option<NumericStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The threaded profile of many columns is each column's own profile,
+    /// in column order.
+    #[test]
+    fn profile_columns_equal_one_at_a_time() {
+        let mut csv = String::from("a,b,c,d,e\n");
+        for i in 0..30_000u64 {
+            let date = format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
+            csv.push_str(&format!("{},{}.5,{date},w{},{}\n", i % 97, i % 13, i % 7, if i % 5 == 0 { "" } else { "true" }));
+        }
+        let table = crate::ingest::test_table(&csv);
+        let together = profile_columns(&table.columns);
+        assert_eq!(together.len(), 5);
+        for (column, summary) in table.columns.iter().zip(&together) {
+            assert_eq!(format!("{summary:?}"), format!("{:?}", profile_column(column)), "{}", column.name);
+        }
+    }
     use crate::ingest::Ingestor;
 
     fn profiles(csv: &str) -> Vec<ColumnProfile> {
