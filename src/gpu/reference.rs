@@ -489,7 +489,9 @@ impl Tile<'_> {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `AVX2` says the CPU has it.
                 let dots = if AVX2 { unsafe { panel_dots_avx2(scratch, panel, d) } } else { panel_dots(scratch, panel, d) };
-                #[cfg(not(target_arch = "x86_64"))]
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                let dots = panel_dots_simd128(scratch, panel, d);
+                #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
                 let dots = panel_dots(scratch, panel, d);
                 let c0 = p * PANEL;
                 let lanes = PANEL.min(n - c0);
@@ -617,6 +619,52 @@ unsafe fn panel_dots_avx2(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PA
     for (i, row) in out.iter_mut().enumerate() {
         _mm256_storeu_ps(row.as_mut_ptr(), acc[2 * i]);
         _mm256_storeu_ps(row.as_mut_ptr().add(8), acc[2 * i + 1]);
+    }
+    out
+}
+
+/// [`panel_dots`] in wasm SIMD registers: the 4 x 8 sums in 8 registers,
+/// each step a separate multiply and add, so every lane rounds exactly as
+/// the plain loop does (V8 keeps them in registers; the plain loop's array
+/// of sums it does not).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn panel_dots_simd128(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_BLOCK] {
+    use std::arch::wasm32::*;
+    const _: () = assert!(PANEL == 8 && QUERY_BLOCK == 4);
+    assert!(queries.len() >= d * QUERY_BLOCK && panel.len() >= d * PANEL);
+    let zero = f32x4_splat(0.0);
+    let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7) = (zero, zero, zero, zero, zero, zero, zero, zero);
+    let (q, c) = (queries.as_ptr(), panel.as_ptr());
+    for j in 0..d {
+        // SAFETY: j < d, and both slices hold d blocks (asserted above);
+        // v128_load takes unaligned addresses.
+        let (lo, hi, x0, x1, x2, x3) = unsafe {
+            let x = q.add(j * QUERY_BLOCK);
+            (
+                v128_load(c.add(j * PANEL) as *const v128),
+                v128_load(c.add(j * PANEL + 4) as *const v128),
+                v128_load32_splat(x as *const u32),
+                v128_load32_splat(x.add(1) as *const u32),
+                v128_load32_splat(x.add(2) as *const u32),
+                v128_load32_splat(x.add(3) as *const u32),
+            )
+        };
+        a0 = f32x4_add(a0, f32x4_mul(x0, lo));
+        a1 = f32x4_add(a1, f32x4_mul(x0, hi));
+        a2 = f32x4_add(a2, f32x4_mul(x1, lo));
+        a3 = f32x4_add(a3, f32x4_mul(x1, hi));
+        a4 = f32x4_add(a4, f32x4_mul(x2, lo));
+        a5 = f32x4_add(a5, f32x4_mul(x2, hi));
+        a6 = f32x4_add(a6, f32x4_mul(x3, lo));
+        a7 = f32x4_add(a7, f32x4_mul(x3, hi));
+    }
+    let mut out = [[0.0f32; PANEL]; QUERY_BLOCK];
+    for (row, (lo, hi)) in out.iter_mut().zip([(a0, a1), (a2, a3), (a4, a5), (a6, a7)]) {
+        // SAFETY: each row holds 8 f32, two unaligned v128 stores.
+        unsafe {
+            v128_store(row.as_mut_ptr() as *mut v128, lo);
+            v128_store(row.as_mut_ptr().add(4) as *mut v128, hi);
+        }
     }
     out
 }
