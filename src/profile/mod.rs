@@ -105,21 +105,6 @@ pub fn normalized_cell(cell: Cell<'_>, comparison: Comparison, out: &mut Vec<u8>
     }
 }
 
-/// The value kinds, in the order of [`kind_slot`].
-const KIND_SLOTS: [ValueKind; 6] =
-    [ValueKind::Integer, ValueKind::Float, ValueKind::Boolean, ValueKind::Datetime, ValueKind::Vector, ValueKind::String];
-
-fn kind_slot(kind: ValueKind) -> usize {
-    match kind {
-        ValueKind::Integer => 0,
-        ValueKind::Float => 1,
-        ValueKind::Boolean => 2,
-        ValueKind::Datetime => 3,
-        ValueKind::Vector => 4,
-        ValueKind::String => 5,
-    }
-}
-
 /// Profiles every column: natively on the machine's cores (a column a
 /// thread at a time), in the browser one after the other.
 pub fn profile_columns(columns: &[Column]) -> Vec<ColumnSummary> {
@@ -169,7 +154,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
                 continue;
             }
             Cell::Vector(text) => {
-                kind_counts[kind_slot(ValueKind::Vector)] += 1;
+                kind_counts[ValueKind::Vector.index()] += 1;
                 let dim = parse_vector(text).map(|v| v.len()).unwrap_or(0);
                 *vector_dims.entry(dim as u64).or_default() += 1;
                 *counts.entry(text).or_default() += 1;
@@ -178,7 +163,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
             Cell::Text(text) => text,
         };
         let (kind, parsed) = classify_parsed(text);
-        kind_counts[kind_slot(kind)] += 1;
+        kind_counts[kind.index()] += 1;
         *counts.entry(text).or_default() += 1;
         lengths.add(text);
         match parsed {
@@ -188,7 +173,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         }
     }
 
-    let kinds: BTreeMap<ValueKind, u64> = KIND_SLOTS.into_iter().zip(kind_counts).filter(|(_, n)| *n > 0).collect();
+    let kinds: BTreeMap<ValueKind, u64> = ValueKind::ALL.into_iter().zip(kind_counts).filter(|(_, n)| *n > 0).collect();
     let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let facts = ColumnFacts {

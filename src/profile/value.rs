@@ -18,6 +18,22 @@ pub enum ValueKind {
 }
 
 impl ValueKind {
+    /// Every kind, in `Ord` order: [`ValueKind::index`] is the position here.
+    pub const ALL: [ValueKind; 6] = [
+        ValueKind::Integer,
+        ValueKind::Float,
+        ValueKind::Boolean,
+        ValueKind::Datetime,
+        ValueKind::Vector,
+        ValueKind::String,
+    ];
+
+    /// Position in [`ValueKind::ALL`], for per-kind count arrays.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Name used in reports.
     pub fn name(self) -> &'static str {
         match self {

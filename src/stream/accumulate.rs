@@ -41,27 +41,6 @@ const VALUE_SEED: u64 = 0x7661_6c75_6573_0001;
 /// pandas' int64), not as f64 where 2^53 + 1 equals 2^53.
 const F64_EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
 
-/// Value kinds in their `Ord` order, the index of each column's kind counts.
-const KINDS: [ValueKind; 6] = [
-    ValueKind::Integer,
-    ValueKind::Float,
-    ValueKind::Boolean,
-    ValueKind::Datetime,
-    ValueKind::Vector,
-    ValueKind::String,
-];
-
-fn kind_index(kind: ValueKind) -> usize {
-    match kind {
-        ValueKind::Integer => 0,
-        ValueKind::Float => 1,
-        ValueKind::Boolean => 2,
-        ValueKind::Datetime => 3,
-        ValueKind::Vector => 4,
-        ValueKind::String => 5,
-    }
-}
-
 /// Count, mean and central moments of numbers, mergeable (Chan, Golub,
 /// LeVeque 1979; Pébay 2008 for the third moment).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -122,7 +101,7 @@ pub(crate) struct ColumnAcc {
     /// Seed of this column's cell hashes in the row hash.
     seed: u64,
     pub(crate) missing: u64,
-    /// Non-missing values of each kind, indexed as [`KINDS`].
+    /// Non-missing values of each kind, indexed as [`ValueKind::ALL`].
     pub(crate) kinds: [u64; 6],
     pub(crate) lengths: Lengths,
     /// Vector values of each length (0: not a numeric array).
@@ -196,7 +175,7 @@ impl ColumnAcc {
                 return (0, false);
             }
             Cell::Vector(text) => {
-                self.kinds[kind_index(ValueKind::Vector)] += 1;
+                self.kinds[ValueKind::Vector.index()] += 1;
                 let dim = vector_len(text).unwrap_or(0) as u64;
                 match self.vector_dims.iter_mut().find(|(d, _)| *d == dim) {
                     Some((_, n)) => *n += 1,
@@ -210,7 +189,7 @@ impl ColumnAcc {
             }
             Cell::Text(text) => {
                 let (kind, parsed) = classify_parsed(text);
-                self.kinds[kind_index(kind)] += 1;
+                self.kinds[kind.index()] += 1;
                 self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
                 self.top.add(text);
                 self.lengths.add_counted(text, counts);
@@ -302,7 +281,7 @@ impl ColumnAcc {
 
     /// The value kinds as `profile` counts them (kinds seen only).
     pub(crate) fn kind_map(&self) -> std::collections::BTreeMap<ValueKind, u64> {
-        KINDS.iter().zip(self.kinds).filter(|(_, n)| *n > 0).map(|(k, n)| (*k, n)).collect()
+        ValueKind::ALL.iter().zip(self.kinds).filter(|(_, n)| *n > 0).map(|(k, n)| (*k, n)).collect()
     }
 }
 
