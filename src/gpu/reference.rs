@@ -580,6 +580,8 @@ fn gather_queries(panels: &[f32], d: usize, q0: usize, count: usize, scratch: &m
 /// Dot products of [`QUERY_BLOCK`] queries (`queries[j * QUERY_BLOCK + i]`)
 /// with the [`PANEL`] rows of one panel: for each pair, the plain sum over
 /// the dimensions in order, starting from zero ([`ordered_dot`]'s bits).
+// The wasm SIMD build runs `panel_dots_simd128`; this stays its reference.
+#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
 #[inline(always)]
 fn panel_dots(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_BLOCK] {
     let mut acc = [[0.0f32; PANEL]; QUERY_BLOCK];
