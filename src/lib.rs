@@ -20,6 +20,7 @@ mod clock;
 pub mod embed;
 pub mod error;
 pub mod gpu;
+pub mod par;
 pub mod html;
 pub mod ingest;
 pub mod profile;
@@ -808,15 +809,7 @@ async fn minhash_engine(backend: Backend) -> Result<checks::text_dups::Engine> {
     if backend == Backend::Cpu {
         return Ok(Engine::cpu(None));
     }
-    match shared_gpu_context().await {
-        Ok(context) if backend == Backend::Auto && context.is_cpu_adapter() => {
-            let name = context.adapter_name();
-            let adapter = if name.trim().is_empty() { "software WebGPU adapter (unnamed by the browser)".into() } else { name };
-            Ok(Engine::cpu(Some(format!(
-                "GPU not used, the CPU ran instead: the only GPU adapter, {adapter}, runs on the CPU and is slower \
-                 than the CPU path (use backend gpu to force it)"
-            ))))
-        }
+    match gpu_context_for(backend).await {
         Ok(context) => Ok(Engine::gpu(context, backend == Backend::Gpu)),
         Err(err) if backend == Backend::Gpu => Err(err),
         Err(err) => Ok(Engine::cpu(Some(format!("GPU not used, the CPU ran instead: {}", err.message())))),
@@ -1068,6 +1061,11 @@ pub fn release_gpu() {
     {
         semantic::release_gpu();
         drop(GPU_CONTEXT.with(|c| c.borrow_mut().take()));
+        // A probe still loading the drivers is not cut off by the exit.
+        #[cfg(not(target_arch = "wasm32"))]
+        if GPU_PROBE_STARTED.load(std::sync::atomic::Ordering::SeqCst) {
+            GPU_PROBE.wait();
+        }
     }
 }
 
@@ -1084,13 +1082,86 @@ pub(crate) async fn shared_gpu_context() -> Result<std::rc::Rc<gpu::GpuContext>>
     Ok(context)
 }
 
+/// This thread's GPU context for `backend`, by the rule every GPU stage
+/// follows: `Auto` declines an adapter that runs on the CPU (SwiftShader in a
+/// browser, llvmpipe natively: measured, the CPU path is faster), `Gpu` takes
+/// it. Natively the adapter is looked at first ([`probe_gpu`], once a
+/// process, perhaps already done in the background), so declining a
+/// software adapter opens no device and builds no pipeline.
+#[cfg(feature = "gpu")]
+pub(crate) async fn gpu_context_for(backend: Backend) -> Result<std::rc::Rc<gpu::GpuContext>> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if backend == Backend::Auto {
+        let info = probe_gpu()?;
+        if gpu::context::is_cpu_adapter_info(&info) {
+            return Err(software_adapter_declined(&adapter_label_of(&info)));
+        }
+    }
+    let context = shared_gpu_context().await?;
+    if backend == Backend::Auto && context.is_cpu_adapter() {
+        return Err(software_adapter_declined(&adapter_label(&context)));
+    }
+    Ok(context)
+}
+
+#[cfg(feature = "gpu")]
+fn software_adapter_declined(adapter: &str) -> Error {
+    Error::new(
+        ErrorKind::Gpu,
+        format!("the only GPU adapter, {adapter}, runs on the CPU and is slower than the CPU path (use backend gpu to force it)"),
+    )
+}
+
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+static GPU_PROBE: std::sync::OnceLock<std::result::Result<wgpu::AdapterInfo, Error>> = std::sync::OnceLock::new();
+
+/// The adapter a GPU context would open natively (see
+/// [`gpu::context::probe_adapter`]), looked for once a process: the answer
+/// is kept. A caller that comes while [`probe_gpu_in_background`] is still
+/// looking waits for its answer.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub fn probe_gpu() -> Result<wgpu::AdapterInfo> {
+    GPU_PROBE.get_or_init(|| block_on_ready(gpu::context::probe_adapter())).clone()
+}
+
+/// Starts [`probe_gpu`] on its own thread, so that loading the GPU drivers
+/// (about 0.1 s with Vulkan) overlaps reading the file. Natively only.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub fn probe_gpu_in_background() {
+    if GPU_PROBE.get().is_none() && !GPU_PROBE_STARTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        std::thread::spawn(|| drop(probe_gpu()));
+    }
+}
+
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+static GPU_PROBE_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs a future that native wgpu finishes without waiting on anything
+/// (adapter requests resolve at once off the web): polled until ready.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+fn block_on_ready<T>(future: impl std::future::Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
+            return value;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// The adapter's name for the report; browsers may give none.
 #[cfg(feature = "gpu")]
 pub(crate) fn adapter_label(context: &gpu::GpuContext) -> String {
-    let name = context.adapter_name();
+    adapter_label_of(context.adapter_info())
+}
+
+#[cfg(feature = "gpu")]
+fn adapter_label_of(info: &wgpu::AdapterInfo) -> String {
+    let name = info.name.clone();
     if !name.trim().is_empty() {
         name
-    } else if context.is_cpu_adapter() {
+    } else if gpu::context::is_cpu_adapter_info(info) {
         "software WebGPU adapter (unnamed by the browser)".into()
     } else {
         "WebGPU adapter (unnamed by the browser)".into()
@@ -1110,16 +1181,9 @@ async fn gpu_graph(
     metric: Metric,
     backend: Backend,
 ) -> Result<(KnnGraph, String)> {
-    let context = shared_gpu_context().await?;
-    let adapter = adapter_label(&context);
-    if backend == Backend::Auto && context.is_cpu_adapter() {
-        return Err(Error::new(
-            ErrorKind::Gpu,
-            format!("the only GPU adapter, {adapter}, runs on the CPU and is slower than the CPU path (use backend gpu to force it)"),
-        ));
-    }
+    let context = gpu_context_for(backend).await?;
     let graph = context.knn(data, n, d, k, metric).await?;
-    Ok((graph, adapter))
+    Ok((graph, adapter_label(&context)))
 }
 
 #[cfg(not(feature = "gpu"))]

@@ -856,6 +856,11 @@ fn main() -> ExitCode {
             }
         }
     }
+    // Loading the GPU drivers overlaps reading the file.
+    #[cfg(feature = "gpu")]
+    if args.options.backend == preflight::Backend::Auto {
+        preflight::probe_gpu_in_background();
+    }
     let delivered = if args.compare {
         run_compare(&args).map(|a| {
             let summary = compare_summary(&a);

@@ -76,6 +76,30 @@ pub const NORMALIZATION: &str = "lower case (Unicode); runs of white space colla
 
 /// The text as it is shingled: lower case, white space collapsed and trimmed.
 pub fn normalize(text: &str) -> String {
+    if text.is_ascii() {
+        // The same result without the Unicode tables: ASCII lower case, and
+        // the ASCII characters Unicode calls white space (tab, line feed,
+        // vertical tab, form feed, carriage return, space).
+        let mut out = String::with_capacity(text.len());
+        let mut gap = false;
+        for &b in text.as_bytes() {
+            if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+                gap = true;
+                continue;
+            }
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(b.to_ascii_lowercase() as char);
+        }
+        return out;
+    }
+    normalize_unicode(text)
+}
+
+/// [`normalize`] by the Unicode rules, for any text.
+fn normalize_unicode(text: &str) -> String {
     let lower = text.to_lowercase();
     let mut out = String::with_capacity(lower.len());
     for word in lower.split_whitespace() {
@@ -90,6 +114,21 @@ pub fn normalize(text: &str) -> String {
 /// Appends the xxh3-64 hash of every character 5-gram of `normalized`, in
 /// order, repeats kept; a shorter non-empty text is one shingle (itself).
 pub fn shingle_hashes(normalized: &str, out: &mut Vec<u64>) {
+    let bytes = normalized.as_bytes();
+    if normalized.is_ascii() {
+        // A character a byte.
+        if bytes.len() < SHINGLE_SIZE {
+            out.extend((!bytes.is_empty()).then(|| xxh3_64(bytes)));
+        } else {
+            out.extend(bytes.windows(SHINGLE_SIZE).map(xxh3_64));
+        }
+        return;
+    }
+    shingle_hashes_by_char(normalized, out);
+}
+
+/// [`shingle_hashes`] a character at a time, for any text.
+fn shingle_hashes_by_char(normalized: &str, out: &mut Vec<u64>) {
     let bytes = normalized.as_bytes();
     let starts: Vec<usize> = normalized.char_indices().map(|(i, _)| i).chain([bytes.len()]).collect();
     let chars = starts.len() - 1;
@@ -395,28 +434,47 @@ impl Lsh {
     /// key, members by text; a member is paired with at most
     /// [`BUCKET_WINDOW`] members before it.
     pub fn for_each_candidate(&self, mut visit: impl FnMut(u32, u32)) {
-        let mut order: Vec<(u64, u32)> = Vec::with_capacity(self.texts);
-        for band in 0..self.banding.bands {
-            order.clear();
-            order.extend((0..self.texts as u32).map(|t| (self.key(band, t), t)));
-            order.sort_unstable();
-            let mut start = 0;
-            while start < order.len() {
-                let mut end = start + 1;
-                while end < order.len() && order[end].0 == order[start].0 {
-                    end += 1;
-                }
-                for j in start + 1..end {
-                    for i in start.max(j.saturating_sub(BUCKET_WINDOW))..j {
-                        let (a, b) = (order[i].1, order[j].1);
-                        if (0..band).any(|earlier| self.key(earlier, a) == self.key(earlier, b)) {
-                            continue; // met in an earlier band
-                        }
-                        visit(a, b);
-                    }
-                }
-                start = end;
+        // The bands' buckets sorted a few bands at a time (one a core
+        // natively), then visited in band order.
+        let bands = self.banding.bands;
+        let wave = if self.texts >= 20_000 { crate::par::cores() } else { 1 };
+        for first_band in (0..bands).step_by(wave) {
+            let count = wave.min(bands - first_band);
+            let sorted = crate::par::map_ranges(count, 2, |range| {
+                range
+                    .map(|b| {
+                        let band = first_band + b;
+                        let mut order: Vec<(u64, u32)> =
+                            (0..self.texts as u32).map(|t| (self.key(band, t), t)).collect();
+                        order.sort_unstable();
+                        order
+                    })
+                    .collect::<Vec<_>>()
+            });
+            for (b, order) in sorted.into_iter().flatten().enumerate() {
+                self.visit_band(first_band + b, &order, &mut visit);
             }
+        }
+    }
+
+    /// The candidates of one band, whose (key, text) pairs are sorted in `order`.
+    fn visit_band(&self, band: usize, order: &[(u64, u32)], visit: &mut impl FnMut(u32, u32)) {
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start + 1;
+            while end < order.len() && order[end].0 == order[start].0 {
+                end += 1;
+            }
+            for j in start + 1..end {
+                for i in start.max(j.saturating_sub(BUCKET_WINDOW))..j {
+                    let (a, b) = (order[i].1, order[j].1);
+                    if (0..band).any(|earlier| self.key(earlier, a) == self.key(earlier, b)) {
+                        continue; // met in an earlier band
+                    }
+                    visit(a, b);
+                }
+            }
+            start = end;
         }
     }
 }
@@ -504,7 +562,9 @@ pub struct ColumnTexts<'a> {
 const NO_TEXT: u32 = u32::MAX;
 
 impl<'a> ColumnTexts<'a> {
-    /// Reads and normalises the column once.
+    /// Reads and normalises the column once (natively on the machine's
+    /// cores, in ranges of rows; the distinct texts are then numbered in
+    /// row order, so the numbers do not depend on the ranges).
     pub fn new(column: &'a Column) -> ColumnTexts<'a> {
         let mut prepared = ColumnTexts {
             column,
@@ -514,28 +574,42 @@ impl<'a> ColumnTexts<'a> {
             representatives: Vec::new(),
             short_texts: 0,
         };
+        // Per row with text: its exact key and its normalised text's key
+        // (`None` when empty), and whether that is shorter than a shingle.
+        let keyed = crate::par::map_ranges(column.len(), 20_000, |range| {
+            let mut out: Vec<(u32, u128, Option<u128>)> = Vec::new();
+            let mut short = 0u64;
+            for row in range {
+                let text = match column.get(row) {
+                    Cell::Missing => continue,
+                    Cell::Text(t) | Cell::Vector(t) => t,
+                };
+                let normalized = normalize(text);
+                let key = (!normalized.is_empty()).then(|| xxh3_128(normalized.as_bytes()));
+                if key.is_some() && normalized.chars().nth(SHINGLE_SIZE - 1).is_none() {
+                    short += 1;
+                }
+                out.push((row as u32, xxh3_128(text.as_bytes()), key));
+            }
+            (out, short)
+        });
         let mut ids: HashMap<u128, u32> = HashMap::new();
-        for (row, cell) in column.cells().enumerate() {
-            let text = match cell {
-                Cell::Missing => continue,
-                Cell::Text(t) | Cell::Vector(t) => t,
-            };
-            prepared.rows.push(row as u32);
-            prepared.exact_keys.push(xxh3_128(text.as_bytes()));
-            let normalized = normalize(text);
-            if normalized.is_empty() {
-                prepared.normalized.push(NO_TEXT);
-                continue;
+        for (part, short) in keyed {
+            prepared.short_texts += short;
+            for (row, exact, key) in part {
+                prepared.rows.push(row);
+                prepared.exact_keys.push(exact);
+                let Some(key) = key else {
+                    prepared.normalized.push(NO_TEXT);
+                    continue;
+                };
+                let next = prepared.representatives.len() as u32;
+                let id = *ids.entry(key).or_insert(next);
+                if id == next {
+                    prepared.representatives.push(row);
+                }
+                prepared.normalized.push(id);
             }
-            if normalized.chars().count() < SHINGLE_SIZE {
-                prepared.short_texts += 1;
-            }
-            let next = prepared.representatives.len() as u32;
-            let id = *ids.entry(xxh3_128(normalized.as_bytes())).or_insert(next);
-            if id == next {
-                prepared.representatives.push(row as u32);
-            }
-            prepared.normalized.push(id);
         }
         prepared
     }
@@ -573,21 +647,52 @@ impl<'a> ColumnTexts<'a> {
     /// `max_shingles` shingles and [`BATCH_TEXTS`] texts (at least one).
     pub fn batch(&self, first: usize, max_shingles: usize) -> ShingleBatch {
         let mut batch = ShingleBatch { first, shingles: Vec::new(), offsets: vec![0] };
-        let mut hashes = Vec::new();
+        let end = self.distinct_texts().min(first.saturating_add(BATCH_TEXTS));
+        // A text's byte length bounds its shingles (one a character past
+        // the fourth, or one for a short text), so the batch stays within
+        // `max_shingles` unless its first text alone is longer.
+        let mut budget = max_shingles;
         let mut id = first;
-        while id < self.distinct_texts()
-            && id - first < BATCH_TEXTS
-            && (id == first || batch.shingles.len() < max_shingles)
-        {
-            hashes.clear();
-            shingle_hashes(&self.normalized_text(id as u32), &mut hashes);
-            batch.shingles.extend(hashes.iter().map(|&h| fold32(h)));
-            batch.offsets.push(batch.shingles.len() as u32);
-            id += 1;
+        while id < end {
+            let mut stop = id;
+            while stop < end && stop - id < SHINGLE_ROUND {
+                let bound = self.column.get(self.representatives[stop] as usize).text().len();
+                if bound > budget && stop > first {
+                    break;
+                }
+                budget = budget.saturating_sub(bound);
+                stop += 1;
+            }
+            if stop == id {
+                break;
+            }
+            // The round's texts shingled on the machine's cores, in id order.
+            let parts = crate::par::map_ranges(stop - id, 2_000, |range| {
+                let (mut shingles, mut lengths, mut hashes) = (Vec::new(), Vec::with_capacity(range.len()), Vec::new());
+                for t in range {
+                    hashes.clear();
+                    shingle_hashes(&self.normalized_text((id + t) as u32), &mut hashes);
+                    shingles.extend(hashes.iter().map(|&h| fold32(h)));
+                    lengths.push(hashes.len() as u32);
+                }
+                (shingles, lengths)
+            });
+            for (shingles, lengths) in parts {
+                batch.shingles.extend_from_slice(&shingles);
+                let mut offset = *batch.offsets.last().expect("offsets start with 0");
+                for length in lengths {
+                    offset += length;
+                    batch.offsets.push(offset);
+                }
+            }
+            id = stop;
         }
         batch
     }
 }
+
+/// Texts shingled per round of [`ColumnTexts::batch`].
+const SHINGLE_ROUND: usize = 8_192;
 
 /// One column's result: the report section and the sets of rows it joins
 /// (exact groups and near groups, each at least 2 rows).
@@ -1176,6 +1281,99 @@ mod tests {
         assert_eq!(r.section.distinct_texts, 0);
         assert_eq!(r.section.exact.group_count, 1);
         assert_eq!(r.section.near.group_count, 0);
+    }
+
+    #[test]
+    fn ascii_fast_paths_equal_the_unicode_rules() {
+        // Every ASCII byte, white space and controls included, in short and
+        // long runs.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..2_000 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => [' ', '\t', '\n', '\u{0B}', '\u{0C}', '\r', '\u{1C}', '\u{1F}'][(next() % 8) as usize],
+                    _ => char::from((next() % 128) as u8),
+                })
+                .collect();
+            assert!(text.is_ascii());
+            let fast = normalize(&text);
+            assert_eq!(fast, normalize_unicode(&text), "round {round}: {text:?}");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            shingle_hashes(&fast, &mut a);
+            shingle_hashes_by_char(&fast, &mut b);
+            assert_eq!(a, b, "round {round}: {fast:?}");
+        }
+        assert_eq!(normalize("  Hello\u{0B}\tWORLD \u{1F} "), "hello world \u{1f}");
+    }
+
+    #[test]
+    fn texts_are_numbered_in_row_order_whatever_the_threads() {
+        // Enough rows for several threads natively: a distinct text's id is
+        // the order of its first row, its representative that row.
+        let mut csv = String::from("t\n");
+        for i in 0..60_000 {
+            match i % 7 {
+                0 => csv.push('\n'),
+                1 => csv.push_str(&format!("  Text   {}\n", (i * 7919) % 5_003)),
+                _ => csv.push_str(&format!("text {}\n", (i * 7919) % 5_003)),
+            }
+        }
+        let t = table(&csv);
+        let column = &t.columns[0];
+        let texts = ColumnTexts::new(column);
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        let mut expected = Vec::new();
+        for (row, cell) in column.cells().enumerate() {
+            if let Cell::Text(text) = cell {
+                if normalize(text).is_empty() {
+                    expected.push((row as u32, xxh3_128(text.as_bytes()), None));
+                    continue;
+                }
+                let next = seen.len() as u32;
+                let id = *seen.entry(normalize(text)).or_insert(next);
+                expected.push((row as u32, xxh3_128(text.as_bytes()), Some(id)));
+                if id == next {
+                    assert_eq!(texts.representative(id), row as u32);
+                }
+            }
+        }
+        assert_eq!(texts.rows_with_text().collect::<Vec<_>>(), expected);
+        assert_eq!(texts.distinct_texts(), seen.len());
+    }
+
+    #[test]
+    fn batches_stay_within_their_shingles() {
+        let mut csv = String::from("t\n");
+        for i in 0..3_000 {
+            csv.push_str(&format!("text number {i} {}\n", "w".repeat(i % 90)));
+        }
+        let t = table(&csv);
+        let texts = ColumnTexts::new(&t.columns[0]);
+        let mut first = 0;
+        while first < texts.distinct_texts() {
+            let batch = texts.batch(first, 2_000);
+            assert!(batch.shingles.len() <= 2_000, "{} shingles", batch.shingles.len());
+            for (t, window) in batch.offsets.windows(2).enumerate() {
+                let set = texts.shingle_set((first + t) as u32);
+                let mut all = Vec::new();
+                shingle_hashes(&normalize(t_text(&texts, first + t)), &mut all);
+                assert_eq!((window[1] - window[0]) as usize, all.len());
+                assert!(set.len() <= all.len());
+            }
+            first += batch.texts();
+        }
+        assert_eq!(first, 3_000);
+    }
+
+    fn t_text<'t>(texts: &'t ColumnTexts<'_>, id: usize) -> &'t str {
+        texts.column.get(texts.representative(id as u32) as usize).text()
     }
 
     #[test]

@@ -97,6 +97,47 @@ impl std::fmt::Debug for GpuContext {
     }
 }
 
+/// The adapter [`GpuContext::new`] opens: natively from the backends in
+/// `WGPU_BACKEND` (default: all), on wasm32 the browser's WebGPU.
+async fn find_adapter() -> Result<wgpu::Adapter> {
+    #[cfg(not(target_arch = "wasm32"))]
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    #[cfg(target_arch = "wasm32")]
+    let backends = wgpu::Backends::BROWSER_WEBGPU;
+    // Without `navigator.gpu` (an old browser, or a context other than
+    // a page or dedicated worker) `Instance::new` would panic.
+    #[cfg(target_arch = "wasm32")]
+    if !wgpu::util::is_browser_webgpu_supported().await {
+        return Err(gpu_error("no GPU adapter: this browser offers no WebGPU here"));
+    }
+
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.backends = backends;
+    let instance = wgpu::Instance::new(descriptor);
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::from_env().unwrap_or(wgpu::PowerPreference::HighPerformance),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| gpu_error(format!("no GPU adapter ({backends:?}): {e}")))
+}
+
+/// What [`GpuContext::new`] would open, without opening it: the adapter's
+/// description. Finding the adapter is the cheap part (about 0.1 s natively
+/// with Vulkan); the device and the pipelines cost more, which an "auto"
+/// choice can skip when the adapter turns out to run on the CPU.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn probe_adapter() -> Result<wgpu::AdapterInfo> {
+    Ok(find_adapter().await?.get_info())
+}
+
+/// Whether an adapter runs on the CPU (llvmpipe, lavapipe, WARP, or
+/// SwiftShader where the browser says so); see [`GpuContext::is_cpu_adapter`].
+pub fn is_cpu_adapter_info(info: &wgpu::AdapterInfo) -> bool {
+    info.device_type == wgpu::DeviceType::Cpu
+}
+
 impl GpuContext {
     /// Largest `k` the GPU kernel keeps in registers; [`GpuContext::knn`]
     /// returns an error above it (run [`crate::gpu::knn_cpu`] instead).
@@ -110,30 +151,7 @@ impl GpuContext {
     /// [`ErrorKind::Gpu`] when there is no adapter or the device cannot be
     /// opened.
     pub async fn new() -> Result<GpuContext> {
-        #[cfg(not(target_arch = "wasm32"))]
-        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
-        #[cfg(target_arch = "wasm32")]
-        let backends = wgpu::Backends::BROWSER_WEBGPU;
-        // Without `navigator.gpu` (an old browser, or a context other than
-        // a page or dedicated worker) `Instance::new` would panic.
-        #[cfg(target_arch = "wasm32")]
-        if !wgpu::util::is_browser_webgpu_supported().await {
-            return Err(gpu_error(
-                "no GPU adapter: this browser offers no WebGPU here",
-            ));
-        }
-
-        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        descriptor.backends = backends;
-        let instance = wgpu::Instance::new(descriptor);
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::from_env()
-                    .unwrap_or(wgpu::PowerPreference::HighPerformance),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| gpu_error(format!("no GPU adapter ({backends:?}): {e}")))?;
+        let adapter = find_adapter().await?;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("preflight"),
@@ -243,7 +261,7 @@ impl GpuContext {
     /// answers, usually slower than [`crate::gpu::knn_cpu`]: an "auto"
     /// backend choice should prefer the CPU path then.
     pub fn is_cpu_adapter(&self) -> bool {
-        self.adapter_info.device_type == wgpu::DeviceType::Cpu
+        is_cpu_adapter_info(&self.adapter_info)
     }
 
     /// The limits the device was opened with (the adapter's own).

@@ -10,7 +10,7 @@
 
 pub mod reference;
 #[cfg(feature = "gpu")]
-mod context;
+pub(crate) mod context;
 #[cfg(feature = "gpu")]
 pub mod minhash;
 #[cfg(feature = "gpu")]

@@ -374,14 +374,8 @@ pub(crate) fn release_gpu() {
 /// runs on the CPU (SwiftShader, llvmpipe).
 #[cfg(feature = "gpu")]
 async fn gpu_engine(model: &SemanticModel, backend: Backend) -> Result<Engine> {
-    let context = crate::shared_gpu_context().await?;
+    let context = crate::gpu_context_for(backend).await?;
     let adapter = crate::adapter_label(&context);
-    if backend == Backend::Auto && context.is_cpu_adapter() {
-        return Err(Error::new(
-            ErrorKind::Gpu,
-            format!("the only GPU adapter, {adapter}, runs on the CPU and is slower than the CPU path (use backend gpu to force it)"),
-        ));
-    }
     let cached = GPU_NETWORK.with(|cell| {
         cell.borrow().as_ref().and_then(|(c, m, network)| {
             (std::rc::Rc::ptr_eq(c, &context) && m == model).then(|| network.clone())
