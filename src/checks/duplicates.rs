@@ -38,17 +38,22 @@ pub fn row_hashes(table: &Table, summaries: &[ColumnSummary]) -> Vec<u128> {
 
 /// The 128-bit hash of each row over `columns` only, values normalised
 /// first when `normalize` is set (see [`NORMALIZATION_STEPS`]).
+/// Natively the rows are hashed in ranges on the machine's cores.
 pub fn row_hashes_of(table: &Table, summaries: &[ColumnSummary], columns: &[usize], normalize: bool) -> Vec<u128> {
-    let mut buf = Vec::new();
-    (0..table.rows())
-        .map(|row| {
+    let work = table.rows().saturating_mul(columns.len());
+    let min_rows = if work >= 200_000 { 2 } else { usize::MAX };
+    crate::par::map_ranges(table.rows(), min_rows, |rows| {
+        let mut buf = Vec::new();
+        rows.map(|row| {
             buf.clear();
             for &c in columns {
                 cell_key(table.columns[c].get(row), summaries[c].comparison, normalize, &mut buf);
             }
             xxhash_rust::xxh3::xxh3_128(&buf)
         })
-        .collect()
+        .collect::<Vec<_>>()
+    })
+    .concat()
 }
 
 /// Appends the comparison bytes of a cell: cells that compare equal give
@@ -268,6 +273,35 @@ mod tests {
         let summaries: Vec<_> = ing.table.columns.iter().map(profile_column).collect();
         let hashes = row_hashes(&ing.table, &summaries);
         exact_duplicates(&hashes, &ing.table.lines)
+    }
+
+    #[test]
+    fn threaded_row_hashes_are_the_one_row_at_a_time_hashes() {
+        // 60,000 rows x 4 columns: hashed in ranges on several cores natively.
+        let mut csv = String::from("a,b,c,d\n");
+        for i in 0..60_000 {
+            csv.push_str(&format!("{},x{} ,{}.5,{}\n", i % 97, i % 13, i % 7, if i % 5 == 0 { "" } else { "t" }));
+        }
+        let mut ing = Ingestor::new("t.csv");
+        ing.push(csv.as_bytes()).unwrap();
+        ing.finish().unwrap();
+        let table = &ing.table;
+        let summaries: Vec<_> = table.columns.iter().map(profile_column).collect();
+        for normalize in [false, true] {
+            let columns = [0usize, 1, 2, 3];
+            let threaded = row_hashes_of(table, &summaries, &columns, normalize);
+            let mut buf = Vec::new();
+            let one_at_a_time: Vec<u128> = (0..table.rows())
+                .map(|row| {
+                    buf.clear();
+                    for &c in &columns {
+                        cell_key(table.columns[c].get(row), summaries[c].comparison, normalize, &mut buf);
+                    }
+                    xxhash_rust::xxh3::xxh3_128(&buf)
+                })
+                .collect();
+            assert_eq!(threaded, one_at_a_time);
+        }
     }
 
     #[test]
