@@ -20,9 +20,9 @@ mod clock;
 pub mod embed;
 pub mod error;
 pub mod gpu;
-pub mod par;
 pub mod html;
 pub mod ingest;
+pub mod par;
 pub mod profile;
 pub mod report;
 pub mod rows;
@@ -1117,7 +1117,9 @@ static GPU_PROBE: std::sync::OnceLock<std::result::Result<wgpu::AdapterInfo, Err
 
 /// The adapter a GPU context would open natively (see
 /// [`gpu::context::probe_adapter`]), looked for once a process: the answer
-/// is kept. A caller that comes while [`probe_gpu_in_background`] is still
+/// is kept, a failure too (unlike [`shared_gpu_context`]'s, which a later
+/// run retries: a page's user may turn WebGPU on, a process does not gain a
+/// GPU driver while it runs). A caller that comes while [`probe_gpu_in_background`] is still
 /// looking waits for its answer.
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub fn probe_gpu() -> Result<wgpu::AdapterInfo> {

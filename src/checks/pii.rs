@@ -1677,29 +1677,16 @@ impl PiiStream {
 /// Scans every value of every column for personal data, and every column
 /// name for hints.
 pub fn scan_table(table: &Table) -> PiiScan {
+    // Natively, ranges of rows on the machine's cores, merged in order (the
+    // merge streamed parts use: the same scan as one pass).
     let rows = table.rows();
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        // Natively, ranges of rows on the machine's cores, merged in order
-        // (the merge streamed parts use: the same scan as one pass).
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-        if threads > 1 && rows * table.columns.len() >= 200_000 {
-            let per = rows.div_ceil(threads);
-            let mut parts = std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads)
-                    .map(|t| scope.spawn(move || scan_rows(table, (t * per).min(rows)..((t + 1) * per).min(rows))))
-                    .collect();
-                workers.into_iter().map(|w| w.join().expect("a PII scan thread panicked")).collect::<Vec<_>>()
-            })
-            .into_iter();
-            let mut whole = parts.next().expect("one part at least");
-            for part in parts {
-                whole.merge(part);
-            }
-            return whole.finish();
-        }
+    let min_rows = if rows.saturating_mul(table.columns.len()) >= 200_000 { 2 } else { usize::MAX };
+    let mut parts = crate::par::map_ranges(rows, min_rows, |range| scan_rows(table, range)).into_iter();
+    let mut whole = parts.next().expect("one range at least");
+    for part in parts {
+        whole.merge(part);
     }
-    scan_rows(table, 0..rows).finish()
+    whole.finish()
 }
 
 /// The scan of rows `rows` of `table`.
