@@ -1193,6 +1193,19 @@ async fn gpu_graph(_: &[f32], _: usize, _: usize, _: usize, _: Metric, _: Backen
     Err(Error::new(ErrorKind::Gpu, "this build has no GPU support (feature `gpu` off)"))
 }
 
+/// A seeded xorshift64 generator for tests that want varied inputs that
+/// repeat from run to run.
+#[cfg(test)]
+pub(crate) fn xorshift64(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

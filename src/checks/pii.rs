@@ -2606,13 +2606,7 @@ mod tests {
     #[test]
     fn random_texts_never_panic() {
         let alphabet: Vec<char> = "0123456789 +-.()@:/,abcdefAZ_x*é".chars().collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::xorshift64(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
             let text: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();

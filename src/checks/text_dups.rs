@@ -1287,13 +1287,7 @@ mod tests {
     fn ascii_fast_paths_equal_the_unicode_rules() {
         // Every ASCII byte, white space and controls included, in short and
         // long runs.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::xorshift64(0x9E37_79B9_7F4A_7C15u64);
         for round in 0..2_000 {
             let len = (next() % 40) as usize;
             let text: String = (0..len)
