@@ -15,12 +15,12 @@ pub fn cores() -> usize {
     }
 }
 
-/// Splits `0..n` into one contiguous range a core (a single range when `n`
-/// is under `min_n`, or in wasm), runs `work` on each range on its own
-/// thread, and returns the results in range order. The answer is the same
-/// however many ranges there are when `work`'s results concatenate.
-pub fn map_ranges<T: Send>(n: usize, min_n: usize, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
-    let threads = if n < min_n.max(2) { 1 } else { cores().min(n) };
+/// Splits `0..n` into one contiguous range a core (a single range when
+/// `worth_threads` is false, or in wasm), runs `work` on each range on its
+/// own thread, and returns the results in range order. The answer is the
+/// same however many ranges there are when `work`'s results concatenate.
+pub fn map_ranges<T: Send>(n: usize, worth_threads: bool, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+    let threads = if worth_threads { cores().min(n) } else { 1 };
     if threads <= 1 {
         return vec![work(0..n)];
     }
@@ -40,11 +40,11 @@ mod tests {
     #[test]
     fn ranges_cover_everything_once_in_order() {
         for n in [0usize, 1, 2, 7, 1000, 1001] {
-            let parts = map_ranges(n, 2, |r| r.collect::<Vec<_>>());
+            let parts = map_ranges(n, true, |r| r.collect::<Vec<_>>());
             assert_eq!(parts.concat(), (0..n).collect::<Vec<_>>(), "n = {n}");
             assert!(parts.len() <= cores().max(1));
         }
-        // Under the minimum: one range.
-        assert_eq!(map_ranges(10, 100, |r| r).len(), 1);
+        // Not worth threads: one range.
+        assert_eq!(map_ranges(10, false, |r| r).len(), 1);
     }
 }

@@ -40,9 +40,8 @@ pub fn row_hashes(table: &Table, summaries: &[ColumnSummary]) -> Vec<u128> {
 /// first when `normalize` is set (see [`NORMALIZATION_STEPS`]).
 /// Natively the rows are hashed in ranges on the machine's cores.
 pub fn row_hashes_of(table: &Table, summaries: &[ColumnSummary], columns: &[usize], normalize: bool) -> Vec<u128> {
-    let work = table.rows().saturating_mul(columns.len());
-    let min_rows = if work >= 200_000 { 2 } else { usize::MAX };
-    crate::par::map_ranges(table.rows(), min_rows, |rows| {
+    let worth_threads = table.rows().saturating_mul(columns.len()) >= 200_000;
+    crate::par::map_ranges(table.rows(), worth_threads, |rows| {
         let mut buf = Vec::new();
         rows.map(|row| {
             buf.clear();

@@ -1513,10 +1513,11 @@ impl PiiStream {
 
     /// Scans one value of `column` in the row being read.
     pub fn scan(&mut self, column: usize, cell: Cell<'_>) {
-        match cell {
-            Cell::Text(text) => self.scan_counted(column, cell, &ByteCounts::of(text.as_bytes()), None),
-            _ => self.scan_counted(column, cell, &ByteCounts::default(), None),
-        }
+        let counts = match cell {
+            Cell::Text(text) => ByteCounts::of(text.as_bytes()),
+            _ => ByteCounts::default(),
+        };
+        self.scan_counted(column, cell, &counts, None);
     }
 
     /// [`PiiStream::scan`] with a text cell's byte counts known, and
@@ -1680,8 +1681,8 @@ pub fn scan_table(table: &Table) -> PiiScan {
     // Natively, ranges of rows on the machine's cores, merged in order (the
     // merge streamed parts use: the same scan as one pass).
     let rows = table.rows();
-    let min_rows = if rows.saturating_mul(table.columns.len()) >= 200_000 { 2 } else { usize::MAX };
-    let mut parts = crate::par::map_ranges(rows, min_rows, |range| scan_rows(table, range)).into_iter();
+    let worth_threads = rows.saturating_mul(table.columns.len()) >= 200_000;
+    let mut parts = crate::par::map_ranges(rows, worth_threads, |range| scan_rows(table, range)).into_iter();
     let mut whole = parts.next().expect("one range at least");
     for part in parts {
         whole.merge(part);

@@ -440,7 +440,7 @@ impl Lsh {
         let wave = if self.texts >= 20_000 { crate::par::cores() } else { 1 };
         for first_band in (0..bands).step_by(wave) {
             let count = wave.min(bands - first_band);
-            let sorted = crate::par::map_ranges(count, 2, |range| {
+            let sorted = crate::par::map_ranges(count, wave > 1, |range| {
                 range
                     .map(|b| {
                         let band = first_band + b;
@@ -576,7 +576,7 @@ impl<'a> ColumnTexts<'a> {
         };
         // Per row with text: its exact key and its normalised text's key
         // (`None` when empty), and whether that is shorter than a shingle.
-        let keyed = crate::par::map_ranges(column.len(), 20_000, |range| {
+        let keyed = crate::par::map_ranges(column.len(), column.len() >= 20_000, |range| {
             let mut out: Vec<(u32, u128, Option<u128>)> = Vec::new();
             let mut short = 0u64;
             for row in range {
@@ -667,7 +667,7 @@ impl<'a> ColumnTexts<'a> {
                 break;
             }
             // The round's texts shingled on the machine's cores, in id order.
-            let parts = crate::par::map_ranges(stop - id, 2_000, |range| {
+            let parts = crate::par::map_ranges(stop - id, stop - id >= 2_000, |range| {
                 let (mut shingles, mut lengths, mut hashes) = (Vec::new(), Vec::with_capacity(range.len()), Vec::new());
                 for t in range {
                     hashes.clear();

@@ -110,7 +110,7 @@ pub fn normalized_cell(cell: Cell<'_>, comparison: Comparison, out: &mut Vec<u8>
 pub fn profile_columns(columns: &[Column]) -> Vec<ColumnSummary> {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(columns.len());
+        let threads = crate::par::cores().min(columns.len());
         if threads > 1 && columns.iter().map(Column::len).sum::<usize>() >= 100_000 {
             let next = std::sync::atomic::AtomicUsize::new(0);
             let mut done: Vec<(usize, ColumnSummary)> = std::thread::scope(|scope| {
@@ -138,7 +138,7 @@ pub fn profile_columns(columns: &[Column]) -> Vec<ColumnSummary> {
 /// Profiles one column of `rows` rows.
 pub fn profile_column(column: &Column) -> ColumnSummary {
     let rows = column.len() as u64;
-    let mut kind_counts = [0u64; 6];
+    let mut kind_counts = [0u64; ValueKind::ALL.len()];
     let mut counts: HashMap<&str, u64, crate::sketch::FastBuild> = HashMap::default();
     let mut numbers: Vec<f64> = Vec::new();
     let mut missing = 0u64;
@@ -173,7 +173,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         }
     }
 
-    let kinds: BTreeMap<ValueKind, u64> = ValueKind::ALL.into_iter().zip(kind_counts).filter(|(_, n)| *n > 0).collect();
+    let kinds = ValueKind::count_map(&kind_counts);
     let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let facts = ColumnFacts {

@@ -34,6 +34,11 @@ impl ValueKind {
         self as usize
     }
 
+    /// The kinds seen in a per-kind count array (indexed as [`ValueKind::ALL`]).
+    pub fn count_map(counts: &[u64; 6]) -> std::collections::BTreeMap<ValueKind, u64> {
+        ValueKind::ALL.into_iter().zip(*counts).filter(|(_, n)| *n > 0).collect()
+    }
+
     /// Name used in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -268,16 +273,9 @@ mod tests {
     #[test]
     fn byte_counts_match_a_plain_count() {
         let alphabet = b"0123456789@:.-aZz`{/ \xc3\xa9";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = crate::xorshift64(0x2545_f491_4f6c_dd1du64);
         for len in [0usize, 1, 15, 16, 254, 255, 256, 600, 1000] {
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
+            let text: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
             let count = |f: fn(&u8) -> bool| text.iter().filter(|c| f(c)).count();
             let expected = ByteCounts {
                 digits: count(|c| c.is_ascii_digit()),

@@ -281,7 +281,7 @@ impl ColumnAcc {
 
     /// The value kinds as `profile` counts them (kinds seen only).
     pub(crate) fn kind_map(&self) -> std::collections::BTreeMap<ValueKind, u64> {
-        ValueKind::ALL.iter().zip(self.kinds).filter(|(_, n)| *n > 0).map(|(k, n)| (*k, n)).collect()
+        ValueKind::count_map(&self.kinds)
     }
 }
 
