@@ -1466,6 +1466,16 @@ impl ColumnScan {
     }
 }
 
+/// What counting a text in which [`PiiStream::scan_counted`] found nothing
+/// adds besides the counts of texts: whether it reads like a person's name
+/// (counted in a column named exactly `name`) and whether it is a bare
+/// digit run that could be a card number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanText {
+    person_name: bool,
+    bare_card_candidate: bool,
+}
+
 /// The personal data scan fed one value at a time, row by row, in bounded
 /// memory (a byte a row, counts and a few examples per column and kind), and
 /// mergeable: parts of a file scanned apart and merged in file order give
@@ -1521,29 +1531,35 @@ impl PiiStream {
     }
 
     /// [`PiiStream::scan`] with a text cell's byte counts known, and
-    /// whether it parses as a date when the caller knows.
-    pub fn scan_counted(&mut self, column: usize, cell: Cell<'_>, counts: &ByteCounts, date: Option<bool>) {
+    /// whether it parses as a date when the caller knows. For a text in
+    /// which nothing was found, returns what [`PiiStream::count_clean`]
+    /// needs to count the same text again without scanning it (the scan is
+    /// a function of the column and the text).
+    pub fn scan_counted(
+        &mut self,
+        column: usize,
+        cell: Cell<'_>,
+        counts: &ByteCounts,
+        date: Option<bool>,
+    ) -> Option<CleanText> {
         let text = match cell {
-            Cell::Missing => return,
+            Cell::Missing => return None,
             Cell::Vector(_) => {
                 self.columns[column].present += 1;
-                return;
+                return None;
             }
             Cell::Text(text) => text,
         };
         let row = self.row_kinds.len() as u64;
         let col = &mut self.columns[column];
-        col.present += 1;
-        col.texts += 1;
-        if col.bare_name {
-            col.person_names += u64::from(looks_like_person_name(text.trim()));
-        }
-        self.values_scanned += 1;
+        let person_name = col.bare_name && looks_like_person_name(text.trim());
         let scan = scan_counted(text, counts, date, col.context(), &mut self.matches);
-        col.bare_candidates += u64::from(scan.bare_card_candidate);
+        let clean = CleanText { person_name, bare_card_candidate: scan.bare_card_candidate };
+        self.count_clean(column, clean);
         if self.matches.is_empty() {
-            return;
+            return Some(clean);
         }
+        let col = &mut self.columns[column];
         let mut bits = 0u8;
         let mut grouped_card = false;
         let mut bare_card = None;
@@ -1579,6 +1595,19 @@ impl PiiStream {
             }
         }
         self.current |= bits;
+        None
+    }
+
+    /// Counts a text of `column` in which an earlier scan of the same
+    /// column found nothing, as [`PiiStream::scan_counted`] would.
+    #[inline]
+    pub fn count_clean(&mut self, column: usize, clean: CleanText) {
+        let col = &mut self.columns[column];
+        col.present += 1;
+        col.texts += 1;
+        col.person_names += u64::from(clean.person_name);
+        col.bare_candidates += u64::from(clean.bare_card_candidate);
+        self.values_scanned += 1;
     }
 
     /// Ends the row being read.

@@ -237,21 +237,34 @@ impl Lengths {
     /// [`Lengths::add`] with the text's byte counts known.
     #[inline]
     pub fn add_counted(&mut self, text: &str, counts: &value::ByteCounts) {
-        let (chars, alphabetic) = if counts.non_ascii == 0 {
-            (text.len() as u64, counts.letters as u64)
-        } else {
-            let (mut chars, mut alphabetic) = (0u64, 0u64);
-            for c in text.chars() {
-                chars += 1;
-                alphabetic += u64::from(c.is_alphabetic());
-            }
-            (chars, alphabetic)
-        };
-        self.letters += alphabetic;
+        let (chars, letters) = Lengths::chars_and_letters(text, counts);
+        self.add_known(chars, letters, counts.spaces > 0);
+    }
+
+    /// Characters and alphabetic characters of `text`, whose byte counts
+    /// are `counts` (read from them for an ASCII text).
+    #[inline]
+    pub fn chars_and_letters(text: &str, counts: &value::ByteCounts) -> (u64, u64) {
+        if counts.non_ascii == 0 {
+            return (text.len() as u64, counts.letters as u64);
+        }
+        let (mut chars, mut alphabetic) = (0u64, 0u64);
+        for c in text.chars() {
+            chars += 1;
+            alphabetic += u64::from(c.is_alphabetic());
+        }
+        (chars, alphabetic)
+    }
+
+    /// Counts a text of `chars` characters, `letters` of them alphabetic,
+    /// with or without an ASCII space.
+    #[inline]
+    pub fn add_known(&mut self, chars: u64, letters: u64, spaced: bool) {
+        self.letters += letters;
         self.min = self.min.min(chars);
         self.max = self.max.max(chars);
         self.sum += chars;
-        self.with_space += u64::from(counts.spaces > 0);
+        self.with_space += u64::from(spaced);
     }
 
     /// Adds the counts of another part of the column.

@@ -239,6 +239,16 @@ impl Distinct {
         }
     }
 
+    /// Asks the CPU to start loading where [`Distinct::add_hash`] of
+    /// `hash` will look (the exact set's slot, which is a cache miss once
+    /// the set is large), so that work done in between hides the wait.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        if let DistinctState::Exact(set) = &self.state {
+            set.prefetch(hash);
+        }
+    }
+
     fn switch_to_sketch(&mut self) {
         if let DistinctState::Exact(set) = &self.state {
             let mut hll = Hll::new(DISTINCT_HLL_PRECISION);
@@ -332,6 +342,21 @@ impl HashSet64 {
     #[inline]
     fn home(hash: u64, slots: usize) -> usize {
         (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - slots.trailing_zeros())) as usize
+    }
+
+    /// Prefetches the home slot of `hash` (x86-64; elsewhere nothing).
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let slot = &self.slots[Self::home(hash, self.slots.len())];
+            // SAFETY: a prefetch is only a hint; the address is a valid element.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((slot as *const u64).cast());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = hash;
     }
 
     /// Inserts `hash`; true when it was new.

@@ -17,7 +17,7 @@
 //! column), and at most 2 x `sample_rows` sampled rows.
 
 use crate::checks::duplicates::cell_key;
-use crate::checks::pii::PiiStream;
+use crate::checks::pii::{CleanText, PiiStream};
 use crate::ingest::{Cell, CellKind, Sink};
 use crate::profile::value::{classify_parsed, ByteCounts, Parsed, ValueKind};
 use crate::profile::{Comparison, Dates, Lengths};
@@ -130,6 +130,8 @@ pub(crate) struct ColumnAcc {
     /// Row (+1) in which the column was last set, to refuse a second value.
     #[serde(skip)]
     set_row: u64,
+    #[serde(skip)]
+    memo: Memo,
 }
 
 impl ColumnAcc {
@@ -152,6 +154,7 @@ impl ColumnAcc {
             noncanonical: 0,
             big_integers: 0,
             set_row: 0,
+            memo: Memo::default(),
         }
     }
 
@@ -163,89 +166,145 @@ impl ColumnAcc {
         k[3] + k[4] + k[5] > 0 || (k[2] > 0 && k[0] + k[1] > 0)
     }
 
-    /// Counts a non-missing value; returns its hash for the row hash (0
-    /// for a value that compares as missing), and whether it is a date.
-    #[inline]
-    fn add(&mut self, cell: Cell<'_>, counts: &ByteCounts, normalize: bool, key: &mut Vec<u8>) -> (u128, bool) {
+    /// Counts a missing value or a vector; returns its hash for the row hash
+    /// (0 for a missing value). Texts go through [`ColumnAcc::add_text`].
+    fn add_other(&mut self, cell: Cell<'_>, normalize: bool, key: &mut Vec<u8>) -> u128 {
         key.clear();
-        let mut date = false;
         let text = match cell {
             Cell::Missing => {
                 self.missing += 1;
-                return (0, false);
+                return 0;
             }
-            Cell::Vector(text) => {
-                self.kinds[ValueKind::Vector.index()] += 1;
-                let dim = vector_len(text).unwrap_or(0) as u64;
-                match self.vector_dims.iter_mut().find(|(d, _)| *d == dim) {
-                    Some((_, n)) => *n += 1,
-                    None => self.vector_dims.push((dim, 1)),
+            Cell::Vector(text) => text,
+            Cell::Text(_) => unreachable!("texts are counted by add_text"),
+        };
+        self.kinds[ValueKind::Vector.index()] += 1;
+        let dim = vector_len(text).unwrap_or(0) as u64;
+        match self.vector_dims.iter_mut().find(|(d, _)| *d == dim) {
+            Some((_, n)) => *n += 1,
+            None => self.vector_dims.push((dim, 1)),
+        }
+        self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
+        self.top.add(text);
+        self.distinct_value = None;
+        if normalize {
+            cell_key(Cell::Vector(text), Comparison::Text, true, key);
+            if key[..] == [0] {
+                return 0;
+            }
+        } else {
+            text_key(text, key);
+        }
+        xxh3_128_with_seed(key, self.seed)
+    }
+
+    /// Counts a text value whose xxh3-64 hash is `hash`; returns what
+    /// counting the same text again adds ([`ColumnAcc::add_again`]), and
+    /// whether it is a date.
+    #[inline]
+    fn add_text(
+        &mut self,
+        text: &str,
+        hash: u64,
+        counts: &ByteCounts,
+        normalize: bool,
+        key: &mut Vec<u8>,
+    ) -> (Counted, bool) {
+        key.clear();
+        let mut date = false;
+        // The exact distinct set's slot is likely a cache miss: start the
+        // load now, insert after the parsing and hashing below.
+        self.distinct_text.prefetch(hash);
+        let (kind, parsed) = classify_parsed(text);
+        let mut counted = Counted {
+            kind: kind.index() as u8,
+            chars: 0,
+            letters: 0,
+            spaced: counts.spaces > 0,
+            number: None,
+            noncanonical: false,
+            big_integer: false,
+            as_text: false,
+            row_hash: 0,
+            pii: CleanText::default(),
+        };
+        (counted.chars, counted.letters) = Lengths::chars_and_letters(text, counts);
+        match parsed {
+            Parsed::Number(v) => {
+                counted.number = Some(v);
+                let big = (kind == ValueKind::Integer && v.abs() > F64_EXACT_INTEGERS)
+                    .then(|| text.trim().parse::<i64>().ok())
+                    .flatten();
+                match big {
+                    Some(i) => {
+                        counted.big_integer = true;
+                        key.push(5);
+                        key.extend_from_slice(&i.to_le_bytes());
+                        counted.noncanonical = !canonical_integer(text);
+                    }
+                    None => {
+                        let v = if v == 0.0 { 0.0 } else { v }; // -0 equals 0
+                        key.push(1);
+                        key.extend_from_slice(&v.to_bits().to_le_bytes());
+                        counted.noncanonical = !canonical_number(text);
+                    }
                 }
-                self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
-                self.top.add(text);
-                self.distinct_value = None;
+            }
+            Parsed::Date(parsed) => {
+                date = true;
+                self.dates.add(parsed, text);
                 text_key(text, key);
-                text
             }
-            Cell::Text(text) => {
-                let (kind, parsed) = classify_parsed(text);
-                self.kinds[kind.index()] += 1;
-                self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
-                self.top.add(text);
-                self.lengths.add_counted(text, counts);
-                match parsed {
-                    Parsed::Number(v) => {
-                        self.numbers.add(v);
-                        self.moments.add(v);
-                        self.zeros += u64::from(v == 0.0);
-                        self.negatives += u64::from(v < 0.0);
-                        let big = (kind == ValueKind::Integer && v.abs() > F64_EXACT_INTEGERS)
-                            .then(|| text.trim().parse::<i64>().ok())
-                            .flatten();
-                        match big {
-                            Some(i) => {
-                                self.big_integers += 1;
-                                key.push(5);
-                                key.extend_from_slice(&i.to_le_bytes());
-                                self.noncanonical += u64::from(!canonical_integer(text));
-                            }
-                            None => {
-                                let v = if v == 0.0 { 0.0 } else { v }; // -0 equals 0
-                                key.push(1);
-                                key.extend_from_slice(&v.to_bits().to_le_bytes());
-                                self.noncanonical += u64::from(!canonical_number(text));
-                            }
-                        }
-                    }
-                    Parsed::Date(parsed) => {
-                        date = true;
-                        self.dates.add(parsed, text);
-                        text_key(text, key);
-                    }
-                    Parsed::Nothing if kind == ValueKind::Boolean => {
-                        let truth = matches!(text, "true" | "True" | "TRUE");
-                        key.extend_from_slice(&[2, truth as u8]);
-                        self.noncanonical += u64::from(!matches!(text, "true" | "false"));
-                    }
-                    Parsed::Nothing => text_key(text, key),
-                }
-                if key[0] == 3 || self.text_only() {
-                    self.distinct_value = None;
-                } else if let Some(d) = &mut self.distinct_value {
-                    d.add_hash(xxh3_64_with_seed(key, VALUE_SEED));
-                }
-                text
+            Parsed::Nothing if kind == ValueKind::Boolean => {
+                let truth = matches!(text, "true" | "True" | "TRUE");
+                key.extend_from_slice(&[2, truth as u8]);
+                counted.noncanonical = !matches!(text, "true" | "false");
             }
+            Parsed::Nothing => text_key(text, key),
+        }
+        counted.as_text = key[0] == 3;
+        let value_hash = match &self.distinct_value {
+            Some(d) if !counted.as_text => {
+                let value_hash = xxh3_64_with_seed(key, VALUE_SEED);
+                d.prefetch(value_hash);
+                Some(value_hash)
+            }
+            _ => None,
         };
         if normalize {
             // Normalised comparison does not depend on the column's type.
             key.clear();
-            cell_key(if matches!(cell, Cell::Vector(_)) { Cell::Vector(text) } else { Cell::Text(text) }, Comparison::Text, true, key);
-            if key[..] == [0] {
-                return (0, date); // empty once trimmed: missing
-            }
+            cell_key(Cell::Text(text), Comparison::Text, true, key);
         }
-        (xxh3_128_with_seed(key, self.seed), date)
+        // Empty once trimmed (normalised): missing, no part of the row hash.
+        counted.row_hash = if key[..] == [0] { 0 } else { xxh3_128_with_seed(key, self.seed) };
+        self.distinct_text.add_hash(hash);
+        if let (Some(d), Some(value_hash)) = (&mut self.distinct_value, value_hash) {
+            d.add_hash(value_hash);
+        }
+        self.add_again(text, &counted);
+        (counted, date)
+    }
+
+    /// Counts a text whose [`ColumnAcc::add_text`] gave `counted`: what
+    /// depends on how often a value occurs. (Distinct counts and the date
+    /// range do not, and are left alone.)
+    #[inline]
+    fn add_again(&mut self, text: &str, counted: &Counted) {
+        self.kinds[counted.kind as usize] += 1;
+        self.top.add(text);
+        self.lengths.add_known(counted.chars, counted.letters, counted.spaced);
+        if let Some(v) = counted.number {
+            self.numbers.add(v);
+            self.moments.add(v);
+            self.zeros += u64::from(v == 0.0);
+            self.negatives += u64::from(v < 0.0);
+        }
+        self.noncanonical += u64::from(counted.noncanonical);
+        self.big_integers += u64::from(counted.big_integer);
+        if counted.as_text || self.text_only() {
+            self.distinct_value = None;
+        }
     }
 
     /// Adds the statistics of the same column of a later part.
@@ -291,6 +350,90 @@ fn text_key(text: &str, key: &mut Vec<u8>) {
     key.push(3);
     key.extend_from_slice(&(text.len() as u64).to_le_bytes());
     key.extend_from_slice(text.as_bytes());
+}
+
+/// What counting a text value adds to its column, kept so that the same
+/// text counted again skips parsing, hashing its comparison key and the
+/// personal-data scan: every field is a function of the column and the
+/// text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counted {
+    /// [`ValueKind::index`].
+    kind: u8,
+    chars: u64,
+    letters: u64,
+    spaced: bool,
+    number: Option<f64>,
+    noncanonical: bool,
+    big_integer: bool,
+    /// Compared as text: the column's distinct count by value ends.
+    as_text: bool,
+    /// Its part of the row hash.
+    row_hash: u128,
+    /// Nothing personal was found in it (only such texts are remembered).
+    pii: CleanText,
+}
+
+/// Slots of a column's [`Memo`].
+const MEMO_SLOTS: usize = 256;
+/// Lookups in a round: a round with fewer than a quarter hits rests the memo
+/// for [`MEMO_REST`] values (a column of mostly distinct values pays no more
+/// than a counter).
+const MEMO_ROUND: u32 = 1024;
+const MEMO_REST: u32 = 16 * 1024;
+/// The longest text remembered.
+const MEMO_MAX_LEN: usize = 64;
+
+/// The texts a column repeats most recently, direct-mapped by their xxh3-64
+/// hash, with what counting each adds ([`Counted`]). A hit is checked
+/// against the text itself, so it never confuses two texts.
+#[derive(Debug, Clone, Default)]
+struct Memo {
+    slots: Vec<(u64, String, Counted)>,
+    lookups: u32,
+    hits: u32,
+    resting: u32,
+}
+
+impl Memo {
+    /// What counting `text` (hash `hash`) added when it was remembered.
+    #[inline]
+    fn find(&mut self, hash: u64, text: &str) -> Option<Counted> {
+        if self.resting > 0 {
+            self.resting -= 1;
+            return None;
+        }
+        self.lookups += 1;
+        if self.lookups == MEMO_ROUND {
+            if self.hits < MEMO_ROUND / 4 {
+                self.resting = MEMO_REST;
+            }
+            self.lookups = 0;
+            self.hits = 0;
+        }
+        let (h, t, counted) = self.slots.get((hash as usize) % MEMO_SLOTS)?;
+        if *h == hash && t == text {
+            self.hits += 1;
+            return Some(*counted);
+        }
+        None
+    }
+
+    /// Remembers `text` (unless resting, or long), replacing the text in its slot.
+    #[inline]
+    fn remember(&mut self, hash: u64, text: &str, counted: Counted) {
+        if self.resting > 0 || text.len() > MEMO_MAX_LEN {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![(0, String::new(), Counted::default()); MEMO_SLOTS];
+        }
+        let slot = &mut self.slots[(hash as usize) % MEMO_SLOTS];
+        slot.0 = hash;
+        slot.1.clear();
+        slot.1.push_str(text);
+        slot.2 = counted;
+    }
 }
 
 /// Elements of a JSON numeric array's text, as
@@ -728,16 +871,35 @@ impl Sink for Accumulator {
         }
         col.set_row = row;
         self.row_set += 1;
-        let cell = match kind {
-            CellKind::Missing => Cell::Missing,
-            CellKind::Text => Cell::Text(text),
-            CellKind::Vector => Cell::Vector(text),
+        let hash = match kind {
+            CellKind::Text => {
+                let text_hash = xxh3_64(text.as_bytes());
+                match col.memo.find(text_hash, text) {
+                    Some(counted) => {
+                        col.add_again(text, &counted);
+                        self.pii.count_clean(column, counted.pii);
+                        counted.row_hash
+                    }
+                    None => {
+                        // One pass over the bytes for the lengths and the PII prefilter.
+                        let counts = ByteCounts::of(text.as_bytes());
+                        let (mut counted, date) =
+                            col.add_text(text, text_hash, &counts, self.normalize, &mut self.key);
+                        if let Some(clean) = self.pii.scan_counted(column, Cell::Text(text), &counts, Some(date)) {
+                            counted.pii = clean;
+                            col.memo.remember(text_hash, text, counted);
+                        }
+                        counted.row_hash
+                    }
+                }
+            }
+            CellKind::Missing => col.add_other(Cell::Missing, self.normalize, &mut self.key),
+            CellKind::Vector => {
+                self.pii.scan_counted(column, Cell::Vector(text), &ByteCounts::default(), Some(false));
+                col.add_other(Cell::Vector(text), self.normalize, &mut self.key)
+            }
         };
-        // One pass over the text's bytes for the lengths and the PII prefilter.
-        let counts = if kind == CellKind::Text { ByteCounts::of(text.as_bytes()) } else { ByteCounts::default() };
-        let (hash, date) = col.add(cell, &counts, self.normalize, &mut self.key);
         self.row_hash = self.row_hash.wrapping_add(hash);
-        self.pii.scan_counted(column, cell, &counts, Some(date));
         if kind != CellKind::Missing && self.keep_row {
             let start = self.row.arena.len() as u32;
             self.row.arena.push_str(text);
@@ -919,6 +1081,40 @@ mod tests {
         assert!((whole.m3 - m3).abs() / m3.abs().max(1.0) < 1e-9);
     }
 
+    /// A text counted again from the memo changes the state exactly as
+    /// counting it from scratch: kinds, lengths, numbers, distinct counts,
+    /// row hashes, the personal-data counts (names, cards, e-mail
+    /// addresses, which are not remembered), with and without
+    /// normalisation, across the memo's rests.
+    #[test]
+    fn the_memo_of_repeated_values_changes_nothing() {
+        let names = ["Alice Smith", "Bob Jones", "a b", "Zoë Müller"];
+        let mails = ["", "x@example.com", "none", "y@example.org"];
+        let amounts = ["1", "1.0", "-0", "0", "+2", "9007199254740993", "2.50", "1e3", "3.25"];
+        let flags = ["true", "True", "false", "FALSE", "yes"];
+        let dates = ["2024-01-02", "2024-01-02 10:00:00", "03/04/2020", "2023-12-31"];
+        let notes = [" spaced  text ", "SPACED TEXT", "[1]", "4111 1111 1111 1111", &"long text ".repeat(8)];
+        let mut csv = String::from("name,mail,amount,flag,when,note,unique\n");
+        let mut next = crate::xorshift64(7);
+        for i in 0..6000 {
+            let mut pick = |list: &[&str]| list[(next() % list.len() as u64) as usize].to_string();
+            let row = [pick(&names), pick(&mails), pick(&amounts), pick(&flags), pick(&dates), pick(&notes)];
+            // A column of distinct values rests its memo.
+            csv.push_str(&format!("{},u{i}\n", row.join(",")));
+        }
+        for normalize in [false, true] {
+            let options = Options { normalize, sample_rows: 50, ..Options::default() };
+            let with = fed_with(&csv, &options, true);
+            let without = fed_with(&csv, &options, false);
+            assert!(with.columns[0].memo.slots.iter().any(|s| s.1 == "Alice Smith"), "the memo was used");
+            assert!(with.columns[6].memo.resting > 0, "the column of distinct values rests its memo");
+            assert!(without.columns.iter().all(|c| c.memo.slots.is_empty()));
+            let (a, b) = (postcard::to_allocvec(&with).unwrap(), postcard::to_allocvec(&without).unwrap());
+            assert!(a == b, "normalize {normalize}: the states differ");
+            assert!(with.pii.rows() == 6000 && with.hashes.len() == 6000);
+        }
+    }
+
     #[test]
     fn canonical_forms() {
         for yes in ["0", "1", "-1", "12.5", "0.25", "-0.5", "123456789012345"] {
@@ -957,7 +1153,13 @@ mod tests {
     }
 
     fn fed(csv: &str, options: &Options) -> Accumulator {
+        fed_with(csv, options, true)
+    }
+
+    /// [`fed`], with each column's memo of repeated values used or not.
+    fn fed_with(csv: &str, options: &Options, memo: bool) -> Accumulator {
         let mut acc = Accumulator::new(options, &[], 0);
+        let mut memo_set = false;
         let mut offset = 0u64;
         for (line, record) in csv.lines().enumerate() {
             if line == 0 {
@@ -965,6 +1167,10 @@ mod tests {
                     acc.add_column(name);
                 });
             } else {
+                if !memo && !memo_set {
+                    acc.columns.iter_mut().for_each(|c| c.memo.resting = u32::MAX);
+                    memo_set = true;
+                }
                 for (column, field) in record.split(',').enumerate() {
                     let kind = if field.is_empty() { CellKind::Missing } else { CellKind::Text };
                     acc.set(column, kind, field);
