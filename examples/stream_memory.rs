@@ -81,6 +81,7 @@ fn main() {
     PEAK.store(base, Relaxed);
     let mut merger = PartMerger::new(&name);
     let mut rows = 0u64;
+    let merge_started = std::time::Instant::now();
     for b in &encoded {
         let copy = b.clone(); // wasm copies each part in from JS
         let part = Part::from_bytes(&copy).expect("decode");
@@ -88,12 +89,15 @@ fn main() {
         rows += part.rows();
         merger.add(part).expect("merge");
     }
+    let merge_s = merge_started.elapsed().as_secs_f64();
     let merged_live = LIVE.load(Relaxed) - base;
     let merged_peak = PEAK.load(Relaxed) - base;
     drop(encoded);
     let base2 = LIVE.load(Relaxed) - merged_live;
     PEAK.store(LIVE.load(Relaxed), Relaxed);
+    let finish_started = std::time::Instant::now();
     let profiler = merger.finish(&options, &head, bytes.len() as u64).expect("finish");
+    let finish_s = finish_started.elapsed().as_secs_f64();
     let finish_live = LIVE.load(Relaxed) - base2;
     let t = std::time::Instant::now();
     let report = pollster_block(profiler);
@@ -101,6 +105,7 @@ fn main() {
     let r = rows.max(1) as f64;
     println!("{name}: {:.1} MB, {rows} rows, {} parts ({:.1} MB encoded, {:.1} B/row)", mb(bytes.len()), specs.len(), mb(encoded_bytes), encoded_bytes as f64 / r);
     println!("part worker peak (largest part): {:.1} MB", mb(worker_peak));
+    println!("decode and merge: {merge_s:.3} s; finish (profile from the parts): {finish_s:.3} s");
     println!("coordinator after merge: live {:.1} MB ({:.1} B/row), peak {:.1} MB ({:.1} B/row)", mb(merged_live), merged_live as f64 / r, mb(merged_peak), merged_peak as f64 / r);
     println!("after profiler_from_parts: live {:.1} MB ({:.1} B/row)", mb(finish_live), finish_live as f64 / r);
     println!("checks: peak {:.1} MB ({:.1} B/row) over the merge's base, {:.1} s; report {} bytes", mb(checks_peak), checks_peak as f64 / r, t.elapsed().as_secs_f64(), report);

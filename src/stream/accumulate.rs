@@ -620,6 +620,42 @@ impl Sample {
         self.text_ends.push(self.arena.len() as u64);
     }
 
+    /// The `k` rows with the smallest (key, row) of this sample and
+    /// `later`'s (the rows after these: its row ids shifted by `offset`,
+    /// its columns numbered by `index`), in row order: what compacting both,
+    /// appending `later`'s rows and compacting again keeps, with each kept
+    /// row copied once.
+    fn merged(&self, later: &Sample, k: usize, offset: u64, index: &[usize]) -> Sample {
+        // (key, row, from later, position); `later`'s rows come after.
+        let mut order: Vec<(u64, u64, bool, usize)> = (0..self.len())
+            .map(|i| (self.keys[i], self.rows[i], false, i))
+            .chain((0..later.len()).map(|i| (later.keys[i], later.rows[i] + offset, true, i)))
+            .collect();
+        let compacted = order.len() > k;
+        if compacted {
+            order.select_nth_unstable_by_key(k - 1, |&(key, row, _, _)| (key, row));
+            order.truncate(k);
+        }
+        order.sort_unstable_by_key(|&(_, row, _, _)| row);
+        let mut kept = Sample::new();
+        for &(key, row, from_later, i) in &order {
+            if from_later {
+                let cells = later.cells(i).map(|(c, v, t)| (index[c], v, t));
+                kept.push(key, row, later.lines[i], cells);
+            } else {
+                kept.push(key, row, self.lines[i], self.cells(i));
+            }
+        }
+        // The threshold the two compactions would leave: the largest kept
+        // key where one of them cut, else this sample's.
+        let cut = self.len().min(k) + later.len().min(k) > k || self.len() > k;
+        kept.threshold = match order.iter().map(|o| o.0).max() {
+            Some(max) if cut => max,
+            _ => self.threshold,
+        };
+        kept
+    }
+
     /// Keeps the `k` rows with the smallest (key, row), in row order.
     fn compact(&mut self, k: usize) {
         if self.len() <= k {
@@ -628,13 +664,35 @@ impl Sample {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.select_nth_unstable_by_key(k - 1, |&i| (self.keys[i], self.rows[i]));
         order.truncate(k);
-        order.sort_unstable_by_key(|&i| self.rows[i]);
-        let mut kept = Sample::new();
-        for &i in &order {
-            kept.push(self.keys[i], self.rows[i], self.lines[i], self.cells(i));
+        // Rows are held in row order: keeping them in place, in order, moves
+        // each one down (never up), with no new buffers to grow and fault in.
+        order.sort_unstable();
+        debug_assert!(order.windows(2).all(|w| self.rows[w[0]] < self.rows[w[1]]), "sample rows out of order");
+        let (mut cells_to, mut text_to) = (0usize, 0usize);
+        for (to, &i) in order.iter().enumerate() {
+            let cells = if i == 0 { 0 } else { self.ends[i - 1] as usize }..self.ends[i] as usize;
+            let text = if i == 0 { 0 } else { self.text_ends[i - 1] as usize }..self.text_ends[i] as usize;
+            self.cells.copy_within(cells.clone(), cells_to);
+            // SAFETY: whole rows' texts move to the front, in order; once
+            // truncated below, the arena is a concatenation of the kept rows'
+            // texts, each valid UTF-8, and nothing reads it in between.
+            unsafe { self.arena.as_mut_vec() }.copy_within(text.clone(), text_to);
+            cells_to += cells.len();
+            text_to += text.len();
+            self.keys[to] = self.keys[i];
+            self.rows[to] = self.rows[i];
+            self.lines[to] = self.lines[i];
+            self.ends[to] = cells_to as u32;
+            self.text_ends[to] = text_to as u64;
         }
-        kept.threshold = kept.keys.iter().copied().max().unwrap_or(u64::MAX);
-        *self = kept;
+        for v in [&mut self.keys, &mut self.rows, &mut self.lines, &mut self.text_ends] {
+            v.truncate(k);
+        }
+        self.ends.truncate(k);
+        self.cells.truncate(cells_to);
+        // SAFETY: as above; the kept texts end at `text_to`.
+        unsafe { self.arena.as_mut_vec() }.truncate(text_to);
+        self.threshold = self.keys.iter().copied().max().unwrap_or(u64::MAX);
     }
 }
 
@@ -803,17 +861,7 @@ impl Accumulator {
         self.hashes.append(later.hashes);
         self.pii.merge(later.pii);
         self.lines.append(&later.lines);
-        // Only each side's bottom k can be in the merged bottom k: cut both
-        // first, so the merge holds at most 2k rows.
-        let mut later_sample = later.sample;
-        later_sample.compact(self.sample_rows);
-        self.sample.compact(self.sample_rows);
-        let sample = &later_sample;
-        for i in 0..sample.len() {
-            let cells = sample.cells(i).map(|(c, v, t)| (index[c], v, t));
-            self.sample.push(sample.keys[i], sample.rows[i] + offset, sample.lines[i], cells);
-        }
-        self.sample.compact(self.sample_rows);
+        self.sample = self.sample.merged(&later.sample, self.sample_rows, offset, &index);
         self.rows += later.rows;
         self.parts += later.parts;
         self.normalize |= later.normalize;
@@ -1112,6 +1160,77 @@ mod tests {
             let (a, b) = (postcard::to_allocvec(&with).unwrap(), postcard::to_allocvec(&without).unwrap());
             assert!(a == b, "normalize {normalize}: the states differ");
             assert!(with.pii.rows() == 6000 && with.hashes.len() == 6000);
+        }
+    }
+
+    /// Merging two samples keeps what compacting both, appending the later
+    /// one's rows (ids shifted, columns renumbered) and compacting again
+    /// keeps, threshold included: empty sides, sides above k, ties of keys.
+    #[test]
+    fn merged_samples_keep_what_two_compactions_keep() {
+        let mut next = crate::xorshift64(11);
+        let mut sample_of = |rows: usize, first_row: u64| {
+            let mut sample = Sample::new();
+            for r in 0..rows {
+                // Few distinct keys, so that ties are broken by row.
+                let key = next() % 40;
+                let cells: Vec<(usize, bool, String)> =
+                    (0..(next() % 3) as usize).map(|c| (c, c == 1, format!("r{r}c{c}"))).collect();
+                sample.push(key, first_row + r as u64, 2 * r as u64 + 1, cells.iter().map(|(c, v, t)| (*c, *v, t.as_str())));
+            }
+            sample
+        };
+        let index = [2usize, 0, 1];
+        for (mine, theirs, k) in [(0, 0, 5), (0, 9, 5), (9, 0, 5), (3, 4, 5), (7, 8, 5), (4, 1, 5), (5, 5, 5), (12, 30, 10)] {
+            let (a, b) = (sample_of(mine, 0), sample_of(theirs, 0));
+            let offset = 100;
+            let merged = a.merged(&b, k, offset, &index);
+            let (mut old, mut later) = (a.clone(), b.clone());
+            later.compact(k);
+            old.compact(k);
+            for i in 0..later.len() {
+                let cells = later.cells(i).map(|(c, v, t)| (index[c], v, t));
+                old.push(later.keys[i], later.rows[i] + offset, later.lines[i], cells);
+            }
+            old.compact(k);
+            let bytes = |s: &Sample| postcard::to_allocvec(s).unwrap();
+            assert!(bytes(&merged) == bytes(&old), "{mine} + {theirs} rows, k {k}: {merged:?} != {old:?}");
+        }
+    }
+
+    /// Compacting in place keeps what pushing the bottom k into a new
+    /// sample keeps, and reading on after it works.
+    #[test]
+    fn compacting_in_place_keeps_the_bottom_k_in_row_order() {
+        let mut next = crate::xorshift64(5);
+        for (rows, k) in [(1usize, 1usize), (10, 3), (40, 40), (300, 17), (300, 1)] {
+            let mut sample = Sample::new();
+            let mut all = Vec::new();
+            for r in 0..rows {
+                let key = next() % 50;
+                let cells: Vec<(usize, bool, String)> =
+                    (0..(next() % 4) as usize).map(|c| (c, c == 2, format!("é{r}-{c}").repeat(c + 1))).collect();
+                sample.push(key, r as u64, r as u64 + 2, cells.iter().map(|(c, v, t)| (*c, *v, t.as_str())));
+                all.push((key, r, cells));
+            }
+            sample.compact(k);
+            let mut expected: Vec<_> = all.iter().collect();
+            expected.sort_by_key(|(key, r, _)| (*key, *r));
+            expected.truncate(k);
+            expected.sort_by_key(|(_, r, _)| *r);
+            let mut rebuilt = Sample::new();
+            for (key, r, cells) in &expected {
+                rebuilt.push(*key, *r as u64, *r as u64 + 2, cells.iter().map(|(c, v, t)| (*c, *v, t.as_str())));
+            }
+            rebuilt.threshold = expected.iter().map(|e| e.0).max().unwrap_or(u64::MAX);
+            if rows <= k {
+                rebuilt.threshold = u64::MAX;
+            }
+            let bytes = |s: &Sample| postcard::to_allocvec(s).unwrap();
+            assert!(bytes(&sample) == bytes(&rebuilt), "{rows} rows, k {k}");
+            // Reading goes on after a compaction.
+            sample.push(0, rows as u64, 0, [(1, false, "after")].into_iter());
+            assert_eq!(sample.cells(sample.len() - 1).collect::<Vec<_>>(), [(1, false, "after")]);
         }
     }
 
