@@ -667,7 +667,24 @@ impl Sample {
         // Rows are held in row order: keeping them in place, in order, moves
         // each one down (never up), with no new buffers to grow and fault in.
         order.sort_unstable();
-        debug_assert!(order.windows(2).all(|w| self.rows[w[0]] < self.rows[w[1]]), "sample rows out of order");
+        // A sample decoded from a part's bytes is checked before its texts
+        // move: rows in order, every range in bounds and on character
+        // boundaries (else a panic, as slicing would, never a broken string).
+        let ranges_ok = self.ends.len() == self.len()
+            && self.text_ends.len() == self.len()
+            && order.iter().all(|&i| {
+                let (cells, text) = (
+                    if i == 0 { 0 } else { self.ends[i - 1] as usize }..self.ends[i] as usize,
+                    if i == 0 { 0 } else { self.text_ends[i - 1] as usize }..self.text_ends[i] as usize,
+                );
+                cells.start <= cells.end
+                    && cells.end <= self.cells.len()
+                    && text.start <= text.end
+                    && self.arena.is_char_boundary(text.start)
+                    && self.arena.is_char_boundary(text.end)
+            });
+        assert!(ranges_ok, "a sample's row ranges are broken");
+        assert!(order.windows(2).all(|w| self.rows[w[0]] < self.rows[w[1]]), "sample rows out of order");
         let (mut cells_to, mut text_to) = (0usize, 0usize);
         for (to, &i) in order.iter().enumerate() {
             let cells = if i == 0 { 0 } else { self.ends[i - 1] as usize }..self.ends[i] as usize;
@@ -1232,6 +1249,19 @@ mod tests {
             sample.push(0, rows as u64, 0, [(1, false, "after")].into_iter());
             assert_eq!(sample.cells(sample.len() - 1).collect::<Vec<_>>(), [(1, false, "after")]);
         }
+    }
+
+    /// A sample decoded from bytes whose text ranges cut a character is
+    /// refused by a panic, never compacted into a broken string.
+    #[test]
+    #[should_panic(expected = "row ranges are broken")]
+    fn compacting_a_broken_sample_panics() {
+        let mut sample = Sample::new();
+        for r in 0..4u64 {
+            sample.push(10 - r, r, r, [(0, false, "éé")].into_iter());
+        }
+        sample.text_ends[2] = 5; // inside the third row's first "é"
+        sample.compact(2);
     }
 
     #[test]
