@@ -166,18 +166,9 @@ impl ColumnAcc {
         k[3] + k[4] + k[5] > 0 || (k[2] > 0 && k[0] + k[1] > 0)
     }
 
-    /// Counts a missing value or a vector; returns its hash for the row hash
-    /// (0 for a missing value). Texts go through [`ColumnAcc::add_text`].
-    fn add_other(&mut self, cell: Cell<'_>, normalize: bool, key: &mut Vec<u8>) -> u128 {
+    /// Counts a vector value; returns its hash for the row hash.
+    fn add_vector(&mut self, text: &str, normalize: bool, key: &mut Vec<u8>) -> u128 {
         key.clear();
-        let text = match cell {
-            Cell::Missing => {
-                self.missing += 1;
-                return 0;
-            }
-            Cell::Vector(text) => text,
-            Cell::Text(_) => unreachable!("texts are counted by add_text"),
-        };
         self.kinds[ValueKind::Vector.index()] += 1;
         let dim = vector_len(text).unwrap_or(0) as u64;
         match self.vector_dims.iter_mut().find(|(d, _)| *d == dim) {
@@ -216,10 +207,11 @@ impl ColumnAcc {
         // load now, insert after the parsing and hashing below.
         self.distinct_text.prefetch(hash);
         let (kind, parsed) = classify_parsed(text);
+        let (chars, letters) = Lengths::chars_and_letters(text, counts);
         let mut counted = Counted {
             kind: kind.index() as u8,
-            chars: 0,
-            letters: 0,
+            chars,
+            letters,
             spaced: counts.spaces > 0,
             number: None,
             noncanonical: false,
@@ -228,7 +220,6 @@ impl ColumnAcc {
             row_hash: 0,
             pii: CleanText::default(),
         };
-        (counted.chars, counted.letters) = Lengths::chars_and_letters(text, counts);
         match parsed {
             Parsed::Number(v) => {
                 counted.number = Some(v);
@@ -596,11 +587,20 @@ impl Sample {
         self.keys.len()
     }
 
+    /// Where sampled row `i`'s cells are in `cells`.
+    fn cell_range(&self, i: usize) -> std::ops::Range<usize> {
+        (if i == 0 { 0 } else { self.ends[i - 1] as usize })..self.ends[i] as usize
+    }
+
+    /// Where sampled row `i`'s text is in `arena`.
+    fn text_range(&self, i: usize) -> std::ops::Range<usize> {
+        (if i == 0 { 0 } else { self.text_ends[i - 1] as usize })..self.text_ends[i] as usize
+    }
+
     /// The cells of sampled row `i`: (column, vector?, text).
     pub(crate) fn cells(&self, i: usize) -> impl Iterator<Item = (usize, bool, &str)> + '_ {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let mut text_start = if i == 0 { 0 } else { self.text_ends[i - 1] as usize };
-        self.cells[start..self.ends[i] as usize].iter().map(move |&(column, len)| {
+        let mut text_start = self.text_range(i).start;
+        self.cells[self.cell_range(i)].iter().map(move |&(column, len)| {
             let text = &self.arena[text_start..text_start + len as usize];
             text_start += len as usize;
             ((column & !VECTOR_CELL) as usize, column & VECTOR_CELL != 0, text)
@@ -673,10 +673,7 @@ impl Sample {
         let ranges_ok = self.ends.len() == self.len()
             && self.text_ends.len() == self.len()
             && order.iter().all(|&i| {
-                let (cells, text) = (
-                    if i == 0 { 0 } else { self.ends[i - 1] as usize }..self.ends[i] as usize,
-                    if i == 0 { 0 } else { self.text_ends[i - 1] as usize }..self.text_ends[i] as usize,
-                );
+                let (cells, text) = (self.cell_range(i), self.text_range(i));
                 cells.start <= cells.end
                     && cells.end <= self.cells.len()
                     && text.start <= text.end
@@ -687,8 +684,7 @@ impl Sample {
         assert!(order.windows(2).all(|w| self.rows[w[0]] < self.rows[w[1]]), "sample rows out of order");
         let (mut cells_to, mut text_to) = (0usize, 0usize);
         for (to, &i) in order.iter().enumerate() {
-            let cells = if i == 0 { 0 } else { self.ends[i - 1] as usize }..self.ends[i] as usize;
-            let text = if i == 0 { 0 } else { self.text_ends[i - 1] as usize }..self.text_ends[i] as usize;
+            let (cells, text) = (self.cell_range(i), self.text_range(i));
             self.cells.copy_within(cells.clone(), cells_to);
             // SAFETY: whole rows' texts move to the front, in order; once
             // truncated below, the arena is a concatenation of the kept rows'
@@ -958,10 +954,13 @@ impl Sink for Accumulator {
                     }
                 }
             }
-            CellKind::Missing => col.add_other(Cell::Missing, self.normalize, &mut self.key),
+            CellKind::Missing => {
+                col.missing += 1;
+                0
+            }
             CellKind::Vector => {
-                self.pii.scan_counted(column, Cell::Vector(text), &ByteCounts::default(), Some(false));
-                col.add_other(Cell::Vector(text), self.normalize, &mut self.key)
+                self.pii.scan(column, Cell::Vector(text));
+                col.add_vector(text, self.normalize, &mut self.key)
             }
         };
         self.row_hash = self.row_hash.wrapping_add(hash);
