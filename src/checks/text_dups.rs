@@ -263,7 +263,7 @@ fn minhash_inline(shingles: &[u32], permutations: &Permutations, out: &mut [u32]
 /// text, text after text. The CPU reference of `gpu::minhash`.
 ///
 /// Natively the texts are shared among the machine's cores, and on x86-64
-/// with AVX2 the permutations run 8 to a register; integer arithmetic, so
+/// with AVX2 the permutations run 8 to a register (16 with AVX-512); integer arithmetic, so
 /// the values are the same however they are computed.
 pub fn signatures_cpu(shingles: &[u32], offsets: &[u32], permutations: &Permutations) -> Vec<u32> {
     let texts = offsets.len().saturating_sub(1);
@@ -302,11 +302,24 @@ fn signature_threads(shingles: usize) -> usize {
 /// Signatures of texts `first..` into `out` (`PERMUTATIONS` values each).
 fn signatures_into(shingles: &[u32], offsets: &[u32], first: usize, permutations: &Permutations, out: &mut [u32]) {
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        unsafe { signatures_into_avx512(shingles, offsets, first, permutations, out) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
         unsafe { signatures_into_avx2(shingles, offsets, first, permutations, out) };
         return;
     }
+    signatures_into_body(shingles, offsets, first, permutations, out);
+}
+
+/// With AVX-512 the permutations run 16 to a register.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn signatures_into_avx512(shingles: &[u32], offsets: &[u32], first: usize, permutations: &Permutations, out: &mut [u32]) {
     signatures_into_body(shingles, offsets, first, permutations, out);
 }
 
@@ -1052,8 +1065,8 @@ mod tests {
 
     #[test]
     fn batched_signatures_match_one_text_at_a_time() {
-        // Enough shingles for several threads natively (and AVX2 where the
-        // CPU has it): the same values as the plain per-text loop.
+        // Enough shingles for several threads natively (and AVX2 or AVX-512
+        // where the CPU has them): the same values as the plain per-text loop.
         let p = Permutations::new();
         let mut state = 0x1234_5678_9abc_def1u64;
         let mut shingles = Vec::new();
@@ -1079,6 +1092,25 @@ mod tests {
                 }
             }
             assert_eq!(&batched[t * PERMUTATIONS..(t + 1) * PERMUTATIONS], &one[..], "text {t}");
+        }
+        // Each SIMD path this CPU has (the dispatch takes the widest).
+        let texts = offsets.len() - 1;
+        let mut plain = vec![0u32; texts * PERMUTATIONS];
+        signatures_into_body(&shingles, &offsets, 0, &p, &mut plain);
+        assert_eq!(plain, batched);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            let mut avx2 = vec![0u32; texts * PERMUTATIONS];
+            // SAFETY: AVX2 checked just above.
+            unsafe { signatures_into_avx2(&shingles, &offsets, 0, &p, &mut avx2) };
+            assert_eq!(avx2, batched);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            let mut avx512 = vec![0u32; texts * PERMUTATIONS];
+            // SAFETY: AVX-512F checked just above.
+            unsafe { signatures_into_avx512(&shingles, &offsets, 0, &p, &mut avx512) };
+            assert_eq!(avx512, batched);
         }
     }
 

@@ -39,6 +39,15 @@ const PANEL: usize = 16;
 #[cfg(target_arch = "wasm32")]
 const PANEL: usize = 8;
 
+/// The micro-kernels of [`Tile::run_body`]: plain Rust (wasm SIMD in a
+/// SIMD wasm build), AVX2, AVX-512 (x86-64, chosen at run time). All give
+/// the same bits.
+const PLAIN: u8 = 0;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const AVX2: u8 = 1;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const AVX512: u8 = 2;
+
 /// Query rows per micro-kernel call: they share every load of a panel.
 const QUERY_BLOCK: usize = 4;
 
@@ -433,12 +442,33 @@ impl Tile<'_> {
         indices: &mut [u32],
     ) {
         #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            unsafe { self.run_avx512::<MIRROR>(queries, panels, first, scratch, distances, indices) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
             unsafe { self.run_avx2::<MIRROR>(queries, panels, first, scratch, distances, indices) };
             return;
         }
-        self.run_body::<MIRROR, false>(queries, panels, first, scratch, distances, indices);
+        self.run_body::<MIRROR, PLAIN>(queries, panels, first, scratch, distances, indices);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    #[inline(never)]
+    unsafe fn run_avx512<const MIRROR: bool>(
+        &self,
+        queries: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+        first: usize,
+        scratch: &mut [f32],
+        distances: &mut [f32],
+        indices: &mut [u32],
+    ) {
+        self.run_body::<MIRROR, AVX512>(queries, panels, first, scratch, distances, indices);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -453,16 +483,17 @@ impl Tile<'_> {
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
-        self.run_body::<MIRROR, true>(queries, panels, first, scratch, distances, indices);
+        self.run_body::<MIRROR, AVX2>(queries, panels, first, scratch, distances, indices);
     }
 
     /// With `MIRROR`, each pair is also offered to the candidate's top-k
     /// (the candidates' lists are then in `distances` and `indices` too, at
-    /// `c - first`; the query and candidate rows must not overlap). `AVX2`:
-    /// the caller has AVX2 (x86-64 only), the dot products use its
-    /// registers explicitly.
+    /// `c - first`; the query and candidate rows must not overlap). `SIMD`:
+    /// [`AVX2`] or [`AVX512`] when the caller has those instructions (x86-64
+    /// only), the dot products then use their registers explicitly; with
+    /// AVX-512, two panels at a time.
     #[inline(always)]
-    fn run_body<const MIRROR: bool, const AVX2: bool>(
+    fn run_body<const MIRROR: bool, const SIMD: u8>(
         &self,
         queries: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
@@ -471,7 +502,7 @@ impl Tile<'_> {
         distances: &mut [f32],
         indices: &mut [u32],
     ) {
-        let (n, d, k) = (self.n, self.d, self.k);
+        let d = self.d;
         let mut q0 = queries.start;
         while q0 < queries.end {
             // A short last block repeats its last query; the copies' dot
@@ -484,66 +515,101 @@ impl Tile<'_> {
                     *norm = self.norms[q0 + i.min(count - 1)];
                 }
             }
-            for p in panels.clone() {
-                let panel = &self.panels[p * d * PANEL..(p + 1) * d * PANEL];
+            let panel = |p: usize| &self.panels[p * d * PANEL..(p + 1) * d * PANEL];
+            let mut p = panels.start;
+            while p < panels.end {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `AVX2` says the CPU has it.
-                let dots = if AVX2 { unsafe { panel_dots_avx2(scratch, panel, d) } } else { panel_dots(scratch, panel, d) };
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                let dots = panel_dots_simd128(scratch, panel, d);
-                #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
-                let dots = panel_dots(scratch, panel, d);
-                let c0 = p * PANEL;
-                let lanes = PANEL.min(n - c0);
-                let candidate_norms = match self.metric {
-                    Metric::Cosine => &[][..],
-                    Metric::SquaredEuclidean => &self.norms[c0..c0 + lanes],
+                if SIMD == AVX512 && p + 1 < panels.end {
+                    // SAFETY: `SIMD` says the CPU has AVX-512F.
+                    let (a, b) = unsafe { panel_pair_dots_avx512(scratch, panel(p), panel(p + 1), d) };
+                    self.offer_panel::<MIRROR>(p, &a, q0, count, first, &query_norms, distances, indices);
+                    self.offer_panel::<MIRROR>(p + 1, &b, q0, count, first, &query_norms, distances, indices);
+                    p += 2;
+                    continue;
+                }
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `SIMD` says the CPU has the instructions.
+                let dots = match SIMD {
+                    AVX512 => unsafe { panel_dots_avx512(scratch, panel(p), d) },
+                    AVX2 => unsafe { panel_dots_avx2(scratch, panel(p), d) },
+                    _ => panel_dots(scratch, panel(p), d),
                 };
-                let distances_of = panel_distances(self.metric, &dots, &query_norms, candidate_norms, lanes);
-                // Most pairs cannot enter a list once it is full: a whole
-                // row of lanes is tested against the list's last distance at
-                // once, and only rows with a lane at or under it are offered
-                // one by one (`<=` keeps every pair the order could take).
-                for (i, row) in distances_of.iter().enumerate().take(count) {
-                    let q = q0 + i;
-                    let at = q - first;
-                    let worst = distances[at * k + k - 1];
-                    if !row.iter().fold(false, |hit, &x| hit | (x <= worst)) {
-                        continue;
-                    }
-                    let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
-                    for (lane, &distance) in row.iter().enumerate().take(lanes) {
-                        let c = c0 + lane;
-                        if c != q {
-                            top.offer(distance, c as u32);
-                        }
-                    }
-                }
-                if MIRROR {
-                    // The same distances (a + b and a * b commute exactly)
-                    // offered the other way round, to the lanes whose list
-                    // one of them may enter.
-                    let mut worst = [f32::NEG_INFINITY; PANEL];
-                    for (lane, w) in worst.iter_mut().enumerate().take(lanes) {
-                        *w = distances[(c0 + lane - first) * k + k - 1];
-                    }
-                    let mut hit = [false; PANEL];
-                    for row in distances_of.iter().take(count) {
-                        for lane in 0..PANEL {
-                            hit[lane] |= row[lane] <= worst[lane];
-                        }
-                    }
-                    for lane in (0..lanes).filter(|&lane| hit[lane]) {
-                        let c = c0 + lane;
-                        let at = c - first;
-                        let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
-                        for (i, row) in distances_of.iter().enumerate().take(count) {
-                            top.offer(row[lane], (q0 + i) as u32);
-                        }
-                    }
-                }
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                let dots = panel_dots_simd128(scratch, panel(p), d);
+                #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+                let dots = panel_dots(scratch, panel(p), d);
+                self.offer_panel::<MIRROR>(p, &dots, q0, count, first, &query_norms, distances, indices);
+                p += 1;
             }
             q0 += count;
+        }
+    }
+
+    /// Offers the pairs of queries `q0..q0 + count` (query norms
+    /// `query_norms`) and panel `p`, their dot products `dots`, to the
+    /// queries' lists and, with `MIRROR`, to the candidates'.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn offer_panel<const MIRROR: bool>(
+        &self,
+        p: usize,
+        dots: &[[f32; PANEL]; QUERY_BLOCK],
+        q0: usize,
+        count: usize,
+        first: usize,
+        query_norms: &[f32; QUERY_BLOCK],
+        distances: &mut [f32],
+        indices: &mut [u32],
+    ) {
+        let (n, k) = (self.n, self.k);
+        let c0 = p * PANEL;
+        let lanes = PANEL.min(n - c0);
+        let candidate_norms = match self.metric {
+            Metric::Cosine => &[][..],
+            Metric::SquaredEuclidean => &self.norms[c0..c0 + lanes],
+        };
+        let distances_of = panel_distances(self.metric, dots, query_norms, candidate_norms, lanes);
+        // Most pairs cannot enter a list once it is full: a whole
+        // row of lanes is tested against the list's last distance at
+        // once, and only rows with a lane at or under it are offered
+        // one by one (`<=` keeps every pair the order could take).
+        for (i, row) in distances_of.iter().enumerate().take(count) {
+            let q = q0 + i;
+            let at = q - first;
+            let worst = distances[at * k + k - 1];
+            if !row.iter().fold(false, |hit, &x| hit | (x <= worst)) {
+                continue;
+            }
+            let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
+            for (lane, &distance) in row.iter().enumerate().take(lanes) {
+                let c = c0 + lane;
+                if c != q {
+                    top.offer(distance, c as u32);
+                }
+            }
+        }
+        if MIRROR {
+            // The same distances (a + b and a * b commute exactly)
+            // offered the other way round, to the lanes whose list
+            // one of them may enter.
+            let mut worst = [f32::NEG_INFINITY; PANEL];
+            for (lane, w) in worst.iter_mut().enumerate().take(lanes) {
+                *w = distances[(c0 + lane - first) * k + k - 1];
+            }
+            let mut hit = [false; PANEL];
+            for row in distances_of.iter().take(count) {
+                for lane in 0..PANEL {
+                    hit[lane] |= row[lane] <= worst[lane];
+                }
+            }
+            for lane in (0..lanes).filter(|&lane| hit[lane]) {
+                let c = c0 + lane;
+                let at = c - first;
+                let mut top = TopK { distances: &mut distances[at * k..(at + 1) * k], indices: &mut indices[at * k..(at + 1) * k] };
+                for (i, row) in distances_of.iter().enumerate().take(count) {
+                    top.offer(row[lane], (q0 + i) as u32);
+                }
+            }
         }
     }
 }
@@ -621,6 +687,58 @@ unsafe fn panel_dots_avx2(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PA
     for (i, row) in out.iter_mut().enumerate() {
         _mm256_storeu_ps(row.as_mut_ptr(), acc[2 * i]);
         _mm256_storeu_ps(row.as_mut_ptr().add(8), acc[2 * i + 1]);
+    }
+    out
+}
+
+/// [`panel_dots`] in AVX-512 registers: a panel's 16 lanes in one register,
+/// the 4 x 16 sums in 4; again a separate multiply and add for each step.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn panel_dots_avx512(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_BLOCK] {
+    use std::arch::x86_64::*;
+    const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
+    assert!(queries.len() >= d * QUERY_BLOCK && panel.len() >= d * PANEL);
+    let mut acc = [_mm512_setzero_ps(); QUERY_BLOCK];
+    let (q, c) = (queries.as_ptr(), panel.as_ptr());
+    for j in 0..d {
+        // SAFETY: j < d, and both slices hold d blocks (asserted above).
+        let column = _mm512_loadu_ps(c.add(j * PANEL));
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let x = _mm512_set1_ps(*q.add(j * QUERY_BLOCK + i));
+            *acc = _mm512_add_ps(*acc, _mm512_mul_ps(x, column));
+        }
+    }
+    let mut out = [[0.0f32; PANEL]; QUERY_BLOCK];
+    for (row, acc) in out.iter_mut().zip(acc) {
+        _mm512_storeu_ps(row.as_mut_ptr(), acc);
+    }
+    out
+}
+
+/// [`panel_dots_avx512`] of two panels at once: 8 sums in flight, enough to
+/// hide the latency of the adds (4 alone wait on them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn panel_pair_dots_avx512(queries: &[f32], a: &[f32], b: &[f32], d: usize) -> ([[f32; PANEL]; QUERY_BLOCK], [[f32; PANEL]; QUERY_BLOCK]) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
+    assert!(queries.len() >= d * QUERY_BLOCK && a.len() >= d * PANEL && b.len() >= d * PANEL);
+    let mut acc = [_mm512_setzero_ps(); 2 * QUERY_BLOCK];
+    let (q, a, b) = (queries.as_ptr(), a.as_ptr(), b.as_ptr());
+    for j in 0..d {
+        // SAFETY: j < d, and the slices hold d blocks (asserted above).
+        let (ca, cb) = (_mm512_loadu_ps(a.add(j * PANEL)), _mm512_loadu_ps(b.add(j * PANEL)));
+        for i in 0..QUERY_BLOCK {
+            let x = _mm512_set1_ps(*q.add(j * QUERY_BLOCK + i));
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(x, ca));
+            acc[QUERY_BLOCK + i] = _mm512_add_ps(acc[QUERY_BLOCK + i], _mm512_mul_ps(x, cb));
+        }
+    }
+    let mut out = ([[0.0f32; PANEL]; QUERY_BLOCK], [[0.0f32; PANEL]; QUERY_BLOCK]);
+    for i in 0..QUERY_BLOCK {
+        _mm512_storeu_ps(out.0[i].as_mut_ptr(), acc[i]);
+        _mm512_storeu_ps(out.1[i].as_mut_ptr(), acc[QUERY_BLOCK + i]);
     }
     out
 }
@@ -861,7 +979,7 @@ fn before(distance: f32, index: u32, other_distance: f32, other_index: u32) -> b
 mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_path_gives_the_same_bits() {
+    fn simd_paths_give_the_same_bits() {
         if !std::is_x86_feature_detected!("avx2") {
             eprintln!("no AVX2 here: nothing to compare");
             return;
@@ -876,12 +994,23 @@ mod tests {
             let mut plain = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
             let mut avx = plain.clone();
             let all = 0..n.div_ceil(PANEL);
-            tile.run_body::<false, false>(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
+            tile.run_body::<false, PLAIN>(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
             // SAFETY: AVX2 checked above.
-            unsafe { tile.run_avx2::<false>(0..n, all, 0, &mut scratch, &mut avx.0, &mut avx.1) };
+            unsafe { tile.run_avx2::<false>(0..n, all.clone(), 0, &mut scratch, &mut avx.0, &mut avx.1) };
             assert_eq!(plain.1, avx.1, "{metric:?}");
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&plain.0), bits(&avx.0), "{metric:?}");
+            if std::is_x86_feature_detected!("avx512f") {
+                // An odd number of panels: pairs, then one alone.
+                assert_eq!(all.len() % 2, 1);
+                let mut wide = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
+                // SAFETY: AVX-512F checked just above.
+                unsafe { tile.run_avx512::<false>(0..n, all.clone(), 0, &mut scratch, &mut wide.0, &mut wide.1) };
+                assert_eq!(plain.1, wide.1, "{metric:?}");
+                assert_eq!(bits(&plain.0), bits(&wide.0), "{metric:?}");
+            } else {
+                eprintln!("no AVX-512 here: only AVX2 compared");
+            }
         }
     }
 
