@@ -965,8 +965,16 @@ fn valid_ipv6(s: &[u8]) -> bool {
 /// `2001:***::***`.
 pub fn mask(kind: &str, value: &str) -> String {
     match Kind::from_name(kind) {
-        Some(Kind::Email) => mask_email(value),
-        Some(Kind::Phone) => {
+        Some(kind) => mask_kind(kind, value),
+        None => mask_whole(value),
+    }
+}
+
+/// [`mask`] of a known kind.
+fn mask_kind(kind: Kind, value: &str) -> String {
+    match kind {
+        Kind::Email => mask_email(value),
+        Kind::Phone => {
             let total = value.bytes().filter(u8::is_ascii_digit).count();
             let mut seen = 0;
             value
@@ -982,9 +990,9 @@ pub fn mask(kind: &str, value: &str) -> String {
                 })
                 .collect()
         }
-        Some(Kind::Card) => format!("**** **** **** {}", last_digits(value, 4)),
-        Some(Kind::Ssn) => format!("***-**-{}", last_digits(value, 4)),
-        Some(Kind::Iban) => {
+        Kind::Card => format!("**** **** **** {}", last_digits(value, 4)),
+        Kind::Ssn => format!("***-**-{}", last_digits(value, 4)),
+        Kind::Iban => {
             let total = value.chars().filter(char::is_ascii_alphanumeric).count();
             let mut seen = 0;
             value
@@ -1000,8 +1008,8 @@ pub fn mask(kind: &str, value: &str) -> String {
                 })
                 .collect()
         }
-        Some(Kind::Ipv4) => format!("{}.***.***.***", value.split('.').next().unwrap_or("")),
-        Some(Kind::Ipv6) => {
+        Kind::Ipv4 => format!("{}.***.***.***", value.split('.').next().unwrap_or("")),
+        Kind::Ipv6 => {
             let mut first = true;
             let masked: Vec<&str> = value
                 .split(':')
@@ -1017,15 +1025,21 @@ pub fn mask(kind: &str, value: &str) -> String {
                 .collect();
             masked.join(":")
         }
-        None => mask_whole(value),
     }
 }
 
 /// The first character and `***` (empty stays empty): a value masked whole.
 fn mask_whole(value: &str) -> String {
-    match value.chars().next() {
-        Some(c) => format!("{c}***"),
-        None => String::new(),
+    let mut out = String::new();
+    push_masked_whole(&mut out, value);
+    out
+}
+
+/// Appends [`mask_whole`] of `value` to `out`.
+fn push_masked_whole(out: &mut String, value: &str) {
+    if let Some(c) = value.chars().next() {
+        out.push(c);
+        out.push_str("***");
     }
 }
 
@@ -1034,14 +1048,28 @@ fn last_digits(value: &str, n: usize) -> String {
     digits[digits.len().saturating_sub(n)..].iter().collect()
 }
 
+/// The local part and every domain label but the last masked whole:
+/// `j***@m***.e***.uk`. One string built in place: a column of e-mail
+/// addresses masks each value while it looks for distinct examples.
 fn mask_email(value: &str) -> String {
     let Some((local, domain)) = value.rsplit_once('@') else {
         return mask_whole(value);
     };
-    let labels: Vec<&str> = domain.split('.').collect();
-    let mut masked: Vec<String> = labels[..labels.len() - 1].iter().map(|l| mask_whole(l)).collect();
-    masked.push(labels[labels.len() - 1].to_string());
-    format!("{}@{}", mask_whole(local), masked.join("."))
+    let mut out = String::with_capacity(value.len().min(64));
+    push_masked_whole(&mut out, local);
+    out.push('@');
+    let last = match domain.rsplit_once('.') {
+        Some((head, last)) => {
+            for label in head.split('.') {
+                push_masked_whole(&mut out, label);
+                out.push('.');
+            }
+            last
+        }
+        None => domain,
+    };
+    out.push_str(last);
+    out
 }
 
 /// `text` with every match ([`find`], no column context) replaced by its
@@ -1060,7 +1088,7 @@ fn redact(text: &str) -> Cow<'_, str> {
     let mut last = 0;
     for m in matches {
         out.push_str(&text[last..m.start]);
-        out.push_str(&mask(m.kind.name(), &text[m.start..m.end]));
+        out.push_str(&mask_kind(m.kind, &text[m.start..m.end]));
         last = m.end;
     }
     out.push_str(&text[last..]);
@@ -1564,7 +1592,7 @@ impl PiiStream {
         let mut grouped_card = false;
         let mut bare_card = None;
         for m in &self.matches {
-            let masked = || mask(m.kind.name(), &text[m.start..m.end]);
+            let masked = || mask_kind(m.kind, &text[m.start..m.end]);
             if m.kind == Kind::Card {
                 if m.bare {
                     bare_card.get_or_insert(&text[m.start..m.end]);
@@ -1583,7 +1611,7 @@ impl PiiStream {
         if let Some(masked) = bare_card {
             col.bare_valid += 1;
             if !grouped_card {
-                col.bare_cards.add(row, || mask(Kind::Card.name(), masked));
+                col.bare_cards.add(row, || mask_kind(Kind::Card, masked));
                 match self.bare_column {
                     None => {
                         self.bare_column = Some(column);
@@ -2449,6 +2477,10 @@ mod tests {
     fn masks_keep_little() {
         assert_eq!(mask("email", "john.doe@example.com"), "j***@e***.com");
         assert_eq!(mask("email", "jane@mail.example.co.uk"), "j***@m***.e***.c***.uk");
+        assert_eq!(mask("email", "a@localhost"), "a***@localhost");
+        assert_eq!(mask("email", "@x..y"), "@x***..y");
+        assert_eq!(mask("email", "é@ü.de"), "é***@ü***.de");
+        assert_eq!(mask("email", "x@"), "x***@");
         assert_eq!(mask("card", "4111 1111 1111 1234"), "**** **** **** 1234");
         assert_eq!(mask("card", "378282246310005"), "**** **** **** 0005");
         assert_eq!(mask("phone", "+1 (555) 123-4567"), "+* (***) ***-**67");

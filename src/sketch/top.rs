@@ -97,11 +97,25 @@ impl TopValues {
         self.add_count(value, 1);
     }
 
+    /// [`TopValues::add`] of a value whose `xxh3_64` hash the caller has
+    /// already (`hash`; a wrong one mixes up hash-only counters).
+    #[inline]
+    pub fn add_hashed(&mut self, value: &str, hash: u64) {
+        self.add_count_with(value, 1, || hash);
+    }
+
     /// Counts `count` occurrences of `value`. Allocates only when `value`
     /// is not yet counted (and, once bounded, only when it is seen a second
     /// time).
     #[inline]
     pub fn add_count(&mut self, value: &str, count: u64) {
+        self.add_count_with(value, count, || xxh3_64(value.as_bytes()));
+    }
+
+    /// [`TopValues::add_count`], `hash` giving `value`'s xxh3-64 hash when
+    /// a hash-only counter needs it.
+    #[inline]
+    fn add_count_with(&mut self, value: &str, count: u64, hash: impl FnOnce() -> u64) {
         if count == 0 {
             return;
         }
@@ -118,16 +132,16 @@ impl TopValues {
             }
             return;
         }
-        self.add_new_bounded(value, count);
+        self.add_new_bounded(value, count, hash());
     }
 
-    /// Bounded mode, `value` has no named counter.
-    fn add_new_bounded(&mut self, value: &str, count: u64) {
+    /// Bounded mode, `value` (xxh3-64 hash `hash`) has no named counter.
+    fn add_new_bounded(&mut self, value: &str, count: u64, hash: u64) {
         if count > 1 || self.counts.len() < MIN_NAMED {
-            let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&xxh3_64(value.as_bytes())) };
+            let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&hash) };
             self.insert_named(value, earlier.unwrap_or(0) + count);
         } else {
-            match self.unnamed.entry(xxh3_64(value.as_bytes())) {
+            match self.unnamed.entry(hash) {
                 Entry::Occupied(seen) => {
                     let earlier = seen.remove();
                     self.insert_named(value, earlier + count);
@@ -163,15 +177,21 @@ impl TopValues {
         }
         let mut values: Vec<u64> = self.counts.values().chain(self.unnamed.values()).copied().collect();
         let (_, &mut threshold, _) = values.select_nth_unstable_by(TOP_CAPACITY, |a, b| b.cmp(a));
-        // Rebuild the named map with the survivors, keeping the dropped
-        // strings' buffers for reuse.
-        let entries: Vec<(String, u64)> = self.counts.drain().collect();
+        // Survivors stay where they are; the dropped strings' buffers are
+        // kept for reuse.
         self.spare.clear();
-        for (value, count) in entries {
-            if count > threshold {
-                self.counts.insert(value, count - threshold);
-            } else if self.spare.len() < TOP_CAPACITY {
-                self.spare.push(value);
+        let spare = &mut self.spare;
+        let dropped = self.counts.extract_if(|_, count| {
+            if *count > threshold {
+                *count -= threshold;
+                false
+            } else {
+                true
+            }
+        });
+        for (value, _) in dropped {
+            if spare.len() < TOP_CAPACITY {
+                spare.push(value);
             }
         }
         self.unnamed.retain(|_, c| {
@@ -285,6 +305,24 @@ mod tests {
         let mut t = TopValues::new();
         values.iter().for_each(|v| t.add(v));
         t
+    }
+
+    #[test]
+    fn a_hash_given_counts_as_one_computed() {
+        // Bounded (hash-only counters in play): the same summary either way.
+        let values = zipf_strings(60_000, 11);
+        let mut given = TopValues::new();
+        values.iter().for_each(|v| given.add_hashed(v, xxh3_64(v.as_bytes())));
+        let computed = top_of(&values);
+        assert!(!computed.is_exact());
+        assert_eq!(given.top(50), computed.top(50));
+        assert_eq!((given.len(), given.max_overcount(), given.total()), (computed.len(), computed.max_overcount(), computed.total()));
+        let unnamed = |t: &TopValues| {
+            let mut u: Vec<_> = t.unnamed.iter().map(|(&h, &c)| (h, c)).collect();
+            u.sort_unstable();
+            u
+        };
+        assert_eq!(unnamed(&given), unnamed(&computed));
     }
 
     fn truth(values: &[String]) -> StdMap<&str, u64> {

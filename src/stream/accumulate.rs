@@ -273,17 +273,17 @@ impl ColumnAcc {
         if let (Some(d), Some(value_hash)) = (&mut self.distinct_value, value_hash) {
             d.add_hash(value_hash);
         }
-        self.add_again(text, &counted);
+        self.add_again(text, hash, &counted);
         (counted, date)
     }
 
-    /// Counts a text whose [`ColumnAcc::add_text`] gave `counted`: what
+    /// Counts a text (xxh3-64 hash `hash`) whose [`ColumnAcc::add_text`] gave `counted`: what
     /// depends on how often a value occurs. (Distinct counts and the date
     /// range do not, and are left alone.)
     #[inline]
-    fn add_again(&mut self, text: &str, counted: &Counted) {
+    fn add_again(&mut self, text: &str, hash: u64, counted: &Counted) {
         self.kinds[counted.kind as usize] += 1;
-        self.top.add(text);
+        self.top.add_hashed(text, hash);
         self.lengths.add_known(counted.chars, counted.letters, counted.spaced);
         if let Some(v) = counted.number {
             self.numbers.add(v);
@@ -937,7 +937,7 @@ impl Sink for Accumulator {
                 let text_hash = xxh3_64(text.as_bytes());
                 match col.memo.find(text_hash, text) {
                     Some(counted) => {
-                        col.add_again(text, &counted);
+                        col.add_again(text, text_hash, &counted);
                         self.pii.count_clean(column, counted.pii);
                         counted.row_hash
                     }
@@ -1077,7 +1077,7 @@ mod u128_bytes {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u128>, D::Error> {
         let bytes: serde_bytes_buf::ByteBuf = Deserialize::deserialize(d)?;
         let bytes = bytes.0;
-        if bytes.len() % 16 != 0 {
+        if !bytes.len().is_multiple_of(16) {
             return Err(D::Error::custom(format!("{} bytes of row hashes, not a multiple of 16", bytes.len())));
         }
         Ok(bytes.chunks_exact(16).map(|c| u128::from_le_bytes(c.try_into().unwrap_or([0; 16]))).collect())
