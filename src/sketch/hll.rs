@@ -387,7 +387,7 @@ impl HashSet64 {
     }
 
     fn grow(&mut self) {
-        let doubled = vec![0; self.slots.len() * 2];
+        let doubled = written_zeros(self.slots.len() * 2);
         let old = std::mem::replace(&mut self.slots, doubled);
         let mask = self.slots.len() - 1;
         for h in old.into_iter().filter(|&h| h != 0) {
@@ -403,6 +403,22 @@ impl HashSet64 {
     fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         self.has_zero.then_some(0).into_iter().chain(self.slots.iter().copied().filter(|&h| h != 0))
     }
+}
+
+/// `n` zeros, every page of them written once. A large zeroed allocation
+/// comes from the system mapped lazily: a page read first maps the shared
+/// zero page, and the first write to it then faults again and flushes the
+/// TLB of every core running the process. The table's probes read before
+/// they write, so each page would fault twice; written here, once.
+fn written_zeros(n: usize) -> Vec<u64> {
+    let mut zeros = vec![0u64; n];
+    const PER_PAGE: usize = 4096 / std::mem::size_of::<u64>();
+    for i in (0..n).step_by(PER_PAGE) {
+        // SAFETY: i < n = zeros.len(). Volatile, so that the write of the
+        // zero already there is kept.
+        unsafe { std::ptr::write_volatile(zeros.as_mut_ptr().add(i), 0) };
+    }
+    zeros
 }
 
 /// Serialized as the sorted list of hashes (see
