@@ -189,9 +189,10 @@ impl ColumnAcc {
         xxh3_128_with_seed(key, self.seed)
     }
 
-    /// Counts a text value whose xxh3-64 hash is `hash`; returns what
-    /// counting the same text again adds ([`ColumnAcc::add_again`]), and
-    /// whether it is a date.
+    /// Counts a text value whose xxh3-64 hash is `hash`; writes what
+    /// counting the same text again adds ([`ColumnAcc::add_again`]) into
+    /// `counted` (filled in place: moving it out as a return value cost a
+    /// stalled copy per value), and returns whether it is a date.
     #[inline]
     fn add_text(
         &mut self,
@@ -200,7 +201,8 @@ impl ColumnAcc {
         counts: &ByteCounts,
         normalize: bool,
         key: &mut Vec<u8>,
-    ) -> (Counted, bool) {
+        counted: &mut Counted,
+    ) -> bool {
         key.clear();
         let mut date = false;
         // The exact distinct set's slot is likely a cache miss: start the
@@ -208,7 +210,7 @@ impl ColumnAcc {
         self.distinct_text.prefetch(hash);
         let (kind, parsed) = classify_parsed(text);
         let (chars, letters) = Lengths::chars_and_letters(text, counts);
-        let mut counted = Counted {
+        *counted = Counted {
             kind: kind.index() as u8,
             chars,
             letters,
@@ -273,8 +275,8 @@ impl ColumnAcc {
         if let (Some(d), Some(value_hash)) = (&mut self.distinct_value, value_hash) {
             d.add_hash(value_hash);
         }
-        self.add_again(text, hash, &counted);
-        (counted, date)
+        self.add_again(text, hash, counted);
+        date
     }
 
     /// Counts a text (xxh3-64 hash `hash`) whose [`ColumnAcc::add_text`] gave `counted`: what
@@ -944,8 +946,8 @@ impl Sink for Accumulator {
                     None => {
                         // One pass over the bytes for the lengths and the PII prefilter.
                         let counts = ByteCounts::of(text.as_bytes());
-                        let (mut counted, date) =
-                            col.add_text(text, text_hash, &counts, self.normalize, &mut self.key);
+                        let mut counted = Counted::default();
+                        let date = col.add_text(text, text_hash, &counts, self.normalize, &mut self.key, &mut counted);
                         if let Some(clean) = self.pii.scan_counted(column, Cell::Text(text), &counts, Some(date)) {
                             counted.pii = clean;
                             col.memo.remember(text_hash, text, counted);
