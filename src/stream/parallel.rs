@@ -47,24 +47,38 @@ pub fn profile_path_parallel(
     let failed = AtomicBool::new(false);
     let name = name.as_str();
     let mut parts: Vec<Part> = std::thread::scope(|scope| -> Result<Vec<Part>> {
+        // Each thread says when it is done, so that the last one's end is
+        // seen at once rather than at the next progress tick.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
         let handles: Vec<_> = specs
             .iter()
             .map(|spec| {
                 let (head, read, rows, failed) =
                     (&head, &read[spec.index as usize], &rows[spec.index as usize], &failed);
+                let done = done.clone();
                 scope.spawn(move || {
                     let part = read_part(path, name, options, head, spec, read, rows, failed);
                     if part.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
+                    let _ = done.send(());
                     part
                 })
             })
             .collect();
-        while !handles.iter().all(|h| h.is_finished()) {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            let sum = |v: &[AtomicU64]| v.iter().map(|a| a.load(Ordering::Relaxed)).sum::<u64>();
-            progress(sum(&read), sum(&rows));
+        drop(done);
+        let mut running = handles.len();
+        while running > 0 {
+            match finished.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(()) => running -= 1,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let sum = |v: &[AtomicU64]| v.iter().map(|a| a.load(Ordering::Relaxed)).sum::<u64>();
+                    progress(sum(&read), sum(&rows));
+                }
+                // Every sender gone: a thread ended without saying so (a
+                // panic); the joins below report it.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
         }
         let results: Vec<Result<Part>> = handles
             .into_iter()
