@@ -427,10 +427,10 @@ impl Tile<'_> {
     /// block lets every block after the first few run optimised code; a
     /// single long loop would run unoptimised to the end.
     ///
-    /// Natively on x86-64 with AVX2 the same code runs compiled for AVX2:
-    /// the lanes become wider registers, each lane adds in the same order
-    /// (a multiply, then an add: never fused), so the distances have the
-    /// same bits.
+    /// Natively on x86-64 with AVX2 or AVX-512 the same code runs compiled
+    /// for them: the lanes become wider registers, each lane adds in the
+    /// same order (a multiply, then an add: never fused), so the distances
+    /// have the same bits.
     #[inline(never)]
     fn run<const MIRROR: bool>(
         &self,
