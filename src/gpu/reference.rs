@@ -406,6 +406,28 @@ fn cpu_threads(n: usize) -> usize {
 }
 
 /// What one block of the distance matrix needs.
+/// A [`Tile`] method running [`Tile::run_body`] compiled for one x86-64
+/// target feature, with that feature's micro-kernel.
+macro_rules! simd_entry {
+    ($(#[$doc:meta])* $name:ident, $feature:literal, $simd:ident) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        #[inline(never)]
+        unsafe fn $name<const MIRROR: bool>(
+            &self,
+            queries: std::ops::Range<usize>,
+            panels: std::ops::Range<usize>,
+            first: usize,
+            scratch: &mut [f32],
+            distances: &mut [f32],
+            indices: &mut [u32],
+        ) {
+            self.run_body::<MIRROR, $simd>(queries, panels, first, scratch, distances, indices);
+        }
+    };
+}
+
 struct Tile<'a> {
     /// The rows in panels ([`transpose_panels`]).
     panels: &'a [f32],
@@ -456,35 +478,14 @@ impl Tile<'_> {
         self.run_body::<MIRROR, PLAIN>(queries, panels, first, scratch, distances, indices);
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    #[inline(never)]
-    unsafe fn run_avx512<const MIRROR: bool>(
-        &self,
-        queries: std::ops::Range<usize>,
-        panels: std::ops::Range<usize>,
-        first: usize,
-        scratch: &mut [f32],
-        distances: &mut [f32],
-        indices: &mut [u32],
-    ) {
-        self.run_body::<MIRROR, AVX512>(queries, panels, first, scratch, distances, indices);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    #[inline(never)]
-    unsafe fn run_avx2<const MIRROR: bool>(
-        &self,
-        queries: std::ops::Range<usize>,
-        panels: std::ops::Range<usize>,
-        first: usize,
-        scratch: &mut [f32],
-        distances: &mut [f32],
-        indices: &mut [u32],
-    ) {
-        self.run_body::<MIRROR, AVX2>(queries, panels, first, scratch, distances, indices);
-    }
+    simd_entry!(
+        /// [`Tile::run_body`] compiled for AVX-512F (the caller checks the CPU).
+        run_avx512, "avx512f", AVX512
+    );
+    simd_entry!(
+        /// [`Tile::run_body`] compiled for AVX2 (the caller checks the CPU).
+        run_avx2, "avx2", AVX2
+    );
 
     /// With `MIRROR`, each pair is also offered to the candidate's top-k
     /// (the candidates' lists are then in `distances` and `indices` too, at
