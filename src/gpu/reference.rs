@@ -405,7 +405,6 @@ fn cpu_threads(n: usize) -> usize {
     }
 }
 
-/// What one block of the distance matrix needs.
 /// A [`Tile`] method running [`Tile::run_body`] compiled for one x86-64
 /// target feature, with that feature's micro-kernel.
 macro_rules! simd_entry {
@@ -428,6 +427,7 @@ macro_rules! simd_entry {
     };
 }
 
+/// What one block of the distance matrix needs.
 struct Tile<'a> {
     /// The rows in panels ([`transpose_panels`]).
     panels: &'a [f32],
@@ -492,7 +492,7 @@ impl Tile<'_> {
     /// `c - first`; the query and candidate rows must not overlap). `SIMD`:
     /// [`AVX2`] or [`AVX512`] when the caller has those instructions (x86-64
     /// only), the dot products then use their registers explicitly; with
-    /// AVX-512, two panels at a time.
+    /// AVX-512, two panels at a time (a lone last panel with AVX2).
     #[inline(always)]
     fn run_body<const MIRROR: bool, const SIMD: u8>(
         &self,
@@ -530,9 +530,9 @@ impl Tile<'_> {
                 }
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `SIMD` says the CPU has the instructions.
+                // (With AVX-512, a lone last panel: AVX-512F implies AVX2.)
                 let dots = match SIMD {
-                    AVX512 => unsafe { panel_dots_avx512(scratch, panel(p), d) },
-                    AVX2 => unsafe { panel_dots_avx2(scratch, panel(p), d) },
+                    AVX512 | AVX2 => unsafe { panel_dots_avx2(scratch, panel(p), d) },
                     _ => panel_dots(scratch, panel(p), d),
                 };
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -692,33 +692,9 @@ unsafe fn panel_dots_avx2(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PA
     out
 }
 
-/// [`panel_dots`] in AVX-512 registers: a panel's 16 lanes in one register,
-/// the 4 x 16 sums in 4; again a separate multiply and add for each step.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn panel_dots_avx512(queries: &[f32], panel: &[f32], d: usize) -> [[f32; PANEL]; QUERY_BLOCK] {
-    use std::arch::x86_64::*;
-    const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
-    assert!(queries.len() >= d * QUERY_BLOCK && panel.len() >= d * PANEL);
-    let mut acc = [_mm512_setzero_ps(); QUERY_BLOCK];
-    let (q, c) = (queries.as_ptr(), panel.as_ptr());
-    for j in 0..d {
-        // SAFETY: j < d, and both slices hold d blocks (asserted above).
-        let column = _mm512_loadu_ps(c.add(j * PANEL));
-        for (i, acc) in acc.iter_mut().enumerate() {
-            let x = _mm512_set1_ps(*q.add(j * QUERY_BLOCK + i));
-            *acc = _mm512_add_ps(*acc, _mm512_mul_ps(x, column));
-        }
-    }
-    let mut out = [[0.0f32; PANEL]; QUERY_BLOCK];
-    for (row, acc) in out.iter_mut().zip(acc) {
-        _mm512_storeu_ps(row.as_mut_ptr(), acc);
-    }
-    out
-}
-
-/// [`panel_dots_avx512`] of two panels at once: 8 sums in flight, enough to
-/// hide the latency of the adds (4 alone wait on them).
+/// [`panel_dots`] of two panels at once in AVX-512 registers: a panel's 16
+/// lanes in one register, the 2 x 4 x 16 sums in 8 (enough in flight to hide
+/// the latency of the adds), each step a separate multiply and add.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn panel_pair_dots_avx512(queries: &[f32], a: &[f32], b: &[f32], d: usize) -> ([[f32; PANEL]; QUERY_BLOCK], [[f32; PANEL]; QUERY_BLOCK]) {

@@ -279,9 +279,9 @@ impl ColumnAcc {
         date
     }
 
-    /// Counts a text (xxh3-64 hash `hash`) whose [`ColumnAcc::add_text`] gave `counted`: what
-    /// depends on how often a value occurs. (Distinct counts and the date
-    /// range do not, and are left alone.)
+    /// Counts a text (xxh3-64 hash `hash`) whose [`ColumnAcc::add_text`]
+    /// gave `counted`: what depends on how often a value occurs. (Distinct
+    /// counts and the date range do not, and are left alone.)
     #[inline]
     fn add_again(&mut self, text: &str, hash: u64, counted: &Counted) {
         self.kinds[counted.kind as usize] += 1;
