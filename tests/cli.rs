@@ -542,3 +542,22 @@ fn compare_rows_lists_each_candidate_rows_leaks() {
     // Near copies (kNN) name a reference row, never an exact copy's.
     assert!(records.iter().filter(|r| !r[4].is_empty()).all(|r| r[2].is_empty()));
 }
+
+/// On a headless machine (no `XDG_RUNTIME_DIR`) the GPU probe of `--backend
+/// auto` goes through Mesa's Vulkan layers, whose Wayland lookup printed
+/// `error: XDG_RUNTIME_DIR is invalid ...` on every run: stderr carries
+/// preflight's own lines only.
+#[test]
+fn a_headless_run_prints_no_foreign_errors() {
+    let out = bin()
+        .args(["profile", &fixture("penguins.csv"), "--backend", "auto"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .env_remove("MESA_VK_DEVICE_SELECT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let foreign: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty() && !line.starts_with("preflight")).collect();
+    assert!(foreign.is_empty(), "lines on stderr not from preflight: {foreign:?}");
+}

@@ -821,7 +821,23 @@ fn compare_summary(analysis: &CompareAnalysis) -> String {
     out
 }
 
+/// Keeps Mesa's Vulkan device-select layer from asking Wayland for the
+/// default GPU where no Wayland session can be: without `XDG_RUNTIME_DIR`
+/// (a headless server, a CI job) libwayland prints `error: XDG_RUNTIME_DIR
+/// is invalid or not set in the environment.` twice to stderr on every run,
+/// which a pipeline reads as an error of ours. The layer only orders the
+/// adapters; wgpu picks among them by power preference all the same. Left
+/// alone when the user chose a device (`MESA_VK_DEVICE_SELECT`) or set
+/// `NODEVICE_SELECT` either way. Runs first in `main`, before any thread.
+fn quiet_headless_vulkan() {
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| std::path::Path::new(dir).is_dir());
+    if runtime_dir.is_none() && std::env::var_os("NODEVICE_SELECT").is_none() && std::env::var_os("MESA_VK_DEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_headless_vulkan();
     let mut raw = std::env::args().skip(1).peekable();
     match raw.peek().map(String::as_str) {
         None | Some("--help") | Some("-h") | Some("help") => {
