@@ -302,19 +302,22 @@ impl Profiler {
         let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } = exact_findings;
         lap("duplicates", &mut timings);
 
-        progress("text", 0.35);
         // The table does not change between runs: only the options matter.
         let text_key: TextKey =
             (self.options.text_columns.clone(), self.options.text_threshold.to_bits(), self.options.backend);
-        let (text_duplicates, text_dup_group) = match &self.text_cache {
-            Some((key, found)) if *key == text_key => found.clone(),
-            _ => {
-                let found = text_duplicates(table, &summaries, &self.options).await?;
-                self.text_cache = Some((text_key, found.clone()));
-                found
-            }
+        let text_cached = match &self.text_cache {
+            Some((key, found)) if *key == text_key => Some(found.clone()),
+            _ => None,
         };
-        lap("text_duplicates", &mut timings);
+        // In a page whose kNN graph is built on the CPU, the text duplicates
+        // are looked for while the kNN helpers work (below); else here.
+        let overlap_text = text_cached.is_none() && text_beside_knn(self.options.backend).await;
+        let mut text_found = text_cached;
+        if text_found.is_none() && !overlap_text {
+            progress("text", 0.35);
+            text_found = Some(text_duplicates(table, &summaries, &self.options).await?);
+            lap("text_duplicates", &mut timings);
+        }
 
         let label = match &self.options.label {
             Some(name) => {
@@ -404,15 +407,6 @@ impl Profiler {
         lap("conflicts", &mut timings);
 
         progress("embedding", 0.4);
-        let mut findings = RowFindings::new(table.lines.clone());
-        findings.exact_group = exact_group;
-        findings.exact_group_ignoring_ids = group_ignoring_identifiers;
-        findings.conflict_group = conflict_group;
-        findings.text_dup_group = text_dup_group;
-        findings.pii_kinds = pii.row_kinds;
-        if let Some(disagreement) = annotator_disagreement {
-            findings.annotator_disagreement = disagreement;
-        }
         let embedded = match self.options.embed {
             EmbedMode::Hashed => embed::embed(table, &summaries, &label_derived, self.options.max_knn_rows),
             EmbedMode::Semantic => Ok(embed::embed_semantic(
@@ -429,6 +423,55 @@ impl Profiler {
 
         progress("knn", 0.5);
         let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, timings_ms: BTreeMap::new() };
+        let knn_job = async {
+            match &embedded {
+                Ok(e) if e.rows.len() >= 2 => Some(knn_graph(e, &self.options, &mut compute).await),
+                _ => None,
+            }
+        };
+        let graph = match text_found.take() {
+            Some(found) => {
+                let graph = knn_job.await;
+                if graph.is_some() {
+                    lap("knn", &mut timings);
+                }
+                text_found = Some(found);
+                graph
+            }
+            None => {
+                // The kNN job goes first: it hands the graph's blocks to the
+                // page's helpers and waits; the text job then runs here,
+                // turning the event loop between its pieces.
+                let text_job = async {
+                    let started = clock::now_ms();
+                    let found = text_duplicates(table, &summaries, &self.options).await;
+                    (found, clock::now_ms() - started)
+                };
+                let (graph, (found, text_ms)) = join_both(knn_job, text_job).await;
+                // Each stage's own wall time: together they overlap.
+                if graph.is_some() {
+                    lap("knn", &mut timings);
+                    timings.insert("text_duplicates".to_string(), (text_ms * 1000.0).round() / 1000.0);
+                } else {
+                    lap("text_duplicates", &mut timings);
+                }
+                text_found = Some(found?);
+                graph
+            }
+        };
+        let (text_duplicates, text_dup_group) = text_found.expect("the text duplicates were looked for");
+        if self.text_cache.as_ref().is_none_or(|(key, _)| *key != text_key) {
+            self.text_cache = Some((text_key, (text_duplicates.clone(), text_dup_group.clone())));
+        }
+        let mut findings = RowFindings::new(table.lines.clone());
+        findings.exact_group = exact_group;
+        findings.exact_group_ignoring_ids = group_ignoring_identifiers;
+        findings.conflict_group = conflict_group;
+        findings.text_dup_group = text_dup_group;
+        findings.pii_kinds = pii.row_kinds;
+        if let Some(disagreement) = annotator_disagreement {
+            findings.annotator_disagreement = disagreement;
+        }
         let mut near = NearDuplicates {
             method: String::new(),
             threshold: None,
@@ -448,8 +491,7 @@ impl Profiler {
                 embedding = Some(e.section);
             }
             Ok(e) => {
-                let graph = knn_graph(&e, &self.options, &mut compute).await?;
-                lap("knn", &mut timings);
+                let graph = graph.expect("the kNN graph was built")?;
                 progress("checks", 0.9);
                 let graph_label = label.as_ref().zip(label_values.as_deref()).map(|((i, _), values)| GraphLabel {
                     column: &table.columns[*i].name,
@@ -799,6 +841,53 @@ async fn text_duplicates(
         sizes[root as usize] += 1;
     }
     Ok((sections, roots.iter().map(|&root| (sizes[root as usize] >= 2).then_some(root)).collect()))
+}
+
+/// Whether the text duplicates are looked for while the kNN graph is built
+/// (see [`Profiler::analyse`]): in a page, when the graph is built on the
+/// CPU (no GPU to use, or `backend` cpu), its blocks then go to the page's
+/// helper workers (`setKnnHelper`) and this worker would only wait for them.
+/// Natively the graph already takes every core, and with a GPU both stages
+/// are quick and share one device: the stages run one after the other.
+#[cfg(target_arch = "wasm32")]
+async fn text_beside_knn(backend: Backend) -> bool {
+    #[cfg(feature = "gpu")]
+    if backend != Backend::Cpu && gpu_context_for(backend).await.is_ok() {
+        return false;
+    }
+    let _ = backend;
+    wasm::has_knn_helper()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn text_beside_knn(_backend: Backend) -> bool {
+    false
+}
+
+/// Runs two futures on this thread together and returns both outputs:
+/// each wake polls `a`, then `b` (so `a` starts first), until both are done.
+async fn join_both<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut a_out, mut b_out) = (None, None);
+    std::future::poll_fn(|context| {
+        if a_out.is_none() {
+            if let std::task::Poll::Ready(out) = a.as_mut().poll(context) {
+                a_out = Some(out);
+            }
+        }
+        if b_out.is_none() {
+            if let std::task::Poll::Ready(out) = b.as_mut().poll(context) {
+                b_out = Some(out);
+            }
+        }
+        if a_out.is_some() && b_out.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (a_out.expect("polled to the end"), b_out.expect("polled to the end"))
 }
 
 /// Where MinHash signatures are computed, by the same rule as the kNN graph:

@@ -813,6 +813,11 @@ fn metric_from_name(name: &str) -> Result<crate::gpu::Metric, String> {
     }
 }
 
+/// Whether the page gave this worker a kNN helper (`setKnnHelper`).
+pub(crate) fn has_knn_helper() -> bool {
+    KNN_HELPER.with(|h| h.borrow().is_some())
+}
+
 /// The kNN graph from the page's helper (`setKnnHelper`): `None` when there
 /// is none or it answers `null` (build it here), else the graph and the
 /// workers it ran on, or why it failed.

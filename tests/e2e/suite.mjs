@@ -378,17 +378,27 @@ export function defineSuite(backend) {
     test('a graph of 6,000 rows is shared among the page\'s workers and equals the CLI\'s', async () => {
       const dir = makeTempDir();
       try {
-        // Three clusters of 2,000 rows, a label with a few flips, some far rows.
+        // Three clusters of 2,000 rows, a label with a few flips, some far
+        // rows, and a free-text note (some copied, some with a word changed):
+        // its text duplicates are looked for while the helpers build the graph.
         const file = path.join(dir, 'clusters-6000.csv');
         let seed = 987654321;
         const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-        const lines = ['a,b,c,d,label'];
+        const words = ['river', 'sample', 'cloudy', 'north', 'sensor', 'drift', 'calm', 'storm', 'reading', 'late', 'early', 'station', 'gauge', 'flood', 'low', 'high'];
+        const pick = () => words[Math.floor(random() * words.length)];
+        const notes = [];
+        const lines = ['a,b,c,d,note,label'];
         for (let i = 0; i < 6000; i++) {
           const cluster = i % 3;
           const far = i % 997 === 0 ? 40 : 0;
           const value = (centre) => (centre + far + (random() - 0.5) * 4).toFixed(3);
           const label = random() < 0.01 ? `k${(cluster + 1) % 3}` : `k${cluster}`;
-          lines.push(`${value(cluster * 10)},${value(-cluster * 5)},${value(cluster * 3)},${value(7)},${label}`);
+          let note;
+          if (i > 100 && i % 50 === 0) note = notes[Math.floor(random() * notes.length)];
+          else if (i > 100 && i % 50 === 25) note = notes[Math.floor(random() * notes.length)].replace(/ \w+$/, ` ${pick()}`);
+          else note = `site ${i} ${Array.from({ length: 12 }, pick).join(' ')}`;
+          notes.push(note);
+          lines.push(`${value(cluster * 10)},${value(-cluster * 5)},${value(cluster * 3)},${value(7)},${note},${label}`);
         }
         fs.writeFileSync(file, `${lines.join('\n')}\n`);
         const cli = runCli(file, ['--backend', 'cpu']);
@@ -400,6 +410,7 @@ export function defineSuite(backend) {
         assertSameReport(report, cli.report, 'clusters-6000.csv');
         assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
         assert.equal(report.compute.backend, 'cpu');
+        assert.ok(report.text_duplicates.some((column) => column.column === 'note' && column.exact.group_count > 0 && column.near.group_count > 0), 'the notes\' text duplicates are found');
         const cores = await page.evaluate(() => navigator.hardwareConcurrency);
         const expected = cores >= 2 ? Math.min(cores, 8, Math.ceil(6000 / 1024)) : 1;
         assert.equal(report.compute.cpu_workers, expected, `compute.cpu_workers with ${cores} cores`);
