@@ -99,6 +99,9 @@ async function compileModule() {
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
+/** Whether this browser offered a WebGPU adapter when the worker loaded. */
+let webgpuSeen = false;
+
 // Load and instantiate the module now, at page load, so that nothing is
 // fetched once the user has chosen a file.
 const ready = (async () => {
@@ -108,7 +111,8 @@ const ready = (async () => {
     await module.default({ module_or_path: compiled });
     wasm = module;
     if (typeof module.setKnnHelper === 'function') module.setKnnHelper(knnOnWorkers);
-    self.postMessage({ type: 'ready', data: { version: String(module.version()), webgpu: await hasWebGpuAdapter() } });
+    webgpuSeen = await hasWebGpuAdapter();
+    self.postMessage({ type: 'ready', data: { version: String(module.version()), webgpu: webgpuSeen } });
   } catch (err) {
     self.postMessage({ type: 'fatal', data: { message: `The checker could not be loaded: ${errorMessage(err)}` } });
     throw err;
@@ -390,6 +394,7 @@ async function profile(file, options) {
   let keep = false;
   try {
     const rows = meter.rows;
+    warmKnnHelpers(rows, options);
     const result = await profiler.finish(onStage(totalBytes, rows));
     // Kept: a new label column re-runs the checks without reading the file again.
     kept = { profiler, totalBytes, rows, free: () => profiler.free() };
@@ -397,6 +402,7 @@ async function profile(file, options) {
     // The wasm edge serialises the report JSON-compatibly: plain objects.
     return { report: addComputeFacts(result.report, read), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
   } finally {
+    dropWarmHelpers();
     if (!keep) freeProfiler(profiler);
   }
 }
@@ -567,6 +573,8 @@ class PartWorkers {
 
 /** Graphs of fewer rows are built by this worker alone: starting helpers costs more. */
 const KNN_SHARED_MIN_ROWS = 4096;
+/** Rows the embedding keeps at most (the wasm side's default maxKnnRows). */
+const KNN_EMBEDDED_ROWS = 20000;
 /** kNN helper workers at most. */
 const MAX_KNN_WORKERS = 8;
 /** The wasm memory of the last kNN helpers, for the report (memoryReport). */
@@ -586,8 +594,18 @@ async function knnOnWorkers(data, n, d, k, metric) {
   const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
   const pairs = Number(wasm.knnBlockPairs(n, d));
   const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024), pairs);
-  if (n < KNN_SHARED_MIN_ROWS || count < 2) return null;
-  const pool = new PartWorkers(count, 'kNN graph');
+  let pool = warmHelpers;
+  warmHelpers = null;
+  if (n < KNN_SHARED_MIN_ROWS || count < 2) {
+    pool?.terminate();
+    return null;
+  }
+  // Warm helpers serve when there are enough and none failed to load (a job
+  // sent to one that failed before it would never be answered).
+  if (!pool || pool.workers.length < count || pool.broken.size > 0) {
+    pool?.terminate();
+    pool = new PartWorkers(count, 'kNN graph');
+  }
   try {
     const jobs = [];
     for (let slot = 0; slot < count; slot++) {
@@ -606,6 +624,35 @@ async function knnOnWorkers(data, n, d, k, metric) {
   } finally {
     pool.terminate();
   }
+}
+
+/** kNN helpers started ahead of the graph (warmKnnHelpers), for knnOnWorkers. */
+let warmHelpers = null;
+
+/**
+ * Starts the kNN helpers of a file of `rows` rows while the checks before
+ * the graph run (duplicates, conflicts, embedding): a worker takes
+ * about 0.2 s to start, which the graph would otherwise wait for. Only when
+ * the graph will likely be shared among helpers: enough rows (at most the
+ * 20,000 the embedding keeps), 2 cores or more, and the CPU building it
+ * (backend 'cpu', or 'auto' without a WebGPU adapter). knnOnWorkers takes
+ * them; a run that does not ends them (dropWarmHelpers).
+ */
+function warmKnnHelpers(rows, options) {
+  dropWarmHelpers();
+  const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
+  const n = Math.min(Number(rows) || 0, KNN_EMBEDDED_ROWS);
+  const backend = profilerOptions(options).backend;
+  const cpuGraph = backend === 'cpu' || (backend === 'auto' && !webgpuSeen);
+  const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024));
+  if (n < KNN_SHARED_MIN_ROWS || count < 2 || !cpuGraph) return;
+  warmHelpers = new PartWorkers(count, 'kNN graph');
+}
+
+/** Ends the warm kNN helpers no graph took. */
+function dropWarmHelpers() {
+  warmHelpers?.terminate();
+  warmHelpers = null;
 }
 
 /**
