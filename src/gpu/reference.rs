@@ -868,12 +868,20 @@ pub fn squared_norms(data: &[f32], n: usize, d: usize) -> Vec<f32> {
 
 /// Maps a raw distance to the contract's value: clamped at 0, NaN (from
 /// non-finite input) treated as +infinity so that it sorts last.
+///
+/// Written as comparisons, not `raw.max(0.0)`: wasm's `f32.max` propagates
+/// NaN where Rust's `max` must not, so in wasm `max` is a call to `fmaxf`
+/// for every pair (6% of a page's whole run). The two agree on every value
+/// the formulas give (a negative zero, where `max` may return either sign,
+/// cannot arise: `1 - dot` and `|a|^2 + |b|^2 - 2 dot` are `+0` when zero).
 #[inline(always)]
 fn sanitise(raw: f32) -> f32 {
-    if raw.is_nan() {
+    if raw >= 0.0 {
+        raw
+    } else if raw.is_nan() {
         f32::INFINITY
     } else {
-        raw.max(0.0)
+        0.0
     }
 }
 
