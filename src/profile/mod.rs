@@ -174,8 +174,16 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     }
 
     let kinds = ValueKind::count_map(&kind_counts);
+    // Only the first TOP_VALUES in this order are kept: they are picked out
+    // before they are sorted (the values are distinct, so the order is total
+    // and the pick is the same as a full sort's head).
     let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
-    top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let most_first = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    if top.len() > TOP_VALUES {
+        top.select_nth_unstable_by(TOP_VALUES - 1, most_first);
+        top.truncate(TOP_VALUES);
+    }
+    top.sort_unstable_by(most_first);
     let facts = ColumnFacts {
         name: &column.name,
         rows,
@@ -644,6 +652,29 @@ mod tests {
             assert_eq!(format!("{summary:?}"), format!("{:?}", profile_column(column)), "{}", column.name);
         }
     }
+    /// The top values picked out of many distinct ones, with ties in count
+    /// across the cut, are a full sort's head: most first, then by text.
+    #[test]
+    fn top_values_are_a_full_sorts_head() {
+        let mut csv = String::from("v\n");
+        let mut expected: Vec<(String, u64)> = Vec::new();
+        for i in 0..400u64 {
+            // Counts 1..=6, many values sharing each; texts not in count order.
+            let (text, count) = (format!("t{}", (i * 7919) % 1000), 1 + (i * 31) % 6);
+            for _ in 0..count {
+                csv.push_str(&text);
+                csv.push('\n');
+            }
+            expected.push((text, count));
+        }
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        expected.truncate(TOP_VALUES);
+        let table = crate::ingest::test_table(&csv);
+        let got = profile_column(&table.columns[0]).profile.top_values;
+        let got: Vec<(String, u64)> = got.into_iter().map(|t| (t.value, t.count)).collect();
+        assert_eq!(got, expected);
+    }
+
     use crate::ingest::Ingestor;
 
     fn profiles(csv: &str) -> Vec<ColumnProfile> {
