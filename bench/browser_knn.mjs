@@ -301,7 +301,7 @@ async function main() {
             const c = report.compute ?? {};
             const run = {
               knn: c.timings_ms?.knn,
-              total: Object.values(c.timings_ms ?? {}).reduce((a, b) => a + b, 0),
+              total: Object.values(c.timings_ms ?? {}).reduce((a, b) => a + b, 0) - (c.concurrent_ms ?? 0),
               pageSeconds,
               backend: c.backend,
               adapter: c.adapter ?? null,

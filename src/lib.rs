@@ -305,17 +305,27 @@ impl Profiler {
         // The table does not change between runs: only the options matter.
         let text_key: TextKey =
             (self.options.text_columns.clone(), self.options.text_threshold.to_bits(), self.options.backend);
-        let text_cached = match &self.text_cache {
+        let mut text_found = match &self.text_cache {
             Some((key, found)) if *key == text_key => Some(found.clone()),
             _ => None,
         };
-        // In a page whose kNN graph is built on the CPU, the text duplicates
-        // are looked for while the kNN helpers work (below); else here.
-        let overlap_text = text_cached.is_none() && text_beside_knn(self.options.backend).await;
-        let mut text_found = text_cached;
-        if text_found.is_none() && !overlap_text {
+        // The options are checked here either way (their errors come in the
+        // same order as ever); the columns are then looked at here, or in a
+        // page whose kNN graph its helpers share, while they work (below).
+        let text_columns = match text_found {
+            Some(_) => Vec::new(),
+            None => text_columns(table, &summaries, &self.options)?,
+        };
+        let overlap_text = text_found.is_none()
+            && !text_columns.is_empty()
+            && text_beside_knn(self.options.backend, rows.min(self.options.max_knn_rows)).await;
+        if !overlap_text {
             progress("text", 0.35);
-            text_found = Some(text_duplicates(table, &summaries, &self.options).await?);
+            if text_found.is_none() {
+                let found = text_duplicates(table, &text_columns, &self.options).await?;
+                self.text_cache = Some((text_key.clone(), found.clone()));
+                text_found = Some(found);
+            }
             lap("text_duplicates", &mut timings);
         }
 
@@ -422,21 +432,25 @@ impl Profiler {
         lap("embedding", &mut timings);
 
         progress("knn", 0.5);
-        let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, timings_ms: BTreeMap::new() };
+        let mut compute =
+            Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, concurrent_ms: None, timings_ms: BTreeMap::new() };
         let knn_job = async {
             match &embedded {
-                Ok(e) if e.rows.len() >= 2 => Some(knn_graph(e, &self.options, &mut compute).await),
+                Ok(e) if e.rows.len() >= 2 => {
+                    let started = clock::now_ms();
+                    let graph = knn_graph(e, &self.options, &mut compute).await;
+                    Some((graph, clock::now_ms() - started))
+                }
                 _ => None,
             }
         };
-        let graph = match text_found.take() {
+        let (graph, text_found) = match text_found {
             Some(found) => {
                 let graph = knn_job.await;
                 if graph.is_some() {
                     lap("knn", &mut timings);
                 }
-                text_found = Some(found);
-                graph
+                (graph, found)
             }
             None => {
                 // The kNN job goes first: it hands the graph's blocks to the
@@ -444,25 +458,31 @@ impl Profiler {
                 // turning the event loop between its pieces.
                 let text_job = async {
                     let started = clock::now_ms();
-                    let found = text_duplicates(table, &summaries, &self.options).await;
+                    let found = text_duplicates(table, &text_columns, &self.options).await;
                     (found, clock::now_ms() - started)
                 };
+                let started = clock::now_ms();
                 let (graph, (found, text_ms)) = join_both(knn_job, text_job).await;
-                // Each stage's own wall time: together they overlap.
-                if graph.is_some() {
-                    lap("knn", &mut timings);
-                    timings.insert("text_duplicates".to_string(), (text_ms * 1000.0).round() / 1000.0);
-                } else {
-                    lap("text_duplicates", &mut timings);
+                let wall = clock::now_ms() - started;
+                // Each stage's own wall time; the time they shared is said
+                // once, in `concurrent_ms` (the run's time is the sum of the
+                // stages less it).
+                let round = |ms: f64| (ms * 1000.0).round() / 1000.0;
+                match &graph {
+                    Some((_, knn_ms)) => {
+                        lap("knn", &mut timings);
+                        timings.insert("knn".to_string(), round(*knn_ms));
+                        timings.insert("text_duplicates".to_string(), round(text_ms));
+                        compute.concurrent_ms = Some(round((knn_ms + text_ms - wall).max(0.0)));
+                    }
+                    None => lap("text_duplicates", &mut timings),
                 }
-                text_found = Some(found?);
-                graph
+                let found = found?;
+                self.text_cache = Some((text_key, found.clone()));
+                (graph, found)
             }
         };
-        let (text_duplicates, text_dup_group) = text_found.expect("the text duplicates were looked for");
-        if self.text_cache.as_ref().is_none_or(|(key, _)| *key != text_key) {
-            self.text_cache = Some((text_key, (text_duplicates.clone(), text_dup_group.clone())));
-        }
+        let (text_duplicates, text_dup_group) = text_found;
         let mut findings = RowFindings::new(table.lines.clone());
         findings.exact_group = exact_group;
         findings.exact_group_ignoring_ids = group_ignoring_identifiers;
@@ -491,7 +511,7 @@ impl Profiler {
                 embedding = Some(e.section);
             }
             Ok(e) => {
-                let graph = graph.expect("the kNN graph was built")?;
+                let graph = graph.expect("the kNN graph was built").0?;
                 progress("checks", 0.9);
                 let graph_label = label.as_ref().zip(label_values.as_deref()).map(|((i, _), values)| GraphLabel {
                     column: &table.columns[*i].name,
@@ -707,7 +727,8 @@ pub async fn compare(
     let stacked = checks::compare::stack(rt, ct, &shared);
     let ss: Vec<profile::ColumnSummary> = stacked.columns.iter().map(profile::profile_column).collect();
     let label_index = label.as_deref().and_then(|name| stacked.column_index(name));
-    let mut compute = Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, timings_ms: BTreeMap::new() };
+    let mut compute =
+            Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, concurrent_ms: None, timings_ms: BTreeMap::new() };
     let left_out: Vec<(usize, String)> = label_index.map(|i| (i, "label column".to_string())).into_iter().collect();
     let embedded = match options.embed {
         EmbedMode::Hashed => embed::embed(&stacked, &ss, &left_out, options.max_knn_rows),
@@ -792,15 +813,10 @@ pub async fn compare(
     })
 }
 
-/// Exact and near duplicate texts of the free-text columns (those chosen, or
-/// those profiled as `text`), and each row's text duplicate group: the
-/// smallest row id of the rows joined to it by a duplicate text in any of
-/// those columns, `None` when there is none.
-async fn text_duplicates(
-    table: &ingest::Table,
-    summaries: &[profile::ColumnSummary],
-    options: &Options,
-) -> Result<(Vec<TextDuplicates>, Vec<Option<u32>>)> {
+/// The free-text columns the text duplicates are looked for in (those
+/// chosen, or those profiled as `text`), with why each is in; an error for a
+/// text threshold outside (0, 1] or a chosen column that is not there.
+fn text_columns(table: &ingest::Table, summaries: &[profile::ColumnSummary], options: &Options) -> Result<Vec<(usize, String)>> {
     let threshold = options.text_threshold;
     if !(threshold > 0.0 && threshold <= 1.0) {
         return Err(Error::new(ErrorKind::InvalidOption, format!("the text threshold must be in (0, 1], not {threshold}")));
@@ -819,6 +835,18 @@ async fn text_duplicates(
             columns.push((index, "chosen by the user".into()));
         }
     }
+    Ok(columns)
+}
+
+/// Exact and near duplicate texts of `columns` (from [`text_columns`]), and
+/// each row's text duplicate group: the smallest row id of the rows joined
+/// to it by a duplicate text in any of those columns, `None` when there is
+/// none.
+async fn text_duplicates(
+    table: &ingest::Table,
+    columns: &[(usize, String)],
+    options: &Options,
+) -> Result<(Vec<TextDuplicates>, Vec<Option<u32>>)> {
     let rows = table.rows();
     if columns.is_empty() {
         return Ok((Vec::new(), vec![None; rows]));
@@ -827,7 +855,7 @@ async fn text_duplicates(
     let mut joined = checks::text_dups::UnionFind::new(rows);
     let mut sections = Vec::new();
     for (index, reason) in columns {
-        let result = checks::text_dups::check_column(table, index, reason, threshold, &mut engine).await?;
+        let result = checks::text_dups::check_column(table, *index, reason.clone(), options.text_threshold, &mut engine).await?;
         for set in &result.linked_rows {
             for &row in &set[1..] {
                 joined.union(set[0], row);
@@ -843,24 +871,28 @@ async fn text_duplicates(
     Ok((sections, roots.iter().map(|&root| (sizes[root as usize] >= 2).then_some(root)).collect()))
 }
 
-/// Whether the text duplicates are looked for while the kNN graph is built
-/// (see [`Profiler::analyse`]): in a page, when the graph is built on the
-/// CPU (no GPU to use, or `backend` cpu), its blocks then go to the page's
-/// helper workers (`setKnnHelper`) and this worker would only wait for them.
-/// Natively the graph already takes every core, and with a GPU both stages
-/// are quick and share one device: the stages run one after the other.
+/// Whether the text duplicates are looked for while the kNN graph of
+/// `rows` rows is built (see [`Profiler::analyse`]): in a page, when the
+/// page's helper workers will share the graph (`setKnnHelper`; enough rows
+/// and cores, see [`wasm::knn_helpers_would_share`]) and it is built on the
+/// CPU (`backend` cpu, or auto without a GPU to use): this worker would only
+/// wait for them. Natively the graph already takes every core, and with a
+/// GPU both stages are quick and share one device: the stages run one after
+/// the other.
 #[cfg(target_arch = "wasm32")]
-async fn text_beside_knn(backend: Backend) -> bool {
-    #[cfg(feature = "gpu")]
-    if backend != Backend::Cpu && gpu_context_for(backend).await.is_ok() {
+async fn text_beside_knn(backend: Backend, rows: usize) -> bool {
+    if backend == Backend::Gpu || !wasm::knn_helpers_would_share(rows) {
         return false;
     }
-    let _ = backend;
-    wasm::has_knn_helper()
+    #[cfg(feature = "gpu")]
+    if backend == Backend::Auto && gpu_context_for(backend).await.is_ok() {
+        return false;
+    }
+    true
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-async fn text_beside_knn(_backend: Backend) -> bool {
+async fn text_beside_knn(_backend: Backend, _rows: usize) -> bool {
     false
 }
 

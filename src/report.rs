@@ -889,6 +889,11 @@ pub struct Compute {
     /// page's workers it was shared among.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_workers: Option<usize>,
+    /// Milliseconds two stages of `timings_ms` ran at the same time (in a
+    /// page, the text duplicates beside the kNN graph's helper workers),
+    /// counted in both: the run took the sum of the stages less this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent_ms: Option<f64>,
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<String, f64>,
 }

@@ -813,9 +813,20 @@ fn metric_from_name(name: &str) -> Result<crate::gpu::Metric, String> {
     }
 }
 
-/// Whether the page gave this worker a kNN helper (`setKnnHelper`).
-pub(crate) fn has_knn_helper() -> bool {
-    KNN_HELPER.with(|h| h.borrow().is_some())
+/// Graphs of fewer rows are built by the page's coordinator alone (the
+/// same rule as `KNN_SHARED_MIN_ROWS` in www/worker.js's helper).
+const KNN_SHARED_MIN_ROWS: usize = 4096;
+
+/// Whether the page's kNN helper (`setKnnHelper`) would share a CPU graph
+/// of `rows` rows among workers rather than answer `null`: there is one,
+/// the graph has enough rows and the browser says it has 2 cores or more.
+pub(crate) fn knn_helpers_would_share(rows: usize) -> bool {
+    let cores = js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"hardwareConcurrency".into()))
+        .ok()
+        .and_then(|cores| cores.as_f64())
+        .unwrap_or(1.0);
+    rows >= KNN_SHARED_MIN_ROWS && cores >= 2.0 && KNN_HELPER.with(|h| h.borrow().is_some())
 }
 
 /// The kNN graph from the page's helper (`setKnnHelper`): `None` when there

@@ -944,7 +944,8 @@ function wasmMemoryText(memory) {
 function computeSection(report) {
   const c = report.compute ?? {};
   const timings = Object.entries(c.timings_ms ?? {});
-  const total = timings.reduce((sum, [, ms]) => sum + Number(ms), 0);
+  // Stages that ran at the same time (compute.concurrent_ms) count once.
+  const total = timings.reduce((sum, [, ms]) => sum + Number(ms), 0) - (Number(c.concurrent_ms) || 0);
   return section(
     'compute',
     'Compute',

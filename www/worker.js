@@ -641,12 +641,20 @@ let warmHelpers = null;
 function warmKnnHelpers(rows, options) {
   dropWarmHelpers();
   const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
-  const n = Math.min(Number(rows) || 0, KNN_EMBEDDED_ROWS);
+  // A streamed file's graph is built on its row sample.
+  const sampleRows = Number(profilerOptions(options).sampleRows);
+  const n = Math.min(Number(rows) || 0, KNN_EMBEDDED_ROWS, sampleRows > 0 ? sampleRows : Infinity);
   const backend = profilerOptions(options).backend;
   const cpuGraph = backend === 'cpu' || (backend === 'auto' && !webgpuSeen);
   const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024));
   if (n < KNN_SHARED_MIN_ROWS || count < 2 || !cpuGraph) return;
-  warmHelpers = new PartWorkers(count, 'kNN graph');
+  try {
+    warmHelpers = new PartWorkers(count, 'kNN graph');
+  } catch {
+    // No workers here (a policy, an old browser): knnOnWorkers tries again
+    // and, failing, the graph is built in this worker.
+    warmHelpers = null;
+  }
 }
 
 /** Ends the warm kNN helpers no graph took. */

@@ -231,7 +231,7 @@ async function browserRuns(files, args) {
           const r = await page.evaluate((t) => window.benchTools[t](), tool);
           results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
         } catch (err) {
-          results.push({ where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page.evaluate: (Error: )?/, '').slice(0, 300) });
+          results.push({ where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page\.evaluate: (Error: )?/, '').slice(0, 300) });
         }
       }
       await page.close();

@@ -830,7 +830,11 @@ fn compare_summary(analysis: &CompareAnalysis) -> String {
 /// alone when the user chose a device (`MESA_VK_DEVICE_SELECT`) or set
 /// `NODEVICE_SELECT` either way. Runs first in `main`, before any thread.
 fn quiet_headless_vulkan() {
-    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| std::path::Path::new(dir).is_dir());
+    // libwayland wants an absolute path to a folder.
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| {
+        let dir = std::path::Path::new(dir);
+        dir.is_absolute() && dir.is_dir()
+    });
     if runtime_dir.is_none() && std::env::var_os("NODEVICE_SELECT").is_none() && std::env::var_os("MESA_VK_DEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }

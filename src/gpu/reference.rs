@@ -1116,6 +1116,26 @@ mod tests {
         }
     }
 
+    /// `sanitise` is `max(raw, 0)` with NaN as infinity, by bits.
+    #[test]
+    fn sanitise_clamps_like_max_and_sends_nan_last() {
+        for (raw, want) in [
+            (f32::NAN, f32::INFINITY),
+            (f32::INFINITY, f32::INFINITY),
+            (f32::NEG_INFINITY, 0.0),
+            (-1.0, 0.0),
+            (-f32::MIN_POSITIVE, 0.0),
+            (0.0, 0.0),
+            (f32::MIN_POSITIVE, f32::MIN_POSITIVE),
+            (0.25, 0.25),
+        ] {
+            assert_eq!(sanitise(raw).to_bits(), want.to_bits(), "{raw}");
+            if !raw.is_nan() {
+                assert_eq!(sanitise(raw).to_bits(), raw.max(0.0).to_bits(), "{raw}");
+            }
+        }
+    }
+
     #[test]
     fn tiny_graphs() {
         assert_eq!(knn_cpu(&[], 0, 3, 5, Metric::Cosine).k, 0);

@@ -192,7 +192,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         lengths,
         vector_dims: vector_dims.into_iter().collect(),
         datetimes: datetimes.texts(),
-        top_values: top.iter().take(TOP_VALUES).map(|(v, c)| ((*v).to_string(), *c)).collect(),
+        top_values: top.iter().map(|(v, c)| ((*v).to_string(), *c)).collect(),
     };
     facts.summarize(
         |comparison| match comparison {
@@ -652,6 +652,7 @@ mod tests {
             assert_eq!(format!("{summary:?}"), format!("{:?}", profile_column(column)), "{}", column.name);
         }
     }
+
     /// The top values picked out of many distinct ones, with ties in count
     /// across the cut, are a full sort's head: most first, then by text.
     #[test]

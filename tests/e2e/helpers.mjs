@@ -315,6 +315,8 @@ export const IGNORED_PATHS = new Set([
   'compute.note',
   // Threads (CLI) or the page's workers that built the kNN graph on the CPU.
   'compute.cpu_workers',
+  // The page's text duplicates run beside its kNN helpers; the CLI's after.
+  'compute.concurrent_ms',
   // Added by the page's worker (www/worker.js): the CLI has no wasm memory.
   'compute.wasm_memory_bytes',
   'outliers.backend',

@@ -414,7 +414,12 @@ export function defineSuite(backend) {
         const cores = await page.evaluate(() => navigator.hardwareConcurrency);
         const expected = cores >= 2 ? Math.min(cores, 8, Math.ceil(6000 / 1024)) : 1;
         assert.equal(report.compute.cpu_workers, expected, `compute.cpu_workers with ${cores} cores`);
-        if (expected >= 2) assert.equal(report.compute.wasm_memory_bytes.knn_workers?.length, expected, 'the helpers\' memory is reported');
+        if (expected >= 2) {
+          assert.equal(report.compute.wasm_memory_bytes.knn_workers?.length, expected, 'the helpers\' memory is reported');
+          // The text duplicates were looked for while the helpers worked.
+          assert.ok(report.compute.concurrent_ms > 0, `compute.concurrent_ms: ${report.compute.concurrent_ms}`);
+          assert.ok(report.compute.timings_ms.text_duplicates > 0 && report.compute.timings_ms.knn > 0, 'both stages are timed');
+        }
       } finally {
         await chooseBackend(chosenBackend);
         fs.rmSync(dir, { recursive: true, force: true });
