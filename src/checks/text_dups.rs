@@ -245,16 +245,38 @@ pub fn minhash(shingles: &[u32], permutations: &Permutations, out: &mut [u32]) {
     minhash_inline(shingles, permutations, out);
 }
 
+/// Permutations [`minhash_inline`] takes over a text's shingles at a time.
+/// In wasm 16, 4 SIMD registers of minima (with their multipliers and
+/// increments 12 of the engine's 16): they never leave registers, and the
+/// text stage took 15-20% less time in V8 than with all 128 at once, whose
+/// minima went to memory and back for every shingle. Natively all at once:
+/// blocks of 64 (4 AVX-512 registers) measured no faster there.
+#[cfg(not(target_arch = "wasm32"))]
+const PERMUTATION_BLOCK: usize = PERMUTATIONS;
+#[cfg(target_arch = "wasm32")]
+const PERMUTATION_BLOCK: usize = 16;
+
 #[inline(always)]
 fn minhash_inline(shingles: &[u32], permutations: &Permutations, out: &mut [u32]) {
+    const _: () = assert!(PERMUTATIONS.is_multiple_of(PERMUTATION_BLOCK));
     let out: &mut [u32; PERMUTATIONS] = out.try_into().expect("PERMUTATIONS values");
-    out.fill(u32::MAX);
-    let (a, b) = (&permutations.multipliers, &permutations.increments);
-    for &x in shingles {
-        // Over the permutations innermost: the compiler vectorises this.
-        for p in 0..PERMUTATIONS {
-            out[p] = out[p].min(fmix32(a[p].wrapping_mul(x).wrapping_add(b[p])));
+    // A block of permutations at a time over all the shingles (they stay in
+    // L1), so that the minima never leave registers; over the permutations
+    // innermost, which the compiler vectorises. The same minima as any order.
+    for ((out, a), b) in out
+        .chunks_exact_mut(PERMUTATION_BLOCK)
+        .zip(permutations.multipliers.chunks_exact(PERMUTATION_BLOCK))
+        .zip(permutations.increments.chunks_exact(PERMUTATION_BLOCK))
+    {
+        let a: &[u32; PERMUTATION_BLOCK] = a.try_into().expect("a block");
+        let b: &[u32; PERMUTATION_BLOCK] = b.try_into().expect("a block");
+        let mut min = [u32::MAX; PERMUTATION_BLOCK];
+        for &x in shingles {
+            for p in 0..PERMUTATION_BLOCK {
+                min[p] = min[p].min(fmix32(a[p].wrapping_mul(x).wrapping_add(b[p])));
+            }
         }
+        out.copy_from_slice(&min);
     }
 }
 
