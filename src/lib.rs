@@ -264,10 +264,10 @@ impl Profiler {
         let mut timings = BTreeMap::new();
         let mut stage_start = clock::now_ms();
         let read_ms = if self.analysed { 0.0 } else { stage_start - self.started_ms };
-        timings.insert("read".to_string(), (read_ms * 1000.0).round() / 1000.0);
+        timings.insert("read".to_string(), round_ms(read_ms));
         let mut lap = |name: &str, timings: &mut BTreeMap<String, f64>| {
             let now = clock::now_ms();
-            timings.insert(name.to_string(), ((now - stage_start) * 1000.0).round() / 1000.0);
+            timings.insert(name.to_string(), round_ms(now - stage_start));
             stage_start = now;
         };
         progress("parse", 0.0);
@@ -316,8 +316,8 @@ impl Profiler {
             Some(_) => Vec::new(),
             None => text_columns(table, &summaries, &self.options)?,
         };
-        let overlap_text = text_found.is_none()
-            && !text_columns.is_empty()
+        // (A cached result has no columns left to look at.)
+        let overlap_text = !text_columns.is_empty()
             && text_beside_knn(self.options.backend, rows.min(self.options.max_knn_rows)).await;
         if !overlap_text {
             progress("text", 0.35);
@@ -432,8 +432,7 @@ impl Profiler {
         lap("embedding", &mut timings);
 
         progress("knn", 0.5);
-        let mut compute =
-            Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, concurrent_ms: None, timings_ms: BTreeMap::new() };
+        let mut compute = Compute::cpu();
         let knn_job = async {
             match &embedded {
                 Ok(e) if e.rows.len() >= 2 => {
@@ -467,13 +466,12 @@ impl Profiler {
                 // Each stage's own wall time; the time they shared is said
                 // once, in `concurrent_ms` (the run's time is the sum of the
                 // stages less it).
-                let round = |ms: f64| (ms * 1000.0).round() / 1000.0;
                 match &graph {
                     Some((_, knn_ms)) => {
                         lap("knn", &mut timings);
-                        timings.insert("knn".to_string(), round(*knn_ms));
-                        timings.insert("text_duplicates".to_string(), round(text_ms));
-                        compute.concurrent_ms = Some(round((knn_ms + text_ms - wall).max(0.0)));
+                        timings.insert("knn".to_string(), round_ms(*knn_ms));
+                        timings.insert("text_duplicates".to_string(), round_ms(text_ms));
+                        compute.concurrent_ms = Some(round_ms((knn_ms + text_ms - wall).max(0.0)));
                     }
                     None => lap("text_duplicates", &mut timings),
                 }
@@ -727,8 +725,7 @@ pub async fn compare(
     let stacked = checks::compare::stack(rt, ct, &shared);
     let ss: Vec<profile::ColumnSummary> = stacked.columns.iter().map(profile::profile_column).collect();
     let label_index = label.as_deref().and_then(|name| stacked.column_index(name));
-    let mut compute =
-            Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, concurrent_ms: None, timings_ms: BTreeMap::new() };
+    let mut compute = Compute::cpu();
     let left_out: Vec<(usize, String)> = label_index.map(|i| (i, "label column".to_string())).into_iter().collect();
     let embedded = match options.embed {
         EmbedMode::Hashed => embed::embed(&stacked, &ss, &left_out, options.max_knn_rows),
@@ -894,6 +891,11 @@ async fn text_beside_knn(backend: Backend, rows: usize) -> bool {
 #[cfg(not(target_arch = "wasm32"))]
 async fn text_beside_knn(_backend: Backend, _rows: usize) -> bool {
     false
+}
+
+/// Milliseconds rounded to the microsecond, as `timings_ms` holds them.
+fn round_ms(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
 }
 
 /// Runs two futures on this thread together and returns both outputs:

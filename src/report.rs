@@ -898,6 +898,13 @@ pub struct Compute {
     pub timings_ms: BTreeMap<String, f64>,
 }
 
+impl Compute {
+    /// The CPU backend, nothing timed or noted yet: where a run starts.
+    pub(crate) fn cpu() -> Compute {
+        Compute { backend: "cpu".into(), adapter: None, note: None, cpu_workers: None, concurrent_ms: None, timings_ms: BTreeMap::new() }
+    }
+}
+
 /// Version of the comparison report's JSON shape (`preflight compare`, the
 /// page's "compare with…"); the two single-file reports inside it keep
 /// [`SCHEMA_VERSION`].

@@ -591,9 +591,8 @@ let knnHelperMemory = [];
  */
 async function knnOnWorkers(data, n, d, k, metric) {
   knnHelperMemory = [];
-  const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
   const pairs = Number(wasm.knnBlockPairs(n, d));
-  const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024), pairs);
+  const count = Math.min(knnHelperCount(n), pairs);
   let pool = warmHelpers;
   warmHelpers = null;
   if (n < KNN_SHARED_MIN_ROWS || count < 2) {
@@ -626,6 +625,12 @@ async function knnOnWorkers(data, n, d, k, metric) {
   }
 }
 
+/** Helpers a CPU graph of `n` rows is shared among: one a core, each with 1,024 rows at least, at most MAX_KNN_WORKERS. */
+function knnHelperCount(n) {
+  const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
+  return Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024));
+}
+
 /** kNN helpers started ahead of the graph (warmKnnHelpers), for knnOnWorkers. */
 let warmHelpers = null;
 
@@ -640,13 +645,11 @@ let warmHelpers = null;
  */
 function warmKnnHelpers(rows, options) {
   dropWarmHelpers();
-  const cores = Math.max(1, Number(self.navigator?.hardwareConcurrency) || 1);
+  const { backend, sampleRows } = profilerOptions(options);
   // A streamed file's graph is built on its row sample.
-  const sampleRows = Number(profilerOptions(options).sampleRows);
   const n = Math.min(Number(rows) || 0, KNN_EMBEDDED_ROWS, sampleRows > 0 ? sampleRows : Infinity);
-  const backend = profilerOptions(options).backend;
   const cpuGraph = backend === 'cpu' || (backend === 'auto' && !webgpuSeen);
-  const count = Math.min(cores, MAX_KNN_WORKERS, Math.ceil(n / 1024));
+  const count = knnHelperCount(n);
   if (n < KNN_SHARED_MIN_ROWS || count < 2 || !cpuGraph) return;
   try {
     warmHelpers = new PartWorkers(count, 'kNN graph');
