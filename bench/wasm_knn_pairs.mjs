@@ -5,14 +5,19 @@
 // in between as the page does; prints both times and whether the
 // neighbour indices agree.
 //
-// usage: node bench/wasm_knn_pairs.mjs [N] [D]     (default 20000 32; k = 10)
+// usage: node bench/wasm_knn_pairs.mjs [N] [D] [--pkg DIR]
+//   (default 20000 32, www/pkg; k = 10). --pkg times another build of the
+//   module, e.g. an older commit's: git worktree add /tmp/old REV, then
+//   scripts/build-web --no-opt there, and --pkg /tmp/old/www/pkg.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-const pkg = resolve('www/pkg');
+const args = process.argv.slice(2);
+const at = args.indexOf('--pkg');
+const pkg = resolve(at >= 0 ? args.splice(at, 2)[1] : 'www/pkg');
 const mod = await import(pathToFileURL(`${pkg}/preflight.js`).href);
 mod.initSync({ module: readFileSync(`${pkg}/preflight_bg.wasm`) });
-const [n, d, k] = [Number(process.argv[2] || 20000), Number(process.argv[3] || 32), 10];
+const [n, d, k] = [Number(args[0] || 20000), Number(args[1] || 32), 10];
 let state = 12345;
 const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
 const data = new Float32Array(n * d).map((_, i) => (Math.floor(i / d) % 5) + rand() * 2);

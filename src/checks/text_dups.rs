@@ -479,10 +479,7 @@ impl Lsh {
                 range
                     .map(|b| {
                         let band = first_band + b;
-                        let mut order: Vec<(u64, u32)> =
-                            (0..self.texts as u32).map(|t| (self.key(band, t), t)).collect();
-                        order.sort_unstable();
-                        order
+                        sorted_by_key((0..self.texts as u32).map(|t| (self.key(band, t), t)).collect())
                     })
                     .collect::<Vec<_>>()
             });
@@ -512,6 +509,51 @@ impl Lsh {
             start = end;
         }
     }
+}
+
+/// `(key, text)` pairs given in text order, sorted by key, then text (what
+/// `sort_unstable` gives): spread by the key's top bits into about as many
+/// buckets as pairs (in order, so each bucket keeps its texts in order),
+/// then each bucket sorted on its own, by insertion where it is small. A
+/// band's keys are hashes, so buckets hold one or two pairs. In wasm (Node,
+/// the 100,000 texts of the bench CSV's sample) the text stage's sorting
+/// took 61 ms against 130 ms with `sort_unstable`, of a 520-610 ms stage.
+fn sorted_by_key(items: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    let n = items.len();
+    if n < 2 {
+        return items;
+    }
+    let bits = (usize::BITS - n.leading_zeros()).clamp(1, 16);
+    let bucket = |key: u64| (key >> (64 - bits)) as usize;
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for &(key, _) in &items {
+        starts[bucket(key) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut next = starts.clone();
+    let mut out = vec![(0u64, 0u32); n];
+    for &item in &items {
+        let b = bucket(item.0);
+        out[next[b]] = item;
+        next[b] += 1;
+    }
+    for range in starts.windows(2) {
+        let members = &mut out[range[0]..range[1]];
+        if members.len() > 16 {
+            members.sort_unstable();
+            continue;
+        }
+        for i in 1..members.len() {
+            let mut j = i;
+            while j > 0 && members[j] < members[j - 1] {
+                members.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    }
+    out
 }
 
 /// Candidate pairs after verification.
@@ -1133,6 +1175,24 @@ mod tests {
             // SAFETY: AVX-512F checked just above.
             unsafe { signatures_into_avx512(&shingles, &offsets, 0, &p, &mut avx512) };
             assert_eq!(avx512, batched);
+        }
+    }
+
+    #[test]
+    fn radix_order_is_the_sorted_order() {
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for (n, distinct) in [(0, 1), (1, 1), (2, 1), (1000, 1000), (5000, 7), (3000, 1)] {
+            let pool: Vec<u64> = (0..distinct).map(|i| if i == 0 { 0 } else { next() >> (i % 64) }).collect();
+            let items: Vec<(u64, u32)> = (0..n as u32).map(|t| (pool[(next() % distinct as u64) as usize], t)).collect();
+            let mut want = items.clone();
+            want.sort_unstable();
+            assert_eq!(sorted_by_key(items), want, "{n} keys, {distinct} distinct");
         }
     }
 
