@@ -552,7 +552,7 @@ impl Quantised {
             let base = (r / PANEL) * pairs * PANEL * 2 + (r % PANEL) * 2;
             let mut l1 = 0.0f64;
             for (j, &x) in row.iter().enumerate() {
-                let value = (f64::from(x) * scale).round().clamp(-limit, limit);
+                let value = (f64::from(x) * scale).round_ties_even().clamp(-limit, limit);
                 l1 += value.abs();
                 panels[base + (j / 2) * PANEL * 2 + j % 2] = value as i16;
             }
