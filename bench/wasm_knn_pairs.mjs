@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 const args = process.argv.slice(2);
 const at = args.indexOf('--pkg');
+if (at >= 0 && !args[at + 1]) { console.error('--pkg needs a folder'); process.exit(2); }
 const pkg = resolve(at >= 0 ? args.splice(at, 2)[1] : 'www/pkg');
 const mod = await import(pathToFileURL(`${pkg}/preflight.js`).href);
 mod.initSync({ module: readFileSync(`${pkg}/preflight_bg.wasm`) });

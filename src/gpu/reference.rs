@@ -539,12 +539,21 @@ impl Quantised {
         }
         let pairs = d.div_ceil(2);
         let limit = (f64::from(i32::MAX) / (2 * pairs) as f64).sqrt().floor().min(f64::from(i16::MAX));
+        if limit < 1.0 {
+            return None;
+        }
         let scale = limit / f64::from(largest);
         let per_dot = match metric {
             Metric::Cosine => 1.0,
             Metric::SquaredEuclidean => 2.0,
         } / (scale * scale);
-        let tolerance = ((d + 16) as f64 * biggest_norm + 1.0) * (-20f64).exp2();
+        // Cosine's `1 - dot` rounds at the scale of 1; squared euclidean's
+        // errors scale with the norms, down to f32's subnormals.
+        let floor = match metric {
+            Metric::Cosine => 1.0,
+            Metric::SquaredEuclidean => (d + 16) as f64 * (-120f64).exp2(),
+        };
+        let tolerance = ((d + 16) as f64 * biggest_norm + floor) * (-20f64).exp2();
         let mut panels = vec![0i16; n.div_ceil(PANEL) * PANEL * pairs * 2];
         let mut query_base = Vec::with_capacity(n);
         let mut candidate_base = vec![f32::NAN; n.div_ceil(PANEL) * PANEL];
@@ -1785,9 +1794,11 @@ mod tests {
                             widest = widest.max(exact - lower);
                         }
                     }
-                    if metric == Metric::Cosine {
-                        assert!(widest < 0.01, "{kind} d {d}: bounds up to {widest} under the distance");
-                    }
+                    // Tight against the scale of the distances: the
+                    // largest squared norm (about 1 for cosine).
+                    let biggest = search.norms.iter().fold(1e-30f32, |m, &x| m.max(x));
+                    let scale = if metric == Metric::Cosine { 1.0 } else { biggest };
+                    assert!(widest < 0.01 * scale, "{kind} d {d} {metric:?}: bounds up to {widest} under the distance (scale {scale})");
                 }
             }
         }
