@@ -17,6 +17,7 @@
 
 pub mod checks;
 mod clock;
+mod memo;
 pub mod embed;
 pub mod error;
 pub mod gpu;
@@ -418,7 +419,9 @@ impl Profiler {
 
         progress("embedding", 0.4);
         let embedded = match self.options.embed {
-            EmbedMode::Hashed => embed::embed(table, &summaries, &label_derived, self.options.max_knn_rows),
+            EmbedMode::Hashed => {
+                embed::embed(table, &summaries, &label_derived, self.options.max_knn_rows, streamed.is_none())
+            }
             EmbedMode::Semantic => Ok(embed::embed_semantic(
                 table,
                 &summaries,
@@ -728,7 +731,7 @@ pub async fn compare(
     let mut compute = Compute::cpu();
     let left_out: Vec<(usize, String)> = label_index.map(|i| (i, "label column".to_string())).into_iter().collect();
     let embedded = match options.embed {
-        EmbedMode::Hashed => embed::embed(&stacked, &ss, &left_out, options.max_knn_rows),
+        EmbedMode::Hashed => embed::embed(&stacked, &ss, &left_out, options.max_knn_rows, true),
         EmbedMode::Semantic => Ok(embed::embed_semantic(
             &stacked,
             &ss,

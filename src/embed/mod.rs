@@ -17,10 +17,10 @@
 //! that reason. Rows whose text is missing are not embedded.
 
 use crate::gpu::Metric;
-use crate::ingest::{Cell, Table};
+use crate::ingest::{Cell, Column, Table};
 use crate::profile::value::{parse_bool, parse_datetime, parse_number, parse_vector};
 use crate::profile::{quantile_sorted, ColumnSummary};
-use crate::report::{ColumnType, Embedding, EmbeddingFeature, ExcludedColumn};
+use crate::report::{ColumnType, Embedding, EmbeddingFeature, ExcludedColumn, NumericStats};
 use crate::semantic::{self, SemanticModel, TextEmbeddings};
 use crate::{Backend, Error, ErrorKind, Options};
 use std::collections::HashMap;
@@ -105,6 +105,24 @@ fn numeric_value(cell: Cell<'_>, date: bool) -> Option<f64> {
     }
 }
 
+/// The numbers (or date day numbers) of a column's cells, in no order:
+/// each distinct text is parsed once.
+fn numeric_values(column: &Column, date: bool) -> Vec<f64> {
+    let mut texts: HashMap<&str, usize, crate::sketch::FastBuild> = HashMap::default();
+    for cell in column.cells() {
+        if let Cell::Text(text) = cell {
+            *texts.entry(text).or_default() += 1;
+        }
+    }
+    let mut values = Vec::with_capacity(column.len());
+    for (text, count) in texts {
+        if let Some(v) = numeric_value(Cell::Text(text), date) {
+            values.extend(std::iter::repeat_n(v, count));
+        }
+    }
+    values
+}
+
 /// A uniform sample of `k` of `n` row ids (all when `k >= n`), ascending,
 /// from a fixed seed.
 pub fn sample_rows(n: usize, k: usize, seed: u64) -> Vec<u32> {
@@ -128,19 +146,47 @@ pub fn sample_rows(n: usize, k: usize, seed: u64) -> Vec<u32> {
     ids
 }
 
+/// A numeric column's centre and scale: its median, and its IQR, or its
+/// range where the IQR is 0 (0 for a constant column). `range` is the
+/// smallest and largest value (`None` without values).
+fn robust_scale(median: f64, q1: f64, q3: f64, range: (Option<f64>, Option<f64>)) -> (f64, f64) {
+    let iqr = q3 - q1;
+    let scale = if iqr > 0.0 {
+        iqr
+    } else {
+        let range = range.1.unwrap_or(0.0) - range.0.unwrap_or(0.0);
+        if range > 0.0 { range } else { 0.0 }
+    };
+    (median, scale)
+}
+
+/// [`robust_scale`] from a column's exact profile: `numeric_stats` sorted
+/// the same numbers (those `parse_number` reads, in an integer or float
+/// column) and took the quantiles with the same interpolation, so parsing
+/// and sorting the column again would give the same bits.
+fn robust_scale_of_profile(n: &NumericStats) -> Option<(f64, f64)> {
+    let q = |key: &str| n.quantiles.get(key).copied();
+    Some(robust_scale(q("0.5")?, q("0.25")?, q("0.75")?, (Some(n.min), Some(n.max))))
+}
+
 fn hash_into(bytes: &[u8], dims: usize) -> usize {
     (xxhash_rust::xxh3::xxh3_64(bytes) % dims as u64) as usize
 }
 
 /// Embeds up to `max_rows` rows (a uniform sample beyond). The columns in
 /// `left_out` (the label and label-derived columns, each with the reason
-/// the report gives) are not features. Returns `None` with the reason when
-/// no column can be embedded.
+/// the report gives) are not features. `profiled_here` says that
+/// `summaries` were profiled from every value of `table` (not the whole
+/// file's sketches, with `table` a streamed run's sample): a numeric
+/// column's median and IQR are then its profile's, which are those of the
+/// same sorted values. Returns `None` with the reason when no column can
+/// be embedded.
 pub fn embed(
     table: &Table,
     summaries: &[ColumnSummary],
     left_out: &[(usize, String)],
     max_rows: usize,
+    profiled_here: bool,
 ) -> Result<Embedded, String> {
     let rows = sample_rows(table.rows(), max_rows, SAMPLE_SEED);
     let sampled = rows.len() < table.rows();
@@ -196,15 +242,16 @@ pub fn embed(
         match p.column_type {
             ColumnType::Integer | ColumnType::Float | ColumnType::Datetime => {
                 let date = p.column_type == ColumnType::Datetime;
-                let mut values: Vec<f64> = column.cells().filter_map(|c| numeric_value(c, date)).collect();
-                values.sort_unstable_by(f64::total_cmp);
-                let median = quantile_sorted(&values, 0.5);
-                let iqr = quantile_sorted(&values, 0.75) - quantile_sorted(&values, 0.25);
-                let scale = if iqr > 0.0 {
-                    iqr
-                } else {
-                    let range = values.last().copied().unwrap_or(0.0) - values.first().copied().unwrap_or(0.0);
-                    if range > 0.0 { range } else { 0.0 }
+                let profiled = p.numeric.as_ref().filter(|_| profiled_here && !date);
+                let (median, scale) = match profiled.and_then(robust_scale_of_profile) {
+                    Some(known) => known,
+                    None => {
+                        let mut values = numeric_values(column, date);
+                        values.sort_unstable_by(f64::total_cmp);
+                        let quantile = |q| quantile_sorted(&values, q);
+                        let range = (values.first().copied(), values.last().copied());
+                        robust_scale(quantile(0.5), quantile(0.25), quantile(0.75), range)
+                    }
                 };
                 if scale == 0.0 {
                     exclude(&p.name, "constant");
@@ -223,9 +270,10 @@ pub fn embed(
             }
             ColumnType::Categorical if p.distinct <= 1 => exclude(&p.name, "constant"),
             ColumnType::Categorical if p.distinct <= ONE_HOT_MAX => {
-                let mut distinct: Vec<&str> = column.cells().filter(|c| !c.is_missing()).map(|c| c.text()).collect();
+                let distinct: std::collections::HashSet<&str, crate::sketch::FastBuild> =
+                    column.cells().filter(|c| !c.is_missing()).map(|c| c.text()).collect();
+                let mut distinct: Vec<&str> = distinct.into_iter().collect();
                 distinct.sort_unstable();
-                distinct.dedup();
                 let values: HashMap<String, usize> =
                     distinct.iter().enumerate().map(|(k, v)| ((*v).to_string(), k)).collect();
                 features.push(EmbeddingFeature {
@@ -518,7 +566,7 @@ mod tests {
             csv.push_str(&format!("r{i},{x},{},{}\n", ["red", "blue"][i % 2], i % 3));
         }
         let (t, s) = table(&csv);
-        let e = embed(&t, &s, &[(3, "label column".into())], 1000).unwrap();
+        let e = embed(&t, &s, &[(3, "label column".into())], 1000, true).unwrap();
         // x (1) + its missing indicator (1) + color one-hot (2).
         assert_eq!(e.dimension, 4);
         assert_eq!(e.metric, Metric::Cosine);
@@ -530,13 +578,59 @@ mod tests {
         assert!((e.data[0] - (0.0 - 30.0) / 28.0).abs() < 1e-6);
     }
 
+    /// Taking the median and IQR from an exact profile changes no bit of
+    /// the vectors: integers, floats written several ways (spaces, signs,
+    /// exponents, -0), gaps, stray text, a column whose IQR is 0, dates.
+    #[test]
+    fn profiled_scales_give_the_recomputed_vectors() {
+        let mut csv = String::from("a,b,c,d,e\n");
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..400u64 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let r = state % 1000;
+            let b = match r % 7 {
+                0 => format!(" {}.5 ", r),
+                1 => "-0".to_string(),
+                2 => format!("{}e-3", r),
+                3 => String::new(),
+                4 if i == 17 => "n/a".to_string(),
+                _ => format!("+{}", r as f64 / 7.0),
+            };
+            let c = if i % 50 == 0 { r.to_string() } else { "5".to_string() };
+            let e = format!("2024-{:02}-{:02}", 1 + r % 12, 1 + r % 28);
+            csv.push_str(&format!("{},{b},{c},{},{e}\n", r as i64 - 500, ["x", "y", "z"][(r % 3) as usize]));
+        }
+        let (t, s) = table(&csv);
+        assert!(s[..3].iter().all(|c| c.profile.numeric.is_some()), "three numeric columns");
+        let profiled = embed(&t, &s, &[], 1000, true).unwrap();
+        let recomputed = embed(&t, &s, &[], 1000, false).unwrap();
+        assert_eq!(profiled.dimension, recomputed.dimension);
+        let bits = |e: &Embedded| e.data.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&profiled), bits(&recomputed));
+        assert!(profiled.data.iter().any(|&x| x != 0.0 && x.fract() != 0.0));
+        // The date column's scaling, computed cell by cell.
+        let at: usize = profiled.section.features.iter().take_while(|f| f.column != "e").map(|f| f.dimensions as usize).sum();
+        let mut days: Vec<f64> = t.columns[4].cells().filter_map(|c| numeric_value(c, true)).collect();
+        days.sort_unstable_by(f64::total_cmp);
+        let median = quantile_sorted(&days, 0.5);
+        let iqr = quantile_sorted(&days, 0.75) - quantile_sorted(&days, 0.25);
+        assert!(iqr > 0.0);
+        for (pos, &row) in profiled.rows.iter().enumerate() {
+            let day = numeric_value(t.columns[4].get(row as usize), true).unwrap();
+            let expected = ((day - median) / iqr).clamp(-SCALED_LIMIT, SCALED_LIMIT) as f32;
+            assert_eq!(profiled.data[pos * profiled.dimension + at].to_bits(), expected.to_bits(), "row {row}");
+        }
+    }
+
     #[test]
     fn vector_column_is_used_as_is() {
         let mut ing = Ingestor::new("t.jsonl");
         ing.push(b"{\"v\": [1, 0], \"t\": \"a\"}\n{\"v\": [0, 1], \"t\": \"b\"}\n").unwrap();
         ing.finish().unwrap();
         let s: Vec<_> = ing.table.columns.iter().map(profile_column).collect();
-        let e = embed(&ing.table, &s, &[], 10).unwrap();
+        let e = embed(&ing.table, &s, &[], 10, true).unwrap();
         assert_eq!(e.dimension, 2);
         assert_eq!(e.data, vec![1.0, 0.0, 0.0, 1.0]);
         assert_eq!(e.metric, Metric::Cosine);

@@ -139,7 +139,6 @@ pub fn profile_columns(columns: &[Column]) -> Vec<ColumnSummary> {
 pub fn profile_column(column: &Column) -> ColumnSummary {
     let rows = column.len() as u64;
     let mut kind_counts = [0u64; ValueKind::ALL.len()];
-    let mut counts: HashMap<&str, u64, crate::sketch::FastBuild> = HashMap::default();
     let mut numbers: Vec<f64> = Vec::new();
     let mut missing = 0u64;
     let mut lengths = Lengths::default();
@@ -147,37 +146,51 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     // Earliest and latest date: (sort key, text as written) each.
     let mut datetimes: Dates<&str> = Dates::default();
 
-    for cell in column.cells() {
-        let text = match cell {
-            Cell::Missing => {
-                missing += 1;
-                continue;
-            }
-            Cell::Vector(text) => {
-                kind_counts[ValueKind::Vector.index()] += 1;
-                let dim = parse_vector(text).map(|v| v.len()).unwrap_or(0);
-                *vector_dims.entry(dim as u64).or_default() += 1;
-                *counts.entry(text).or_default() += 1;
-                continue;
-            }
-            Cell::Text(text) => text,
-        };
+    // Each text's count and first row: what a value adds is a function of
+    // its text, so each distinct text is classified once, below.
+    let mut texts: HashMap<&str, (u64, u32), crate::sketch::FastBuild> = HashMap::default();
+    let mut vectors: Vec<&str> = Vec::new();
+    for (row, cell) in column.cells().enumerate() {
+        match cell {
+            Cell::Missing => missing += 1,
+            Cell::Vector(text) => vectors.push(text),
+            Cell::Text(text) => texts.entry(text).or_insert((0, row as u32)).0 += 1,
+        }
+    }
+    // Dates keep the first seen on ties: they are added in row order.
+    let mut dates: Vec<(u32, DateKey, &str)> = Vec::new();
+    for (&text, &(count, first)) in &texts {
         let (kind, parsed) = classify_parsed(text);
-        kind_counts[kind.index()] += 1;
-        *counts.entry(text).or_default() += 1;
-        lengths.add(text);
+        kind_counts[kind.index()] += count;
+        let bytes = value::ByteCounts::of(text.as_bytes());
+        let (chars, letters) = Lengths::chars_and_letters(text, &bytes);
+        lengths.add_known_times(chars, letters, bytes.spaces > 0, count);
         match parsed {
-            Parsed::Number(v) => numbers.push(v),
-            Parsed::Date(key) => datetimes.add(key, text),
+            // `numeric_stats` sorts them: the order they come in is lost.
+            Parsed::Number(v) => numbers.extend(std::iter::repeat_n(v, count as usize)),
+            Parsed::Date(key) => dates.push((first, key, text)),
             Parsed::Nothing => {}
         }
     }
+    dates.sort_unstable_by_key(|d| d.0);
+    for (_, key, text) in dates {
+        datetimes.add(key, text);
+    }
+    // Vectors count among the values; a text written as a vector and as a
+    // string is one value.
+    for text in vectors {
+        kind_counts[ValueKind::Vector.index()] += 1;
+        let dim = parse_vector(text).map(|v| v.len()).unwrap_or(0);
+        *vector_dims.entry(dim as u64).or_default() += 1;
+        texts.entry(text).or_insert((0, 0)).0 += 1;
+    }
+    let counts = texts;
 
     let kinds = ValueKind::count_map(&kind_counts);
     // Only the first TOP_VALUES in this order are kept: they are picked out
     // before they are sorted (the values are distinct, so the order is total
     // and the pick is the same as a full sort's head).
-    let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, v.0)).collect();
     let most_first = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
     if top.len() > TOP_VALUES {
         top.select_nth_unstable_by(TOP_VALUES - 1, most_first);
@@ -273,6 +286,18 @@ impl Lengths {
         self.max = self.max.max(chars);
         self.sum += chars;
         self.with_space += u64::from(spaced);
+    }
+
+    /// [`Lengths::add_known`] of `times` texts alike.
+    #[inline]
+    pub fn add_known_times(&mut self, chars: u64, letters: u64, spaced: bool, times: u64) {
+        if times > 0 {
+            self.letters += letters * times;
+            self.min = self.min.min(chars);
+            self.max = self.max.max(chars);
+            self.sum += chars * times;
+            self.with_space += u64::from(spaced) * times;
+        }
     }
 
     /// Adds the counts of another part of the column.
@@ -717,6 +742,27 @@ mod tests {
         assert!(p[0].alerts.iter().any(|a| a.kind == "unique"));
         assert_eq!(p[5].distinct, 3);
         assert_eq!(p[4].datetime.as_ref().unwrap().min, "2024-01-01");
+    }
+
+    /// Equal dates written differently: the earliest and the latest as
+    /// written are the first seen, whatever order the distinct texts are
+    /// classified in.
+    #[test]
+    fn dates_written_two_ways_keep_the_first_seen() {
+        for (first, second) in [("2024-01-01", "2024-01-01T00:00:00"), ("2024-01-01T00:00:00", "2024-01-01")] {
+            let mut csv = String::from("day\n");
+            for i in 0..60 {
+                let day = if i < 30 { format!("2024-02-{:02}", i % 28 + 1) } else { "2024-03-31".to_string() };
+                csv.push_str(&format!("{day}\n"));
+                if i == 3 {
+                    csv.push_str(&format!("{first}\n{second}\n2024-03-31 00:00:00\n"));
+                }
+            }
+            let p = profiles(&csv);
+            let range = p[0].datetime.as_ref().expect("a date column");
+            assert_eq!((range.min.as_str(), range.max.as_str()), (first, "2024-03-31 00:00:00"));
+            assert_eq!(p[0].lengths.as_ref().map(|l| l.min), Some(10));
+        }
     }
 
     #[test]

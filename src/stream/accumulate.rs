@@ -19,6 +19,7 @@
 use crate::checks::duplicates::cell_key;
 use crate::checks::pii::{CleanText, PiiStream};
 use crate::ingest::{Cell, CellKind, Sink};
+use crate::memo::Memo;
 use crate::profile::value::{classify_parsed, ByteCounts, Parsed, ValueKind};
 use crate::profile::{Comparison, Dates, Lengths};
 use crate::sketch::{Distinct, Kll, TopValues};
@@ -131,7 +132,7 @@ pub(crate) struct ColumnAcc {
     #[serde(skip)]
     set_row: u64,
     #[serde(skip)]
-    memo: Memo,
+    memo: Memo<Counted>,
 }
 
 impl ColumnAcc {
@@ -365,68 +366,6 @@ struct Counted {
     row_hash: u128,
     /// Nothing personal was found in it (only such texts are remembered).
     pii: CleanText,
-}
-
-/// Slots of a column's [`Memo`].
-const MEMO_SLOTS: usize = 256;
-/// Lookups in a round: a round with fewer than a quarter hits rests the memo
-/// for [`MEMO_REST`] values (a column of mostly distinct values pays no more
-/// than a counter).
-const MEMO_ROUND: u32 = 1024;
-const MEMO_REST: u32 = 16 * 1024;
-/// The longest text remembered.
-const MEMO_MAX_LEN: usize = 64;
-
-/// The texts a column repeats most recently, direct-mapped by their xxh3-64
-/// hash, with what counting each adds ([`Counted`]). A hit is checked
-/// against the text itself, so it never confuses two texts.
-#[derive(Debug, Clone, Default)]
-struct Memo {
-    slots: Vec<(u64, String, Counted)>,
-    lookups: u32,
-    hits: u32,
-    resting: u32,
-}
-
-impl Memo {
-    /// What counting `text` (hash `hash`) added when it was remembered.
-    #[inline]
-    fn find(&mut self, hash: u64, text: &str) -> Option<Counted> {
-        if self.resting > 0 {
-            self.resting -= 1;
-            return None;
-        }
-        self.lookups += 1;
-        if self.lookups == MEMO_ROUND {
-            if self.hits < MEMO_ROUND / 4 {
-                self.resting = MEMO_REST;
-            }
-            self.lookups = 0;
-            self.hits = 0;
-        }
-        let (h, t, counted) = self.slots.get((hash as usize) % MEMO_SLOTS)?;
-        if *h == hash && t == text {
-            self.hits += 1;
-            return Some(*counted);
-        }
-        None
-    }
-
-    /// Remembers `text` (unless resting, or long), replacing the text in its slot.
-    #[inline]
-    fn remember(&mut self, hash: u64, text: &str, counted: Counted) {
-        if self.resting > 0 || text.len() > MEMO_MAX_LEN {
-            return;
-        }
-        if self.slots.is_empty() {
-            self.slots = vec![(0, String::new(), Counted::default()); MEMO_SLOTS];
-        }
-        let slot = &mut self.slots[(hash as usize) % MEMO_SLOTS];
-        slot.0 = hash;
-        slot.1.clear();
-        slot.1.push_str(text);
-        slot.2 = counted;
-    }
 }
 
 /// Elements of a JSON numeric array's text, as
