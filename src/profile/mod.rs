@@ -159,6 +159,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     }
     // Dates keep the first seen on ties: they are added in row order.
     let mut dates: Vec<(u32, DateKey, &str)> = Vec::new();
+    let mut distinct_numbers: Vec<(f64, u64)> = Vec::new();
     for (&text, &(count, first)) in &texts {
         let (kind, parsed) = classify_parsed(text);
         kind_counts[kind.index()] += count;
@@ -166,11 +167,17 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         let (chars, letters) = Lengths::chars_and_letters(text, &bytes);
         lengths.add_known_times(chars, letters, bytes.spaces > 0, count);
         match parsed {
-            // `numeric_stats` sorts them: the order they come in is lost.
-            Parsed::Number(v) => numbers.extend(std::iter::repeat_n(v, count as usize)),
+            Parsed::Number(v) => distinct_numbers.push((v, count)),
             Parsed::Date(key) => dates.push((first, key, text)),
             Parsed::Nothing => {}
         }
+    }
+    // The numbers in sorted order (what `numeric_stats` wants, and then
+    // sorts in one pass): the distinct ones sorted, then repeated.
+    distinct_numbers.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    numbers.reserve_exact(distinct_numbers.iter().map(|&(_, count)| count as usize).sum());
+    for (v, count) in distinct_numbers {
+        numbers.extend(std::iter::repeat_n(v, count as usize));
     }
     dates.sort_unstable_by_key(|d| d.0);
     for (_, key, text) in dates {
