@@ -4,10 +4,8 @@ use crate::stream::accumulate::LineIndex;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// A record of empty fields.
-fn empty_record() -> [String; 15] {
-    Default::default()
-}
+/// Bytes of CSV lines gathered before they are written out.
+const CSV_FLUSH: usize = 64 * 1024;
 
 /// Header of the per-row CSV. Columns are only ever added at the end.
 pub const HEADER: [&str; 15] = [
@@ -139,17 +137,31 @@ impl RowFindings {
     /// Writes the CSV lines of rows `rows` (clamped to the rows there are),
     /// after the header when `header`: the CSV in pieces, so that a big
     /// file's findings need not be one string.
-    pub fn write_csv_rows<W: std::io::Write>(&self, out: W, rows: Range<u64>, header: bool) -> csv::Result<()> {
-        let mut w = csv::Writer::from_writer(out);
+    ///
+    /// The lines are written by hand, the csv crate's way: no field can
+    /// need quoting (numbers, `true`/`false`, `1`/`0`, PII kind names
+    /// joined by `;`), fields are separated by `,` and lines end in `\n`
+    /// (tested against `csv::Writer`). A line costs no allocation.
+    pub fn write_csv_rows<W: std::io::Write>(&self, mut out: W, rows: Range<u64>, header: bool) -> csv::Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(CSV_FLUSH + 512);
         if header {
-            w.write_record(HEADER)?;
+            buf.extend_from_slice(HEADER.join(",").as_bytes());
+            buf.push(b'\n');
         }
         let end = rows.end.min(self.row_count());
         let start = rows.start.min(end);
+        let mut flush = |buf: &mut Vec<u8>, last: bool| -> std::io::Result<()> {
+            if buf.len() >= CSV_FLUSH || last {
+                out.write_all(buf)?;
+                buf.clear();
+            }
+            Ok(())
+        };
         match &self.streamed {
             None => {
                 for row in start as usize..end as usize {
-                    w.write_record(self.record(row, row as u64, self.lines[row], self.exact_group[row], self.pii_kinds[row]))?;
+                    self.write_line(&mut buf, Some(row), row as u64, self.lines[row], self.exact_group[row], self.pii_kinds[row]);
+                    flush(&mut buf, false)?;
                 }
             }
             Some(s) => {
@@ -164,47 +176,72 @@ impl RowFindings {
                         _ => None,
                     };
                     let pii = s.pii_kinds[row as usize];
-                    if s.sampled.get(sampled) == Some(&row) {
-                        w.write_record(self.record(sampled, row, line, group, pii))?;
+                    let at = (s.sampled.get(sampled) == Some(&row)).then(|| {
                         sampled += 1;
-                    } else {
-                        let mut record = empty_record();
-                        record[0] = row.to_string();
-                        record[1] = line.to_string();
-                        record[4] = group.map(|g| g.to_string()).unwrap_or_default();
-                        record[14] = crate::checks::pii::kinds_of(pii);
-                        w.write_record(&record)?;
-                    }
+                        sampled - 1
+                    });
+                    self.write_line(&mut buf, at, row, line, group, pii);
+                    flush(&mut buf, false)?;
                 }
             }
         }
-        w.flush()?;
+        flush(&mut buf, true)?;
+        out.flush()?;
         Ok(())
     }
 
-    /// The CSV record of the row at position `at` of the vectors, file row
-    /// `row`, with the whole-file fields given.
-    fn record(&self, at: usize, row: u64, line: u64, exact_group: Option<u32>, pii: u8) -> [String; 15] {
-        let opt_f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-        let opt_b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_default();
-        let opt_u = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-        [
-            row.to_string(),
-            line.to_string(),
-            opt_f(self.outlier_score[at]),
-            opt_b(self.is_outlier[at]),
-            opt_u(exact_group),
-            opt_u(self.near_group[at]),
-            opt_f(self.label_issue_score[at]),
-            opt_b(self.is_label_issue[at]),
-            opt_u(self.exact_group_ignoring_ids[at]),
-            opt_u(self.conflict_group[at]),
-            opt_u(self.text_dup_group[at]),
-            self.annotator_disagreement[at].map(|d| if d { "1" } else { "0" }.to_string()).unwrap_or_default(),
-            opt_f(self.label_quality[at]),
-            opt_f(self.given_label_loss[at]),
-            crate::checks::pii::kinds_of(pii),
-        ]
+    /// Appends the CSV line of file row `row` to `out`: its findings at
+    /// position `at` of the vectors (`None`: a streamed run's row outside
+    /// the sample, whose checks on the sample are empty), with the
+    /// whole-file fields given.
+    fn write_line(&self, out: &mut Vec<u8>, at: Option<usize>, row: u64, line: u64, exact_group: Option<u32>, pii: u8) {
+        use std::io::Write as _;
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{row},{line},");
+        let float = |out: &mut Vec<u8>, v: Option<f64>| {
+            if let Some(v) = v {
+                let _ = write!(out, "{v:.6}");
+            }
+            out.push(b',');
+        };
+        let flag = |out: &mut Vec<u8>, v: Option<bool>| {
+            if let Some(v) = v {
+                out.extend_from_slice(if v { b"true" } else { b"false" });
+            }
+            out.push(b',');
+        };
+        let group = |out: &mut Vec<u8>, v: Option<u32>| {
+            if let Some(v) = v {
+                let _ = write!(out, "{v}");
+            }
+            out.push(b',');
+        };
+        match at {
+            Some(at) => {
+                float(out, self.outlier_score[at]);
+                flag(out, self.is_outlier[at]);
+                group(out, exact_group);
+                group(out, self.near_group[at]);
+                float(out, self.label_issue_score[at]);
+                flag(out, self.is_label_issue[at]);
+                group(out, self.exact_group_ignoring_ids[at]);
+                group(out, self.conflict_group[at]);
+                group(out, self.text_dup_group[at]);
+                if let Some(d) = self.annotator_disagreement[at] {
+                    out.push(if d { b'1' } else { b'0' });
+                }
+                out.push(b',');
+                float(out, self.label_quality[at]);
+                float(out, self.given_label_loss[at]);
+            }
+            None => {
+                out.extend_from_slice(b",,");
+                group(out, exact_group);
+                out.extend_from_slice(b",,,,,,,,,");
+            }
+        }
+        crate::checks::pii::write_kinds(pii, out);
+        out.push(b'\n');
     }
 
     /// The CSV as a string.
@@ -214,5 +251,136 @@ impl RowFindings {
             .map_err(|e| crate::Error::new(crate::ErrorKind::Internal, format!("writing the rows CSV: {e}")))?;
         // Every field is a number, a boolean, PII kind names or empty: ASCII.
         Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CSV as the csv crate writes it, field by field: the reference
+    /// for [`RowFindings::write_csv_rows`].
+    fn csv_crate_rows(f: &RowFindings, rows: Range<u64>, header: bool) -> Vec<u8> {
+        let opt_f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+        let opt_b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_default();
+        let opt_u = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if header {
+            w.write_record(HEADER).unwrap();
+        }
+        let end = rows.end.min(f.row_count());
+        for row in rows.start.min(end)..end {
+            let (at, line, group, pii) = match &f.streamed {
+                None => (Some(row as usize), f.lines[row as usize], f.exact_group[row as usize], f.pii_kinds[row as usize]),
+                Some(s) => (
+                    s.sampled.iter().position(|&r| r == row),
+                    s.lines.line(row),
+                    s.exact_groups.iter().find(|&&(r, _)| u64::from(r) == row).map(|&(_, g)| g),
+                    s.pii_kinds[row as usize],
+                ),
+            };
+            let mut record: [String; 15] = Default::default();
+            record[0] = row.to_string();
+            record[1] = line.to_string();
+            record[4] = opt_u(group);
+            record[14] = crate::checks::pii::kinds_of(pii);
+            if let Some(at) = at {
+                record[2] = opt_f(f.outlier_score[at]);
+                record[3] = opt_b(f.is_outlier[at]);
+                record[5] = opt_u(f.near_group[at]);
+                record[6] = opt_f(f.label_issue_score[at]);
+                record[7] = opt_b(f.is_label_issue[at]);
+                record[8] = opt_u(f.exact_group_ignoring_ids[at]);
+                record[9] = opt_u(f.conflict_group[at]);
+                record[10] = opt_u(f.text_dup_group[at]);
+                record[11] = f.annotator_disagreement[at].map(|d| if d { "1" } else { "0" }.to_string()).unwrap_or_default();
+                record[12] = opt_f(f.label_quality[at]);
+                record[13] = opt_f(f.given_label_loss[at]);
+            }
+            w.write_record(&record).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    /// Findings for `n` rows with every field sometimes missing, sometimes
+    /// set (scores of several magnitudes and signs, every PII kind).
+    fn random_findings(n: usize, seed: u64) -> RowFindings {
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let lines: Vec<u64> = (0..n as u64).map(|i| 2 + i * 2).collect();
+        let mut f = RowFindings::new(lines);
+        for i in 0..n {
+            let mut r = next();
+            let mut some = || {
+                r = r.rotate_left(3);
+                r % 3 != 0
+            };
+            let score = (next() % 2_000_001) as f64 / 1e6 - 1.0;
+            let big = (next() % 1000) as f64 * 1e9 + 0.5;
+            f.outlier_score[i] = some().then_some(score);
+            f.is_outlier[i] = some().then_some(score > 0.0);
+            f.exact_group[i] = some().then_some(next() as u32);
+            f.near_group[i] = some().then_some((next() % 1000) as u32);
+            f.label_issue_score[i] = some().then_some(big);
+            f.is_label_issue[i] = some().then_some(score < 0.0);
+            f.exact_group_ignoring_ids[i] = some().then_some(i as u32);
+            f.conflict_group[i] = some().then_some(0);
+            f.text_dup_group[i] = some().then_some(u32::MAX);
+            f.annotator_disagreement[i] = some().then_some(score > 0.5);
+            f.label_quality[i] = some().then_some(score.abs() * 1e-9);
+            f.given_label_loss[i] = some().then_some(-score * 700.0);
+            f.pii_kinds[i] = if some() { (next() & 0xff) as u8 } else { 0 };
+        }
+        f
+    }
+
+    #[test]
+    fn hand_written_lines_are_the_csv_crates() {
+        for n in [0, 1, 7, 5_000] {
+            let f = random_findings(n, 11 + n as u64);
+            for (range, header) in [(0..n as u64, true), (3..n as u64 + 5, false), (0..2, true)] {
+                let mut ours = Vec::new();
+                f.write_csv_rows(&mut ours, range.clone(), header).unwrap();
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    String::from_utf8(csv_crate_rows(&f, range.clone(), header)).unwrap(),
+                    "{n} rows, {range:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_lines_are_the_csv_crates() {
+        let rows = 3_000u64;
+        let sampled: Vec<u64> = (0..rows).filter(|r| r % 7 == 3 || *r == 0 || *r == rows - 1).collect();
+        let mut f = random_findings(sampled.len(), 5);
+        let mut lines = LineIndex::default();
+        for r in 0..rows {
+            lines.push(2 + r + r / 100);
+        }
+        let exact_groups: Vec<(u32, u32)> = (0..rows as u32).filter(|r| r % 11 == 0).map(|r| (r, r / 2)).collect();
+        let pii_kinds: Vec<u8> = (0..rows).map(|r| (r * 37 % 256) as u8).collect();
+        f.streamed = Some(StreamedRows {
+            rows,
+            sampled: Arc::new(sampled),
+            lines: Arc::new(lines),
+            exact_groups: Arc::new(exact_groups),
+            pii_kinds: Arc::new(pii_kinds),
+        });
+        for (range, header) in [(0..rows, true), (1_000..2_000, false), (2_990..4_000, false)] {
+            let mut ours = Vec::new();
+            f.write_csv_rows(&mut ours, range.clone(), header).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(csv_crate_rows(&f, range.clone(), header)).unwrap(),
+                "{range:?}"
+            );
+        }
     }
 }

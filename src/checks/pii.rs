@@ -128,6 +128,18 @@ pub fn kinds_of(bits: u8) -> String {
     names.join(";")
 }
 
+/// Appends [`kinds_of`]`(bits)` to `out`, without allocating.
+pub fn write_kinds(bits: u8, out: &mut Vec<u8>) {
+    let mut first = true;
+    for kind in Kind::ALL.into_iter().filter(|k| bits & k.bit() != 0) {
+        if !first {
+            out.push(b';');
+        }
+        first = false;
+        out.extend_from_slice(kind.name().as_bytes());
+    }
+}
+
 /// One match in a text: byte range `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Match {
