@@ -1187,10 +1187,16 @@ pub fn release_gpu() {
     {
         semantic::release_gpu();
         drop(GPU_CONTEXT.with(|c| c.borrow_mut().take()));
-        // A probe still loading the drivers is not cut off by the exit.
+        // A probe still loading the drivers is not cut off by the exit, and
+        // its thread is gone before the process's exit handlers run (the
+        // drivers' global destructors must not race its thread-local ones).
         #[cfg(not(target_arch = "wasm32"))]
         if GPU_PROBE_STARTED.load(std::sync::atomic::Ordering::SeqCst) {
             GPU_PROBE.wait();
+            let thread = GPU_PROBE_THREAD.lock().map(|mut t| t.take()).unwrap_or(None);
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -1257,9 +1263,16 @@ pub fn probe_gpu() -> Result<wgpu::AdapterInfo> {
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub fn probe_gpu_in_background() {
     if GPU_PROBE.get().is_none() && !GPU_PROBE_STARTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        std::thread::spawn(|| drop(probe_gpu()));
+        let thread = std::thread::spawn(|| drop(probe_gpu()));
+        if let Ok(mut slot) = GPU_PROBE_THREAD.lock() {
+            *slot = Some(thread);
+        }
     }
 }
+
+/// The thread of [`probe_gpu_in_background`], joined by [`release_gpu`].
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+static GPU_PROBE_THREAD: std::sync::Mutex<Option<std::thread::JoinHandle<()>>> = std::sync::Mutex::new(None);
 
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 static GPU_PROBE_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

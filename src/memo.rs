@@ -10,7 +10,7 @@ const MEMO_SLOTS: usize = 256;
 const MEMO_ROUND: u32 = 1024;
 const MEMO_REST: u32 = 16 * 1024;
 /// The longest text remembered.
-const MEMO_MAX_LEN: usize = 64;
+pub(crate) const MEMO_MAX_LEN: usize = 64;
 
 /// The texts a column repeats most recently, direct-mapped by their xxh3-64
 /// hash, each with what it gave (`T`). A hit is checked against the text

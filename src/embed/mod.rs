@@ -595,7 +595,7 @@ mod tests {
                 1 => "-0".to_string(),
                 2 => format!("{}e-3", r),
                 3 => String::new(),
-                4 if i == 17 => "n/a".to_string(),
+                4 if i == 17 => "abc".to_string(),
                 _ => format!("+{}", r as f64 / 7.0),
             };
             let c = if i % 50 == 0 { r.to_string() } else { "5".to_string() };
@@ -603,7 +603,8 @@ mod tests {
             csv.push_str(&format!("{},{b},{c},{},{e}\n", r as i64 - 500, ["x", "y", "z"][(r % 3) as usize]));
         }
         let (t, s) = table(&csv);
-        assert!(s[..3].iter().all(|c| c.profile.numeric.is_some()), "three numeric columns");
+        let profiled_scale = |c: &ColumnSummary| c.profile.numeric.as_ref().and_then(robust_scale_of_profile);
+        assert!(s[..3].iter().all(|c| profiled_scale(c).is_some()), "three numeric columns, scaled from their profiles");
         let profiled = embed(&t, &s, &[], 1000, true).unwrap();
         let recomputed = embed(&t, &s, &[], 1000, false).unwrap();
         assert_eq!(profiled.dimension, recomputed.dimension);
