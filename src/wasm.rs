@@ -264,6 +264,9 @@ pub struct Profiler {
     inner: Rc<RefCell<Option<crate::Profiler>>>,
     /// Whether `finish` was called: no more bytes are taken.
     finished: bool,
+    /// Whether runs write the per-row CSV into their result
+    /// (`setRowsWanted`).
+    rows_wanted: bool,
 }
 
 #[wasm_bindgen]
@@ -273,7 +276,7 @@ impl Profiler {
     pub fn new(name: &str, options: JsValue) -> Result<Profiler, JsValue> {
         let opts = options_from_js(options)?;
         require_model(&opts)?;
-        Ok(Profiler { inner: Rc::new(RefCell::new(Some(crate::Profiler::new(name, opts)))), finished: false })
+        Ok(Profiler { inner: Rc::new(RefCell::new(Some(crate::Profiler::new(name, opts)))), finished: false, rows_wanted: true })
     }
 
     /// Feeds the next chunk of the file.
@@ -297,8 +300,18 @@ impl Profiler {
         self.inner.borrow().as_ref().map_or(0.0, |p| p.rows_read() as f64)
     }
 
-    /// Ends the input and runs the checks: a promise of `{report, rowsCsv}`.
-    /// `on_stage(stage, fraction)` is called as stages start. The parsed
+    /// Whether the runs of this profiler write the per-row CSV (default
+    /// true): `rowsCsvParts` in their results, left out when false (a
+    /// caller that wants the report only saves writing a line per row).
+    #[wasm_bindgen(js_name = setRowsWanted)]
+    pub fn set_rows_wanted(&mut self, wanted: bool) {
+        self.rows_wanted = wanted;
+    }
+
+    /// Ends the input and runs the checks: a promise of `{report,
+    /// rowsCsvParts}` (see [`rows_csv_parts`]; `reviewCsv` too when a review
+    /// sample was asked for). `on_stage(stage, fraction)` is called as
+    /// stages start. The parsed
     /// table is kept (until `free()`) for [`Profiler::relabel`].
     pub fn finish(&mut self, on_stage: Option<js_sys::Function>) -> Result<js_sys::Promise, JsValue> {
         if self.finished {
@@ -310,7 +323,7 @@ impl Profiler {
 
     /// After `finish`: runs the checks again on the parsed table with
     /// another label column (`undefined`, `null` or "": detect it), without
-    /// reading the file again. A promise of `{report, rowsCsv}`.
+    /// reading the file again. A promise of `{report, rowsCsvParts}`.
     pub fn relabel(&mut self, label: Option<String>, on_stage: Option<js_sys::Function>) -> Result<js_sys::Promise, JsValue> {
         if !self.finished {
             return Err(js_error("relabel comes after finish"));
@@ -322,7 +335,7 @@ impl Profiler {
     /// options changed: `{label, annotators, verified, reviewPerClass,
     /// reviewFraction, reviewSeed, reviewEnrich}` (those given replace the
     /// current ones; `label: ""` detects it). A promise of `{report,
-    /// rowsCsv, reviewCsv}`.
+    /// rowsCsvParts, reviewCsv}`.
     pub fn rerun(&mut self, options: JsValue, on_stage: Option<js_sys::Function>) -> Result<js_sys::Promise, JsValue> {
         if !self.finished {
             return Err(js_error("rerun comes after finish"));
@@ -349,6 +362,7 @@ impl Profiler {
             profiler.set_label(label);
         }
         let cell = self.inner.clone();
+        let rows_wanted = self.rows_wanted;
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let mut progress = |stage: &str, fraction: f64| {
                 if let Some(f) = &on_stage {
@@ -363,7 +377,9 @@ impl Profiler {
             let report = serde::Serialize::serialize(&analysis.report, &serializer).map_err(js_error)?;
             let out = js_sys::Object::new();
             js_sys::Reflect::set(&out, &"report".into(), &report)?;
-            js_sys::Reflect::set(&out, &"rowsCsv".into(), &rows_csv(&analysis.rows)?)?;
+            if rows_wanted {
+                js_sys::Reflect::set(&out, &"rowsCsvParts".into(), &rows_csv_parts(&analysis.rows)?)?;
+            }
             if let Some(sample) = &analysis.review_sample {
                 js_sys::Reflect::set(&out, &"reviewCsv".into(), &JsValue::from_str(&sample.to_csv().map_err(js_error)?))?;
             }
@@ -372,25 +388,27 @@ impl Profiler {
     }
 }
 
-/// Rows of the per-row CSV written per piece by [`rows_csv`].
+/// Rows of the per-row CSV written per piece by [`rows_csv_parts`].
 const ROWS_CSV_PIECE: u64 = 50_000;
 
-/// The per-row CSV as one JS string, written in pieces of
-/// [`ROWS_CSV_PIECE`] rows joined on the JS side: a streamed run's CSV (a
-/// line per row of a big file) never sits whole in wasm memory.
-fn rows_csv(rows: &crate::RowFindings) -> Result<JsValue, JsValue> {
+/// The per-row CSV as an array of `Uint8Array`s (UTF-8; every field is a
+/// number, a boolean, PII kind names or empty, so ASCII), one per
+/// [`ROWS_CSV_PIECE`] rows, the header in the first: a streamed run's CSV
+/// (a line per row of a big file) never sits whole in wasm memory, and the
+/// pieces go to a `Blob` or another thread as they are, with no text
+/// conversion.
+fn rows_csv_parts(rows: &crate::RowFindings) -> Result<JsValue, JsValue> {
     let total = rows.row_count();
-    let mut csv = js_sys::JsString::from("");
+    let parts = js_sys::Array::new();
     let mut buffer = Vec::new();
     let mut start = 0;
     loop {
         let end = (start + ROWS_CSV_PIECE).min(total);
         buffer.clear();
         rows.write_csv_rows(&mut buffer, start..end, start == 0).map_err(|e| js_error(format!("writing the rows CSV: {e}")))?;
-        // Every field is a number, a boolean, PII kind names or empty: ASCII.
-        csv = csv.concat(&JsValue::from_str(&String::from_utf8_lossy(&buffer)));
+        parts.push(&js_sys::Uint8Array::from(&buffer[..]));
         if end >= total {
-            return Ok(csv.into());
+            return Ok(parts.into());
         }
         start = end;
     }
@@ -635,7 +653,7 @@ impl Profiler {
             merger.add(part).map_err(js_error)?;
         }
         let profiler = merger.finish(&opts, &head, file_bytes as u64).map_err(js_error)?;
-        Ok(Profiler { inner: Rc::new(RefCell::new(Some(profiler))), finished: false })
+        Ok(Profiler { inner: Rc::new(RefCell::new(Some(profiler))), finished: false, rows_wanted: true })
     }
 }
 

@@ -61,7 +61,7 @@ let worker = null;
 let spare = null;
 let nextJobId = 1;
 let job = null; // {id, file, startedAt, kind: 'profile' | 'relabel' | 'compare', options, reference}
-let lastResult = null; // {report, rowsCsv, fileName, file, options, kind}
+let lastResult = null; // {report, rowsCsv (the per-row CSV: its UTF-8 pieces), fileName, file, options, kind}
 // The reference of "compare with…": the file of the last single-file check.
 let referenceFile = null;
 // The rules file chosen in the options panel: {name, value, check, summary, error};
@@ -455,7 +455,8 @@ function finishJob(id, data) {
   try {
     reportText = decoder.decode(data.report);
     report = JSON.parse(reportText);
-    rowsCsv = decoder.decode(data.rows);
+    // Kept as the worker's bytes: a Blob takes them as they are.
+    rowsCsv = data.rows;
     reviewCsv = data.review ? decoder.decode(data.review) : null;
   } catch (err) {
     showError(`The report could not be read: ${err.message}`, file.name, id);
@@ -540,8 +541,9 @@ function baseName(fileName) {
   return name.replace(/[^\w.-]+/g, '_') || 'data';
 }
 
+/** Saves `text` (a string, or an array of strings and byte arrays joined in order) as `fileName`. */
 function download(text, fileName, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  const url = URL.createObjectURL(new Blob(Array.isArray(text) ? text : [text], { type }));
   const a = el('a', { href: url, download: fileName, hidden: true });
   document.body.append(a);
   a.click();

@@ -247,7 +247,8 @@ function checkRulesShape(rules, where) {
  * per-row CSV.
  */
 export async function profile(fileOrBlob, options = {}) {
-  return (await profileWithRows(fileOrBlob, options)).report;
+  // The worker leaves the per-row CSV out: nobody would read it.
+  return (await check(fileOrBlob, options, false)).report;
 }
 
 /**
@@ -295,7 +296,40 @@ export async function profile(fileOrBlob, options = {}) {
  * be checked (empty, binary, unreadable), and with one naming the rules
  * when they are invalid.
  */
-export async function profileWithRows(fileOrBlob, { label, rules, onProgress, signal, name, options = {} } = {}) {
+export async function profileWithRows(fileOrBlob, options = {}) {
+  return check(fileOrBlob, options, true);
+}
+
+/**
+ * `{report, rowsCsv}` of the worker's result: `rowsCsv` decoded from its
+ * UTF-8 pieces when first read (a big file's CSV is a line per row), and
+ * absent when the pieces are.
+ */
+function withRows(report, pieces) {
+  const result = { report };
+  if (!pieces) return result;
+  let text = null;
+  Object.defineProperty(result, 'rowsCsv', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (text === null) {
+        const decoder = new TextDecoder();
+        text = pieces.map((piece, i) => decoder.decode(piece, { stream: i + 1 < pieces.length })).join('');
+        pieces = null;
+      }
+      return text;
+    },
+    set(value) {
+      text = value;
+      pieces = null;
+    },
+  });
+  return result;
+}
+
+/** profileWithRows, the per-row CSV in the result only when `wantRows`. */
+async function check(fileOrBlob, { label, rules, onProgress, signal, name, options = {} } = {}, wantRows) {
   if (signal?.aborted) throw abortReason(signal);
   if (!(fileOrBlob instanceof Blob)) {
     throw new TypeError(`profile: expected a File or Blob, got ${fileOrBlob === null ? 'null' : typeof fileOrBlob}`);
@@ -397,8 +431,7 @@ export async function profileWithRows(fileOrBlob, { label, rules, onProgress, si
         try {
           const decoder = new TextDecoder();
           const report = JSON.parse(decoder.decode(data.report));
-          const rowsCsv = decoder.decode(data.rows);
-          finish(resolve, { report, rowsCsv });
+          finish(resolve, withRows(report, wantRows ? data.rows : undefined));
         } catch (err) {
           fail(`the report could not be read: ${errorMessage(err)}`);
         }
@@ -417,6 +450,6 @@ export async function profileWithRows(fileOrBlob, { label, rules, onProgress, si
     };
     worker.onmessageerror = () => fail('a message from the checker could not be read');
     // The File is a handle: cloning it into the worker copies no bytes.
-    worker.postMessage({ id, type: 'profile', data: { file, options: workerOptions } });
+    worker.postMessage({ id, type: 'profile', data: { file, options: workerOptions, rows: wantRows } });
   });
 }

@@ -1,8 +1,10 @@
 // preflight's worker: owns the wasm module and, through it, the GPU.
 //
 // Protocol (DESIGN section 2): every message is {id, type, data}.
-//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend, normalize, rules}}}
-//                                                          rules: a rules file's parsed JSON (optional)
+//   page -> worker  {id, type: 'profile', data: {file, options: {label, backend, normalize, rules}, rows}}
+//                                                          rules: a rules file's parsed JSON (optional);
+//                                                          rows: false leaves the per-row CSV out of the
+//                                                          result (profile, relabel, rerun; default true)
 //                   {id, type: 'relabel', data: {label}}   re-runs the checks of the last file
 //                                                          profiled here, on its parsed table,
 //                                                          with another label column ('' = detect)
@@ -28,8 +30,10 @@
 //                                                          rowsRead: the same, their older names); in a compare,
 //                                                          over both files; mode 'stream' | 'exact' while
 //                                                          reading; parts: the part workers parsing
-//                   {id, type: 'result', data: {report, rows, review}}  report, rows, review (the review
-//                                                          sample CSV, absent without a label): UTF-8 bytes (transferred)
+//                   {id, type: 'result', data: {report, rows, review}}  report and review (the review sample
+//                                                          CSV, absent without a label): UTF-8 bytes; rows: the
+//                                                          per-row CSV as an array of UTF-8 pieces (Uint8Array;
+//                                                          absent when not wanted); all transferred
 //                   {id, type: 'result', data: {report, kind: 'compare'}}   the comparison (UTF-8 bytes)
 //                   progress of a compare also carries {file: 'reference' | 'candidate'} while reading
 //                   {id, type: 'rules-checked', data: {summary} | {error}}   answer to 'check-rules'
@@ -325,15 +329,17 @@ async function keptTable() {
   return { profiler, totalBytes, rows };
 }
 
-async function relabel(label) {
+async function relabel(label, wantRows) {
   const { profiler, totalBytes, rows } = await keptTable();
+  profiler.setRowsWanted(wantRows);
   const result = await profiler.relabel(typeof label === 'string' ? label : '', onStage(totalBytes, rows));
-  return { report: addComputeFacts(result.report), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+  return { report: addComputeFacts(result.report), rowsCsvParts: result.rowsCsvParts, reviewCsv: result.reviewCsv };
 }
 
 /** Re-runs the checks of the kept file with some options changed (`label`, and those of auditOptions). */
-async function rerun(options) {
+async function rerun(options, wantRows) {
   const { profiler, totalBytes, rows } = await keptTable();
+  profiler.setRowsWanted(wantRows);
   const changed = auditOptions(options);
   if (typeof options?.label === 'string') changed.label = options.label.trim();
   let result;
@@ -342,7 +348,7 @@ async function rerun(options) {
   } catch (err) {
     throw optionsError(err);
   }
-  return { report: addComputeFacts(result.report), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+  return { report: addComputeFacts(result.report), rowsCsvParts: result.rowsCsvParts, reviewCsv: result.reviewCsv };
 }
 
 /**
@@ -369,7 +375,7 @@ async function ensureModel(options) {
   }
 }
 
-async function profile(file, options) {
+async function profile(file, options, wantRows) {
   await ready;
   dropKept();
   await ensureModel(options);
@@ -395,12 +401,13 @@ async function profile(file, options) {
   try {
     const rows = meter.rows;
     warmKnnHelpers(rows, options);
+    profiler.setRowsWanted(wantRows);
     const result = await profiler.finish(onStage(totalBytes, rows));
     // Kept: a new label column re-runs the checks without reading the file again.
     kept = { profiler, totalBytes, rows, free: () => profiler.free() };
     keep = true;
     // The wasm edge serialises the report JSON-compatibly: plain objects.
-    return { report: addComputeFacts(result.report, read), rowsCsv: result.rowsCsv, reviewCsv: result.reviewCsv };
+    return { report: addComputeFacts(result.report, read), rowsCsvParts: result.rowsCsvParts, reviewCsv: result.reviewCsv };
   } finally {
     dropWarmHelpers();
     if (!keep) freeProfiler(profiler);
@@ -899,13 +906,22 @@ self.onmessage = async (event) => {
     return;
   }
   try {
-    const { report, rowsCsv, reviewCsv } =
-      type === 'relabel' ? await relabel(data?.label) : type === 'rerun' ? await rerun(data?.options) : await profile(data.file, data.options);
+    const wantRows = data?.rows !== false;
+    const { report, rowsCsvParts, reviewCsv } =
+      type === 'relabel'
+        ? await relabel(data?.label, wantRows)
+        : type === 'rerun'
+          ? await rerun(data?.options, wantRows)
+          : await profile(data.file, data.options, wantRows);
     const encoder = new TextEncoder();
     const reportBytes = encoder.encode(JSON.stringify(report));
-    const rowsBytes = encoder.encode(rowsCsv);
-    const result = { report: reportBytes, rows: rowsBytes };
-    const transfer = [reportBytes.buffer, rowsBytes.buffer];
+    const result = { report: reportBytes };
+    const transfer = [reportBytes.buffer];
+    if (rowsCsvParts) {
+      // The wasm module's pieces, each in a buffer of its own: sent as they are.
+      result.rows = rowsCsvParts;
+      transfer.push(...rowsCsvParts.map((part) => part.buffer));
+    }
     if (typeof reviewCsv === 'string') {
       result.review = encoder.encode(reviewCsv);
       transfer.push(result.review.buffer);

@@ -21,7 +21,7 @@ import {
   waitCheckEnd,
   writeCustomerFiles,
 } from './embed-helpers.mjs';
-import { WWW, assertSameReport, makeTempDir, requirePrerequisites, runCli } from './helpers.mjs';
+import { WWW, assertSameReport, makeTempDir, requirePrerequisites, rowsCsvDifferences, runCli } from './helpers.mjs';
 
 /** Lines without their indentation, blank lines dropped. */
 const lines = (text) => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
@@ -204,6 +204,42 @@ describe('example portal (www/portal.html)', { concurrency: false }, () => {
     assert.equal(ruled.name, 'pii.csv', 'a Blob takes the given name');
     assert.equal(ruled.passed, false);
     assert.ok(ruled.failed.includes('no_pii'), `failed rules: ${ruled.failed}`);
+  });
+
+  test('JS API: profileWithRows() gives the CLI\'s per-row CSV, in several pieces for a long file; profile() leaves it out', async () => {
+    // 120,000 rows: the worker sends the CSV in pieces of 50,000 rows, joined here.
+    const dir = makeTempDir('preflight-rows-');
+    const file = path.join(dir, 'long.csv');
+    const lines = ['id,size,colour,note'];
+    for (let i = 0; i < 120_000; i++) {
+      // Every 997th row repeats the one before it (an exact duplicate but for the id).
+      const j = i % 997 === 0 && i > 0 ? i - 1 : i;
+      lines.push(`${i},${(j * 7919) % 1000},${['red', 'green', 'blue'][j % 3]},${j % 5 === 0 ? '' : `n${j % 13}`}`);
+    }
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    try {
+      const cli = runCli(file);
+      assert.ok(cli.report && cli.rowsCsv, `the CLI refused the file: ${cli.stderr}`);
+      const result = await page.evaluate(async (csv) => {
+        const { profile, profileWithRows } = await import(new URL('preflight.js', document.baseURI).href);
+        const withRows = await profileWithRows(new File([csv], 'long.csv', { type: 'text/csv' }));
+        const keys = Object.keys(withRows);
+        const rowsCsv = withRows.rowsCsv;
+        const again = withRows.rowsCsv === rowsCsv;
+        const json = JSON.parse(JSON.stringify(withRows));
+        const plain = await profile(new File([csv], 'long.csv', { type: 'text/csv' }));
+        return { keys, rowsCsv, again, jsonHasRows: json.rowsCsv === rowsCsv, report: withRows.report, plain };
+      }, fs.readFileSync(file, 'utf8'));
+      assert.deepEqual(result.keys, ['report', 'rowsCsv']);
+      assert.ok(result.again, 'reading rowsCsv twice gives the same string');
+      assert.ok(result.jsonHasRows, 'JSON.stringify of the result carries rowsCsv');
+      assert.equal(result.rowsCsv.split('\n').length, 120_002, 'a header, a line per row, the last newline');
+      assert.deepEqual(rowsCsvDifferences(result.rowsCsv, cli.rowsCsv), [], 'long.csv: rows CSV differs from the CLI');
+      assertSameReport(result.report, cli.report, 'long.csv through profileWithRows()');
+      assertSameReport(result.plain, cli.report, 'long.csv through profile()');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('JS API: abort ends the worker at once; an aborted signal rejects before any worker starts', async () => {
