@@ -594,7 +594,7 @@ impl Profiler {
         report.verdict = match streamed {
             // Rules that read values count them over every row.
             Some(whole) => {
-                let counts = |column: &str| whole.value_counts(column).map(|c| c.iter().map(|(v, n)| (v.clone(), *n)).collect());
+                let counts = |column: &str| whole.value_counts(column).map(|c| c.map(|(v, n)| (v.to_string(), n)).collect());
                 let values = checks::rules::Values::Streamed { sample: table, counts: &counts };
                 checks::rules::profile_verdict_of(&report, values, self.options.rules.as_ref())
             }

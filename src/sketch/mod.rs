@@ -21,7 +21,7 @@ mod top;
 
 pub use hll::{Distinct, Hll, DISTINCT_HLL_PRECISION, EXACT_DISTINCT_LIMIT};
 pub use kll::{Kll, DEFAULT_K, EXACT_VALUES};
-pub use top::{CountMap, TopValues, TOP_CAPACITY, TOP_EXACT_LIMIT};
+pub use top::{TopValues, TOP_CAPACITY, TOP_EXACT_LIMIT};
 
 use std::hash::{BuildHasherDefault, Hasher};
 

@@ -3,8 +3,10 @@
 
 use super::FastBuild;
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Distinct strings a [`TopValues`] counts exactly before it switches to the
@@ -17,9 +19,119 @@ pub const TOP_CAPACITY: usize = 2_000;
 /// counters have one (so that even a column of unique values lists some).
 const MIN_NAMED: usize = 100;
 
-/// The string counts of a [`TopValues`] (a `HashMap` with a fast,
-/// deterministic hasher).
-pub type CountMap = HashMap<String, u64, FastBuild>;
+/// The string counts of a [`TopValues`]: each string is kept with its
+/// xxh3-64 hash, which is the map's hash of it (so a value whose hash the
+/// caller has is looked up without reading its bytes a second time).
+type CountMap = HashMap<Named, u64, FastBuild>;
+
+/// A counted string and its `xxh3_64` hash.
+#[derive(Clone, Debug)]
+struct Named {
+    hash: u64,
+    text: String,
+}
+
+/// What the count map is looked up by: a string and its `xxh3_64` hash,
+/// owned ([`Named`]) or borrowed ([`Probe`]). Both hash as the stored hash
+/// alone and are equal when hash and string are.
+trait Lookup {
+    fn hash(&self) -> u64;
+    fn text(&self) -> &str;
+}
+
+impl Lookup for Named {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+    fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A borrowed string and its `xxh3_64` hash, to look up without allocating.
+struct Probe<'a>(u64, &'a str);
+
+impl Lookup for Probe<'_> {
+    fn hash(&self) -> u64 {
+        self.0
+    }
+    fn text(&self) -> &str {
+        self.1
+    }
+}
+
+impl<'a> Borrow<dyn Lookup + 'a> for Named {
+    fn borrow(&self) -> &(dyn Lookup + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn Lookup + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(Lookup::hash(self));
+    }
+}
+
+impl PartialEq for dyn Lookup + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        Lookup::hash(self) == Lookup::hash(other) && self.text() == other.text()
+    }
+}
+
+impl Eq for dyn Lookup + '_ {}
+
+// `Named` hashes and compares exactly as its `dyn Lookup` view does, as
+// `Borrow` requires.
+impl Hash for Named {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Hash::hash(self as &dyn Lookup, state);
+    }
+}
+
+impl PartialEq for Named {
+    fn eq(&self, other: &Self) -> bool {
+        (self as &dyn Lookup) == (other as &dyn Lookup)
+    }
+}
+
+impl Eq for Named {}
+
+/// The serialized form of the counts: string to count, as before the
+/// hashes were kept (they are computed again on the way in).
+mod named_counts {
+    use super::{CountMap, Named};
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+    use xxhash_rust::xxh3::xxh3_64;
+
+    pub fn serialize<S: Serializer>(counts: &CountMap, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(counts.len()))?;
+        for (named, count) in counts {
+            map.serialize_entry(&named.text, count)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CountMap, D::Error> {
+        struct Counts;
+        impl<'de> Visitor<'de> for Counts {
+            type Value = CountMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of strings to counts")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<CountMap, A::Error> {
+                let mut counts = CountMap::default();
+                counts.reserve(access.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some((text, count)) = access.next_entry::<String, u64>()? {
+                    counts.insert(Named { hash: xxh3_64(text.as_bytes()), text }, count);
+                }
+                Ok(counts)
+            }
+        }
+        d.deserialize_map(Counts)
+    }
+}
 
 /// Counts of string values: exact until more than [`TOP_EXACT_LIMIT`]
 /// distinct strings, then a Misra-Gries summary of [`TOP_CAPACITY`]
@@ -56,6 +168,7 @@ pub type CountMap = HashMap<String, u64, FastBuild>;
 ///   hash-only counter (about 1 in 10^12 for 4,000 counters).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TopValues {
+    #[serde(with = "named_counts")]
     counts: CountMap,
     /// Bounded mode: counters known by the xxh3 hash of their string only.
     /// (Always serialized: postcard, the parts' binary format, needs every
@@ -98,10 +211,10 @@ impl TopValues {
     }
 
     /// [`TopValues::add`] of a value whose `xxh3_64` hash the caller has
-    /// already (`hash`; a wrong one mixes up hash-only counters).
+    /// already (`hash`; a wrong one makes the value a different one).
     #[inline]
     pub fn add_hashed(&mut self, value: &str, hash: u64) {
-        self.add_count_with(value, 1, || hash);
+        self.add_count_hashed(value, 1, hash);
     }
 
     /// Counts `count` occurrences of `value`. Allocates only when `value`
@@ -109,42 +222,41 @@ impl TopValues {
     /// time).
     #[inline]
     pub fn add_count(&mut self, value: &str, count: u64) {
-        self.add_count_with(value, count, || xxh3_64(value.as_bytes()));
+        self.add_count_hashed(value, count, xxh3_64(value.as_bytes()));
     }
 
-    /// [`TopValues::add_count`], `hash` giving `value`'s xxh3-64 hash when
-    /// a hash-only counter needs it.
+    /// [`TopValues::add_count`] of a value whose `xxh3_64` hash is `hash`.
     #[inline]
-    fn add_count_with(&mut self, value: &str, count: u64, hash: impl FnOnce() -> u64) {
+    fn add_count_hashed(&mut self, value: &str, count: u64, hash: u64) {
         if count == 0 {
             return;
         }
         self.total += count;
-        if let Some(c) = self.counts.get_mut(value) {
+        if let Some(c) = self.counts.get_mut(&Probe(hash, value) as &dyn Lookup) {
             *c += count;
             return;
         }
         if !self.bounded {
-            self.insert_named(value, count);
+            self.insert_named(value, hash, count);
             if self.counts.len() > TOP_EXACT_LIMIT {
                 self.bounded = true;
                 self.purge();
             }
             return;
         }
-        self.add_new_bounded(value, count, hash());
+        self.add_new_bounded(value, count, hash);
     }
 
     /// Bounded mode, `value` (xxh3-64 hash `hash`) has no named counter.
     fn add_new_bounded(&mut self, value: &str, count: u64, hash: u64) {
         if count > 1 || self.counts.len() < MIN_NAMED {
             let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&hash) };
-            self.insert_named(value, earlier.unwrap_or(0) + count);
+            self.insert_named(value, hash, earlier.unwrap_or(0) + count);
         } else {
             match self.unnamed.entry(hash) {
                 Entry::Occupied(seen) => {
                     let earlier = seen.remove();
-                    self.insert_named(value, earlier + count);
+                    self.insert_named(value, hash, earlier + count);
                 }
                 Entry::Vacant(slot) => {
                     slot.insert(count);
@@ -156,9 +268,10 @@ impl TopValues {
         }
     }
 
-    /// Adds a named counter, reusing a purged string's buffer.
-    fn insert_named(&mut self, value: &str, count: u64) {
-        let key = match self.spare.pop() {
+    /// Adds a named counter for `value` (`xxh3_64` hash `hash`), reusing a
+    /// purged string's buffer.
+    fn insert_named(&mut self, value: &str, hash: u64, count: u64) {
+        let text = match self.spare.pop() {
             Some(mut s) => {
                 s.clear();
                 s.push_str(value);
@@ -166,7 +279,7 @@ impl TopValues {
             }
             None => value.to_owned(),
         };
-        self.counts.insert(key, count);
+        self.counts.insert(Named { hash, text }, count);
     }
 
     /// Subtracts the (capacity + 1)-th largest count from every counter and
@@ -189,9 +302,9 @@ impl TopValues {
                 true
             }
         });
-        for (value, _) in dropped {
+        for (named, _) in dropped {
             if spare.len() < TOP_CAPACITY {
-                spare.push(value);
+                spare.push(named.text);
             }
         }
         self.unnamed.retain(|_, c| {
@@ -209,27 +322,28 @@ impl TopValues {
         self.offset += other.offset;
         self.bounded |= other.bounded;
         for (value, &count) in &other.counts {
-            if let Some(c) = self.counts.get_mut(value.as_str()) {
+            if let Some(c) = self.counts.get_mut(value as &dyn Lookup) {
                 *c += count;
                 continue;
             }
             // A value held by hash on this side gets its string now.
-            let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&xxh3_64(value.as_bytes())) };
+            let earlier = if self.unnamed.is_empty() { None } else { self.unnamed.remove(&value.hash) };
             self.counts.insert(value.clone(), count + earlier.unwrap_or(0));
         }
         if !other.unnamed.is_empty() {
-            let by_hash: HashMap<u64, &str, FastBuild> =
-                self.counts.keys().map(|v| (xxh3_64(v.as_bytes()), v.as_str())).collect();
-            let mut named: Vec<(String, u64)> = Vec::new();
+            // The counts by hash (a hash-only counter of `other` is named
+            // here when this side has a string of that hash).
+            let by_hash: HashMap<u64, &str, FastBuild> = self.counts.keys().map(|v| (v.hash, v.text.as_str())).collect();
+            let mut named: Vec<(u64, String, u64)> = Vec::new();
             for (&hash, &count) in &other.unnamed {
                 match by_hash.get(&hash) {
-                    Some(&value) => named.push((value.to_owned(), count)),
+                    Some(&value) => named.push((hash, value.to_owned(), count)),
                     None => *self.unnamed.entry(hash).or_insert(0) += count,
                 }
             }
             drop(by_hash);
-            for (value, count) in named {
-                if let Some(c) = self.counts.get_mut(&value) {
+            for (hash, value, count) in named {
+                if let Some(c) = self.counts.get_mut(&Probe(hash, &value) as &dyn Lookup) {
                     *c += count;
                 }
             }
@@ -247,7 +361,7 @@ impl TopValues {
     /// Space-Saving counts, each at most [`TopValues::max_overcount`] above
     /// the true count.
     pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(&String, u64)> = self.counts.iter().map(|(v, &c)| (v, c)).collect();
+        let mut all: Vec<(&String, u64)> = self.counts.iter().map(|(v, &c)| (&v.text, c)).collect();
         let order = |a: &(&String, u64), b: &(&String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
         if n < all.len() {
             all.select_nth_unstable_by(n, order);
@@ -263,12 +377,13 @@ impl TopValues {
         !self.bounded
     }
 
-    /// The exact count of every value, while [`TopValues::is_exact`].
-    pub fn exact_counts(&self) -> Option<&CountMap> {
+    /// The exact count of every value (in no particular order), while
+    /// [`TopValues::is_exact`].
+    pub fn exact_counts(&self) -> Option<impl ExactSizeIterator<Item = (&str, u64)> + '_> {
         if self.bounded {
             None
         } else {
-            Some(&self.counts)
+            Some(self.counts.iter().map(|(v, &c)| (v.text.as_str(), c)))
         }
     }
 
@@ -377,7 +492,7 @@ mod tests {
         assert_eq!(t.top(10), want);
         assert_eq!(t.top(2), want[..2].to_vec());
         assert_eq!(t.top(0), vec![]);
-        let exact = t.exact_counts().unwrap();
+        let exact: StdMap<&str, u64> = t.exact_counts().unwrap().collect();
         assert_eq!((exact.len(), exact["a"], exact["d"]), (4, 3, 1));
         // Exactly TOP_EXACT_LIMIT distinct strings stay exact.
         let mut t = TopValues::new();
@@ -488,6 +603,17 @@ mod tests {
             );
             let back: TopValues = postcard::from_bytes(&postcard::to_allocvec(&t).unwrap()).unwrap();
             assert_eq!(back.top(usize::MAX), t.top(usize::MAX));
+            // The strings' hashes are computed again on the way in: a value
+            // added after the trip finds its counter, as it does before.
+            let listed = t.top(3);
+            let (mut before, mut after) = (t.clone(), back);
+            for (value, _) in &listed {
+                before.add(value);
+                after.add_hashed(value, xxh3_64(value.as_bytes()));
+            }
+            assert_eq!(after.len(), t.len(), "no new counters");
+            assert_eq!(after.top(usize::MAX), before.top(usize::MAX));
+            assert!(after.top(3).iter().zip(&listed).all(|((v, c), (w, d))| v == w && *c == d + 1));
         }
     }
 }

@@ -176,8 +176,9 @@ impl ColumnAcc {
             Some((_, n)) => *n += 1,
             None => self.vector_dims.push((dim, 1)),
         }
-        self.distinct_text.add_hash(xxh3_64(text.as_bytes()));
-        self.top.add(text);
+        let hash = xxh3_64(text.as_bytes());
+        self.distinct_text.add_hash(hash);
+        self.top.add_hashed(text, hash);
         self.distinct_value = None;
         if normalize {
             cell_key(Cell::Vector(text), Comparison::Text, true, key);

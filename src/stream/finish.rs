@@ -407,7 +407,7 @@ impl WholeFile {
         let counts = self.values[column].exact_counts()?;
         let missing = self.summaries[column].profile.missing;
         let mut labels: Vec<(Option<std::borrow::Cow<'_, str>>, u64)> =
-            counts.iter().map(|(text, &n)| (Some(crate::checks::balance::label_of(text, comparison)), n)).collect();
+            counts.map(|(text, n)| (Some(crate::checks::balance::label_of(text, comparison)), n)).collect();
         labels.push((None, missing));
         let labels: Vec<(Option<&str>, u64)> = labels.iter().map(|(l, n)| (l.as_deref(), *n)).collect();
         let name = &self.summaries[column].profile.name;
@@ -415,7 +415,7 @@ impl WholeFile {
     }
 
     /// The whole file's exact value counts of column `name`, when exact.
-    pub fn value_counts(&self, name: &str) -> Option<&crate::sketch::CountMap> {
+    pub fn value_counts(&self, name: &str) -> Option<impl Iterator<Item = (&str, u64)> + '_> {
         let i = self.summaries.iter().position(|s| s.profile.name == name)?;
         self.values[i].exact_counts()
     }
