@@ -308,18 +308,19 @@ export async function profileWithRows(fileOrBlob, options = {}) {
 function withRows(report, pieces) {
   const result = { report };
   if (!pieces) return result;
-  let text = null;
+  let text;
   Object.defineProperty(result, 'rowsCsv', {
     enumerable: true,
     configurable: true,
     get() {
-      if (text === null) {
+      if (pieces) {
         const decoder = new TextDecoder();
         text = pieces.map((piece, i) => decoder.decode(piece, { stream: i + 1 < pieces.length })).join('');
         pieces = null;
       }
       return text;
     },
+    // A value set by the caller replaces it, as on a plain property.
     set(value) {
       text = value;
       pieces = null;

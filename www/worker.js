@@ -4,7 +4,7 @@
 //   page -> worker  {id, type: 'profile', data: {file, options: {label, backend, normalize, rules}, rows}}
 //                                                          rules: a rules file's parsed JSON (optional);
 //                                                          rows: false leaves the per-row CSV out of the
-//                                                          result (profile, relabel, rerun; default true)
+//                                                          result (default true; relabel and rerun take it too)
 //                   {id, type: 'relabel', data: {label}}   re-runs the checks of the last file
 //                                                          profiled here, on its parsed table,
 //                                                          with another label column ('' = detect)

@@ -227,11 +227,16 @@ describe('example portal (www/portal.html)', { concurrency: false }, () => {
         const rowsCsv = withRows.rowsCsv;
         const again = withRows.rowsCsv === rowsCsv;
         const json = JSON.parse(JSON.stringify(withRows));
+        // Set like a plain property: the value set is read back.
+        const copy = await profileWithRows(new File([csv], 'long.csv', { type: 'text/csv' }));
+        copy.rowsCsv = null;
+        const setToNull = copy.rowsCsv === null;
         const plain = await profile(new File([csv], 'long.csv', { type: 'text/csv' }));
-        return { keys, rowsCsv, again, jsonHasRows: json.rowsCsv === rowsCsv, report: withRows.report, plain };
+        return { keys, rowsCsv, again, setToNull, jsonHasRows: json.rowsCsv === rowsCsv, report: withRows.report, plain };
       }, fs.readFileSync(file, 'utf8'));
       assert.deepEqual(result.keys, ['report', 'rowsCsv']);
       assert.ok(result.again, 'reading rowsCsv twice gives the same string');
+      assert.ok(result.setToNull, 'rowsCsv set to null reads back null');
       assert.ok(result.jsonHasRows, 'JSON.stringify of the result carries rowsCsv');
       assert.equal(result.rowsCsv.split('\n').length, 120_002, 'a header, a line per row, the last newline');
       assert.deepEqual(rowsCsvDifferences(result.rowsCsv, cli.rowsCsv), [], 'long.csv: rows CSV differs from the CLI');
