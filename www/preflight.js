@@ -432,7 +432,7 @@ async function check(fileOrBlob, { label, rules, onProgress, signal, name, optio
         try {
           const decoder = new TextDecoder();
           const report = JSON.parse(decoder.decode(data.report));
-          finish(resolve, withRows(report, wantRows ? data.rows : undefined));
+          finish(resolve, withRows(report, data.rows));
         } catch (err) {
           fail(`the report could not be read: ${errorMessage(err)}`);
         }

@@ -584,12 +584,9 @@ mod tests {
     #[test]
     fn profiled_scales_give_the_recomputed_vectors() {
         let mut csv = String::from("a,b,c,d,e\n");
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = crate::xorshift64(0x9e37_79b9_7f4a_7c15);
         for i in 0..400u64 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let r = state % 1000;
+            let r = next() % 1000;
             let b = match r % 7 {
                 0 => format!(" {}.5 ", r),
                 1 => "-0".to_string(),

@@ -191,13 +191,12 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         *vector_dims.entry(dim as u64).or_default() += 1;
         texts.entry(text).or_insert((0, 0)).0 += 1;
     }
-    let counts = texts;
 
     let kinds = ValueKind::count_map(&kind_counts);
     // Only the first TOP_VALUES in this order are kept: they are picked out
     // before they are sorted (the values are distinct, so the order is total
     // and the pick is the same as a full sort's head).
-    let mut top: Vec<(&str, u64)> = counts.iter().map(|(k, v)| (*k, v.0)).collect();
+    let mut top: Vec<(&str, u64)> = texts.iter().map(|(k, v)| (*k, v.0)).collect();
     let most_first = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
     if top.len() > TOP_VALUES {
         top.select_nth_unstable_by(TOP_VALUES - 1, most_first);
@@ -216,11 +215,11 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     };
     facts.summarize(
         |comparison| match comparison {
-            Comparison::Text => counts.len() as u64,
+            Comparison::Text => texts.len() as u64,
             _ => {
                 let mut buf = Vec::new();
                 let mut seen = std::collections::HashSet::new();
-                for text in counts.keys() {
+                for text in texts.keys() {
                     buf.clear();
                     normalized_cell(Cell::Text(text), comparison, &mut buf);
                     seen.insert(xxhash_rust::xxh3::xxh3_128(&buf));
@@ -288,11 +287,7 @@ impl Lengths {
     /// with or without an ASCII space.
     #[inline]
     pub fn add_known(&mut self, chars: u64, letters: u64, spaced: bool) {
-        self.letters += letters;
-        self.min = self.min.min(chars);
-        self.max = self.max.max(chars);
-        self.sum += chars;
-        self.with_space += u64::from(spaced);
+        self.add_known_times(chars, letters, spaced, 1);
     }
 
     /// [`Lengths::add_known`] of `times` texts alike.
