@@ -14,7 +14,7 @@
 //            --tools a,b (browser tools: preflight, papaparse, duckdb)
 //
 // What runs, per file:
-//   browser (headless Chromium, one page, the file picked once):
+//   browser (headless Chromium, a fresh page for each run, the file picked):
 //     preflight   www/preflight.js profile(): the full report (stream mode
 //                 above 64 MiB: parallel part workers)
 //     PapaParse   parsing only, in a worker, chunked (CSV only)
@@ -255,30 +255,33 @@ async function browserRuns(files, args) {
   const results = [];
   try {
     for (const { file, peers, big } of files) {
-      const page = await context.newPage();
-      page.on('pageerror', (e) => say(`page error: ${e.message}`));
-      await page.goto(url);
-      await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
-      await page.setInputFiles('#file', file);
       const tools = ['preflight', ...(peers ? (file.endsWith('.csv') ? ['papaparse', 'duckdb'] : ['duckdb']) : [])].filter((t) => !args.tools || args.tools.includes(t));
-      // Each tool `runs` times in the same page, alternated (a tool that
-      // fails is not run again); the 1 GB files once.
+      // Each tool `runs` times, alternated, each run in a page of its own
+      // with the file picked anew: what a person dropping the file meets,
+      // and nothing left over from the run before (a tool that fails is not
+      // run again); the 1 GB files once.
       const runs = new Map(tools.map((tool) => [tool, []]));
       const repeats = big ? 1 : args.runs;
       for (let i = 0; i < repeats; i++) {
         for (const tool of i % 2 ? [...tools].reverse() : tools) {
           if (runs.get(tool).some((r) => r.error)) continue;
           say(`browser: ${tool} on ${path.basename(file)}${repeats > 1 ? ` (run ${i + 1} of ${repeats})` : ''}`);
+          const page = await context.newPage();
+          page.on('pageerror', (e) => say(`page error: ${e.message}`));
           try {
+            await page.goto(url);
+            await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+            await page.setInputFiles('#file', file);
             const r = await page.evaluate((t) => window.benchTools[t](), tool);
             runs.get(tool).push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
           } catch (err) {
             runs.get(tool).push({ where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page\.evaluate: (Error: )?/, '').slice(0, 300) });
+          } finally {
+            await page.close();
           }
         }
       }
       for (const list of runs.values()) results.push(medianRun(list));
-      await page.close();
     }
   } finally {
     await context.close();
