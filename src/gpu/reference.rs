@@ -1175,25 +1175,9 @@ unsafe fn panel_dots_i16_avx2(queries: &[i32], panel: &[i16], pairs: usize) -> [
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn panel_pair_dots_i16_avx512(queries: &[i32], a: &[i16], b: &[i16], pairs: usize) -> ([[i32; PANEL]; QUERY_BLOCK], [[i32; PANEL]; QUERY_BLOCK]) {
     use std::arch::x86_64::*;
-    const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
-    assert!(queries.len() >= pairs * QUERY_BLOCK && a.len() >= pairs * 2 * PANEL && b.len() >= pairs * 2 * PANEL);
-    let mut acc = [_mm512_setzero_si512(); 2 * QUERY_BLOCK];
-    let (q, a, b) = (queries.as_ptr(), a.as_ptr(), b.as_ptr());
-    for t in 0..pairs {
-        // SAFETY: t < pairs, and the slices hold `pairs` blocks (asserted above).
-        let (ca, cb) = (_mm512_loadu_si512(a.add(t * 2 * PANEL).cast()), _mm512_loadu_si512(b.add(t * 2 * PANEL).cast()));
-        for i in 0..QUERY_BLOCK {
-            let x = _mm512_set1_epi32(*q.add(t * QUERY_BLOCK + i));
-            acc[i] = _mm512_add_epi32(acc[i], _mm512_madd_epi16(x, ca));
-            acc[QUERY_BLOCK + i] = _mm512_add_epi32(acc[QUERY_BLOCK + i], _mm512_madd_epi16(x, cb));
-        }
-    }
-    let mut out = ([[0i32; PANEL]; QUERY_BLOCK], [[0i32; PANEL]; QUERY_BLOCK]);
-    for i in 0..QUERY_BLOCK {
-        _mm512_storeu_si512(out.0[i].as_mut_ptr().cast(), acc[i]);
-        _mm512_storeu_si512(out.1[i].as_mut_ptr().cast(), acc[QUERY_BLOCK + i]);
-    }
-    out
+    // SAFETY: the slices are checked inside; the closure's intrinsics need
+    // this function's features, which it inherits (the caller checks the CPU).
+    pair_dots_i16_avx512_with(queries, a, b, pairs, |acc, x, c| _mm512_add_epi32(acc, _mm512_madd_epi16(x, c)))
 }
 
 /// [`panel_pair_dots_i16_avx512`] with VNNI's fused multiply-add of
@@ -1201,6 +1185,24 @@ unsafe fn panel_pair_dots_i16_avx512(queries: &[i32], a: &[i16], b: &[i16], pair
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn panel_pair_dots_i16_avx512_vnni(queries: &[i32], a: &[i16], b: &[i16], pairs: usize) -> ([[i32; PANEL]; QUERY_BLOCK], [[i32; PANEL]; QUERY_BLOCK]) {
+    use std::arch::x86_64::*;
+    // SAFETY: the slices are checked inside; the closure's intrinsics need
+    // this function's features, which it inherits (the caller checks the CPU).
+    pair_dots_i16_avx512_with(queries, a, b, pairs, |acc, x, c| _mm512_dpwssd_epi32(acc, x, c))
+}
+
+/// The loop of [`panel_pair_dots_i16_avx512`] and its VNNI twin, inlined
+/// into each: `madd(acc, x, c)` adds to `acc` the products of `x`'s and
+/// `c`'s 16-bit values, summed in pairs.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn pair_dots_i16_avx512_with(
+    queries: &[i32],
+    a: &[i16],
+    b: &[i16],
+    pairs: usize,
+    madd: impl Fn(std::arch::x86_64::__m512i, std::arch::x86_64::__m512i, std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i,
+) -> ([[i32; PANEL]; QUERY_BLOCK], [[i32; PANEL]; QUERY_BLOCK]) {
     use std::arch::x86_64::*;
     const _: () = assert!(PANEL == 16 && QUERY_BLOCK == 4);
     assert!(queries.len() >= pairs * QUERY_BLOCK && a.len() >= pairs * 2 * PANEL && b.len() >= pairs * 2 * PANEL);
@@ -1211,8 +1213,8 @@ unsafe fn panel_pair_dots_i16_avx512_vnni(queries: &[i32], a: &[i16], b: &[i16],
         let (ca, cb) = (_mm512_loadu_si512(a.add(t * 2 * PANEL).cast()), _mm512_loadu_si512(b.add(t * 2 * PANEL).cast()));
         for i in 0..QUERY_BLOCK {
             let x = _mm512_set1_epi32(*q.add(t * QUERY_BLOCK + i));
-            acc[i] = _mm512_dpwssd_epi32(acc[i], x, ca);
-            acc[QUERY_BLOCK + i] = _mm512_dpwssd_epi32(acc[QUERY_BLOCK + i], x, cb);
+            acc[i] = madd(acc[i], x, ca);
+            acc[QUERY_BLOCK + i] = madd(acc[QUERY_BLOCK + i], x, cb);
         }
     }
     let mut out = ([[0i32; PANEL]; QUERY_BLOCK], [[0i32; PANEL]; QUERY_BLOCK]);
