@@ -1771,6 +1771,54 @@ mod tests {
         }
     }
 
+    /// The x86 kernels' 16-bit dot products are the plain ones, exactly:
+    /// AVX2 a panel at a time, AVX-512 and AVX-512 VNNI two (a kernel that
+    /// gave smaller dots would only loosen the bounds, which the graph
+    /// tests cannot see).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn integer_kernels_give_the_plain_dots() {
+        let wide = std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw");
+        let vnni = wide && std::is_x86_feature_detected!("avx512vnni");
+        if !std::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 here: nothing to compare");
+            return;
+        }
+        for d in [1, 2, 19, 83] {
+            let n = 4 * PANEL + 3;
+            for (kind, data) in kinds_of_rows(n, d, (n * 7 + d) as u64) {
+                let search = KnnSearch::with_layout(&data, n, d, 3, Metric::SquaredEuclidean, true);
+                let Layout::Quantised(rows) = &search.layout else { panic!("{kind}: not quantised") };
+                let pairs = rows.pairs;
+                let mut scratch = vec![0i32; QUERY_BLOCK * pairs];
+                for (q0, count) in [(0, QUERY_BLOCK), (n - 2, 2), (PANEL - 1, 3)] {
+                    gather_quantised_queries(&rows.panels, pairs, q0, count, &mut scratch);
+                    let panels = n.div_ceil(PANEL);
+                    let want: Vec<_> = (0..panels).map(|p| panel_dots_i16(&scratch, rows.panel(p), pairs)).collect();
+                    for p in 0..panels {
+                        // SAFETY: AVX2 checked above.
+                        assert_eq!(unsafe { panel_dots_i16_avx2(&scratch, rows.panel(p), pairs) }, want[p], "AVX2 {kind} d {d} panel {p}");
+                    }
+                    for p in (0..panels - 1).step_by(2) {
+                        if wide {
+                            // SAFETY: AVX-512F and BW checked above.
+                            let (a, b) = unsafe { panel_pair_dots_i16_avx512(&scratch, rows.panel(p), rows.panel(p + 1), pairs) };
+                            assert_eq!((a, b), (want[p], want[p + 1]), "AVX-512 {kind} d {d} panels {p}, {}", p + 1);
+                        }
+                        if vnni {
+                            // SAFETY: AVX-512F, BW and VNNI checked above.
+                            let (a, b) = unsafe { panel_pair_dots_i16_avx512_vnni(&scratch, rows.panel(p), rows.panel(p + 1), pairs) };
+                            assert_eq!((a, b), (want[p], want[p + 1]), "AVX-512 VNNI {kind} d {d} panels {p}, {}", p + 1);
+                        }
+                    }
+                }
+            }
+        }
+        if !vnni {
+            eprintln!("no AVX-512{} here: not compared", if wide { " VNNI" } else { "" });
+        }
+    }
+
     /// Rows of the kinds the quantised first pass must handle: continuous,
     /// few values (ties), sparse one-hot with counts (as the embedding
     /// makes), a wide range of magnitudes, and near copies closer than a
