@@ -85,6 +85,24 @@ function medianRun(runs) {
   return { ...middle, runs: runs.length, fastest: sorted[0].seconds, slowest: sorted[sorted.length - 1].seconds };
 }
 
+/**
+ * Runs each of `tools` (`[name, run]`, `run(round)` giving a result or a
+ * promise of one) `rounds` times, alternated: the order is reversed every
+ * other round, so that a slow minute of the host falls on every tool. A
+ * tool that failed is not run again. Resolves to each tool's medianRun,
+ * in the order of `tools`.
+ */
+async function alternated(tools, rounds) {
+  const runs = new Map(tools.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of round % 2 ? [...tools].reverse() : tools) {
+      if (runs.get(name).some((r) => r.error)) continue;
+      runs.get(name).push(await run(round));
+    }
+  }
+  return [...runs.values()].map(medianRun);
+}
+
 const say = (text) => process.stderr.write(`bench: ${text}\n`);
 
 function run(cmd, args, options = {}) {
@@ -182,7 +200,7 @@ function passSeconds(timings) {
   return PASS_STAGES.reduce((sum, stage) => sum + (Number(timings[stage]) || 0), 0) / 1000;
 }
 
-function nativeRuns(file, cli, python, args) {
+async function nativeRuns(file, cli, python, args) {
   const json = path.join(OUT, path.basename(file) + '.report.json');
   const ours = () => {
     const run = timed(cli, ['profile', file, '--json', json]);
@@ -199,16 +217,10 @@ function nativeRuns(file, cli, python, args) {
     const line = JSON.parse(run.stdout.trim().split('\n').pop());
     return { where: 'native', tool: 'ydata-profiling minimal', seconds: line.seconds, rows: line.rows, peakBytes: run.peakBytes };
   };
-  // The quick tools alternate, so that a slow minute of the host falls on both.
-  const tools = [['preflight', ours], ...(file.endsWith('.csv') ? [['csv crate split', split]] : [])];
-  const runs = new Map(tools.map(([name]) => [name, []]));
-  for (let i = 0; i < args.runs; i++) {
-    for (const [name, run] of i % 2 ? [...tools].reverse() : tools) runs.get(name).push(run());
-  }
-  const results = [...runs.values()].map(medianRun);
+  const results = await alternated([['preflight', ours], ...(file.endsWith('.csv') ? [['csv crate split', split]] : [])], args.runs);
   if (args.ydata) {
     say(`ydata-profiling minimal on ${path.basename(file)} (slow; ${args.ydataRuns} run${args.ydataRuns > 1 ? 's' : ''})`);
-    results.push(medianRun(Array.from({ length: args.ydataRuns }, ydata)));
+    results.push(...(await alternated([['ydata-profiling minimal', ydata]], args.ydataRuns)));
   }
   return results;
 }
@@ -258,30 +270,25 @@ async function browserRuns(files, args) {
       const tools = ['preflight', ...(peers ? (file.endsWith('.csv') ? ['papaparse', 'duckdb'] : ['duckdb']) : [])].filter((t) => !args.tools || args.tools.includes(t));
       // Each tool `runs` times, alternated, each run in a page of its own
       // with the file picked anew: what a person dropping the file meets,
-      // and nothing left over from the run before (a tool that fails is not
-      // run again); the 1 GB files once.
-      const runs = new Map(tools.map((tool) => [tool, []]));
+      // and nothing left over from the run before; the 1 GB files once.
       const repeats = big ? 1 : args.runs;
-      for (let i = 0; i < repeats; i++) {
-        for (const tool of i % 2 ? [...tools].reverse() : tools) {
-          if (runs.get(tool).some((r) => r.error)) continue;
-          say(`browser: ${tool} on ${path.basename(file)}${repeats > 1 ? ` (run ${i + 1} of ${repeats})` : ''}`);
-          const page = await context.newPage();
-          page.on('pageerror', (e) => say(`page error: ${e.message}`));
-          try {
-            await page.goto(url);
-            await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
-            await page.setInputFiles('#file', file);
-            const r = await page.evaluate((t) => window.benchTools[t](), tool);
-            runs.get(tool).push({ where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null });
-          } catch (err) {
-            runs.get(tool).push({ where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page\.evaluate: (Error: )?/, '').slice(0, 300) });
-          } finally {
-            await page.close();
-          }
+      const inPage = (tool) => async (round) => {
+        say(`browser: ${tool} on ${path.basename(file)}${repeats > 1 ? ` (run ${round + 1} of ${repeats})` : ''}`);
+        const page = await context.newPage();
+        page.on('pageerror', (e) => say(`page error: ${e.message}`));
+        try {
+          await page.goto(url);
+          await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+          await page.setInputFiles('#file', file);
+          const r = await page.evaluate((t) => window.benchTools[t](), tool);
+          return { where: 'browser', file, tool: tool === 'duckdb' ? 'DuckDB-wasm read+SUMMARIZE' : tool === 'papaparse' ? 'PapaParse parse' : 'preflight', seconds: r.seconds, passSeconds: passSeconds(r.timings), stages: r.timings ?? null, cpuWorkers: r.cpu_workers ?? null, note: r.note ?? null, rows: r.rows, peakBytes: r.memory_bytes ?? null, totalBytes: r.memory_total ?? null, mode: r.mode, detail: r.bundle ?? r.memory ?? null };
+        } catch (err) {
+          return { where: 'browser', file, tool, error: String(err.message || err).split('\n')[0].replace(/^page\.evaluate: (Error: )?/, '').slice(0, 300) };
+        } finally {
+          await page.close();
         }
-      }
-      for (const list of runs.values()) results.push(medianRun(list));
+      };
+      results.push(...(await alternated(tools.map((tool) => [tool, inPage(tool)]), repeats)));
     }
   } finally {
     await context.close();
@@ -373,7 +380,7 @@ async function main() {
   if (args.native) {
     for (const f of chosen.filter((x) => !x.big)) {
       say(`native runs on ${path.basename(f.file)}`);
-      for (const r of nativeRuns(f.file, cli, python, args)) all.push({ ...r, file: f.file });
+      for (const r of await nativeRuns(f.file, cli, python, args)) all.push({ ...r, file: f.file });
     }
   }
   if (args.browser) {
