@@ -1795,9 +1795,9 @@ mod tests {
                     gather_quantised_queries(&rows.panels, pairs, q0, count, &mut scratch);
                     let panels = n.div_ceil(PANEL);
                     let want: Vec<_> = (0..panels).map(|p| panel_dots_i16(&scratch, rows.panel(p), pairs)).collect();
-                    for p in 0..panels {
+                    for (p, want) in want.iter().enumerate() {
                         // SAFETY: AVX2 checked above.
-                        assert_eq!(unsafe { panel_dots_i16_avx2(&scratch, rows.panel(p), pairs) }, want[p], "AVX2 {kind} d {d} panel {p}");
+                        assert_eq!(unsafe { panel_dots_i16_avx2(&scratch, rows.panel(p), pairs) }, *want, "AVX2 {kind} d {d} panel {p}");
                     }
                     for p in (0..panels - 1).step_by(2) {
                         if wide {
