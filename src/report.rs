@@ -96,6 +96,10 @@ pub struct Sampling {
     /// exact limits; comparisons the stream could not settle).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approximate: Vec<String>,
+    /// Why `rows_sampled` is below the sample size asked for (and the
+    /// file's rows), where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Personal data found in the file (`checks::pii`): every value of every

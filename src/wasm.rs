@@ -544,7 +544,8 @@ fn head_from_js(head: JsValue) -> Result<crate::stream::Head, JsValue> {
 }
 
 /// `planParts(fileBytes, head, parts)`: the byte ranges of at most `parts`
-/// parts, `[{index, start, end, atRecordBoundary}]` in file order.
+/// parts, `[{index, start, end, atRecordBoundary, fileBytes}]` in file
+/// order (`fileBytes` bounds each part's sample: README "Big files").
 #[wasm_bindgen(js_name = planParts)]
 pub fn plan_parts(file_bytes: f64, head: JsValue, parts: usize) -> Result<JsValue, JsValue> {
     let head = head_from_js(head)?;
@@ -565,8 +566,9 @@ pub struct PartBuilder {
 #[wasm_bindgen]
 impl PartBuilder {
     /// `new PartBuilder(name, options, head, spec)`: `spec` is one of
-    /// `planParts`' ranges, or `{index, start, end, atRecordBoundary: true}`
-    /// to read a part again from where `checkParts` says.
+    /// `planParts`' ranges, or `{index, start, end, atRecordBoundary: true,
+    /// fileBytes}` to read a part again from where `checkParts` says (without
+    /// `fileBytes`, the part keeps its own bottom k for the sample).
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str, options: JsValue, head: JsValue, spec: JsValue) -> Result<PartBuilder, JsValue> {
         // A part worker needs no semantic model: what a part accumulates

@@ -84,7 +84,7 @@ fn read_in_parts(name: &str, data: &[u8], cuts: &[u64], rng: &mut Rng) -> (Read,
     let specs: Vec<PartSpec> = bounds_at
         .windows(2)
         .enumerate()
-        .map(|(i, w)| PartSpec { index: i as u32, start: w[0], end: w[1], at_record_boundary: i == 0 })
+        .map(|(i, w)| PartSpec { index: i as u32, start: w[0], end: w[1], at_record_boundary: i == 0, file_bytes: data.len() as u64 })
         .collect();
     let mut parts: Vec<(Table, Issues, PartBounds)> = specs.iter().map(|s| read_part(&head, s, data, rng)).collect();
     let mut reparses = 0;
@@ -232,7 +232,7 @@ fn the_fixtures_read_alike_in_parts() {
 #[test]
 fn a_part_past_its_own_end_is_empty() {
     let head = read_head("q.csv", QUOTED_CSV, true).unwrap();
-    let spec = PartSpec { index: 1, start: 20, end: 10, at_record_boundary: true };
+    let spec = PartSpec { index: 1, start: 20, end: 10, at_record_boundary: true, file_bytes: 0 };
     let (table, issues, bounds) = read_part(&head, &spec, QUOTED_CSV, &mut Rng(3));
     assert_eq!(table.rows(), 0);
     assert_eq!(issues.records_read, 0);
@@ -266,7 +266,7 @@ fn build_parts(name: &str, data: &[u8], cuts: &[u64], options: &Options) -> (Hea
     let specs: Vec<PartSpec> = at
         .windows(2)
         .enumerate()
-        .map(|(i, w)| PartSpec { index: i as u32, start: w[0], end: w[1], at_record_boundary: i == 0 })
+        .map(|(i, w)| PartSpec { index: i as u32, start: w[0], end: w[1], at_record_boundary: i == 0, file_bytes: data.len() as u64 })
         .collect();
     let build = |spec: &PartSpec| {
         let mut builder = PartBuilder::new(name, options, &head, spec).unwrap();

@@ -76,13 +76,21 @@ fn exact(name: &str, bytes: &[u8], options: Options) -> Analysis {
 
 /// Streams a file in `parts` byte ranges of about equal size (cut anywhere:
 /// each part finds its first record), each read into its own part, moved as
-/// bytes, checked, and merged in file order.
+/// bytes, checked, and merged in file order. The parts know the file's size,
+/// so their samples are bounded as the CLI's and the page's are.
 fn streamed_profiler(name: &str, bytes: &[u8], parts: usize, options: Options) -> Profiler {
+    streamed_parts(name, bytes, parts, options, true).0
+}
+
+/// [`streamed_profiler`], with the parts' samples bounded or not (the
+/// parts' sizes then unknown to them), and the rows each part's sample held.
+fn streamed_parts(name: &str, bytes: &[u8], parts: usize, options: Options, bounded: bool) -> (Profiler, Vec<usize>) {
     let head = stream::read_head(name, &bytes[..bytes.len().min(64 << 10)], bytes.len() <= 64 << 10).unwrap();
     let body = bytes.len() as u64 - head.data_start;
     let cut = |k: u64| if k == 0 { 0 } else { head.data_start + body * k / parts as u64 };
+    let file_bytes = if bounded { bytes.len() as u64 } else { 0 };
     let specs: Vec<stream::PartSpec> = (0..parts as u64)
-        .map(|k| stream::PartSpec { index: k as u32, start: cut(k), end: cut(k + 1), at_record_boundary: k == 0 })
+        .map(|k| stream::PartSpec { index: k as u32, start: cut(k), end: cut(k + 1), at_record_boundary: k == 0, file_bytes })
         .collect();
     let mut read: Vec<stream::Part> = Vec::new();
     for spec in &specs {
@@ -96,7 +104,8 @@ fn streamed_profiler(name: &str, bytes: &[u8], parts: usize, options: Options) -
         read.push(stream::Part::from_bytes(&bytes).unwrap());
     }
     assert!(stream::check_parts(&read).is_ok(), "the parts met at record boundaries");
-    stream::merge_parts(name, &options, &head, read, bytes.len() as u64).unwrap()
+    let held = read.iter().map(|p| p.accumulator().sampled_rows()).collect();
+    (stream::merge_parts(name, &options, &head, read, bytes.len() as u64).unwrap(), held)
 }
 
 fn streamed(name: &str, bytes: &[u8], parts: usize, options: Options) -> Analysis {
@@ -247,6 +256,56 @@ fn a_small_sample_keeps_whole_file_sections_and_does_not_depend_on_the_split() {
     assert!(samples.windows(2).all(|w| w[0] == w[1]), "the sample does not depend on the parts");
     // Spread over the file, not its first rows.
     assert!(*samples[0].last().unwrap() > 1_500 && samples[0][0] < 500, "{:?}", samples[0]);
+}
+
+/// The sampled rows of a streamed run and its `sampling` section.
+fn sample_of(name: &str, bytes: &[u8], parts: usize, sample_rows: usize, bounded: bool) -> (Vec<u64>, preflight::report::Sampling, Vec<usize>) {
+    let (mut profiler, held) = streamed_parts(name, bytes, parts, cpu(sample_rows), bounded);
+    let analysis = pollster::block_on(profiler.analyse(&mut |_, _| {})).unwrap();
+    let sampled = analysis.rows.streamed.as_ref().unwrap().sampled.to_vec();
+    (sampled, analysis.report.sampling.clone().unwrap(), held)
+}
+
+#[test]
+fn the_sample_bound_from_the_head_keeps_the_same_sample_and_less_in_the_parts() {
+    let csv = mixed_csv(20_000, 5);
+    for parts in [1, 4] {
+        let (free, free_sampling, free_held) = sample_of("mixed.csv", csv.as_bytes(), parts, 500, false);
+        let (bounded, sampling, held) = sample_of("mixed.csv", csv.as_bytes(), parts, 500, true);
+        assert_eq!(bounded, free, "{parts} parts: the bound changes no sampled row");
+        assert_eq!((sampling.rows_sampled, sampling.note.as_deref()), (500, None));
+        assert_eq!(free_sampling.rows_sampled, 500);
+        if parts == 4 {
+            // Unbounded, each part keeps its own bottom 500; bounded, the
+            // rows below (3 x 500 + 64) / 20,000 of the keys: about 390 of
+            // its 5,000.
+            assert_eq!(free_held, [500; 4]);
+            assert!(held.iter().all(|&h| (250..500).contains(&h)), "{held:?}");
+        }
+    }
+}
+
+#[test]
+fn rows_longer_than_the_heads_give_a_smaller_sample_of_the_smallest_keys_and_say_so() {
+    // Short rows in the head, rows 20x longer after it: the head's rows
+    // suggest 20x as many rows as there are, so the bound keeps fewer than
+    // the sample asks for.
+    let mut csv = String::from("id,text\n");
+    for i in 0..2_000 {
+        csv.push_str(&format!("{i},a\n"));
+    }
+    let long = "x".repeat(200);
+    for i in 2_000..12_000 {
+        csv.push_str(&format!("{i},{long}{i}\n"));
+    }
+    let (free, _, _) = sample_of("long.csv", csv.as_bytes(), 2, 1_000, false);
+    let (bounded, sampling, _) = sample_of("long.csv", csv.as_bytes(), 2, 1_000, true);
+    assert_eq!(free.len(), 1_000);
+    assert!(bounded.len() < 1_000 && bounded.len() > 100, "{} rows", bounded.len());
+    assert!(bounded.iter().all(|r| free.binary_search(r).is_ok()), "the bounded sample is among the smallest keys");
+    assert_eq!(sampling.rows_sampled, bounded.len() as u64);
+    let note = sampling.note.expect("the report says why the sample is smaller");
+    assert!(note.contains(&format!("{} rows, not 1000", bounded.len())), "{note}");
 }
 
 /// Exact column profiles of a CSV (exact mode's profile step only).

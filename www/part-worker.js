@@ -8,7 +8,7 @@
 //                        module: the coordinator's compiled WebAssembly.Module (optional:
 //                        without it this worker fetches pkg/preflight_bg.wasm itself);
 //                        file: the File or Blob (a handle: no bytes are copied);
-//                        head: readHead's result, as is; spec: {index, start, end, atRecordBoundary}
+//                        head: readHead's result, as is; spec: {index, start, end, atRecordBoundary, fileBytes}
 //   part -> coordinator  {id, type: 'progress', data: {bytes, rows}}   at most every PROGRESS_INTERVAL_MS;
 //                        bytes: bytes of [start, end) read so far
 //                        {id, type: 'part', data: {part, bytesRead, rows, memoryBytes}}   part: finish()'s

@@ -738,6 +738,12 @@ impl Accumulator {
         self.columns.iter().map(|c| c.name.as_str())
     }
 
+    /// Keeps no row whose sample key is `bound` or more
+    /// (`plan::sample_bound`).
+    pub fn bound_sample(&mut self, bound: u64) {
+        self.sample.threshold = self.sample.threshold.min(bound);
+    }
+
     /// Cuts the sample to `sample_rows` rows (it may hold up to 1.5 times that
     /// while reading): the bottom-k of every row read.
     pub(crate) fn finish_sample(&mut self) {

@@ -52,6 +52,8 @@ pub struct WholeFile {
     pub(crate) sampled: Arc<Vec<u64>>,
     /// Whole-file results that are estimates.
     pub(crate) approximate: Vec<String>,
+    /// Why the sample holds fewer rows than asked, where it does.
+    pub(crate) sample_note: Option<String>,
 }
 
 /// Builds the profiler of a streamed file from the merged accumulator of
@@ -153,6 +155,13 @@ pub fn profiler_from_parts(
     }
     let sampled = sample.rows.clone();
     drop(sample);
+    let wanted = options.sample_rows.max(1) as u64;
+    let sample_note = ((sampled.len() as u64) < wanted.min(rows)).then(|| {
+        format!(
+            "the sample holds {} rows, not {wanted}: the parts kept only rows with sample keys below a bound set from the file's size and its first rows, and the file's rows are longer on average than those (all rows below the bound are in, still the smallest keys)",
+            sampled.len()
+        )
+    });
 
     let mut ingest = issues.to_report();
     ingest.rows_used = rows;
@@ -172,6 +181,7 @@ pub fn profiler_from_parts(
         lines: Arc::new(lines),
         sampled: Arc::new(sampled),
         approximate,
+        sample_note,
     };
     let mut profiler = Profiler::new(name, options);
     profiler.ingestor.table = table;
@@ -505,6 +515,7 @@ impl WholeFile {
             checks_on_sample: on_sample,
             whole_file: whole,
             approximate: self.approximate.clone(),
+            note: self.sample_note.clone(),
         });
     }
 }

@@ -205,7 +205,7 @@ fn gzip(
             other => break other.map_err(|e| named(display, e))?,
         }
     };
-    let spec = PartSpec { index: 0, start: 0, end: u64::MAX, at_record_boundary: true };
+    let spec = PartSpec { index: 0, start: 0, end: u64::MAX, at_record_boundary: true, file_bytes: 0 };
     let mut builder = PartBuilder::new(inner_name, options, &head, &spec)?;
     let mut total = first.len() as u64;
     builder.push(&first)?;

@@ -205,7 +205,8 @@ impl PartBuilder {
                 format!("{name}: the first part starts at byte {}, not 0", spec.start),
             ));
         }
-        let accumulator = Accumulator::new(options, &head.columns, spec.start);
+        let mut accumulator = Accumulator::new(options, &head.columns, spec.start);
+        accumulator.bound_sample(super::plan::sample_bound(head, spec.file_bytes, options.sample_rows.max(1)));
         Ok(PartBuilder {
             reader: PartReader::new(head, spec, accumulator),
             at_record_boundary: spec.at_record_boundary || spec.index == 0,

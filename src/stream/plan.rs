@@ -34,6 +34,15 @@ pub struct Head {
     pub line_ending: String,
     /// Lines before the first data record's line (header, blank lines).
     pub lines_before_data: u64,
+    /// Data records that start in the bytes read for the head, and the
+    /// bytes from the first one's start to the last one's: with two or
+    /// more, their average size estimates the file's rows
+    /// ([`sample_bound`]). 0 where unknown.
+    #[serde(default)]
+    pub head_records: u64,
+    /// See `head_records`.
+    #[serde(default)]
+    pub head_span: u64,
 }
 
 impl Head {
@@ -79,12 +88,25 @@ pub fn read_head(name: &str, first_bytes: &[u8], complete: bool) -> Result<Head>
         bom: sniffed.bom,
         line_ending: sniffed.line_ending.to_string(),
         lines_before_data: 0,
+        head_records: 0,
+        head_span: 0,
     };
     if sniffed.format == Format::Jsonl {
+        // Records are the lines with something on them; only whole lines count.
+        let (mut first, mut last, mut pos) = (None, 0u64, 0u64);
+        for line in first_bytes.split_inclusive(|&b| b == b'\n') {
+            if line.ends_with(b"\n") && !line.iter().all(u8::is_ascii_whitespace) {
+                first.get_or_insert(pos);
+                last = pos;
+                head.head_records += 1;
+            }
+            pos += line.len() as u64;
+        }
+        head.head_span = last - first.unwrap_or(last);
         return Ok(head);
     }
     // The first record(s) through the reader the parts use.
-    let mut sink = HeadSink { table: Table::default(), first_row: None };
+    let mut sink = HeadSink { table: Table::default(), first_row: None, records: 0, last_offset: 0 };
     let mut issues = Issues::default();
     let mut reader = CsvReader::new(sniffed.delimiter, sniffed.header);
     reader.push(first_bytes, &mut sink, &mut issues);
@@ -102,6 +124,8 @@ pub fn read_head(name: &str, first_bytes: &[u8], complete: bool) -> Result<Head>
         ));
     }
     head.columns = sink.table.columns.iter().map(|c| c.name.clone()).collect();
+    head.head_records = sink.records;
+    head.head_span = sink.first_row.map_or(0, |(_, first)| sink.last_offset - first);
     match sink.first_row {
         Some((line, offset)) => {
             head.data_start = offset;
@@ -119,6 +143,9 @@ pub fn read_head(name: &str, first_bytes: &[u8], complete: bool) -> Result<Head>
 struct HeadSink {
     table: Table,
     first_row: Option<(u64, u64)>,
+    /// Data records read, and where the last one started.
+    records: u64,
+    last_offset: u64,
 }
 
 impl Sink for HeadSink {
@@ -133,6 +160,8 @@ impl Sink for HeadSink {
     }
     fn end_row(&mut self, line: u64, offset: u64) {
         self.first_row.get_or_insert((line, offset));
+        self.records += 1;
+        self.last_offset = offset;
     }
 }
 
@@ -154,6 +183,10 @@ pub struct PartSpec {
     /// `start` is known to be a record's first byte (the file's start, or
     /// a re-parse from where the part before ended): nothing is skipped.
     pub at_record_boundary: bool,
+    /// Bytes in the whole file, 0 where unknown (compressed input): with
+    /// the head, what bounds the part's sample ([`sample_bound`]).
+    #[serde(default)]
+    pub file_bytes: u64,
 }
 
 /// Splits a file of `file_bytes` bytes into at most `parts` ranges of equal
@@ -171,8 +204,40 @@ pub fn plan_parts(file_bytes: u64, head: &Head, parts: usize) -> Vec<PartSpec> {
             start: if k == 0 { 0 } else { cut(k) },
             end: if k + 1 == count { file_bytes } else { cut(k + 1) },
             at_record_boundary: k == 0,
+            file_bytes,
         })
         .collect()
+}
+
+/// Rows a file's sample is bounded for, beyond `sample_rows`: the file's
+/// rows are estimated from the head's, and a part keeps only the rows whose
+/// sample key is below what `SAMPLE_MARGIN x sample_rows + 64` rows of that
+/// many would hold.
+pub const SAMPLE_MARGIN: f64 = 3.0;
+
+/// The sample key (`accumulate::Accumulator`'s, uniform over `u64`) below
+/// which a part of a file of `file_bytes` bytes with head `head` keeps its
+/// rows for a sample of `sample_rows`: `u64::MAX` (every key) unless the
+/// head's records estimate the file's rows. The file's sample is then the
+/// `sample_rows` smallest keys as without a bound (the same rows, however
+/// the file is split) as long as that many rows fall below it, which a file
+/// whose rows are about as long as the head's does by a wide margin (3x the
+/// rows on average). A file whose rows are on average 3x longer than its
+/// head's or more gets fewer: every row below the bound, still the smallest
+/// keys, and the report's `sampling.note` says so.
+pub fn sample_bound(head: &Head, file_bytes: u64, sample_rows: usize) -> u64 {
+    if head.head_records < 2 || head.head_span == 0 || file_bytes <= head.data_start {
+        return u64::MAX;
+    }
+    let bytes_per_row = head.head_span as f64 / (head.head_records - 1) as f64;
+    let rows = (file_bytes - head.data_start) as f64 / bytes_per_row;
+    let share = (SAMPLE_MARGIN * sample_rows as f64 + 64.0) / rows;
+    if share < 1.0 {
+        // Below 2^64: share < 1.
+        (share * 2f64.powi(64)) as u64
+    } else {
+        u64::MAX
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +257,29 @@ mod tests {
         let head = read_head("x.jsonl", b"{\"a\":1}\n", true).unwrap();
         assert_eq!(head.format, Format::Jsonl);
         assert!(head.columns.is_empty());
+    }
+
+    #[test]
+    fn head_counts_its_records_and_bounds_the_sample_by_them() {
+        // Three records start at 4, 8 (a quoted newline inside) and 16;
+        // the fourth is cut off.
+        let head = read_head("x.csv", b"a,b\n1,2\n\"x\ny\",3\n4,5\n6,", false).unwrap_err();
+        assert_eq!(*head.kind(), ErrorKind::Internal, "a head needs the sniffed bytes");
+        let head = read_head("x.csv", b"a,b\n1,2\n\"x\ny\",3\n4,5\n", true).unwrap();
+        assert_eq!((head.head_records, head.head_span), (3, 12));
+        let head = read_head("x.jsonl", b"{\"a\":1}\n\n{\"a\":22}\n{\"a\":3", true).unwrap();
+        assert_eq!((head.head_records, head.head_span), (2, 9));
+        // 7 bytes a row after a 4-byte header: 1,000,004 bytes hold about
+        // 142,857 rows; 100 rows get (3 x 100 + 64) / 142,857 of the keys.
+        let head = Head { head_records: 11, head_span: 70, data_start: 4, ..head };
+        let bound = sample_bound(&head, 1_000_004, 100);
+        let share = bound as f64 / 2f64.powi(64);
+        assert!((share - 364.0 * 7.0 / 1e6).abs() < 1e-12, "{share}");
+        // No bound where the sample may need every row, or the head cannot say.
+        assert_eq!(sample_bound(&head, 1_000_004, 60_000), u64::MAX);
+        assert_eq!(sample_bound(&head, 0, 100), u64::MAX);
+        assert_eq!(sample_bound(&Head { head_records: 1, ..head.clone() }, 1_000_004, 100), u64::MAX);
+        assert_eq!(sample_bound(&Head { head_span: 0, ..head }, 1_000_004, 100), u64::MAX);
     }
 
     #[test]
@@ -216,6 +304,6 @@ mod tests {
         }
         assert_eq!(plan[3].end, 10 * MIN_PART_BYTES + 7);
         assert_eq!(plan_parts(1000, &head, 8).len(), 1);
-        assert_eq!(plan_parts(0, &head, 8), vec![PartSpec { index: 0, start: 0, end: 0, at_record_boundary: true }]);
+        assert_eq!(plan_parts(0, &head, 8), vec![PartSpec { index: 0, start: 0, end: 0, at_record_boundary: true, file_bytes: 0 }]);
     }
 }
