@@ -282,7 +282,7 @@ export async function profile(fileOrBlob, options = {}) {
  *   profiles, duplicates, class counts and PII; the other checks on a
  *   uniform sample of `sampleRows` rows (default 100000). `stream` 'auto'
  *   (the default) streams files larger than `streamAboveBytes` (default
- *   64 MiB); `workers`: part workers (default: cores, at most 4).
+ *   64 MiB); `workers`: part workers (default: cores, at most 8).
  *
  * The report's `compute.wasm_memory_bytes` is `{coordinator, workers,
  * peak, total}`: the WebAssembly memory in bytes of the worker that ran the

@@ -47,7 +47,7 @@
 // default) and the file is larger than options.streamAboveBytes (64 MiB),
 // this worker is the coordinator: it reads the head (first 64 KiB), plans
 // byte-range parts of at most 32 MiB (PART_BYTES), at least one per part
-// worker, starts N part workers (N = options.workers, else min(cores, 4);
+// worker, starts N part workers (N = options.workers, else min(cores, 8);
 // part-worker.js) that take the parts in turn and parse them into
 // mergeable parts, checks that neighbouring parts meet at a record boundary
 // (re-parsing a part from the right boundary when a speculative cut fell
@@ -73,7 +73,7 @@ const STREAM_ABOVE_BYTES = 64 * 1024 * 1024;
  */
 const PART_BYTES = 32 * 1024 * 1024;
 /** Part workers at most, unless options.workers asks for more. */
-const MAX_PART_WORKERS = 4;
+const MAX_PART_WORKERS = 8;
 const STREAM_MODES = ['auto', 'on', 'off'];
 
 let wasm = null;
