@@ -643,17 +643,54 @@ impl Profiler {
     /// `Profiler.fromParts(name, options, head, parts, fileBytes)`: the
     /// profiler of a streamed file from its parts' bytes (in file order,
     /// after `checkParts` said null); then `finish(onStage)` as for a
-    /// pushed file. Each part is decoded just before it is merged.
+    /// pushed file. Each part is decoded just before it is merged
+    /// (`PartMerger` does the same a part at a time, as they come).
     #[wasm_bindgen(js_name = fromParts)]
     pub fn from_parts(name: &str, options: JsValue, head: JsValue, parts: js_sys::Array, file_bytes: f64) -> Result<Profiler, JsValue> {
+        let mut merger = PartMerger::new(name);
+        for bytes in each_part(&parts) {
+            merger.add(&bytes?)?;
+        }
+        merger.finish(options, head, file_bytes)
+    }
+}
+
+/// `new PartMerger(name)`: merges the parts of a streamed file one at a
+/// time while the others are still being read. `add(bytes)` takes the next
+/// part in file order (after `checkParts` said null for it and the part
+/// before), `finish(options, head, fileBytes)` returns the `Profiler`, as
+/// `Profiler.fromParts` would for all the parts at once.
+#[wasm_bindgen]
+pub struct PartMerger {
+    inner: Option<crate::stream::PartMerger>,
+}
+
+#[wasm_bindgen]
+impl PartMerger {
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str) -> PartMerger {
+        PartMerger { inner: Some(crate::stream::PartMerger::new(name)) }
+    }
+
+    /// Decodes the next part's bytes and merges them into the parts before.
+    pub fn add(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        let merger = self.inner.as_mut().ok_or_else(|| js_error("this merger has finished"))?;
+        let part = crate::stream::Part::from_bytes(bytes).map_err(js_error)?;
+        merger.add(part).map_err(js_error)
+    }
+
+    /// Parts merged so far.
+    pub fn parts(&self) -> u32 {
+        self.inner.as_ref().map_or(0, crate::stream::PartMerger::parts)
+    }
+
+    /// Ends the merge (the parts must reach `fileBytes`): the profiler,
+    /// not finished. The merger takes no more parts.
+    pub fn finish(&mut self, options: JsValue, head: JsValue, file_bytes: f64) -> Result<Profiler, JsValue> {
         let opts = options_from_js(options)?;
         require_model(&opts)?;
         let head = head_from_js(head)?;
-        let mut merger = crate::stream::PartMerger::new(name);
-        for bytes in each_part(&parts) {
-            let part = crate::stream::Part::from_bytes(&bytes?).map_err(js_error)?;
-            merger.add(part).map_err(js_error)?;
-        }
+        let merger = self.inner.take().ok_or_else(|| js_error("this merger has finished"))?;
         let profiler = merger.finish(&opts, &head, file_bytes as u64).map_err(js_error)?;
         Ok(Profiler { inner: Rc::new(RefCell::new(Some(profiler))), finished: false, rows_wanted: true })
     }

@@ -1,7 +1,7 @@
 // preflight's part worker: parses one byte range of a big file into a
 // mergeable part (stream mode). Started by the coordinator (worker.js, the
 // worker that owns the wasm module and the GPU), one per core up to four;
-// the coordinator merges the parts in file order (Profiler.fromParts).
+// the coordinator merges the parts in file order as they come (PartMerger).
 //
 // Protocol (messages {id, type, data}, as worker.js's):
 //   coordinator -> part  {id, type: 'part', data: {module, file, name, options, head, spec}}

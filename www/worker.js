@@ -51,7 +51,8 @@
 // part-worker.js) that take the parts in turn and parse them into
 // mergeable parts, checks that neighbouring parts meet at a record boundary
 // (re-parsing a part from the right boundary when a speculative cut fell
-// inside a quoted field), merges them (Profiler.fromParts) and runs the
+// inside a quoted field), merges them in file order as they come in
+// (PartMerger; Profiler.fromParts for all at once) and runs the
 // checks. Otherwise the file is pushed here in slices (exact mode).
 // Every report gets compute.wasm_memory_bytes = {coordinator, workers, peak,
 // total}: each wasm instance's largest WebAssembly.Memory size in bytes.
@@ -712,17 +713,19 @@ async function parsePartHere({ file, name, options, head, spec }, onProgress) {
 
 /** The wasm exports stream mode needs, or an error saying which this build lacks. */
 function requireStreamExports() {
-  const missing = ['readHead', 'planParts', 'PartBuilder', 'checkParts'].filter((name) => typeof wasm[name] !== 'function');
-  if (typeof wasm.Profiler?.fromParts !== 'function') missing.push('Profiler.fromParts');
+  const missing = ['readHead', 'planParts', 'PartBuilder', 'PartMerger', 'checkParts'].filter((name) => typeof wasm[name] !== 'function');
   if (missing.length) throw new Error(`this build of the checker cannot stream big files (missing ${missing.join(', ')}); set stream to 'off'`);
 }
 
 /**
  * Stream mode: reads `file` as parts parsed in parallel by part workers and
- * merges them into a Profiler (not finished). Resolves to {profiler,
- * workerMemory, afterMerge, timings}: each part worker's largest wasm
- * memory, this worker's once merged, and the read_parts and merge_parts
- * milliseconds.
+ * merges them into a Profiler (not finished). Each part is merged as soon
+ * as the parts before it are (PartMerger), while the others are still being
+ * read. Resolves to {profiler, workerMemory, afterMerge, timings}: each part
+ * worker's largest wasm memory, this worker's once merged, and the
+ * read_parts (until every part is read: the merges done meanwhile
+ * included), merge_parts (the merges and the profiler's making after that)
+ * and merge_parts_during_read milliseconds.
  */
 async function readStreamed(file, options, settings, meter) {
   requireStreamExports();
@@ -744,6 +747,7 @@ async function readStreamed(file, options, settings, meter) {
   // One part worker would only copy what this worker can do itself.
   const workerCount = Math.min(settings.workers, specs.length);
   const pool = workerCount > 1 ? new PartWorkers(workerCount, name) : null;
+  let merger = null;
   try {
     const bytes = new Array(specs.length).fill(0);
     const rows = new Array(specs.length).fill(0);
@@ -761,24 +765,43 @@ async function readStreamed(file, options, settings, meter) {
       }
       return parsePartHere(job(spec), onProgress);
     };
+    const parts = new Array(specs.length).fill(null);
+    merger = new wasm.PartMerger(name);
+    // The last merged part's first bytes: checkParts reads only a part's
+    // fixed header, and the merged parts' bytes are let go.
+    let lastMergedHead = null;
+    let mergedDuringRead = 0;
+    // Merges the parts that are in and follow the merged ones, in file
+    // order; stops at a part that does not begin where the one before
+    // stopped (a speculative cut inside a quoted field: read again below).
+    const mergeInOrder = () => {
+      const first = performance.now();
+      let merged = merger.parts();
+      while (merged < parts.length && parts[merged]) {
+        if (lastMergedHead && wasm.checkParts([lastMergedHead, parts[merged]])) break;
+        merger.add(parts[merged]);
+        lastMergedHead = parts[merged].slice(0, 256);
+        parts[merged] = null;
+        merged++;
+      }
+      return performance.now() - first;
+    };
     // Each worker (slot) takes the next unread part until none is left.
-    const parsed = new Array(specs.length);
     let nextPart = 0;
     const lane = async (slot) => {
       while (nextPart < specs.length) {
         const i = nextPart++;
-        parsed[i] = await runPart(slot, specs[i], (b, r) => {
+        const parsed = await runPart(slot, specs[i], (b, r) => {
           bytes[i] = b;
           rows[i] = r;
           report();
         });
+        parts[i] = parsed.part;
+        rows[i] = Number(parsed.rows) || 0;
+        mergedDuringRead += mergeInOrder();
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, workerCount) }, (_, slot) => lane(slot)));
-    const parts = parsed.map((p) => p.part);
-    parsed.forEach((p, i) => {
-      rows[i] = Number(p.rows) || 0;
-    });
     // Every byte is read (the head's too, which no part counts).
     const readAll = (data) => meter.update(file.size, sum(rows), { mode: 'stream', parts: specs.length, workers: Math.max(1, workerCount), ...data }, true);
     readAll();
@@ -786,9 +809,10 @@ async function readStreamed(file, options, settings, meter) {
     // parsed again from the record boundary its neighbour found. Each
     // re-parse starts at a true boundary, so the chain ends within one pass.
     let reparsed = 0;
-    for (let fix = wasm.checkParts(parts); fix; fix = wasm.checkParts(parts)) {
+    const unmerged = () => [...(lastMergedHead ? [lastMergedHead] : []), ...parts.filter((p) => p)];
+    for (let fix = wasm.checkParts(unmerged()); fix; fix = wasm.checkParts(unmerged())) {
       const index = Number(fix.index);
-      if (!(index >= 0 && index < specs.length) || reparsed >= specs.length) {
+      if (!(index >= merger.parts() && index < specs.length) || reparsed >= specs.length) {
         throw new Error(`${name}: the parts do not join at record boundaries (part ${index} from byte ${fix.start})`);
       }
       reparsed++;
@@ -806,14 +830,21 @@ async function readStreamed(file, options, settings, meter) {
     const mergeStarted = performance.now();
     let profiler;
     try {
-      profiler = wasm.Profiler.fromParts(name, opts, head, parts, file.size);
+      mergeInOrder();
+      if (merger.parts() < parts.length) throw new Error(`${name}: part ${merger.parts()} does not join the part before it at a record boundary`);
+      profiler = merger.finish(opts, head, file.size);
     } finally {
       parts.length = 0;
     }
-    const timings = { read_parts: round(mergeStarted - started), merge_parts: round(performance.now() - mergeStarted) };
+    const timings = { read_parts: round(mergeStarted - started), merge_parts: round(performance.now() - mergeStarted), merge_parts_during_read: round(mergedDuringRead) };
     return { profiler, workerMemory, afterMerge: memoryBytes(), timings };
   } finally {
     pool?.terminate();
+    try {
+      merger?.free();
+    } catch {
+      /* already freed */
+    }
   }
 }
 

@@ -353,7 +353,7 @@ function table(all) {
       .map(([name, s]) => `${name} ${fmt(s)}`);
     stages.push(`- ${path.basename(r.file)}, ${r.where}: ${list.join(', ')}`);
   }
-  const stageText = stages.length ? `\nStages of preflight's median runs (compute.timings_ms, seconds; the part workers' read_parts overlaps nothing else):\n${stages.join('\n')}\n` : '';
+  const stageText = stages.length ? `\nStages of preflight's median runs (compute.timings_ms, seconds; the part workers' read_parts overlaps nothing else and includes merge_parts_during_read):\n${stages.join('\n')}\n` : '';
   return `${lines.join('\n')}\n\nTargets (issue 7), peer time / preflight time (median runs):\n${ratios.join('\n')}\n${stageText}`;
 }
 

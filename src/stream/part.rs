@@ -511,6 +511,11 @@ impl PartMerger {
         Ok(())
     }
 
+    /// Parts added so far.
+    pub fn parts(&self) -> u32 {
+        self.next
+    }
+
     /// Ends the merge: the parts must reach the end of the file
     /// (`file_bytes`, decompressed for gzip input). Returns the profiler.
     pub fn finish(self, options: &Options, head: &Head, file_bytes: u64) -> Result<crate::Profiler> {
