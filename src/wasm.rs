@@ -843,7 +843,17 @@ pub(crate) async fn yield_to_event_loop() {
         let by_message = || -> Option<()> {
             let channel = js_sys::Reflect::construct(&function(&global, "MessageChannel")?, &js_sys::Array::new()).ok()?;
             let (receiver, sender) = (get(&channel, "port1")?, get(&channel, "port2")?);
-            js_sys::Reflect::set(&receiver, &"onmessage".into(), &resolve).ok()?;
+            // The port is closed once the message is in: an open port with
+            // a listener would keep Node's event loop alive for ever.
+            let close = function(&receiver, "close")?;
+            let on_message = Closure::once_into_js({
+                let (receiver, resolve) = (receiver.clone(), resolve.clone());
+                move |_event: JsValue| {
+                    let _ = close.call0(&receiver);
+                    let _ = resolve.call0(&JsValue::NULL);
+                }
+            });
+            js_sys::Reflect::set(&receiver, &"onmessage".into(), &on_message).ok()?;
             function(&sender, "postMessage")?.call1(&sender, &JsValue::NULL).ok().map(|_| ())
         };
         let by_timer = || function(&global, "setTimeout").is_some_and(|timer| timer.call2(&global, &resolve, &JsValue::from(0)).is_ok());
