@@ -288,20 +288,33 @@ impl Profiler {
         };
         lap("profile", &mut timings);
 
-        // Every value of every column, scanned for personal data.
-        let pii = match streamed {
+        // Every value of every column, scanned for personal data; then
+        // identical rows. In a page whose CPU kNN graph its helpers share,
+        // a whole-file run scans here while they work (below), on a core
+        // that would otherwise wait; else now.
+        let scan_pii = |cache: &mut Option<checks::pii::PiiScan>| match streamed {
             Some(whole) => whole.pii_scan(),
-            None => self.pii_cache.get_or_insert_with(|| checks::pii::scan_table(table)).clone(),
+            None => cache.get_or_insert_with(|| checks::pii::scan_table(table)).clone(),
         };
-        lap("pii", &mut timings);
-
-        progress("duplicates", 0.3);
-        let mut exact_findings = checks::duplicates::exact_duplicate_check(table, &summaries, self.options.normalize);
-        if let Some(whole) = streamed {
-            whole.override_exact(&mut exact_findings);
+        let normalize = self.options.normalize;
+        let scan_duplicates = || {
+            let mut exact_findings = checks::duplicates::exact_duplicate_check(table, &summaries, normalize);
+            if let Some(whole) = streamed {
+                whole.override_exact(&mut exact_findings);
+            }
+            exact_findings
+        };
+        let scans_beside_knn =
+            streamed.is_none() && text_beside_knn(self.options.backend, rows.min(self.options.max_knn_rows)).await;
+        let mut scanned = None;
+        if !scans_beside_knn {
+            let pii = scan_pii(&mut self.pii_cache);
+            lap("pii", &mut timings);
+            progress("duplicates", 0.3);
+            let exact_findings = scan_duplicates();
+            lap("duplicates", &mut timings);
+            scanned = Some((pii, exact_findings));
         }
-        let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } = exact_findings;
-        lap("duplicates", &mut timings);
 
         // The table does not change between runs: only the options matter.
         let text_key: TextKey =
@@ -436,53 +449,95 @@ impl Profiler {
 
         progress("knn", 0.5);
         let mut compute = Compute::cpu();
+        let options = &self.options;
+        let dispatched_before = knn_dispatches();
+        let knn_done = std::cell::Cell::new(false);
         let knn_job = async {
-            match &embedded {
+            let graph = match &embedded {
                 Ok(e) if e.rows.len() >= 2 => {
                     let started = clock::now_ms();
-                    let graph = knn_graph(e, &self.options, &mut compute).await;
+                    let graph = knn_graph(e, options, &mut compute).await;
                     Some((graph, clock::now_ms() - started))
                 }
                 _ => None,
-            }
+            };
+            knn_done.set(true);
+            graph
         };
-        let (graph, text_found) = match text_found {
-            Some(found) => {
+        let (graph, text_found, (pii, exact_findings)) = match (text_found, scanned) {
+            (Some(found), Some(scanned)) => {
                 let graph = knn_job.await;
                 if graph.is_some() {
                     lap("knn", &mut timings);
                 }
-                (graph, found)
+                (graph, found, scanned)
             }
-            None => {
+            (found, scanned) => {
                 // The kNN job goes first: it hands the graph's blocks to the
-                // page's helpers and waits; the text job then runs here,
-                // turning the event loop between its pieces.
-                let text_job = async {
-                    let started = clock::now_ms();
-                    let found = text_duplicates(table, &text_columns, &self.options).await;
-                    (found, clock::now_ms() - started)
+                // page's helpers and waits; the scans and the text job then
+                // run here (the text job turning the event loop between its
+                // pieces).
+                let pii_cache = &mut self.pii_cache;
+                let beside_job = async {
+                    let mut stage_ms = Vec::new();
+                    let scanned = match scanned {
+                        Some(scanned) => scanned,
+                        None => {
+                            // Not before the kNN job has handed the graph to
+                            // the helpers (it may first wait for the GPU's
+                            // answer); they start when this worker's event
+                            // loop turns.
+                            while knn_dispatches() == dispatched_before && !knn_done.get() {
+                                wasm_turn().await;
+                            }
+                            wasm_turn().await;
+                            let started = clock::now_ms();
+                            let pii = scan_pii(pii_cache);
+                            let scanned_pii = clock::now_ms();
+                            let exact_findings = scan_duplicates();
+                            stage_ms.push(("pii", scanned_pii - started));
+                            stage_ms.push(("duplicates", clock::now_ms() - scanned_pii));
+                            (pii, exact_findings)
+                        }
+                    };
+                    let text = match found {
+                        Some(found) => (Ok(found), None),
+                        None => {
+                            let started = clock::now_ms();
+                            let found = text_duplicates(table, &text_columns, options).await;
+                            stage_ms.push(("text_duplicates", clock::now_ms() - started));
+                            (found, Some(()))
+                        }
+                    };
+                    (scanned, text, stage_ms)
                 };
                 let started = clock::now_ms();
-                let (graph, (found, text_ms)) = join_both(knn_job, text_job).await;
+                let (graph, (scanned, (found, looked), stage_ms)) = join_both(knn_job, beside_job).await;
                 let wall = clock::now_ms() - started;
                 // Each stage's own wall time; the time they shared is said
                 // once, in `concurrent_ms` (the run's time is the sum of the
                 // stages less it).
+                let beside_ms: f64 = stage_ms.iter().map(|(_, ms)| ms).sum();
                 match &graph {
                     Some((_, knn_ms)) => {
                         lap("knn", &mut timings);
                         timings.insert("knn".to_string(), round_ms(*knn_ms));
-                        timings.insert("text_duplicates".to_string(), round_ms(text_ms));
-                        compute.concurrent_ms = Some(round_ms((knn_ms + text_ms - wall).max(0.0)));
+                        compute.concurrent_ms = Some(round_ms((knn_ms + beside_ms - wall).max(0.0)));
                     }
-                    None => lap("text_duplicates", &mut timings),
+                    // (No graph: the clock restarts; the stages' own times follow.)
+                    None => lap(stage_ms.last().map_or("knn", |(name, _)| name), &mut timings),
+                }
+                for (name, ms) in stage_ms {
+                    timings.insert(name.to_string(), round_ms(ms));
                 }
                 let found = found?;
-                self.text_cache = Some((text_key, found.clone()));
-                (graph, found)
+                if looked.is_some() {
+                    self.text_cache = Some((text_key, found.clone()));
+                }
+                (graph, found, scanned)
             }
         };
+        let checks::duplicates::ExactFindings { section: exact, exact_group, group_ignoring_identifiers } = exact_findings;
         let (text_duplicates, text_dup_group) = text_found;
         let mut findings = RowFindings::new(table.lines.clone());
         findings.exact_group = exact_group;
@@ -895,6 +950,26 @@ async fn text_beside_knn(backend: Backend, rows: usize) -> bool {
 async fn text_beside_knn(_backend: Backend, _rows: usize) -> bool {
     false
 }
+
+/// Graphs handed to the page's kNN helpers so far (natively none).
+#[cfg(target_arch = "wasm32")]
+fn knn_dispatches() -> u64 {
+    wasm::knn_dispatches()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn knn_dispatches() -> u64 {
+    0
+}
+
+/// One turn of the page's event loop (natively nothing).
+#[cfg(target_arch = "wasm32")]
+async fn wasm_turn() {
+    wasm::yield_to_event_loop().await;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn wasm_turn() {}
 
 /// Milliseconds rounded to the microsecond, as `timings_ms` holds them.
 fn round_ms(ms: f64) -> f64 {

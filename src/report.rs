@@ -893,8 +893,9 @@ pub struct Compute {
     /// page's workers it was shared among.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_workers: Option<usize>,
-    /// Milliseconds two stages of `timings_ms` ran at the same time (in a
-    /// page, the text duplicates beside the kNN graph's helper workers),
+    /// Milliseconds the kNN stage of `timings_ms` shared with the stages
+    /// that ran beside its helper workers in a page (the text duplicates;
+    /// in a whole-file run also the PII scan and the exact duplicates),
     /// counted in both: the run took the sum of the stages less this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrent_ms: Option<f64>,

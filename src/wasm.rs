@@ -907,6 +907,17 @@ pub(crate) fn knn_helpers_would_share(rows: usize) -> bool {
     rows >= KNN_SHARED_MIN_ROWS && cores >= 2.0 && KNN_HELPER.with(|h| h.borrow().is_some())
 }
 
+thread_local! {
+    /// Graphs handed to the page's kNN helper so far (`knn_dispatches`).
+    static KNN_DISPATCHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Graphs handed to the page's kNN helper so far: what runs beside a graph
+/// waits for the count to change before it takes this worker's core.
+pub(crate) fn knn_dispatches() -> u64 {
+    KNN_DISPATCHES.with(std::cell::Cell::get)
+}
+
 /// The kNN graph from the page's helper (`setKnnHelper`): `None` when there
 /// is none or it answers `null` (build it here), else the graph and the
 /// workers it ran on, or why it failed.
@@ -931,6 +942,7 @@ pub(crate) async fn knn_on_helpers(
         Ok(answer) => answer,
         Err(err) => return fail(js_message(&err)),
     };
+    KNN_DISPATCHES.with(|count| count.set(count.get() + 1));
     let answer = match wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&answer)).await {
         Ok(answer) => answer,
         Err(err) => return fail(js_message(&err)),
