@@ -17,7 +17,7 @@
 // (scripts/build-web) and bench/node_modules installed (run.mjs does it).
 import fs from 'node:fs';
 import path from 'node:path';
-import { startBenchServer } from './server.mjs';
+import { startBenchServer } from '../server.mjs';
 
 const TASKS = new Set(['ThreadControllerImpl::RunTask', 'RunTask', 'ThreadPool_RunTask']);
 const CATEGORIES = ['toplevel', 'v8', 'v8.wasm', 'disabled-by-default-v8.wasm.detailed', 'devtools.timeline', 'disabled-by-default-devtools.timeline'];

@@ -19,11 +19,11 @@
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { startBenchServer } from '../server.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const say = (text) => process.stderr.write(`bench: ${text}\n`);
@@ -92,30 +92,6 @@ function ensureOnnx() {
   if (r.status !== 0) throw new Error('the ONNX export failed (it needs torch, transformers and onnx: set PYTHON to a Python that has them)');
 }
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-
-function startServer() {
-  return new Promise((resolve) => {
-    const server = http.createServer((req, res) => {
-      const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-      const allowed = ['/www/', '/bench/semantic/', '/bench/node_modules/', '/bench/out/models/'].some((p) => urlPath.startsWith(p));
-      const file = path.join(REPO, urlPath);
-      if (!allowed || urlPath.includes('..') || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, {
-        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-        // Cross-origin isolation lets onnxruntime-web use its threads.
-        'Cross-Origin-Opener-Policy': 'same-origin',
-        'Cross-Origin-Embedder-Policy': 'require-corp',
-      });
-      fs.createReadStream(file).pipe(res);
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
 function cosine(a, b) {
   let dot = 0, na = 0, nb = 0;
   for (let i = 0; i < a.length; i++) {
@@ -138,7 +114,7 @@ async function main() {
   const { texts, meanTokens, distinct } = sentences(args.sentences);
   const { chromium } = await import('playwright-core');
   const { CHROMIUM_ARGS, WEBGPU_ARG } = await import('../../scripts/chromium-flags.mjs');
-  const server = await startServer();
+  const server = await startBenchServer(['/www/', '/bench/semantic/', '/bench/node_modules/', '/bench/out/models/']);
   const origin = `http://127.0.0.1:${server.address().port}`;
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-semantic-bench-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
