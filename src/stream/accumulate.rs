@@ -738,10 +738,17 @@ impl Accumulator {
         self.columns.iter().map(|c| c.name.as_str())
     }
 
-    /// Keeps no row whose sample key is `bound` or more
+    /// Keeps no row whose sample key is at or above the bound that the
+    /// file's size and its head's records set for this sample size
     /// (`plan::sample_bound`).
-    pub fn bound_sample(&mut self, bound: u64) {
+    pub fn bound_sample(&mut self, head: &super::Head, file_bytes: u64) {
+        let bound = super::plan::sample_bound(head, file_bytes, self.sample_rows);
         self.sample.threshold = self.sample.threshold.min(bound);
+    }
+
+    /// The rows the sample is to hold (`Options::sample_rows`, at least 1).
+    pub(crate) fn sample_rows(&self) -> usize {
+        self.sample_rows
     }
 
     /// Cuts the sample to `sample_rows` rows (it may hold up to 1.5 times that

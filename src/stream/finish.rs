@@ -116,6 +116,7 @@ pub fn profiler_from_parts(
     }
     let mut merged = merged;
     merged.finish_sample();
+    let wanted = merged.sample_rows() as u64;
     let Accumulator { columns, hashes, pii, lines, sample, parts, .. } = merged;
 
     let groups = duplicate_groups(&hashes);
@@ -155,7 +156,6 @@ pub fn profiler_from_parts(
     }
     let sampled = sample.rows.clone();
     drop(sample);
-    let wanted = options.sample_rows.max(1) as u64;
     let sample_note = ((sampled.len() as u64) < wanted.min(rows)).then(|| {
         format!(
             "the sample holds {} rows, not {wanted}: the parts kept only rows with sample keys below a bound set from the file's size and its first rows, and the file's rows are longer on average than those (all rows below the bound are in, still the smallest keys)",

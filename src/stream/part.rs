@@ -206,7 +206,7 @@ impl PartBuilder {
             ));
         }
         let mut accumulator = Accumulator::new(options, &head.columns, spec.start);
-        accumulator.bound_sample(super::plan::sample_bound(head, spec.file_bytes, options.sample_rows.max(1)));
+        accumulator.bound_sample(head, spec.file_bytes);
         Ok(PartBuilder {
             reader: PartReader::new(head, spec, accumulator),
             at_record_boundary: spec.at_record_boundary || spec.index == 0,
