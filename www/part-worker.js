@@ -1,6 +1,6 @@
 // preflight's part worker: parses one byte range of a big file into a
 // mergeable part (stream mode). Started by the coordinator (worker.js, the
-// worker that owns the wasm module and the GPU), one per core up to four;
+// worker that owns the wasm module and the GPU), one per core up to eight;
 // the coordinator merges the parts in file order as they come (PartMerger).
 //
 // Protocol (messages {id, type, data}, as worker.js's):
