@@ -500,13 +500,14 @@ impl Profiler {
                             (pii, exact_findings)
                         }
                     };
+                    // (And whether the text columns were looked at here.)
                     let text = match found {
-                        Some(found) => (Ok(found), None),
+                        Some(found) => (Ok(found), false),
                         None => {
                             let started = clock::now_ms();
                             let found = text_duplicates(table, &text_columns, options).await;
                             stage_ms.push(("text_duplicates", clock::now_ms() - started));
-                            (found, Some(()))
+                            (found, true)
                         }
                     };
                     (scanned, text, stage_ms)
@@ -531,7 +532,7 @@ impl Profiler {
                     timings.insert(name.to_string(), round_ms(ms));
                 }
                 let found = found?;
-                if looked.is_some() {
+                if looked {
                     self.text_cache = Some((text_key, found.clone()));
                 }
                 (graph, found, scanned)

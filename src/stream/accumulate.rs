@@ -742,7 +742,7 @@ impl Accumulator {
     /// file's size and its head's records set for this sample size
     /// (`plan::sample_bound`).
     pub fn bound_sample(&mut self, head: &super::Head, file_bytes: u64) {
-        let bound = super::plan::sample_bound(head, file_bytes, self.sample_rows);
+        let bound = super::sample_bound(head, file_bytes, self.sample_rows);
         self.sample.threshold = self.sample.threshold.min(bound);
     }
 
