@@ -288,8 +288,16 @@ impl TopValues {
         if self.counts.len() + self.unnamed.len() <= TOP_CAPACITY {
             return;
         }
-        let mut values: Vec<u64> = self.counts.values().chain(self.unnamed.values()).copied().collect();
-        let (_, &mut threshold, _) = values.select_nth_unstable_by(TOP_CAPACITY, |a, b| b.cmp(a));
+        // The (capacity + 1)-th largest count. When no more than capacity
+        // counters are above 1 it is 1 (the common case of a column of
+        // mostly distinct values), found without gathering the counts.
+        let above_one = self.counts.values().chain(self.unnamed.values()).filter(|&&c| c > 1).count();
+        let threshold = if above_one <= TOP_CAPACITY {
+            1
+        } else {
+            let mut values: Vec<u64> = self.counts.values().chain(self.unnamed.values()).copied().collect();
+            *values.select_nth_unstable_by(TOP_CAPACITY, |a, b| b.cmp(a)).1
+        };
         // Survivors stay where they are; the dropped strings' buffers are
         // kept for reuse.
         self.spare.clear();
@@ -307,10 +315,14 @@ impl TopValues {
                 spare.push(named.text);
             }
         }
-        self.unnamed.retain(|_, c| {
-            *c = c.saturating_sub(threshold);
-            *c > 0
-        });
+        if self.unnamed.values().all(|&c| c <= threshold) {
+            self.unnamed.clear();
+        } else {
+            self.unnamed.retain(|_, c| {
+                *c = c.saturating_sub(threshold);
+                *c > 0
+            });
+        }
         self.offset += threshold;
     }
 
