@@ -35,9 +35,6 @@ use xxhash_rust::xxh3::{xxh3_128_with_seed, xxh3_64, xxh3_64_with_seed};
 /// JavaScript number.
 pub const SAMPLE_SEED: u64 = 0x0010_6566_6c69_6768;
 
-/// Seed of the value hashes of numbers and booleans (distinct by value).
-const VALUE_SEED: u64 = 0x7661_6c75_6573_0001;
-
 /// Integers above this magnitude are compared as 64-bit integers (as
 /// pandas' int64), not as f64 where 2^53 + 1 equals 2^53.
 const F64_EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
@@ -110,10 +107,8 @@ pub(crate) struct ColumnAcc {
     pub(crate) dates: Dates<String>,
     /// Distinct texts (every non-missing value).
     pub(crate) distinct_text: Distinct,
-    /// Distinct values of numbers and booleans compared by value; dropped
-    /// (`None`) once the column holds a value that makes it compare as
-    /// text whatever follows.
-    pub(crate) distinct_value: Option<Distinct>,
+    /// Distinct values of numbers and booleans compared by value.
+    pub(crate) distinct_value: ByValue,
     pub(crate) top: TopValues,
     pub(crate) numbers: Kll,
     pub(crate) moments: Moments,
@@ -146,7 +141,7 @@ impl ColumnAcc {
             vector_dims: Vec::new(),
             dates: Dates::default(),
             distinct_text: Distinct::new(),
-            distinct_value: Some(Distinct::new()),
+            distinct_value: ByValue::SameAsText,
             top: TopValues::new(),
             numbers: Kll::default(),
             moments: Moments::default(),
@@ -179,7 +174,7 @@ impl ColumnAcc {
         let hash = xxh3_64(text.as_bytes());
         self.distinct_text.add_hash(hash);
         self.top.add_hashed(text, hash);
-        self.distinct_value = None;
+        self.distinct_value = ByValue::Dropped;
         if normalize {
             cell_key(Cell::Vector(text), Comparison::Text, true, key);
             if key[..] == [0] {
@@ -258,9 +253,17 @@ impl ColumnAcc {
             Parsed::Nothing => text_key(text, key),
         }
         counted.as_text = key[0] == 3;
+        // A number or boolean written in its canonical form is its value's
+        // text: its value hash is its text hash, and while every value is
+        // so, the distinct values are the distinct texts.
+        if !counted.as_text && counted.noncanonical {
+            if let ByValue::SameAsText = self.distinct_value {
+                self.distinct_value = ByValue::Own(self.distinct_text.clone());
+            }
+        }
         let value_hash = match &self.distinct_value {
-            Some(d) if !counted.as_text => {
-                let value_hash = xxh3_64_with_seed(key, VALUE_SEED);
+            ByValue::Own(d) if !counted.as_text => {
+                let value_hash = if counted.noncanonical { xxh3_64(canonical_text(key).as_bytes()) } else { hash };
                 d.prefetch(value_hash);
                 Some(value_hash)
             }
@@ -274,7 +277,7 @@ impl ColumnAcc {
         // Empty once trimmed (normalised): missing, no part of the row hash.
         counted.row_hash = if key[..] == [0] { 0 } else { xxh3_128_with_seed(key, self.seed) };
         self.distinct_text.add_hash(hash);
-        if let (Some(d), Some(value_hash)) = (&mut self.distinct_value, value_hash) {
+        if let (ByValue::Own(d), Some(value_hash)) = (&mut self.distinct_value, value_hash) {
             d.add_hash(value_hash);
         }
         self.add_again(text, hash, counted);
@@ -298,7 +301,7 @@ impl ColumnAcc {
         self.noncanonical += u64::from(counted.noncanonical);
         self.big_integers += u64::from(counted.big_integer);
         if counted.as_text || self.text_only() {
-            self.distinct_value = None;
+            self.distinct_value = ByValue::Dropped;
         }
     }
 
@@ -316,14 +319,28 @@ impl ColumnAcc {
             }
         }
         self.dates.merge(&later.dates);
-        self.distinct_text.merge(&later.distinct_text);
-        self.distinct_value = match (self.distinct_value.take(), &later.distinct_value) {
-            (Some(mut mine), Some(theirs)) if !self.text_only() => {
-                mine.merge(theirs);
-                Some(mine)
+        // (Before the texts merge: a side whose values are its texts gives
+        // its own texts.)
+        let mine = std::mem::replace(&mut self.distinct_value, ByValue::Dropped);
+        self.distinct_value = match (mine, &later.distinct_value) {
+            _ if self.text_only() => ByValue::Dropped,
+            (ByValue::SameAsText, ByValue::SameAsText) => ByValue::SameAsText,
+            (ByValue::Own(mut mine), ByValue::SameAsText) => {
+                mine.merge(&later.distinct_text);
+                ByValue::Own(mine)
             }
-            _ => None,
+            (ByValue::SameAsText, ByValue::Own(theirs)) => {
+                let mut mine = self.distinct_text.clone();
+                mine.merge(theirs);
+                ByValue::Own(mine)
+            }
+            (ByValue::Own(mut mine), ByValue::Own(theirs)) => {
+                mine.merge(theirs);
+                ByValue::Own(mine)
+            }
+            _ => ByValue::Dropped,
         };
+        self.distinct_text.merge(&later.distinct_text);
         self.top.merge(&later.top);
         self.numbers.merge(&later.numbers);
         self.moments.merge(&later.moments);
@@ -336,6 +353,53 @@ impl ColumnAcc {
     /// The value kinds as `profile` counts them (kinds seen only).
     pub(crate) fn kind_map(&self) -> std::collections::BTreeMap<ValueKind, u64> {
         ValueKind::count_map(&self.kinds)
+    }
+}
+
+/// The distinct values of a column's numbers and booleans, compared by
+/// value (`1.0` = `1`, `True` = `true`).
+///
+/// A value's hash is the xxh3-64 hash of its canonical text (what
+/// [`canonical_number`] and [`canonical_integer`] accept; `true`, `false`):
+/// for a value written so, the hash of its text, which the column hashed
+/// already. So while every value is written canonically the distinct values
+/// are the distinct texts, and no second sketch is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum ByValue {
+    /// Every value so far is a number or boolean in its canonical form:
+    /// the distinct values are [`ColumnAcc::distinct_text`].
+    SameAsText,
+    /// Its own sketch, from the first value not written canonically on.
+    Own(Distinct),
+    /// Dropped: the column holds a value that makes it compare as text
+    /// whatever follows (a string, date or vector, or both numbers and
+    /// booleans).
+    Dropped,
+}
+
+impl ByValue {
+    /// The sketch of the distinct values, when the column keeps one apart
+    /// from its texts'.
+    pub(crate) fn own(&self) -> Option<&Distinct> {
+        match self {
+            ByValue::Own(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// The canonical text of the number or boolean whose comparison key is
+/// `key` (written into by [`ColumnAcc::add_text`]): the text whose hash is
+/// its value's hash ([`ByValue`]). Integers past 2^53 as 64-bit integers,
+/// other numbers in f64's shortest form (for the texts [`canonical_number`]
+/// accepts, the text itself; the key has `-0` as `0`), booleans as `true`
+/// or `false`.
+fn canonical_text(key: &[u8]) -> String {
+    match key {
+        [5, bytes @ ..] => i64::from_le_bytes(bytes.try_into().expect("an i64 key")).to_string(),
+        [1, bytes @ ..] => f64::from_bits(u64::from_le_bytes(bytes.try_into().expect("an f64 key"))).to_string(),
+        [2, truth] => (*truth == 1).to_string(),
+        _ => unreachable!("not the key of a number or boolean"),
     }
 }
 
@@ -1227,6 +1291,80 @@ mod tests {
             assert!(!canonical_number(no), "{no}");
         }
         assert!(canonical_integer("9007199254740993") && !canonical_integer("+9007199254740993"));
+    }
+
+    /// A value's hash is its canonical text's: for a canonical text the
+    /// text itself, for another form of the same value the same text.
+    #[test]
+    fn canonical_text_of_a_canonical_value_is_the_text() {
+        let key_of = |text: &str| {
+            let mut col = ColumnAcc::new("c");
+            let (mut key, mut counted) = (Vec::new(), Counted::default());
+            col.add_text(text, xxh3_64(text.as_bytes()), &ByteCounts::of(text.as_bytes()), false, &mut key, &mut counted);
+            (key, counted.noncanonical)
+        };
+        let mut next = crate::xorshift64(11);
+        let mut texts: Vec<String> = ["0", "1", "-1", "12.5", "0.25", "-0.5", "123456789012345", "0.000001", "true", "false"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        for _ in 0..20_000 {
+            let r = next();
+            let digits = 1 + (r % 15) as u32;
+            let int = (next() % 10u64.pow(digits)) as i64 * if r & 1 == 0 { 1 } else { -1 };
+            let places = (r >> 8) % 6;
+            let v = int as f64 / 10f64.powi(places as i32);
+            texts.push(format!("{v}"));
+            texts.push(format!("{:.1$}", v, places as usize));
+        }
+        texts.extend(["9007199254740993".into(), "9007199254740995".into(), "-9007199254740995".into()]);
+        for text in &texts {
+            let (key, noncanonical) = key_of(text);
+            if !noncanonical {
+                assert_eq!(canonical_text(&key), *text);
+            } else {
+                // Another form: its canonical text has the same key, and is
+                // its own canonical text (past 15 digits it is not one that
+                // canonical_number accepts, so it has no text of its own).
+                let canonical = canonical_text(&key);
+                let (same, _) = key_of(&canonical);
+                assert_eq!(same, key, "{text} -> {canonical}");
+                assert_eq!(canonical_text(&same), canonical);
+            }
+        }
+        for (other, canonical) in [("1.0", "1"), ("+1", "1"), ("-0", "0"), ("1e3", "1000"), ("2.50", "2.5"), ("True", "true"), ("FALSE", "false"), ("+9007199254740995", "9007199254740995"), ("+9007199254740993", "9007199254740992")] {
+            assert_eq!(canonical_text(&key_of(other).0), canonical, "{other}");
+        }
+    }
+
+    /// Distinct values by value: no sketch of their own while every value is
+    /// canonical; their own from the first other form on; merged parts
+    /// count as the whole does, whichever side has its own.
+    #[test]
+    fn distinct_values_follow_the_texts_until_a_non_canonical_one() {
+        let options = Options { sample_rows: 50, ..Options::default() };
+        let csv = |values: &[&str]| format!("n\n{}\n", values.join("\n"));
+        let canonical = ["1", "2", "2", "2.5", "-3"];
+        let other = ["1.0", "+2", "2.50", "7", "7.0"];
+        let a = fed(&csv(&canonical), &options);
+        assert!(matches!(a.columns[0].distinct_value, ByValue::SameAsText));
+        let b = fed(&csv(&other), &options);
+        let by_value = |acc: &Accumulator| acc.columns[0].distinct_value.own().map(|d| d.estimate());
+        assert_eq!(by_value(&b), Some(4));
+        let both: Vec<&str> = canonical.iter().chain(&other).copied().collect();
+        assert_eq!(by_value(&fed(&csv(&both), &options)), Some(5));
+        for (first, second) in [(&canonical[..], &other[..]), (&other[..], &canonical[..])] {
+            let mut merged = fed(&csv(first), &options);
+            merged.merge(fed(&csv(second), &options));
+            assert_eq!(by_value(&merged), Some(5));
+            assert_eq!(merged.columns[0].distinct_text.estimate(), 9);
+        }
+        let mut merged = fed(&csv(&canonical), &options);
+        merged.merge(fed(&csv(&["4", "1"]), &options));
+        assert!(matches!(merged.columns[0].distinct_value, ByValue::SameAsText));
+        let mut texts = fed(&csv(&other), &options);
+        texts.merge(fed(&csv(&["x"]), &options));
+        assert!(matches!(texts.columns[0].distinct_value, ByValue::Dropped));
     }
 
     #[test]

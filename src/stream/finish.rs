@@ -207,7 +207,7 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
     let mut summary = facts.summarize(
         |comparison| {
             let by_value = comparison != Comparison::Text;
-            let sketch = match (&column.distinct_value, by_value) {
+            let sketch = match (column.distinct_value.own(), by_value) {
                 (Some(d), true) => d,
                 _ => &column.distinct_text,
             };
