@@ -297,7 +297,11 @@ pub struct ColumnProfile {
     /// Vector columns: the dimension and how many rows disagree with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector: Option<VectorStats>,
-    /// Most frequent values, most first (ties by value).
+    /// Most frequent values, most first (ties by value). Exact unless
+    /// `approximate` lists `top_values` (a streamed column of more than
+    /// 10,000 distinct values): then Space-Saving counts, each at most
+    /// n / 2,000 above the true count, except in a column whose `distinct`
+    /// equals its `count`, where each is its lower bound (at least 1).
     pub top_values: Vec<ValueCount>,
     /// Data quality alerts.
     pub alerts: Vec<Alert>,

@@ -395,6 +395,31 @@ fn past_the_exact_limits_estimates_stay_within_the_sketches_bounds() {
 /// JSON lines whose keys come in varying order, appear late (`extra`
 /// only from row 700: the parts before never see it), nest, hold vectors
 /// and nulls, with copies of earlier records written in another key order.
+/// A streamed column of distinct values past the top-values limit lists
+/// values seen once as seen once, not at the summary's offset (Space-Saving
+/// counts are upper bounds); a column with repeats keeps its upper bounds.
+#[test]
+fn a_column_of_distinct_values_lists_its_values_once() {
+    let mut csv = String::from("id,code\n");
+    for i in 0..40_000u64 {
+        csv.push_str(&format!("{},c{}\n", (i * 7919) % 40_000 + 1, (i * 31) % 12_000));
+    }
+    for parts in [1, 3] {
+        let s = streamed("ids.csv", csv.as_bytes(), parts, cpu(1_000));
+        let column = |name: &str| s.report.columns.iter().find(|c| c.name == name).unwrap();
+        let id = column("id");
+        assert!(id.approximate.contains(&"top_values".to_string()), "{:?}", id.approximate);
+        assert_eq!((id.distinct, id.count), (40_000, 40_000));
+        // (Three parts' merge purges every one-off counter: none is listed.)
+        assert!(parts > 1 || !id.top_values.is_empty());
+        assert!(id.top_values.iter().all(|v| v.count == 1), "{parts} parts: {:?}", id.top_values);
+        let code = column("code");
+        assert!(code.approximate.contains(&"top_values".to_string()) && code.distinct < code.count);
+        // Each code occurs 3 or 4 times: upper bounds, never below the truth.
+        assert!(!code.top_values.is_empty() && code.top_values.iter().all(|v| v.count >= 3), "{:?}", code.top_values);
+    }
+}
+
 fn mixed_jsonl(rows: usize) -> String {
     let mut rng = Lcg(5);
     let mut out = String::new();

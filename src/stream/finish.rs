@@ -236,6 +236,19 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
     let mut approximate = approximate.into_inner();
     if !column.top.is_exact() {
         approximate.push("top_values".into());
+        // Space-Saving counts are upper bounds, each at most Δ (the summary's
+        // offset) above the truth. In a column the report calls all
+        // distinct they would list one-off values as seen Δ times (an id
+        // column of a 100 MB file: 240 times each): there each count is
+        // its lower bound instead, at least 1.
+        let p = &mut summary.profile;
+        if p.count > 0 && p.distinct == p.count {
+            let delta = column.top.max_overcount();
+            for v in &mut p.top_values {
+                v.count = v.count.saturating_sub(delta).max(1);
+            }
+            p.top_values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        }
     }
     summary.profile.approximate = approximate.clone();
     (summary, approximate)
