@@ -373,14 +373,14 @@ fn columns_section(h: &mut Html, columns: &[ColumnProfile], ctx: &Ctx) {
         h.text(&int(c.missing));
         h.leaf("div", &[("class", "muted")], &pct(c.missing_share));
         h.close("td");
-        h.td_num(&int(c.distinct));
+        h.td_num(&format!("{}{}", estimated(c, "distinct"), int(c.distinct)));
         h.open("td", &[]);
         column_summary(h, c);
         h.close("td");
         h.open("td", &[]);
         match &c.numeric {
             Some(n) => histogram_svg(h, &n.histogram, &c.name),
-            None => top_values(h, &c.top_values, c.count),
+            None => top_values(h, &c.top_values, c.count, estimated(c, "top_values")),
         }
         h.close("td");
         h.open("td", &[]);
@@ -445,7 +445,17 @@ fn column_summary(h: &mut Html, c: &ColumnProfile) {
     }
 }
 
-fn top_values(h: &mut Html, values: &[ValueCount], count: u64) {
+/// "≈ " before a streamed column's estimated figure (its `approximate`
+/// lists `field`), as the page writes it.
+fn estimated(c: &ColumnProfile, field: &str) -> &'static str {
+    if c.approximate.iter().any(|f| f == field) {
+        "≈ "
+    } else {
+        ""
+    }
+}
+
+fn top_values(h: &mut Html, values: &[ValueCount], count: u64, approx: &str) {
     if values.is_empty() {
         h.leaf("span", &[("class", "muted")], "–");
         return;
@@ -455,7 +465,7 @@ fn top_values(h: &mut Html, values: &[ValueCount], count: u64) {
         h.open("li", &[]);
         h.value(&v.value);
         let share = if count > 0 { v.count as f64 / count as f64 } else { 0.0 };
-        h.text(&format!(" {} ({})", int(v.count), pct(share)));
+        h.text(&format!(" {approx}{} ({})", int(v.count), pct(share)));
         h.close("li");
     }
     h.close("ol");

@@ -527,3 +527,21 @@ fn include_rows_needs_html_and_html_is_written_for_profile() {
     assert!(text.contains("data-testid=\"stat-rows\" data-value=\"344\""));
     assert!(text.contains("Verdict: passed"));
 }
+
+/// A streamed column's estimated figures are marked "≈" (its `approximate`
+/// lists them); exact ones are not.
+#[test]
+fn estimates_are_marked() {
+    let mut csv = String::from("id,code\n");
+    for i in 0..200 {
+        csv.push_str(&format!("{i},c{}\n", i % 7));
+    }
+    let mut report = profile("estimates.csv", &csv, cpu());
+    let html = report_html(&report, &ROWS_OFF);
+    assert!(!html.contains('≈'), "an exact report marks nothing");
+    report.columns[0].approximate = vec!["distinct".into(), "top_values".into()];
+    let html = report_html(&report, &ROWS_OFF);
+    check_document(&html);
+    assert!(html.contains(">≈ 200<"), "the id column's distinct count");
+    assert_eq!(html.matches(" ≈ 1 (").count(), report.columns[0].top_values.len().min(5), "its top values");
+}

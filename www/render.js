@@ -199,7 +199,12 @@ function histogramSvg(histogram, columnName) {
   return root;
 }
 
-function topValuesList(topValues, count, limit = 5) {
+/** Marks a streamed column's estimated figure (its `approximate` lists `field`). */
+function estimated(column, field) {
+  return (column.approximate ?? []).includes(field) ? '≈ ' : '';
+}
+
+function topValuesList(topValues, count, limit = 5, approx = '') {
   if (!topValues || topValues.length === 0) return null;
   const list = el('ol', { class: 'top-values' });
   for (const { value, count: n } of topValues.slice(0, limit)) {
@@ -210,7 +215,7 @@ function topValuesList(topValues, count, limit = 5) {
         {},
         el('span', { class: 'value' }, value === '' ? '(empty)' : value),
         ' ',
-        el('span', { class: 'count' }, `${formatInt(n)} (${formatPercent(share)})`),
+        el('span', { class: 'count' }, `${approx}${formatInt(n)} (${formatPercent(share)})`),
       ),
     );
   }
@@ -358,7 +363,7 @@ function columnSummary(column) {
 
 function columnDistribution(column) {
   if (column.numeric?.histogram) return histogramSvg(column.numeric.histogram, column.name);
-  return topValuesList(column.top_values, column.count);
+  return topValuesList(column.top_values, column.count, 5, estimated(column, 'top_values'));
 }
 
 function columnsSection(report) {
@@ -377,7 +382,7 @@ function columnsSection(report) {
         formatInt(column.missing),
         el('div', { class: 'muted' }, formatPercent(column.missing_share)),
       ),
-      el('td', { class: 'num', dataset: { distinct: column.distinct } }, formatInt(column.distinct)),
+      el('td', { class: 'num', dataset: { distinct: column.distinct } }, `${estimated(column, 'distinct')}${formatInt(column.distinct)}`),
       el('td', {}, columnSummary(column)),
       el('td', { class: 'distribution' }, columnDistribution(column)),
       el(
