@@ -380,7 +380,7 @@ fn columns_section(h: &mut Html, columns: &[ColumnProfile], ctx: &Ctx) {
         h.open("td", &[]);
         match &c.numeric {
             Some(n) => histogram_svg(h, &n.histogram, &c.name),
-            None => top_values(h, &c.top_values, c.count, estimated(c, "top_values")),
+            None => top_values(h, &c.top_values, c.count, estimated(c, "top_values"), c.top_values_overcount.unwrap_or(0)),
         }
         h.close("td");
         h.open("td", &[]);
@@ -455,7 +455,18 @@ fn estimated(c: &ColumnProfile, field: &str) -> &'static str {
     }
 }
 
-fn top_values(h: &mut Html, values: &[ValueCount], count: u64, approx: &str) {
+/// A top value's count: a range where the counts are upper bounds at most
+/// `overcount` above the truth (a streamed column's Space-Saving summary),
+/// else the count after `approx` ("≈ " for an estimate), as the page writes it.
+fn count_text(n: u64, overcount: u64, approx: &str) -> String {
+    if overcount > 0 {
+        format!("{}–{}", int(n.saturating_sub(overcount).max(1)), int(n))
+    } else {
+        format!("{approx}{}", int(n))
+    }
+}
+
+fn top_values(h: &mut Html, values: &[ValueCount], count: u64, approx: &str, overcount: u64) {
     if values.is_empty() {
         h.leaf("span", &[("class", "muted")], "–");
         return;
@@ -465,7 +476,7 @@ fn top_values(h: &mut Html, values: &[ValueCount], count: u64, approx: &str) {
         h.open("li", &[]);
         h.value(&v.value);
         let share = if count > 0 { v.count as f64 / count as f64 } else { 0.0 };
-        h.text(&format!(" {approx}{} ({})", int(v.count), pct(share)));
+        h.text(&format!(" {} ({})", count_text(v.count, overcount, approx), pct(share)));
         h.close("li");
     }
     h.close("ol");

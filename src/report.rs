@@ -303,6 +303,12 @@ pub struct ColumnProfile {
     /// n / 2,000 above the true count, except in a column whose `distinct`
     /// equals its `count`, where each is its lower bound (at least 1).
     pub top_values: Vec<ValueCount>,
+    /// Where `top_values` are Space-Saving upper bounds: the most any of
+    /// them exceeds its true count (the summary's offset), so that a
+    /// value's true count lies between its count less this (at least 1) and
+    /// its count. Absent when the counts are exact or lower bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_values_overcount: Option<u64>,
     /// Data quality alerts.
     pub alerts: Vec<Alert>,
     /// Fields estimated by a sketch in a streamed run (`sampling`), by name:

@@ -544,4 +544,10 @@ fn estimates_are_marked() {
     check_document(&html);
     assert!(html.contains(">≈ 200<"), "the id column's distinct count");
     assert_eq!(html.matches(" ≈ 1 (").count(), report.columns[0].top_values.len().min(5), "its top values");
+    // Upper bounds with how far above the truth they may be: a range.
+    report.columns[1].approximate = vec!["top_values".into()];
+    report.columns[1].top_values_overcount = Some(25);
+    let code = &report.columns[1].top_values[0];
+    let range = format!(" {}–{} (", code.count.saturating_sub(25).max(1), code.count);
+    assert!(report_html(&report, &ROWS_OFF).contains(&range), "{range}");
 }

@@ -353,9 +353,13 @@ fn past_the_exact_limits_estimates_stay_within_the_sketches_bounds() {
         }
         // Top values: each count at most n / capacity above the true count, never below.
         let counts: std::collections::HashMap<&str, u64> = e.top_values.iter().map(|v| (v.value.as_str(), v.count)).collect();
+        // The report's overcount bounds them from below.
+        let overcount = a.top_values_overcount.unwrap_or(0);
+        assert_eq!(a.top_values_overcount.is_some(), a.approximate.iter().any(|f| f == "top_values"), "{}", e.name);
         for v in &a.top_values {
             if let Some(&truth) = counts.get(v.value.as_str()) {
                 assert!(v.count >= truth && v.count - truth <= ROWS as u64 / TOP_CAPACITY as u64, "{}: {v:?} vs {truth}", e.name);
+                assert!(v.count - overcount <= truth, "{}: {v:?} less {overcount} vs {truth}", e.name);
             }
         }
         // A value more frequent than the next by more than the error is first.
@@ -413,10 +417,13 @@ fn a_column_of_distinct_values_lists_its_values_once() {
         // (Three parts' merge purges every one-off counter: none is listed.)
         assert!(parts > 1 || !id.top_values.is_empty());
         assert!(id.top_values.iter().all(|v| v.count == 1), "{parts} parts: {:?}", id.top_values);
+        assert_eq!(id.top_values_overcount, None, "lower bounds");
         let code = column("code");
         assert!(code.approximate.contains(&"top_values".to_string()) && code.distinct < code.count);
         // Each code occurs 3 or 4 times: upper bounds, never below the truth.
         assert!(!code.top_values.is_empty() && code.top_values.iter().all(|v| v.count >= 3), "{:?}", code.top_values);
+        let overcount = code.top_values_overcount.expect("upper bounds say how far off they may be");
+        assert!(code.top_values.iter().all(|v| v.count.saturating_sub(overcount) <= 4), "{overcount}: {:?}", code.top_values);
     }
 }
 

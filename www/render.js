@@ -204,7 +204,17 @@ function estimated(column, field) {
   return (column.approximate ?? []).includes(field) ? '≈ ' : '';
 }
 
-function topValuesList(topValues, count, limit = 5, approx = '') {
+/**
+ * A top value's count: a range where the counts are upper bounds at most
+ * `overcount` above the truth (a streamed column's Space-Saving summary),
+ * else the count, after `approx` ("≈ " for an estimate).
+ */
+function countText(n, overcount, approx) {
+  if (overcount > 0) return `${formatInt(Math.max(1, n - overcount))}–${formatInt(n)}`;
+  return `${approx}${formatInt(n)}`;
+}
+
+function topValuesList(topValues, count, limit = 5, approx = '', overcount = 0) {
   if (!topValues || topValues.length === 0) return null;
   const list = el('ol', { class: 'top-values' });
   for (const { value, count: n } of topValues.slice(0, limit)) {
@@ -215,7 +225,7 @@ function topValuesList(topValues, count, limit = 5, approx = '') {
         {},
         el('span', { class: 'value' }, value === '' ? '(empty)' : value),
         ' ',
-        el('span', { class: 'count' }, `${approx}${formatInt(n)} (${formatPercent(share)})`),
+        el('span', { class: 'count' }, `${countText(n, overcount, approx)} (${formatPercent(share)})`),
       ),
     );
   }
@@ -363,7 +373,7 @@ function columnSummary(column) {
 
 function columnDistribution(column) {
   if (column.numeric?.histogram) return histogramSvg(column.numeric.histogram, column.name);
-  return topValuesList(column.top_values, column.count, 5, estimated(column, 'top_values'));
+  return topValuesList(column.top_values, column.count, 5, estimated(column, 'top_values'), column.top_values_overcount ?? 0);
 }
 
 function columnsSection(report) {

@@ -506,6 +506,7 @@ impl ColumnFacts<'_> {
             lengths,
             vector,
             top_values,
+            top_values_overcount: None,
             alerts: Vec::new(),
             approximate: Vec::new(),
         };

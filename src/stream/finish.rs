@@ -240,14 +240,17 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
         // offset) above the truth. In a column the report calls all
         // distinct they would list one-off values as seen Δ times (an id
         // column of a 100 MB file: 240 times each): there each count is
-        // its lower bound instead, at least 1.
+        // its lower bound instead, at least 1. Elsewhere the report says
+        // how far above the truth a count may be.
         let p = &mut summary.profile;
+        let delta = column.top.max_overcount();
         if p.count > 0 && p.distinct == p.count {
-            let delta = column.top.max_overcount();
             for v in &mut p.top_values {
                 v.count = v.count.saturating_sub(delta).max(1);
             }
             p.top_values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        } else if delta > 0 {
+            p.top_values_overcount = Some(delta);
         }
     }
     summary.profile.approximate = approximate.clone();
