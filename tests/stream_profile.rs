@@ -396,9 +396,6 @@ fn past_the_exact_limits_estimates_stay_within_the_sketches_bounds() {
     }
 }
 
-/// JSON lines whose keys come in varying order, appear late (`extra`
-/// only from row 700: the parts before never see it), nest, hold vectors
-/// and nulls, with copies of earlier records written in another key order.
 /// A streamed column of distinct values past the top-values limit lists
 /// values seen once as seen once, not at the summary's offset (Space-Saving
 /// counts are upper bounds); a column with repeats keeps its upper bounds.
@@ -427,6 +424,9 @@ fn a_column_of_distinct_values_lists_its_values_once() {
     }
 }
 
+/// JSON lines whose keys come in varying order, appear late (`extra`
+/// only from row 700: the parts before never see it), nest, hold vectors
+/// and nulls, with copies of earlier records written in another key order.
 fn mixed_jsonl(rows: usize) -> String {
     let mut rng = Lcg(5);
     let mut out = String::new();

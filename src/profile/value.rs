@@ -277,8 +277,8 @@ pub struct ByteCounts {
 impl ByteCounts {
     /// One pass over `b`: 16 bytes at a time with SIMD (SSE2 on x86_64,
     /// simd128 on wasm32 when built with it), else [`ByteCounts::scalar`].
-    /// Most values are short, so the last (or only) block is copied into a
-    /// zeroed one: a zero byte is in none of the classes.
+    /// Most values are short: the last (or only) block is put together from
+    /// overlapping reads, zero past the end (a zero byte is in no class).
     #[inline]
     pub fn of(b: &[u8]) -> ByteCounts {
         #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
