@@ -304,8 +304,10 @@ impl Profiler {
             }
             exact_findings
         };
-        let scans_beside_knn =
-            streamed.is_none() && text_beside_knn(self.options.backend, rows.min(self.options.max_knn_rows)).await;
+        // Whether this worker's stages run while the page's helpers build
+        // the kNN graph (asked once: it may wait for the GPU probe).
+        let beside_knn = text_beside_knn(self.options.backend, rows.min(self.options.max_knn_rows)).await;
+        let scans_beside_knn = streamed.is_none() && beside_knn;
         let mut scanned = None;
         if !scans_beside_knn {
             let pii = scan_pii(&mut self.pii_cache);
@@ -331,8 +333,7 @@ impl Profiler {
             None => text_columns(table, &summaries, &self.options)?,
         };
         // (A cached result has no columns left to look at.)
-        let overlap_text = !text_columns.is_empty()
-            && text_beside_knn(self.options.backend, rows.min(self.options.max_knn_rows)).await;
+        let overlap_text = !text_columns.is_empty() && beside_knn;
         if !overlap_text {
             progress("text", 0.35);
             if text_found.is_none() {

@@ -6,7 +6,8 @@
 //! lines skipped, a UTF-8 byte order mark at the start dropped; bytes after
 //! a closing quote continue the field, as in `"ab"cd`), written as a scanner
 //! that finds the end of each run of ordinary bytes with `memchr` (SIMD on
-//! x86_64, and on wasm32 with simd128) and copies the run in one go. `tests` checks it against csv_core on random inputs.
+//! x86_64, and on wasm32 with simd128) and copies the run in one go.
+//! `tests` checks it against csv_core on random inputs.
 
 use super::{is_missing_token, Issues, Sink};
 use crate::ingest::table::CellKind;

@@ -324,21 +324,16 @@ impl ColumnAcc {
         let mine = std::mem::replace(&mut self.distinct_value, ByValue::Dropped);
         self.distinct_value = match (mine, &later.distinct_value) {
             _ if self.text_only() => ByValue::Dropped,
+            (_, ByValue::Dropped) | (ByValue::Dropped, _) => ByValue::Dropped,
             (ByValue::SameAsText, ByValue::SameAsText) => ByValue::SameAsText,
-            (ByValue::Own(mut mine), ByValue::SameAsText) => {
-                mine.merge(&later.distinct_text);
+            (mine, _) => {
+                let mut mine = match mine {
+                    ByValue::Own(mine) => mine,
+                    _ => self.distinct_text.clone(),
+                };
+                mine.merge(later.distinct_by_value());
                 ByValue::Own(mine)
             }
-            (ByValue::SameAsText, ByValue::Own(theirs)) => {
-                let mut mine = self.distinct_text.clone();
-                mine.merge(theirs);
-                ByValue::Own(mine)
-            }
-            (ByValue::Own(mut mine), ByValue::Own(theirs)) => {
-                mine.merge(theirs);
-                ByValue::Own(mine)
-            }
-            _ => ByValue::Dropped,
         };
         self.distinct_text.merge(&later.distinct_text);
         self.top.merge(&later.top);
@@ -348,6 +343,13 @@ impl ColumnAcc {
         self.negatives += later.negatives;
         self.noncanonical += later.noncanonical;
         self.big_integers += later.big_integers;
+    }
+
+    /// The distinct values compared by value: their own sketch, else the
+    /// texts' (which are the values while every value is canonical, and
+    /// what a column compared as text counts).
+    pub(crate) fn distinct_by_value(&self) -> &Distinct {
+        self.distinct_value.own().unwrap_or(&self.distinct_text)
     }
 
     /// The value kinds as `profile` counts them (kinds seen only).

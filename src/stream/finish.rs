@@ -207,10 +207,7 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
     let mut summary = facts.summarize(
         |comparison| {
             let by_value = comparison != Comparison::Text;
-            let sketch = match (column.distinct_value.own(), by_value) {
-                (Some(d), true) => d,
-                _ => &column.distinct_text,
-            };
+            let sketch = if by_value { column.distinct_by_value() } else { &column.distinct_text };
             // Big integers hashed as integers where f64 equality applies.
             let exact = sketch.is_exact() && !(comparison == Comparison::Numeric && column.big_integers > 0);
             if exact {
