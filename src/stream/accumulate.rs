@@ -35,8 +35,10 @@ use xxhash_rust::xxh3::{xxh3_128_with_seed, xxh3_64, xxh3_64_with_seed};
 /// JavaScript number.
 pub const SAMPLE_SEED: u64 = 0x0010_6566_6c69_6768;
 
-/// Integers above this magnitude are compared as 64-bit integers (as
-/// pandas' int64), not as f64 where 2^53 + 1 equals 2^53.
+/// Integers of this magnitude or more are compared as 64-bit integers (as
+/// pandas' int64), not as f64 where 2^53 + 1 equals 2^53: the test is on
+/// the parsed f64, which a text such as "9007199254740993" rounds down to
+/// 2^53 itself.
 const F64_EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
 
 /// Count, mean and central moments of numbers, mergeable (Chan, Golub,
@@ -119,7 +121,7 @@ pub(crate) struct ColumnAcc {
     /// text, the row hash (which compares them by value) may join rows that
     /// exact mode keeps apart.
     pub(crate) noncanonical: u64,
-    /// Integers beyond 2^53, hashed as 64-bit integers: in a column that
+    /// Integers at or beyond 2^53, hashed as 64-bit integers: in a column that
     /// ends up compared as f64 (some float or missing value), exact mode
     /// may join rows the row hash keeps apart.
     pub(crate) big_integers: u64,
@@ -222,7 +224,7 @@ impl ColumnAcc {
         match parsed {
             Parsed::Number(v) => {
                 counted.number = Some(v);
-                let big = (kind == ValueKind::Integer && v.abs() > F64_EXACT_INTEGERS)
+                let big = (kind == ValueKind::Integer && v.abs() >= F64_EXACT_INTEGERS)
                     .then(|| text.trim().parse::<i64>().ok())
                     .flatten();
                 match big {
@@ -1334,7 +1336,7 @@ mod tests {
                 assert_eq!(canonical_text(&same), canonical);
             }
         }
-        for (other, canonical) in [("1.0", "1"), ("+1", "1"), ("-0", "0"), ("1e3", "1000"), ("2.50", "2.5"), ("True", "true"), ("FALSE", "false"), ("+9007199254740995", "9007199254740995"), ("+9007199254740993", "9007199254740992")] {
+        for (other, canonical) in [("1.0", "1"), ("+1", "1"), ("-0", "0"), ("1e3", "1000"), ("2.50", "2.5"), ("True", "true"), ("FALSE", "false"), ("+9007199254740995", "9007199254740995"), ("+9007199254740993", "9007199254740993"), ("9007199254740992.0", "9007199254740992")] {
             assert_eq!(canonical_text(&key_of(other).0), canonical, "{other}");
         }
     }

@@ -303,7 +303,7 @@ fn sketch_numeric(column: &ColumnAcc) -> Option<NumericStats> {
 /// Why the row hashes may join or split rows differently from exact mode,
 /// which compares each column by its final type: a column compared as
 /// text that holds numbers or booleans written several ways, or a column
-/// compared as f64 holding integers beyond 2^53. Normalised comparison
+/// compared as f64 holding integers at or beyond 2^53. Normalised comparison
 /// (`--normalize`) does not depend on the type: no caveat.
 fn duplicate_caveats(merged: &Accumulator, summaries: &[ColumnSummary]) -> Vec<String> {
     if merged.normalize() {
@@ -318,7 +318,7 @@ fn duplicate_caveats(merged: &Accumulator, summaries: &[ColumnSummary]) -> Vec<S
                 column.name, column.noncanonical
             )),
             Comparison::Numeric if column.big_integers > 0 => out.push(format!(
-                "{:?} compares numbers as f64, but {} of its integers are beyond 2^53: the stream compared \
+                "{:?} compares numbers as f64, but {} of its integers are at or beyond 2^53: the stream compared \
                  them exactly",
                 column.name, column.big_integers
             )),
