@@ -201,6 +201,15 @@ pub struct Ingest {
     pub rows_invalid_utf8: u64,
     /// Blank lines, ignored.
     pub blank_lines: u64,
+    /// Lines of the skipped records: a record whose quote is never closed
+    /// spans every line to the end of the file.
+    #[serde(default)]
+    pub lines_skipped: u64,
+    /// Lines inside a quoted field of a kept record that look like records
+    /// of their own (as many fields as the header): a stray quote joined
+    /// them into one field, and they are not rows (`quoted_lines` issues).
+    #[serde(default)]
+    pub lines_joined: u64,
     /// The first issues found, in file order (at most `ISSUE_EXAMPLES` per kind).
     pub issues: Vec<IngestIssue>,
     /// Count of issues per kind, including those not listed.
@@ -211,7 +220,8 @@ pub struct Ingest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IngestIssue {
     /// Machine-readable kind: "ragged_short", "ragged_long", "invalid_utf8",
-    /// "not_json", "not_object", "unterminated_quote", "huge_field".
+    /// "not_json", "not_object", "unterminated_quote", "quoted_lines",
+    /// "huge_field".
     pub kind: String,
     /// 1-based line where the record starts.
     pub line: u64,

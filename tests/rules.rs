@@ -1151,3 +1151,36 @@ fn cli_compare_with_rules() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("rules[0] (max_drift): field \"colum\": unknown field"));
 }
+
+/// An unclosed quote skips one record but every line after it; a stray
+/// quote that closes further down joins lines into one value. Either
+/// fails `unusable_rows` by the lines lost, not the records.
+#[test]
+fn unusable_rows_counts_the_lines_a_quote_swallowed() {
+    let mut clean = String::from("id,name,score\n");
+    for i in 0..200 {
+        clean.push_str(&format!("{i},p{i},{}\n", i % 7));
+    }
+    let options = || options(None);
+    let report = profile_with("clean.csv", &clean, options());
+    assert!(one(&report, "unusable_rows").passed);
+
+    // Line 102 (row 100) opens a quote that never closes: 1 of 101 records
+    // is skipped (0.99%, under the limit), but 100 of 200 lines are lost.
+    let unclosed = clean.replacen("100,p100", "100,\"p100", 1);
+    let report = profile_with("unclosed.csv", &unclosed, options());
+    assert_eq!((report.ingest.rows_skipped, report.ingest.lines_skipped), (1, 100));
+    let rule = one(&report, "unusable_rows");
+    assert!(!rule.passed, "{rule:?}");
+    assert!(rule.message.contains("100 of about 200 lines lost"), "{}", rule.message);
+
+    // A quote opened on line 52 and closed on line 152: the record is kept,
+    // 99 whole lines inside it look like rows.
+    let stray = clean.replacen("50,p50", "50,\"p50", 1).replacen("150,p150", "150,p150\"", 1);
+    let report = profile_with("stray.csv", &stray, options());
+    assert_eq!((report.ingest.rows_skipped, report.ingest.lines_joined), (0, 99));
+    assert_eq!(report.source.rows, 100);
+    let rule = one(&report, "unusable_rows");
+    assert!(!rule.passed && rule.message.contains("a stray quote joined 99 lines"), "{}", rule.message);
+    assert!(report.ingest.issues.iter().any(|i| i.kind == "quoted_lines" && i.line == 52 && i.column == Some(2)));
+}

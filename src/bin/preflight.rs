@@ -519,13 +519,14 @@ fn summary(analysis: &Analysis) -> String {
         "{}: {} rows x {} columns ({}, {} bytes)",
         r.source.name, r.source.rows, r.source.columns, r.source.format, r.source.bytes
     ));
-    if r.ingest.rows_skipped + r.ingest.rows_padded + r.ingest.rows_invalid_utf8 > 0 {
+    if r.ingest.rows_skipped + r.ingest.rows_padded + r.ingest.rows_invalid_utf8 + r.ingest.lines_joined > 0 {
         line(format!(
-            "  ingest: {} records, {} skipped, {} padded, {} with invalid UTF-8{}",
+            "  ingest: {} records, {} skipped, {} padded, {} with invalid UTF-8{}{}",
             r.ingest.records_read,
             r.ingest.rows_skipped,
             r.ingest.rows_padded,
             r.ingest.rows_invalid_utf8,
+            if r.ingest.lines_joined > 0 { format!(", {} lines joined into quoted values", r.ingest.lines_joined) } else { String::new() },
             r.ingest.issues.first().map(|i| format!(" (first: line {}: {})", i.line, i.message)).unwrap_or_default()
         ));
     }

@@ -8,7 +8,7 @@
 //! | rule | severity | passes when | replaced by |
 //! | --- | --- | --- | --- |
 //! | `has_rows` | error | at least one data row was read | `row_count` |
-//! | `unusable_rows` | error | at most 1% of records were skipped as unusable | |
+//! | `unusable_rows` | error | at most 1% of records were skipped as unusable, and at most 1% of the lines were in skipped records or joined into a quoted value (`ingest.lines_skipped`, `lines_joined`) | |
 //! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates | `max_duplicate_share` |
 //! | `minority_classes` | warning | no class has a share below 0.1 / K | `min_class_share` |
 //! | `conflicting_labels` | warning | no rows with identical features carry different labels | |
@@ -106,24 +106,27 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
         ),
         Some("row_count"),
     );
-    let read = report.ingest.records_read.max(1) as f64;
-    let skipped = report.ingest.rows_skipped as f64 / read;
-    push(
-        outcome(
-            "unusable_rows",
-            "error",
-            skipped,
-            0.01,
-            skipped <= 0.01,
-            format!(
-                "{} of {} records could not be used ({:.2}%)",
-                report.ingest.rows_skipped,
-                report.ingest.records_read,
-                skipped * 100.0
-            ),
-        ),
-        None,
-    );
+    let ingest = &report.ingest;
+    let skipped = ingest.rows_skipped as f64 / ingest.records_read.max(1) as f64;
+    // A record whose quote never closes, or a quoted value that swallowed
+    // lines, loses lines rather than records: the share of the lines counts
+    // where it is larger (each kept record taken as one line).
+    let lost_lines = ingest.lines_skipped + ingest.lines_joined;
+    let lines = ingest.records_read - ingest.rows_skipped + lost_lines;
+    let lost = lost_lines as f64 / lines.max(1) as f64;
+    let share = skipped.max(lost);
+    let mut detail = format!("{} of {} records could not be used ({:.2}%)", ingest.rows_skipped, ingest.records_read, skipped * 100.0);
+    if lost_lines > ingest.rows_skipped {
+        let mut why = Vec::new();
+        if ingest.lines_skipped > 0 {
+            why.push(format!("the skipped records span {} lines", ingest.lines_skipped));
+        }
+        if ingest.lines_joined > 0 {
+            why.push(format!("a stray quote joined {} lines into one value", ingest.lines_joined));
+        }
+        detail.push_str(&format!("; {}: {lost_lines} of about {lines} lines lost ({:.2}%)", why.join(" and "), lost * 100.0));
+    }
+    push(outcome("unusable_rows", "error", share, 0.01, share <= 0.01, detail), None);
     let dup = duplicate_share(report);
     push(
         outcome(

@@ -222,7 +222,7 @@ impl JsonlReader {
             match serde_line(&text, &mut self.row) {
                 Ok(None) => {}
                 Ok(Some(kind)) => {
-                    issues.rows_skipped += 1;
+                    issues.skip(1);
                     issues.add(
                         "not_object",
                         line,
@@ -233,7 +233,7 @@ impl JsonlReader {
                     return;
                 }
                 Err(e) => {
-                    issues.rows_skipped += 1;
+                    issues.skip(1);
                     issues.add(
                         "not_json",
                         line,

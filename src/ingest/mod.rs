@@ -93,6 +93,11 @@ pub struct Issues {
     pub rows_invalid_utf8: u64,
     /// Blank lines.
     pub blank_lines: u64,
+    /// Lines of the records not stored.
+    pub lines_skipped: u64,
+    /// Lines read inside a quoted field of a stored record that look like
+    /// records of their own (a stray quote).
+    pub lines_joined: u64,
     examples: Vec<IssueExample>,
     counts: BTreeMap<String, u64>,
 }
@@ -123,6 +128,12 @@ impl IssueExample {
 }
 
 impl Issues {
+    /// Counts a record of `lines` lines that is not stored.
+    pub fn skip(&mut self, lines: u64) {
+        self.rows_skipped += 1;
+        self.lines_skipped += lines;
+    }
+
     /// Records an issue; keeps the first [`ISSUE_EXAMPLES`] of each kind.
     pub fn add(&mut self, kind: &str, line: u64, row: Option<u64>, column: Option<u64>, message: String) {
         let count = self.counts.entry(kind.to_string()).or_insert(0);
@@ -132,10 +143,10 @@ impl Issues {
         }
     }
 
-    /// Records an issue of a record spanning `line..=last_line` (no row, no
-    /// column) whose message names those lines as `{line}` and
-    /// `{last_line}`: filled in when shown, after any rebasing.
-    pub fn add_spanning(&mut self, kind: &str, line: u64, last_line: u64, template: String) {
+    /// Records an issue of a record spanning `line..=last_line` (no row)
+    /// whose message names those lines as `{line}` and `{last_line}`:
+    /// filled in when shown, after any rebasing.
+    pub fn add_spanning(&mut self, kind: &str, line: u64, last_line: u64, column: Option<u64>, template: String) {
         let count = self.counts.entry(kind.to_string()).or_insert(0);
         *count += 1;
         if *count as usize <= ISSUE_EXAMPLES {
@@ -143,7 +154,7 @@ impl Issues {
                 kind: kind.to_string(),
                 line,
                 row: None,
-                column: None,
+                column,
                 message: template,
                 last_line: Some(last_line),
             });
@@ -161,6 +172,8 @@ impl Issues {
         self.rows_padded += later.rows_padded;
         self.rows_invalid_utf8 += later.rows_invalid_utf8;
         self.blank_lines += later.blank_lines;
+        self.lines_skipped += later.lines_skipped;
+        self.lines_joined += later.lines_joined;
         // Examples are kept per kind in reading order, so the kept ones of
         // `later` come after ours.
         let mut kept: BTreeMap<String, u64> = BTreeMap::new();
@@ -208,6 +221,8 @@ impl Issues {
             rows_padded: self.rows_padded,
             rows_invalid_utf8: self.rows_invalid_utf8,
             blank_lines: self.blank_lines,
+            lines_skipped: self.lines_skipped,
+            lines_joined: self.lines_joined,
             issues,
             issue_counts: self.counts.clone(),
         }
@@ -446,6 +461,50 @@ mod tests {
         assert_eq!(report.issues[0].kind, "unterminated_quote");
         assert_eq!(report.issues[0].line, 3);
         assert_split_invariant("x.csv", data);
+    }
+
+    #[test]
+    fn an_unclosed_quote_counts_the_lines_it_swallowed() {
+        let data = b"a,b\n1,2\n3,\"oops\n4,5\n6,7\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!((ing.issues.rows_skipped, ing.issues.lines_skipped, ing.issues.lines_joined), (1, 3, 0));
+        // A long record over two lines: both lines are lost, and named.
+        let data = b"a,b\n1,\"x\ny\",2\n3,4\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!((ing.issues.rows_skipped, ing.issues.lines_skipped), (1, 2));
+        let report = ing.issues.to_report();
+        assert!(report.issues[0].message.contains("from line 2 to line 3"), "{}", report.issues[0].message);
+        assert_split_invariant("x.csv", data);
+    }
+
+    /// A stray quote that closes further down joins the lines between into
+    /// one value: counted and reported, the record itself kept.
+    #[test]
+    fn lines_joined_by_a_stray_quote_are_reported() {
+        let mut data = String::from("id,name,score\n1,ann,3\n2,\"bob,4\n");
+        for i in 3..9 {
+            data.push_str(&format!("{i},p{i},{i}\n"));
+        }
+        data.push_str("9,\"zed\",5\n10,kim,6\n");
+        let ing = read("x.csv", data.as_bytes()).unwrap();
+        // Row 2's name runs from line 3 to the quote on line 10.
+        assert_eq!(ing.table.rows(), 3);
+        assert_eq!((ing.issues.rows_skipped, ing.issues.lines_joined), (0, 6));
+        let report = ing.issues.to_report();
+        assert_eq!(report.lines_joined, 6);
+        let issue = &report.issues[0];
+        assert_eq!((issue.kind.as_str(), issue.line, issue.column), ("quoted_lines", 3, Some(2)));
+        assert!(issue.message.contains("closes on line 10") && issue.message.contains("6 of the 6"), "{}", issue.message);
+        assert_split_invariant("x.csv", data.as_bytes());
+
+        // Text over several lines is not a stray quote: its lines do not
+        // have the header's fields (nor with two columns at all).
+        let prose = b"id,note,score\n1,\"first line, then\nanother line\nand, one, more\nend\",3\n";
+        let ing = read("x.csv", prose).unwrap();
+        assert_eq!((ing.table.rows(), ing.issues.lines_joined), (1, 0));
+        assert!(ing.issues.to_report().issues.is_empty());
+        let two = b"id,note\n1,\"a, b\nc, d\ne, f\ng\"\n";
+        assert_eq!(read("x.csv", two).unwrap().issues.lines_joined, 0);
     }
 
     #[test]
