@@ -109,7 +109,8 @@ pub fn normalize_text(text: &str) -> String {
 }
 
 /// Identifier-like columns, with the reason: typed `identifier` by the
-/// profile (every value distinct, id-like name or short key-like values),
+/// profile (every value distinct, or 99% of 100 or more, id-like name or
+/// short key-like values),
 /// or named like an identifier (id, uuid, key, ..., `user_id`) with at
 /// least [`IDENTIFIER_NAME_DISTINCT_SHARE`] of its values distinct.
 pub fn identifier_columns(summaries: &[ColumnSummary]) -> Vec<(usize, String)> {
@@ -119,7 +120,12 @@ pub fn identifier_columns(summaries: &[ColumnSummary]) -> Vec<(usize, String)> {
         .filter_map(|(i, s)| {
             let p = &s.profile;
             if p.column_type == ColumnType::Identifier {
-                return Some((i, format!("profiled as an identifier: all {} values distinct", p.distinct)));
+                let how = if p.distinct == p.count {
+                    format!("all {} values distinct", p.distinct)
+                } else {
+                    format!("{} distinct values in {}", p.distinct, p.count)
+                };
+                return Some((i, format!("profiled as an identifier: {how}")));
             }
             let share = p.distinct as f64 / p.count.max(1) as f64;
             (p.count >= 2 && name_suggests_identifier(&p.name) && share >= IDENTIFIER_NAME_DISTINCT_SHARE).then(|| {

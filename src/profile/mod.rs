@@ -15,6 +15,13 @@ pub const TOP_VALUES: usize = 10;
 pub const HISTOGRAM_BINS: usize = 20;
 /// A value kind must cover this share of non-missing values to set the type.
 const TYPE_SHARE: f64 = 0.95;
+/// A string column of short key-like values (or an integer column named
+/// like an id) is an identifier when all its values are distinct, or, from
+/// [`NEARLY_UNIQUE_MIN`] values on, at least this share of them: a few
+/// copied rows repeat a few keys.
+pub const NEARLY_UNIQUE_SHARE: f64 = 0.99;
+/// Values a column needs before [`NEARLY_UNIQUE_SHARE`] allows a repeat.
+pub const NEARLY_UNIQUE_MIN: u64 = 100;
 /// Categorical columns with more distinct values than this are flagged.
 pub const HIGH_CARDINALITY: u64 = 50;
 /// Missing share from which a column is flagged as mostly missing.
@@ -453,11 +460,16 @@ impl ColumnFacts<'_> {
         let distinct = distinct(comparison);
         let lengths = self.lengths;
         let mean_len = if count > 0 { lengths.sum as f64 / count as f64 } else { 0.0 };
-        let all_unique = count >= 2 && distinct == count;
+        // A key column stays one when a few rows are copied: one exact
+        // duplicate row must not turn it into a category (hashed into the
+        // row vectors, and no longer left out of the duplicates ignoring
+        // identifiers).
+        let nearly_unique = count >= 2
+            && (distinct == count || (count >= NEARLY_UNIQUE_MIN && distinct as f64 >= count as f64 * NEARLY_UNIQUE_SHARE));
         if column_type == ColumnType::Categorical {
             let space_share = lengths.with_space as f64 / count.max(1) as f64;
             let distinct_share = distinct as f64 / count.max(1) as f64;
-            if all_unique
+            if nearly_unique
                 && (name_suggests_identifier(self.name) || (space_share < 0.05 && mean_len <= 64.0 && count >= 20))
             {
                 column_type = ColumnType::Identifier;
@@ -467,7 +479,7 @@ impl ColumnFacts<'_> {
             {
                 column_type = ColumnType::Text;
             }
-        } else if column_type == ColumnType::Integer && all_unique && name_suggests_identifier(self.name) {
+        } else if column_type == ColumnType::Integer && nearly_unique && name_suggests_identifier(self.name) {
             column_type = ColumnType::Identifier;
         }
 
@@ -745,6 +757,28 @@ mod tests {
         assert!(p[0].alerts.iter().any(|a| a.kind == "unique"));
         assert_eq!(p[5].distinct, 3);
         assert_eq!(p[4].datetime.as_ref().unwrap().min, "2024-01-01");
+    }
+
+    /// A key column with a few values repeated (copied rows) stays an
+    /// identifier from 100 values on; with fewer, or more repeats, it is a
+    /// category.
+    #[test]
+    fn a_key_column_with_a_few_copied_rows_stays_an_identifier() {
+        let column = |n: usize, repeats: usize, name: &str| {
+            let mut csv = format!("{name},v\n");
+            for i in 0..n {
+                let key = if i < repeats { 0 } else { i };
+                csv.push_str(&format!("N{key:05}X,{}\n", i % 3));
+            }
+            profiles(&csv).remove(0)
+        };
+        assert_eq!(column(300, 0, "tailnum").column_type, ColumnType::Identifier);
+        let p = column(300, 3, "tailnum");
+        assert_eq!((p.column_type, p.distinct), (ColumnType::Identifier, 298));
+        assert!(!p.alerts.iter().any(|a| a.kind == "unique"), "not all distinct");
+        assert_eq!(column(300, 5, "tailnum").column_type, ColumnType::Categorical, "98.7% distinct");
+        assert_eq!(column(60, 2, "tailnum").column_type, ColumnType::Categorical, "under 100 values");
+        assert_eq!(column(60, 0, "tailnum").column_type, ColumnType::Identifier);
     }
 
     /// Equal dates written differently: the earliest and the latest as
