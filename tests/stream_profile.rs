@@ -536,6 +536,21 @@ fn integers_next_to_two_to_the_53_stream_as_exact_mode_reads_them() {
     assert_same(&e.report.duplicates.exact, &s.report.duplicates.exact, "duplicates.exact");
 }
 
+/// A file whose lines end with a lone carriage return streams in parts
+/// (cut at carriage returns) with the lines exact mode gives.
+#[test]
+fn carriage_return_lines_stream_as_exact_mode_reads_them() {
+    let csv = mixed_csv(1_500, 5).replace("\r\n", "\n").replace('\n', "\r");
+    let e = exact("cr.csv", csv.as_bytes(), cpu(100_000));
+    assert_eq!(e.report.source.line_ending, "\r");
+    assert!(e.rows.to_csv().unwrap().contains("\n1,3,"), "row 1 on line 3");
+    for parts in [1, 3] {
+        let s = streamed("cr.csv", csv.as_bytes(), parts, cpu(100_000));
+        assert_same(&comparable(&e.report), &comparable(&s.report), &format!("the report ({parts} parts)"));
+        assert_eq!(e.rows.to_csv().unwrap(), s.rows.to_csv().unwrap(), "{parts} parts");
+    }
+}
+
 #[test]
 fn rules_read_whole_file_numbers_in_a_streamed_run() {
     let csv = mixed_csv(2_000, 3);

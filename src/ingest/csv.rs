@@ -32,6 +32,9 @@ enum State {
 #[derive(Debug)]
 pub struct CsvReader {
     delimiter: u8,
+    /// The byte that ends a line, for line numbers: `\n`, or `\r` in a
+    /// file whose lines end with a lone carriage return (classic Mac OS).
+    line_byte: u8,
     header_expected: bool,
     header_done: bool,
     /// Column names came from elsewhere (a part of a file past its head):
@@ -75,6 +78,7 @@ impl CsvReader {
     pub fn new(delimiter: u8, header: bool) -> CsvReader {
         CsvReader {
             delimiter,
+            line_byte: b'\n',
             header_expected: header,
             header_done: false,
             columns_known: false,
@@ -147,6 +151,13 @@ impl CsvReader {
         self.newlines
     }
 
+    /// Lines end with a lone `\r` (the sniffer's `line_ending` "\r"):
+    /// line numbers count those.
+    pub fn with_line_ending(mut self, line_ending: &str) -> CsvReader {
+        self.line_byte = if line_ending == "\r" { b'\r' } else { b'\n' };
+        self
+    }
+
     /// Bytes consumed.
     pub fn offset(&self) -> u64 {
         self.offset
@@ -199,7 +210,7 @@ impl CsvReader {
             match self.state {
                 State::StartRecord => {
                     while i < n && (input[i] == b'\n' || input[i] == b'\r') {
-                        self.newlines += (input[i] == b'\n') as u64;
+                        self.newlines += (input[i] == self.line_byte) as u64;
                         i += 1;
                     }
                     if i == n {
@@ -251,13 +262,13 @@ impl CsvReader {
                 }
                 State::InQuoted => {
                     let start = i;
-                    i = memchr::memchr2(quote, b'\n', &input[i..]).map_or(n, |at| i + at);
+                    i = memchr::memchr2(quote, self.line_byte, &input[i..]).map_or(n, |at| i + at);
                     self.output.extend_from_slice(&input[start..i]);
                     if i == n {
                         break;
                     }
-                    if input[i] == b'\n' {
-                        self.output.push(b'\n');
+                    if input[i] == self.line_byte {
+                        self.output.push(self.line_byte);
                         self.newlines += 1;
                         self.record_newlines += 1;
                     } else {
@@ -327,7 +338,7 @@ impl CsvReader {
         for (i, &end) in self.ends.iter().take(self.width).enumerate() {
             let field = &self.output[start..end];
             start = end;
-            let (inner, looking) = joined_lines(field, self.delimiter, self.width);
+            let (inner, looking) = joined_lines(field, self.delimiter, self.line_byte, self.width);
             if looking >= 2 && looking * 2 > inner {
                 issues.lines_joined += looking;
                 issues.add_spanning(
@@ -410,7 +421,7 @@ impl CsvReader {
         if unterminated && last_line > start_line {
             // The line break ending the input is inside the open field, but
             // starts no line.
-            let last_line = if fields.ends_with(b"\n") { last_line - 1 } else { last_line };
+            let last_line = if fields.last() == Some(&self.line_byte) { last_line - 1 } else { last_line };
             issues.skip(last_line - start_line + 1);
             // The lines are filled in by the report (a part's lines move
             // when parts are merged).
@@ -527,16 +538,17 @@ fn skip_long_record(issues: &mut Issues, n: usize, width: usize, start_line: u64
 }
 
 /// The whole lines inside a field (between its first and its last line
-/// break), and how many of them have `width` fields split by `delimiter`.
-fn joined_lines(field: &[u8], delimiter: u8, width: usize) -> (u64, u64) {
-    let (Some(first), Some(last)) = (memchr::memchr(b'\n', field), memchr::memrchr(b'\n', field)) else {
+/// break `line_byte`), and how many of them have `width` fields split by
+/// `delimiter`.
+fn joined_lines(field: &[u8], delimiter: u8, line_byte: u8, width: usize) -> (u64, u64) {
+    let (Some(first), Some(last)) = (memchr::memchr(line_byte, field), memchr::memrchr(line_byte, field)) else {
         return (0, 0);
     };
     if first == last {
         return (0, 0);
     }
     let (mut inner, mut looking) = (0, 0);
-    for line in field[first + 1..last].split(|&b| b == b'\n') {
+    for line in field[first + 1..last].split(|&b| b == line_byte) {
         inner += 1;
         let delimiters = memchr::memchr_iter(delimiter, line).count();
         looking += u64::from(delimiters + 1 == width);

@@ -313,7 +313,9 @@ impl Ingestor {
         let sample = if complete { &buffer[..] } else { &buffer[..SNIFF_BYTES] };
         let sniffed = sniff::sniff(sample, self.name_hint, complete)?;
         self.reader = match sniffed.format {
-            Format::Csv => Reader::Csv(Box::new(CsvReader::new(sniffed.delimiter, sniffed.header))),
+            Format::Csv => {
+                Reader::Csv(Box::new(CsvReader::new(sniffed.delimiter, sniffed.header).with_line_ending(sniffed.line_ending)))
+            }
             Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::new())),
         };
         self.sniffed = Some(sniffed);
@@ -505,6 +507,22 @@ mod tests {
         assert!(ing.issues.to_report().issues.is_empty());
         let two = b"id,note\n1,\"a, b\nc, d\ne, f\ng\"\n";
         assert_eq!(read("x.csv", two).unwrap().issues.lines_joined, 0);
+    }
+
+    /// Lines that end with a lone carriage return are numbered as lines
+    /// (they were all line 1), quoted ones included.
+    #[test]
+    fn lines_ending_with_a_carriage_return_are_numbered() {
+        let data = b"a,b,c\r1,2,3\r\r4,5\r6,\"x\ry\",7\r8,9,10,11\r";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.sniffed.as_ref().unwrap().line_ending, "\r");
+        assert_eq!(ing.table.rows(), 3);
+        assert_eq!(ing.table.lines, [2, 4, 5]);
+        assert_eq!(ing.issues.blank_lines, 1);
+        let report = ing.issues.to_report();
+        let lines: Vec<(&str, u64)> = report.issues.iter().map(|i| (i.kind.as_str(), i.line)).collect();
+        assert_eq!(lines, [("ragged_short", 4), ("ragged_long", 7)]);
+        assert_split_invariant("x.csv", data);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub struct Sniffed {
     pub header: bool,
     /// Whether the input starts with a UTF-8 byte order mark.
     pub bom: bool,
-    /// "\r\n" or "\n".
+    /// "\r\n", "\n", or "\r" where the head has no `\n` but a `\r`.
     pub line_ending: &'static str,
 }
 
@@ -78,7 +78,10 @@ pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: b
     }
     let line_ending = match memchr_newline(body) {
         Some(i) if i > 0 && body[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
+        Some(_) => "\n",
+        // Lines that end with a lone carriage return (classic Mac OS).
+        None if body.contains(&b'\r') => "\r",
+        None => "\n",
     };
     let format = match name_hint {
         Some((format, _)) => format,

@@ -53,8 +53,10 @@ pub struct PartReader<S: Sink> {
     pub sink: S,
     /// The part's reading accounting, lines relative to its first record.
     pub issues: Issues,
-    /// Looking for the first newline (a part not at a record boundary).
+    /// Looking for the first line break (a part not at a record boundary).
     skipping: bool,
+    /// The byte that ends a line (`\r` in a file of lone carriage returns).
+    line_byte: u8,
     skipped: u64,
     done: bool,
     /// The part starts after its own end (a re-parse from where the part
@@ -76,7 +78,8 @@ impl<S: Sink> PartReader<S> {
                 head.columns.len(),
                 at_start,
                 stop_after,
-            ))),
+            )
+            .with_line_ending(&head.line_ending))),
             Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::part(at_start, stop_after))),
         };
         PartReader {
@@ -85,6 +88,7 @@ impl<S: Sink> PartReader<S> {
             sink,
             issues: Issues::default(),
             skipping: !at_start && !spec.at_record_boundary,
+            line_byte: if head.line_ending == "\r" { b'\r' } else { b'\n' },
             skipped: 0,
             done: stop_after.is_none(),
             empty: stop_after.is_none(),
@@ -105,7 +109,7 @@ impl<S: Sink> PartReader<S> {
         }
         let mut data = chunk;
         if self.skipping {
-            match memchr::memchr(b'\n', data) {
+            match memchr::memchr(self.line_byte, data) {
                 Some(pos) => {
                     self.skipped += pos as u64 + 1;
                     data = &data[pos + 1..];

@@ -30,7 +30,7 @@ pub struct Head {
     pub data_start: u64,
     /// Whether the file starts with a UTF-8 byte order mark.
     pub bom: bool,
-    /// "\r\n" or "\n".
+    /// "\r\n", "\n" or "\r".
     pub line_ending: String,
     /// Lines before the first data record's line (header, blank lines).
     pub lines_before_data: u64,
@@ -53,7 +53,11 @@ impl Head {
             delimiter: self.delimiter,
             header: self.header,
             bom: self.bom,
-            line_ending: if self.line_ending == "\r\n" { "\r\n" } else { "\n" },
+            line_ending: match self.line_ending.as_str() {
+                "\r\n" => "\r\n",
+                "\r" => "\r",
+                _ => "\n",
+            },
         }
     }
 }
@@ -108,7 +112,7 @@ pub fn read_head(name: &str, first_bytes: &[u8], complete: bool) -> Result<Head>
     // The first record(s) through the reader the parts use.
     let mut sink = HeadSink { table: Table::default(), first_row: None, records: 0, last_offset: 0 };
     let mut issues = Issues::default();
-    let mut reader = CsvReader::new(sniffed.delimiter, sniffed.header);
+    let mut reader = CsvReader::new(sniffed.delimiter, sniffed.header).with_line_ending(sniffed.line_ending);
     reader.push(first_bytes, &mut sink, &mut issues);
     if complete {
         reader.push(&[], &mut sink, &mut issues);
