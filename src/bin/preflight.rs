@@ -332,6 +332,20 @@ fn run_compare(args: &Args) -> Result<CompareAnalysis, String> {
     .map_err(|e| format!("compare {ref_display} {cand_display}: {e}"))
 }
 
+/// The uncompressed size a gzip file's trailer states (ISIZE, the last
+/// member's size modulo 2^32); `None` when it cannot be read.
+fn gzip_size(path: &Path) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() < 18 {
+        return None;
+    }
+    file.seek(SeekFrom::End(-4)).ok()?;
+    let mut trailer = [0u8; 4];
+    file.read_exact(&mut trailer).ok()?;
+    Some(u64::from(u32::from_le_bytes(trailer)))
+}
+
 /// Reads one file into a profiler (the checks have not run yet).
 fn read(args: &Args, path: &Path) -> Result<(Profiler, String, Progress), String> {
     let display = path.display().to_string();
@@ -353,7 +367,11 @@ fn read(args: &Args, path: &Path) -> Result<(Profiler, String, Progress), String
         last_draw: std::time::Instant::now(),
         last_stage: String::new(),
     };
-    if args.options.stream.streams(total, args.options.stream_above_bytes) {
+    // A .gz is decided by what it holds: its trailer's size (of the last
+    // member, modulo 4 GiB) where that is larger than the compressed size.
+    // A 1.4 MB file expanding to 400 MB was read whole (7 GB of memory).
+    let size = if gz { total.max(gzip_size(path).unwrap_or(0)) } else { total };
+    if args.options.stream.streams(size, args.options.stream_above_bytes) {
         // Stream mode: parts in parallel, each thread with its own handle.
         drop(reader);
         progress.stage("reading (streamed in parts)");
