@@ -392,16 +392,9 @@ impl CsvReader {
                 self.width = ends.len();
             }
             if self.header_expected {
-                if !self.columns_known {
-                    let mut start = 0;
-                    for (i, &end) in ends.iter().enumerate() {
-                        let raw = String::from_utf8_lossy(&fields[start..end]);
-                        let name = raw.trim();
-                        let name = if name.is_empty() { format!("column_{}", i + 1) } else { name.to_string() };
-                        sink.add_column(&name);
-                        start = end;
-                    }
-                }
+                // (A part past the first knows the names: the first part
+                // still reports the header's bytes.)
+                read_header(fields, ends, start_line, (!self.columns_known).then_some(sink), issues);
                 return;
             }
             if !self.columns_known {
@@ -513,6 +506,32 @@ impl CsvReader {
 
 /// The reader this module had before (on csv_core), kept to check the
 /// scanner against.
+/// The header record's column names (trimmed; `column_N` where empty),
+/// added to `sink` when given; a name with bytes that are not valid UTF-8
+/// is reported (the bytes become U+FFFD).
+fn read_header<S: Sink>(fields: &[u8], ends: &[usize], line: u64, mut sink: Option<&mut S>, issues: &mut Issues) {
+    let mut start = 0;
+    for (i, &end) in ends.iter().enumerate() {
+        let bytes = &fields[start..end];
+        start = end;
+        let raw = String::from_utf8_lossy(bytes);
+        if matches!(raw, std::borrow::Cow::Owned(_)) {
+            issues.add(
+                "invalid_utf8",
+                line,
+                None,
+                Some(i as u64 + 1),
+                format!("the header's name {:?} holds bytes that are not valid UTF-8; they were replaced with U+FFFD", raw.trim()),
+            );
+        }
+        if let Some(sink) = sink.as_deref_mut() {
+            let name = raw.trim();
+            let name = if name.is_empty() { format!("column_{}", i + 1) } else { name.to_string() };
+            sink.add_column(&name);
+        }
+    }
+}
+
 /// Counts and reports a record of `n` fields where the header has
 /// `width`, on lines `start_line..=last_line`: skipped, as its values
 /// cannot be matched to columns.
@@ -695,14 +714,7 @@ mod reference {
                 self.header_done = true;
                 self.width = ends.len();
                 if self.header_expected {
-                    let mut start = 0;
-                    for (i, &end) in ends.iter().enumerate() {
-                        let raw = String::from_utf8_lossy(&fields[start..end]);
-                        let name = raw.trim();
-                        let name = if name.is_empty() { format!("column_{}", i + 1) } else { name.to_string() };
-                        table.add_column(&name);
-                        start = end;
-                    }
+                    super::read_header(fields, ends, start_line, Some(table), issues);
                     return;
                 }
                 for i in 0..self.width {

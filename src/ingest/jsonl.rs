@@ -239,7 +239,7 @@ impl JsonlReader {
                         line,
                         None,
                         Some(e.column() as u64),
-                        format!("not valid JSON ({e}); the line was skipped"),
+                        not_json_message(&e),
                     );
                     return;
                 }
@@ -747,6 +747,15 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         self.row.missing();
         Ok(())
     }
+}
+
+/// serde_json's message without its "at line 1 column N": the line is the
+/// file's (the issue's `line`), the column the issue's `column`.
+fn not_json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&position).unwrap_or(&text);
+    format!("not valid JSON ({what}, at character {}); the line was skipped", e.column())
 }
 
 #[cfg(test)]

@@ -229,6 +229,20 @@ impl Issues {
     }
 }
 
+/// The error of an input that gave no data row: records that could not be
+/// used (the first problem, with its line), no records at all, or a header
+/// alone.
+pub fn no_rows(issues: &Issues, has_columns: bool) -> Error {
+    let first = issues.first().map(|(line, message)| format!(" (line {line}: {message})")).unwrap_or_default();
+    let detail = match issues.records_read {
+        0 if has_columns => "the file has a header but no data rows".to_string(),
+        0 => "the file has no records".to_string(),
+        1 => format!("the file's only record could not be used{first}"),
+        n => format!("none of the file's {n} records could be used{first}"),
+    };
+    Error::new(ErrorKind::NoRows, detail)
+}
+
 #[derive(Debug)]
 enum Reader {
     Sniffing(Vec<u8>),
@@ -343,15 +357,7 @@ impl Ingestor {
             Reader::Sniffing(_) => {}
         }
         if self.table.rows() == 0 {
-            let detail = if self.issues.records_read > 0 {
-                let first = self.issues.examples.first().map(|i| format!(" (line {}: {})", i.line, i.message()));
-                format!("none of the {} records could be used{}", self.issues.records_read, first.unwrap_or_default())
-            } else if self.table.columns.is_empty() {
-                "no records".to_string()
-            } else {
-                "a header but no data rows".to_string()
-            };
-            return Err(Error::new(ErrorKind::NoRows, format!("the file has {detail}")));
+            return Err(no_rows(&self.issues, !self.table.columns.is_empty()));
         }
         Ok(())
     }
@@ -522,6 +528,18 @@ mod tests {
         let report = ing.issues.to_report();
         let lines: Vec<(&str, u64)> = report.issues.iter().map(|i| (i.kind.as_str(), i.line)).collect();
         assert_eq!(lines, [("ragged_short", 4), ("ragged_long", 7)]);
+        assert_split_invariant("x.csv", data);
+    }
+
+    #[test]
+    fn invalid_utf8_in_the_header_is_reported() {
+        let data = b"a,b\xff\n1,2\n";
+        let ing = read("x.csv", data).unwrap();
+        assert_eq!(ing.table.columns[1].name, "b\u{FFFD}");
+        let report = ing.issues.to_report();
+        let issue = &report.issues[0];
+        assert_eq!((issue.kind.as_str(), issue.line, issue.row, issue.column), ("invalid_utf8", 1, None, Some(2)));
+        assert_eq!(report.rows_invalid_utf8, 0, "the header is not a row");
         assert_split_invariant("x.csv", data);
     }
 

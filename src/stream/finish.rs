@@ -85,15 +85,7 @@ pub fn profiler_from_parts(
 ) -> Result<Profiler> {
     let rows = merged.rows();
     if rows == 0 {
-        let detail = if issues.records_read > 0 {
-            let first = issues.to_report().issues.into_iter().next().map(|i| format!(" (line {}: {})", i.line, i.message));
-            format!("none of the {} records could be used{}", issues.records_read, first.unwrap_or_default())
-        } else if merged.columns.is_empty() {
-            "no records".to_string()
-        } else {
-            "a header but no data rows".to_string()
-        };
-        return Err(Error::new(ErrorKind::NoRows, format!("the file has {detail}")));
+        return Err(ingest::no_rows(&issues, !merged.columns.is_empty()));
     }
     if rows > u64::from(u32::MAX) {
         return Err(Error::new(
