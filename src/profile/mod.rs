@@ -219,6 +219,11 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         vector_dims: vector_dims.into_iter().collect(),
         datetimes: datetimes.texts(),
         top_values: top.iter().map(|(v, c)| ((*v).to_string(), *c)).collect(),
+        variants: if texts.len() <= VARIANTS_MAX_DISTINCT {
+            spelling_variants(texts.iter().map(|(text, &(count, _))| (*text, count)))
+        } else {
+            Vec::new()
+        },
     };
     facts.summarize(
         |comparison| match comparison {
@@ -395,6 +400,32 @@ pub struct ColumnFacts<'a> {
     /// The most frequent values (at most [`TOP_VALUES`]), most first, ties
     /// by value.
     pub top_values: Vec<(String, u64)>,
+    /// Values written several ways ([`spelling_variants`]); empty where the
+    /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
+    /// they are not all known.
+    pub variants: Vec<Vec<(String, u64)>>,
+}
+
+/// Columns with more distinct values than this are not searched for
+/// values written several ways (categories have fewer).
+pub const VARIANTS_MAX_DISTINCT: usize = 1000;
+
+/// Groups of values that are the same once lower-cased and their
+/// whitespace trimmed and collapsed ("Male", "male ", "MALE"): each group
+/// most rows first (ties by value), groups by rows, most first. `values`:
+/// each distinct value and its count.
+pub fn spelling_variants<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Vec<(String, u64)>> {
+    let mut by_form: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+    for (value, count) in values {
+        by_form.entry(crate::checks::duplicates::normalize_text(value)).or_default().push((value.to_string(), count));
+    }
+    let mut groups: Vec<Vec<(String, u64)>> = by_form.into_values().filter(|g| g.len() >= 2).collect();
+    for group in &mut groups {
+        group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    let rows = |g: &Vec<(String, u64)>| g.iter().map(|v| v.1).sum::<u64>();
+    groups.sort_by(|a, b| rows(b).cmp(&rows(a)).then_with(|| a[0].0.cmp(&b[0].0)));
+    groups
 }
 
 impl ColumnFacts<'_> {
@@ -522,12 +553,12 @@ impl ColumnFacts<'_> {
             alerts: Vec::new(),
             approximate: Vec::new(),
         };
-        profile.alerts = alerts(&profile, &self.kinds);
+        profile.alerts = alerts(&profile, &self.kinds, &self.variants);
         ColumnSummary { profile, comparison }
     }
 }
 
-fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>) -> Vec<Alert> {
+fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>, variants: &[Vec<(String, u64)>]) -> Vec<Alert> {
     let mut out = Vec::new();
     let mut alert = |kind: &str, message: String| out.push(Alert { kind: kind.to_string(), message });
     let rows = p.count + p.missing;
@@ -570,12 +601,40 @@ fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>) -> Vec<Alert> {
             alert("mixed_types", format!("values of several kinds: {}", parts.join(", ")));
         }
     }
+    if p.column_type == ColumnType::Categorical && !variants.is_empty() {
+        alert("spelling_variants", variants_message(variants));
+    }
     if let Some(n) = &p.numeric {
         if n.skewness.abs() > SKEWED {
             alert("skewed", format!("skewness {:.2}", n.skewness));
         }
     }
     out
+}
+
+/// "3 values are written several ways: "Male" (40), "male " (3), "MALE"
+/// (2); ..." (the first 3 groups, 5 forms each).
+fn variants_message(variants: &[Vec<(String, u64)>]) -> String {
+    const GROUPS: usize = 3;
+    const FORMS: usize = 5;
+    let shown: Vec<String> = variants
+        .iter()
+        .take(GROUPS)
+        .map(|group| {
+            let mut forms: Vec<String> = group.iter().take(FORMS).map(|(v, c)| format!("{:?} ({c})", crate::ingest::table::clip(v, 40))).collect();
+            if group.len() > FORMS {
+                forms.push(format!("{} more", group.len() - FORMS));
+            }
+            forms.join(", ")
+        })
+        .collect();
+    let more = if variants.len() > GROUPS { format!("; {} more", variants.len() - GROUPS) } else { String::new() };
+    let n = variants.len();
+    format!(
+        "{n} value{} written several ways (case or spaces): {}{more}",
+        if n == 1 { " is" } else { "s are" },
+        shown.join("; ")
+    )
 }
 
 /// Quantile with linear interpolation between closest ranks (numpy's default).
