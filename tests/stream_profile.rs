@@ -572,6 +572,30 @@ fn values_written_several_ways_are_flagged_in_both_modes() {
     }
 }
 
+/// A numeric column with a few other values names the first of them,
+/// the same streamed (in parts, the memo of texts forgetting) as read whole.
+#[test]
+fn mixed_types_name_their_first_odd_values_in_both_modes() {
+    let mut csv = String::from("x,y\n");
+    for i in 0..3000 {
+        let x = match i {
+            700 => "?".to_string(),
+            1500 | 2900 => "-".to_string(),
+            2000 => "unknown".to_string(),
+            2500 => "n.a.".to_string(),
+            _ => format!("{}.{}", i % 97, i % 10),
+        };
+        csv.push_str(&format!("{x},{i}\n"));
+    }
+    let e = exact("m.csv", csv.as_bytes(), cpu(100_000));
+    let alert = e.report.columns[0].alerts.iter().find(|a| a.kind == "mixed_types").expect("an alert");
+    assert_eq!(alert.message, "values of several kinds: 2995 numeric, 5 string (e.g. \"?\", \"-\", \"unknown\")");
+    for parts in [1, 4] {
+        let s = streamed("m.csv", csv.as_bytes(), parts, cpu(100_000));
+        assert_same(&e.report.columns, &s.report.columns, &format!("columns ({parts} parts)"));
+    }
+}
+
 #[test]
 fn rules_read_whole_file_numbers_in_a_streamed_run() {
     let csv = mixed_csv(2_000, 3);

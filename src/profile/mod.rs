@@ -167,9 +167,13 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     // Dates keep the first seen on ties: they are added in row order.
     let mut dates: Vec<(u32, DateKey, &str)> = Vec::new();
     let mut distinct_numbers: Vec<(f64, u64)> = Vec::new();
+    // The first texts of each kind by first row (no more than the examples
+    // kept are looked at past the first few).
+    let mut firsts: [Vec<(u32, &str)>; 6] = Default::default();
     for (&text, &(count, first)) in &texts {
         let (kind, parsed) = classify_parsed(text);
         kind_counts[kind.index()] += count;
+        firsts[kind.index()].push((first, text));
         let bytes = value::ByteCounts::of(text.as_bytes());
         let (chars, letters) = Lengths::chars_and_letters(text, &bytes);
         lengths.add_known_times(chars, letters, bytes.spaces > 0, count);
@@ -199,6 +203,14 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         texts.entry(text).or_insert((0, 0)).0 += 1;
     }
 
+    let kind_examples = firsts.map(|mut f| {
+        if f.len() > KIND_EXAMPLES {
+            f.select_nth_unstable(KIND_EXAMPLES - 1);
+            f.truncate(KIND_EXAMPLES);
+        }
+        f.sort_unstable();
+        f.into_iter().map(|(_, text)| text.to_string()).collect()
+    });
     let kinds = ValueKind::count_map(&kind_counts);
     // Only the first TOP_VALUES in this order are kept: they are picked out
     // before they are sorted (the values are distinct, so the order is total
@@ -219,6 +231,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         vector_dims: vector_dims.into_iter().collect(),
         datetimes: datetimes.texts(),
         top_values: top.iter().map(|(v, c)| ((*v).to_string(), *c)).collect(),
+        kind_examples,
         variants: if texts.len() <= VARIANTS_MAX_DISTINCT {
             spelling_variants(texts.iter().map(|(text, &(count, _))| (*text, count)))
         } else {
@@ -400,11 +413,18 @@ pub struct ColumnFacts<'a> {
     /// The most frequent values (at most [`TOP_VALUES`]), most first, ties
     /// by value.
     pub top_values: Vec<(String, u64)>,
+    /// The first [`KIND_EXAMPLES`] distinct texts of each kind, in row
+    /// order (indexed as [`ValueKind::ALL`]; none for vectors).
+    pub kind_examples: [Vec<String>; 6],
     /// Values written several ways ([`spelling_variants`]); empty where the
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
     pub variants: Vec<Vec<(String, u64)>>,
 }
+
+/// Distinct texts of each kind of value kept as examples for the
+/// `mixed_types` alert.
+pub const KIND_EXAMPLES: usize = 3;
 
 /// Columns with more distinct values than this are not searched for
 /// values written several ways (categories have fewer).
@@ -553,12 +573,17 @@ impl ColumnFacts<'_> {
             alerts: Vec::new(),
             approximate: Vec::new(),
         };
-        profile.alerts = alerts(&profile, &self.kinds, &self.variants);
+        profile.alerts = alerts(&profile, &self.kinds, &self.kind_examples, &self.variants);
         ColumnSummary { profile, comparison }
     }
 }
 
-fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>, variants: &[Vec<(String, u64)>]) -> Vec<Alert> {
+fn alerts(
+    p: &ColumnProfile,
+    kinds: &BTreeMap<ValueKind, u64>,
+    kind_examples: &[Vec<String>; 6],
+    variants: &[Vec<(String, u64)>],
+) -> Vec<Alert> {
     let mut out = Vec::new();
     let mut alert = |kind: &str, message: String| out.push(Alert { kind: kind.to_string(), message });
     let rows = p.count + p.missing;
@@ -594,9 +619,29 @@ fn alerts(p: &ColumnProfile, kinds: &BTreeMap<ValueKind, u64>, variants: &[Vec<(
         let typed = !matches!(p.column_type, ColumnType::Text | ColumnType::Categorical | ColumnType::Identifier);
         let minority_share = (p.count - sorted[0].1) as f64 / p.count as f64;
         if typed || minority_share >= 0.2 {
+            // The minority kinds name their first values, so that they
+            // can be found ("?", "-", "12,5").
+            let examples = |k: ValueKind| -> Vec<String> {
+                let of = |k: ValueKind| kind_examples[k.index()].iter();
+                let texts: Vec<&String> = if k == ValueKind::Float {
+                    of(ValueKind::Integer).chain(of(ValueKind::Float)).take(KIND_EXAMPLES).collect()
+                } else {
+                    of(k).collect()
+                };
+                texts.iter().map(|t| format!("{:?}", crate::ingest::table::clip(t, 40))).collect()
+            };
             let parts: Vec<String> = sorted
                 .iter()
-                .map(|(k, n)| format!("{n} {}", if *k == ValueKind::Float { "numeric" } else { k.name() }))
+                .enumerate()
+                .map(|(i, (k, n))| {
+                    let name = if *k == ValueKind::Float { "numeric" } else { k.name() };
+                    let shown = if i > 0 { examples(*k) } else { Vec::new() };
+                    if shown.is_empty() {
+                        format!("{n} {name}")
+                    } else {
+                        format!("{n} {name} (e.g. {})", shown.join(", "))
+                    }
+                })
                 .collect();
             alert("mixed_types", format!("values of several kinds: {}", parts.join(", ")));
         }

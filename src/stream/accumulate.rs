@@ -41,6 +41,9 @@ pub const SAMPLE_SEED: u64 = 0x0010_6566_6c69_6768;
 /// 2^53 itself.
 const F64_EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
 
+/// Texts kept per kind of value, for the `mixed_types` alert's examples.
+pub(crate) use crate::profile::KIND_EXAMPLES;
+
 /// Count, mean and central moments of numbers, mergeable (Chan, Golub,
 /// LeVeque 1979; Pébay 2008 for the third moment).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -125,6 +128,10 @@ pub(crate) struct ColumnAcc {
     /// ends up compared as f64 (some float or missing value), exact mode
     /// may join rows the row hash keeps apart.
     pub(crate) big_integers: u64,
+    /// The first [`KIND_EXAMPLES`] distinct texts of each kind, in the
+    /// order first seen (indexed as [`ValueKind::ALL`]; none for vectors).
+    #[serde(default)]
+    pub(crate) kind_examples: [Vec<String>; 6],
     /// Row (+1) in which the column was last set, to refuse a second value.
     #[serde(skip)]
     set_row: u64,
@@ -151,6 +158,7 @@ impl ColumnAcc {
             negatives: 0,
             noncanonical: 0,
             big_integers: 0,
+            kind_examples: Default::default(),
             set_row: 0,
             memo: Memo::default(),
         }
@@ -208,6 +216,11 @@ impl ColumnAcc {
         // load now, insert after the parsing and hashing below.
         self.distinct_text.prefetch(hash);
         let (kind, parsed) = classify_parsed(text);
+        let examples = &mut self.kind_examples[kind.index()];
+        // (A text seen again after the memo forgot it is no new example.)
+        if examples.len() < KIND_EXAMPLES && !examples.iter().any(|e| e == text) {
+            examples.push(text.to_string());
+        }
         let (chars, letters) = Lengths::chars_and_letters(text, counts);
         *counted = Counted {
             kind: kind.index() as u8,
@@ -321,6 +334,13 @@ impl ColumnAcc {
             }
         }
         self.dates.merge(&later.dates);
+        for (mine, theirs) in self.kind_examples.iter_mut().zip(&later.kind_examples) {
+            for text in theirs {
+                if mine.len() < KIND_EXAMPLES && !mine.contains(text) {
+                    mine.push(text.clone());
+                }
+            }
+        }
         // (Before the texts merge: a side whose values are its texts gives
         // its own texts.)
         let mine = std::mem::replace(&mut self.distinct_value, ByValue::Dropped);
