@@ -36,7 +36,8 @@ pub struct OutlierScores {
     pub distance: Vec<f64>,
     /// 1 - exp(-ln 2 * distance / median distance): 0.5 at the median, towards 1 far out.
     pub score: Vec<f64>,
-    /// distance > Q3 + `iqr_factor` x IQR.
+    /// distance > Q3 + `iqr_factor` x IQR (quartiles of the rows at a
+    /// distance above 0 where a quarter or more are at 0).
     pub flagged: Vec<bool>,
     /// That threshold.
     pub threshold: f64,
@@ -48,8 +49,16 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> Outl
     let distance: Vec<f64> = (0..n).map(|i| mean_distance(graph, i, metric)).collect();
     let mut sorted = distance.clone();
     sorted.sort_unstable_by(f64::total_cmp);
-    let q1 = quantile_sorted(&sorted, 0.25);
-    let q3 = quantile_sorted(&sorted, 0.75);
+    // Rows whose k neighbours are all their copies have distance 0. Where
+    // they are a quarter of the rows or more, the quartiles would be 0 and
+    // every row with a neighbour of its own kind past that would be
+    // flagged (15% of a table of aircraft): the fence is then taken over
+    // the other rows.
+    let zero = sorted.last().map_or(0.0, |&max| max * 1e-6);
+    let copies = sorted.partition_point(|&d| d <= zero);
+    let fenced = if copies * 4 >= sorted.len() && copies < sorted.len() { &sorted[copies..] } else { &sorted[..] };
+    let q1 = quantile_sorted(fenced, 0.25);
+    let q3 = quantile_sorted(fenced, 0.75);
     let threshold = if sorted.is_empty() { 0.0 } else { q3 + iqr_factor * (q3 - q1) };
     let median = quantile_sorted(&sorted, 0.5);
     let mean = if n > 0 { sorted.iter().sum::<f64>() / n as f64 } else { 0.0 };
@@ -248,6 +257,21 @@ mod tests {
         assert_eq!(o.flagged.iter().filter(|&&f| f).count(), 1);
         assert!(o.score[50] > 0.99);
         assert!(o.score.iter().all(|s| (0.0..=1.0).contains(s)));
+    }
+
+    #[test]
+    fn rows_with_identical_neighbours_do_not_collapse_the_fence() {
+        // 42 rows in 7 sets of 6 copies (their 5 neighbours at distance 0),
+        // 20 spread rows, one far row: the far one is an outlier, and at
+        // most the spread line's two ends beside it (the fence of 0 flagged
+        // all 21 rows not among copies).
+        let mut pts: Vec<f32> = (0..7).flat_map(|g| [g as f32 * 100.0; 6]).collect();
+        pts.extend((0..20).map(|i| 5000.0 + i as f32));
+        pts.push(20000.0);
+        let g = line_graph(&pts, 5);
+        let o = outlier_scores(&g, Metric::SquaredEuclidean, OUTLIER_IQR_FACTOR);
+        let flagged: Vec<usize> = (0..pts.len()).filter(|&i| o.flagged[i]).collect();
+        assert!(flagged.contains(&62) && flagged.iter().all(|&i| [42, 61, 62].contains(&i)), "{flagged:?}, threshold {}", o.threshold);
     }
 
     #[test]

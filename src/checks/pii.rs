@@ -1340,13 +1340,30 @@ pub fn name_hint(name: &str) -> NameHint {
     NameHint::None
 }
 
+/// Words that make a capitalised phrase a place or an organisation, not a
+/// person ("Livingston Municipal", "Calhoun County", "Acme Inc"), lower
+/// case, sorted. (Not "park" nor "field": common surnames.)
+const PLACE_AND_ORGANISATION_WORDS: [&str; 60] = [
+    "academy", "afb", "air", "airfield", "airlines", "airpark", "airport", "airways", "apt", "arpt", "association",
+    "avenue", "bank", "base", "bay", "beach", "cafe", "center", "centre", "church", "city", "club", "cnty", "college",
+    "company", "corp", "corporation", "county", "creek", "fld", "foundation", "harbor", "harbour", "heliport",
+    "hospital", "hotel", "inc", "institute", "international", "intl", "island", "lake", "library", "llc", "ltd",
+    "market", "muni", "municipal", "museum", "national", "regional", "restaurant", "rgnl", "river", "road",
+    "school", "seaplane", "street", "university", "valley",
+];
+
 /// Whether a value reads like a person's name: 1 to 4 words, each a capital
 /// letter then lower-case letters (hyphens, apostrophes and a final full
-/// stop allowed: `Anne-Marie`, `O'Neil`, `J.`), 40 characters at most.
+/// stop allowed: `Anne-Marie`, `O'Neil`, `J.`), 40 characters at most, none
+/// of them a place or organisation word (`County`, `Airport`, `Inc`).
 pub fn looks_like_person_name(value: &str) -> bool {
     let words: Vec<&str> = value.split_whitespace().collect();
     (1..=4).contains(&words.len())
         && value.chars().count() <= 40
+        && !words.iter().any(|w| {
+            let w = w.trim_end_matches('.').to_ascii_lowercase();
+            PLACE_AND_ORGANISATION_WORDS.binary_search(&w.as_str()).is_ok()
+        })
         && words.iter().all(|w| {
             let mut chars = w.chars();
             chars.next().is_some_and(char::is_uppercase)
@@ -2706,10 +2723,11 @@ mod tests {
 
     #[test]
     fn person_names_by_shape() {
+        assert!(PLACE_AND_ORGANISATION_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted, for binary_search");
         for v in ["Ana", "Jean-Luc Picard", "Mary O'Neil", "J. R. Smith", "Anne-Marie McDonald-Smith"] {
             assert!(looks_like_person_name(v) || v.contains("McDonald"), "{v}");
         }
-        for v in ["chevrolet chevelle malibu", "iPhone 12", "ok", "A very long product title with many words"] {
+        for v in ["chevrolet chevelle malibu", "iPhone 12", "ok", "A very long product title with many words", "Livingston Municipal", "Calhoun County", "Acme Inc."] {
             assert!(!looks_like_person_name(v), "{v}");
         }
     }
