@@ -496,6 +496,7 @@ fn without_a_rules_file_the_default_rules_apply() {
     for name in [
         "has_rows",
         "unusable_rows",
+        "damaged_rows",
         "duplicate_share",
         "minority_classes",
         "conflicting_labels",
@@ -1183,4 +1184,22 @@ fn unusable_rows_counts_the_lines_a_quote_swallowed() {
     let rule = one(&report, "unusable_rows");
     assert!(!rule.passed && rule.message.contains("a stray quote joined 99 lines"), "{}", rule.message);
     assert!(report.ingest.issues.iter().any(|i| i.kind == "quoted_lines" && i.line == 52 && i.column == Some(2)));
+}
+
+/// Rows kept but damaged (padded, or with bytes that are not UTF-8) warn
+/// past 1%: a file with binary bytes after its data passed before.
+#[test]
+fn damaged_rows_warn_past_one_percent() {
+    let mut csv = String::from("id,name,score\n");
+    for i in 0..200 {
+        csv.push_str(&format!("{i},p{i},{}\n", i % 7));
+    }
+    let report = profile_with("clean.csv", &csv, options(None));
+    assert!(one(&report, "damaged_rows").passed);
+    csv.push_str("200,short\n201,also short\n202,late\n");
+    let report = profile_with("short.csv", &csv, options(None));
+    let rule = one(&report, "damaged_rows");
+    assert!(!rule.passed && rule.severity == "warning", "{rule:?}");
+    assert!(rule.message.starts_with("3 rows padded with missing values and 0 with bytes that are not UTF-8, of 203 rows"), "{}", rule.message);
+    assert!(report.verdict.passed, "a warning");
 }

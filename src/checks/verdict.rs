@@ -9,6 +9,7 @@
 //! | --- | --- | --- | --- |
 //! | `has_rows` | error | at least one data row was read | `row_count` |
 //! | `unusable_rows` | error | at most 1% of records were skipped as unusable, and at most 1% of the lines were in skipped records or joined into a quoted value (`ingest.lines_skipped`, `lines_joined`) | |
+//! | `damaged_rows` | warning | at most 1% of rows were padded (too few fields) or held bytes that are not UTF-8 | |
 //! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates | `max_duplicate_share` |
 //! | `minority_classes` | warning | no class has a share below 0.1 / K | `min_class_share` |
 //! | `conflicting_labels` | warning | no rows with identical features carry different labels | |
@@ -127,6 +128,28 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
         detail.push_str(&format!("; {}: {lost_lines} of about {lines} lines lost ({:.2}%)", why.join(" and "), lost * 100.0));
     }
     push(outcome("unusable_rows", "error", share, 0.01, share <= 0.01, detail), None);
+    // Rows kept but damaged: short ones padded with missing values, bytes
+    // that are not UTF-8 (a file in another encoding, or binary bytes
+    // after the data).
+    let damaged = (ingest.rows_padded + ingest.rows_invalid_utf8).min(ingest.rows_used);
+    let damaged_share = damaged as f64 / ingest.rows_used.max(1) as f64;
+    push(
+        outcome(
+            "damaged_rows",
+            "warning",
+            damaged_share,
+            0.01,
+            damaged_share <= 0.01,
+            format!(
+                "{} rows padded with missing values and {} with bytes that are not UTF-8, of {} rows ({:.2}%)",
+                ingest.rows_padded,
+                ingest.rows_invalid_utf8,
+                ingest.rows_used,
+                damaged_share * 100.0
+            ),
+        ),
+        None,
+    );
     let dup = duplicate_share(report);
     push(
         outcome(
