@@ -886,6 +886,22 @@ fn outliers_section(h: &mut Html, outliers: Option<&Outliers>, names: &[&str], c
             ("Backend", o.backend.clone()),
         ],
     );
+    if !o.extreme_values.is_empty() {
+        h.note(&format!(
+            "Extreme values ({} rows): 20 IQRs or more from the column's median, in a column where such values are rare; flagged whatever their neighbour distance.",
+            int(o.extreme_rows)
+        ));
+        h.table("extreme-values", &["row (file line)", "column", "value", "IQRs from the median"]);
+        for x in &o.extreme_values {
+            h.open("tr", &[]);
+            h.td(&format!("{} (line {})", x.row, x.line));
+            h.td(&x.column);
+            h.td(&x.value);
+            h.td_num(&num(x.iqrs));
+            h.close("tr");
+        }
+        h.table_end();
+    }
     flagged_rows(h, &o.top, names, false, "outlier-row", ctx);
     h.close("section");
 }

@@ -1079,14 +1079,42 @@ impl NeighbourChecks<'_> {
 
     fn outliers(&self, backend: &str, findings: &mut RowFindings) -> Outliers {
         let e = self.embedded;
-        let scores = checks::neighbours::outlier_scores(self.graph, e.metric, self.options.outlier_iqr_factor);
+        let mut scores = checks::neighbours::outlier_scores(self.graph, e.metric, self.options.outlier_iqr_factor);
+        // Robust-scaled numeric features: their offsets in a row vector.
+        let mut numeric: Vec<(usize, &str)> = Vec::new();
+        let mut at = 0;
+        for f in &e.section.features {
+            if f.encoding == "numeric_robust" {
+                numeric.push((at, f.column.as_str()));
+            }
+            at += f.dimensions as usize;
+        }
+        let offsets: Vec<usize> = numeric.iter().map(|&(o, _)| o).collect();
+        let extremes = checks::neighbours::extreme_values(&e.data, e.dimension, &offsets);
+        let mut extreme_values = Vec::new();
+        for (pos, extreme) in extremes.iter().enumerate() {
+            let Some((j, iqrs)) = *extreme else { continue };
+            scores.flagged[pos] = true;
+            if extreme_values.len() < self.options.top_rows {
+                let row = e.rows[pos] as usize;
+                let column = numeric[j].1;
+                let value = self.table.columns.iter().find(|c| c.name == column).map_or(String::new(), |c| {
+                    crate::ingest::table::clip(c.get(row).text(), 200)
+                });
+                extreme_values.push(report::ExtremeValue { row: row as u64, line: self.table.lines[row], column: column.to_string(), value, iqrs });
+            }
+        }
         for (pos, &row) in e.rows.iter().enumerate() {
             findings.outlier_score[row as usize] = Some(scores.score[pos]);
             findings.is_outlier[row as usize] = Some(scores.flagged[pos]);
         }
         let mut order: Vec<usize> = (0..e.rows.len()).collect();
-        order.sort_by(|&a, &b| scores.distance[b].total_cmp(&scores.distance[a]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            (scores.flagged[b], scores.distance[b]).partial_cmp(&(scores.flagged[a], scores.distance[a])).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+        });
         Outliers {
+            extreme_rows: extremes.iter().filter(|x| x.is_some()).count() as u64,
+            extreme_values,
             k: self.graph.k as u64,
             metric: e.metric.name().into(),
             flagged: scores.flagged.iter().filter(|&&f| f).count() as u64,

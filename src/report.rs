@@ -787,8 +787,35 @@ pub struct Outliers {
     pub backend: String,
     /// Rows scored (equals `embedding.rows`).
     pub rows_scored: u64,
-    /// The most outlying rows, most first (at most `TOP_ROWS`).
+    /// The most outlying rows, most first (at most `TOP_ROWS`): the flagged
+    /// ones first, then by distance.
     pub top: Vec<FlaggedRow>,
+    /// Scored rows with a value at least `EXTREME_IQRS` IQRs from its
+    /// column's median, in a column where at most 1% of the rows have one:
+    /// flagged whatever their kNN distance (the cosine metric sees a value
+    /// 1000 times too large as a direction, not a distance). Row order, at
+    /// most `TOP_ROWS` listed; `extreme_rows` counts all.
+    #[serde(default)]
+    pub extreme_values: Vec<ExtremeValue>,
+    /// Scored rows with such a value.
+    #[serde(default)]
+    pub extreme_rows: u64,
+}
+
+/// A value far outside its column's spread.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExtremeValue {
+    /// Row id.
+    pub row: u64,
+    /// Line where it starts.
+    pub line: u64,
+    /// The column.
+    pub column: String,
+    /// The value as written.
+    pub value: String,
+    /// Its distance from the column's median in IQRs (the row vector's
+    /// robust-scaled value, at most 10,000).
+    pub iqrs: f64,
 }
 
 /// A row flagged by a neighbour check, with its neighbours for context.

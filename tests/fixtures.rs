@@ -170,6 +170,40 @@ fn planted_outliers_and_label_flips_are_found() {
     assert_eq!(b.flagged_classes, vec!["d".to_string()]);
 }
 
+/// A value a thousand times too large is an outlier even where the cosine
+/// metric sees only a direction: here a tenth of the rows are large in the
+/// same column, so the planted row's neighbours point its way (mean
+/// distance 0.01, under the fence) and only the extreme-value rule flags it.
+#[test]
+fn a_value_far_out_of_its_column_is_an_outlier() {
+    let table = |planted: bool| {
+        let mut csv = String::from("a,b,kind\n");
+        for i in 0..400u64 {
+            let mut a = (i * 37) % 101;
+            if i % 10 == 0 {
+                a = 400 + (i * 7) % 100;
+            }
+            if planted && i == 155 {
+                a = (a + 200) * 200;
+            }
+            csv.push_str(&format!("{a},{},{}\n", (i * 53) % 97, ["x", "y", "z"][i as usize % 3]));
+        }
+        run_chunked("far.csv", csv.as_bytes(), csv.len(), cpu()).unwrap()
+    };
+    let a = table(true);
+    let o = a.report.outliers.as_ref().unwrap();
+    assert_eq!(o.metric, "cosine");
+    assert_eq!(a.rows.is_outlier[155], Some(true));
+    assert!(a.rows.outlier_score[155].unwrap() < 0.5, "the kNN score alone is unremarkable");
+    assert_eq!(o.extreme_rows, 1, "{:?}", o.extreme_values);
+    let x = &o.extreme_values[0];
+    assert_eq!((x.row, x.line, x.column.as_str(), x.value.as_str()), (155, 157, "a", "55800"));
+    assert!(x.iqrs > 500.0, "{}", x.iqrs);
+    assert!(o.top.iter().take_while(|t| t.flagged).count() as u64 >= o.flagged.min(o.top.len() as u64), "flagged rows first");
+    // Without the planted value, nothing is extreme.
+    assert_eq!(table(false).report.outliers.unwrap().extreme_rows, 0);
+}
+
 #[test]
 fn reports_do_not_depend_on_chunking() {
     for name in [

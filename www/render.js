@@ -798,7 +798,17 @@ function outliersSection(report, columnNames) {
       stat('stat-rows-scored', 'rows scored', o.rows_scored),
       stat('stat-outlier-threshold', 'distance threshold', o.distance_threshold, formatNumber(o.distance_threshold)),
     ),
-    el('p', { class: 'muted method' }, `Mean ${o.metric} distance to the ${o.k} nearest neighbours; flagged above Q3 + 1.7 × IQR of that distance. Neighbour graph built on the ${o.backend === 'gpu' ? 'GPU' : 'CPU'}.`),
+    el('p', { class: 'muted method' }, `Mean ${o.metric} distance to the ${o.k} nearest neighbours; flagged above Q3 + ${formatNumber(o.iqr_factor)} × IQR of that distance, and where a value is 20 IQRs or more from its column's median in a column where such values are rare. Neighbour graph built on the ${o.backend === 'gpu' ? 'GPU' : 'CPU'}.`),
+    o.extreme_values?.length
+      ? table({
+          head: ['row (file line)', 'column', 'value', 'IQRs from the median'],
+          rows: o.extreme_values.map((x) =>
+            el('tr', { testid: 'extreme-value-row' }, el('td', {}, `${x.row} (line ${x.line})`), el('td', {}, x.column), el('td', {}, x.value), el('td', { class: 'num' }, formatNumber(x.iqrs))),
+          ),
+          caption: `Extreme values: ${o.extreme_rows} row${o.extreme_rows === 1 ? '' : 's'}${o.extreme_rows > o.extreme_values.length ? `, the first ${o.extreme_values.length} listed` : ''}`,
+          testid: 'extreme-values',
+        })
+      : null,
     o.top?.length ? flaggedRowsTable(o.top, columnNames, { testid: 'outlier-row' }) : emptyNote('No rows scored.'),
   );
 }

@@ -74,6 +74,38 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> Outl
     OutlierScores { distance, score, flagged, threshold }
 }
 
+/// A value at least this many IQRs from its column's median is extreme
+/// (about 19.5 IQRs past the quartile: a normal column never has one; a
+/// log-normal one of sigma 1 has 3 in 10,000).
+pub const EXTREME_IQRS: f64 = 20.0;
+/// A column where more than this share of the rows hold an extreme value is
+/// heavy-tailed (follower counts, incomes): its far values are not flagged.
+pub const EXTREME_MAX_SHARE: f64 = 0.01;
+
+/// Per embedded row, its most extreme robust-scaled value, as (index into
+/// `dims`, value): in the columns at `dims` (offsets of robust-scaled
+/// numeric features in rows of `dimension` values) where at least
+/// [`EXTREME_IQRS`] from the median, and only in columns where at most
+/// [`EXTREME_MAX_SHARE`] of the rows have such a value.
+pub fn extreme_values(data: &[f32], dimension: usize, dims: &[usize]) -> Vec<Option<(usize, f64)>> {
+    let n = if dimension == 0 { 0 } else { data.len() / dimension };
+    let mut out: Vec<Option<(usize, f64)>> = vec![None; n];
+    let allowed = (n as f64 * EXTREME_MAX_SHARE).floor() as usize;
+    for (j, &dim) in dims.iter().enumerate() {
+        let far: Vec<usize> = (0..n).filter(|&r| f64::from(data[r * dimension + dim]).abs() >= EXTREME_IQRS).collect();
+        if far.len() > allowed {
+            continue;
+        }
+        for r in far {
+            let z = f64::from(data[r * dimension + dim]);
+            if out[r].is_none_or(|(_, best)| z.abs() > best.abs()) {
+                out[r] = Some((j, z));
+            }
+        }
+    }
+    out
+}
+
 struct UnionFind(Vec<u32>);
 
 impl UnionFind {
@@ -272,6 +304,22 @@ mod tests {
         let o = outlier_scores(&g, Metric::SquaredEuclidean, OUTLIER_IQR_FACTOR);
         let flagged: Vec<usize> = (0..pts.len()).filter(|&i| o.flagged[i]).collect();
         assert!(flagged.contains(&62) && flagged.iter().all(|&i| [42, 61, 62].contains(&i)), "{flagged:?}, threshold {}", o.threshold);
+    }
+
+    #[test]
+    fn extreme_values_only_where_they_are_rare() {
+        // Two columns of 300 rows: the first with one value 50 IQRs out,
+        // the second with 6 (2%, a heavy tail): only the first is flagged.
+        let mut data = Vec::new();
+        for r in 0..300 {
+            let a = if r == 7 { 50.0 } else { (r % 5) as f32 * 0.3 - 0.6 };
+            let b = if r % 50 == 3 { -40.0 } else { 0.1 };
+            data.extend([a, 1.0, b]);
+        }
+        let found = extreme_values(&data, 3, &[0, 2]);
+        let flagged: Vec<(usize, (usize, f64))> = found.iter().enumerate().filter_map(|(r, f)| f.map(|f| (r, f))).collect();
+        assert_eq!(flagged, [(7, (0, 50.0))]);
+        assert!(extreme_values(&[], 0, &[]).is_empty());
     }
 
     #[test]
