@@ -1153,9 +1153,9 @@ fn cli_compare_with_rules() {
     assert!(stderr.contains("rules[0] (max_drift): field \"colum\": unknown field"));
 }
 
-/// An unclosed quote skips one record but every line after it; a stray
-/// quote that closes further down joins lines into one value. Either
-/// fails `unusable_rows` by the lines lost, not the records.
+/// An unclosed quote skips one record but every line after it: it fails
+/// `unusable_rows` by the lines lost, not the records. A stray quote that
+/// closes further down joins lines into one value: `damaged_rows` warns.
 #[test]
 fn unusable_rows_counts_the_lines_a_quote_swallowed() {
     let mut clean = String::from("id,name,score\n");
@@ -1173,7 +1173,7 @@ fn unusable_rows_counts_the_lines_a_quote_swallowed() {
     assert_eq!((report.ingest.rows_skipped, report.ingest.lines_skipped), (1, 100));
     let rule = one(&report, "unusable_rows");
     assert!(!rule.passed, "{rule:?}");
-    assert!(rule.message.contains("100 of about 200 lines lost"), "{}", rule.message);
+    assert!(rule.message.contains("they span 100 of about 200 lines"), "{}", rule.message);
 
     // A quote opened on line 52 and closed on line 152: the record is kept,
     // 99 whole lines inside it look like rows.
@@ -1181,8 +1181,9 @@ fn unusable_rows_counts_the_lines_a_quote_swallowed() {
     let report = profile_with("stray.csv", &stray, options());
     assert_eq!((report.ingest.rows_skipped, report.ingest.lines_joined), (0, 99));
     assert_eq!(report.source.rows, 100);
-    let rule = one(&report, "unusable_rows");
-    assert!(!rule.passed && rule.message.contains("a stray quote joined 99 lines"), "{}", rule.message);
+    assert!(one(&report, "unusable_rows").passed, "kept, not skipped: an error only for lines surely lost");
+    let rule = one(&report, "damaged_rows");
+    assert!(!rule.passed && rule.message.contains("99 lines that look like rows"), "{}", rule.message);
     assert!(report.ingest.issues.iter().any(|i| i.kind == "quoted_lines" && i.line == 52 && i.column == Some(2)));
 }
 

@@ -1360,10 +1360,6 @@ pub fn looks_like_person_name(value: &str) -> bool {
     let words: Vec<&str> = value.split_whitespace().collect();
     (1..=4).contains(&words.len())
         && value.chars().count() <= 40
-        && !words.iter().any(|w| {
-            let w = w.trim_end_matches('.').to_ascii_lowercase();
-            PLACE_AND_ORGANISATION_WORDS.binary_search(&w.as_str()).is_ok()
-        })
         && words.iter().all(|w| {
             let mut chars = w.chars();
             chars.next().is_some_and(char::is_uppercase)
@@ -1374,6 +1370,11 @@ pub fn looks_like_person_name(value: &str) -> bool {
                         || (c == '.' && w.ends_with('.'))
                         || (c.is_uppercase() && w.contains(['-', '\'']))
                 })
+        })
+        // (Last: only name-shaped values are lower-cased.)
+        && !words.iter().any(|w| {
+            let w = w.trim_end_matches('.').to_ascii_lowercase();
+            PLACE_AND_ORGANISATION_WORDS.binary_search(&w.as_str()).is_ok()
         })
 }
 

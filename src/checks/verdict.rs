@@ -8,8 +8,8 @@
 //! | rule | severity | passes when | replaced by |
 //! | --- | --- | --- | --- |
 //! | `has_rows` | error | at least one data row was read | `row_count` |
-//! | `unusable_rows` | error | at most 1% of records were skipped as unusable, and at most 1% of the lines were in skipped records or joined into a quoted value (`ingest.lines_skipped`, `lines_joined`) | |
-//! | `damaged_rows` | warning | at most 1% of rows were padded (too few fields) or held bytes that are not UTF-8 | |
+//! | `unusable_rows` | error | at most 1% of records were skipped as unusable, and at most 1% of the lines were in skipped records (`ingest.lines_skipped`) | |
+//! | `damaged_rows` | warning | at most 1% of rows were padded (too few fields) or held bytes that are not UTF-8, lines a stray quote joined into one value counted too (`ingest.lines_joined`) | |
 //! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates | `max_duplicate_share` |
 //! | `minority_classes` | warning | no class has a share below 0.1 / K | `min_class_share` |
 //! | `conflicting_labels` | warning | no rows with identical features carry different labels | |
@@ -109,47 +109,36 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
     );
     let ingest = &report.ingest;
     let skipped = ingest.rows_skipped as f64 / ingest.records_read.max(1) as f64;
-    // A record whose quote never closes, or a quoted value that swallowed
-    // lines, loses lines rather than records: the share of the lines counts
-    // where it is larger (each kept record taken as one line).
-    let lost_lines = ingest.lines_skipped + ingest.lines_joined;
-    let lines = ingest.records_read - ingest.rows_skipped + lost_lines;
-    let lost = lost_lines as f64 / lines.max(1) as f64;
+    // A record whose quote never closes loses lines rather than records:
+    // the share of the lines counts where it is larger (each kept record
+    // taken as one line).
+    let lines = ingest.records_read - ingest.rows_skipped + ingest.lines_skipped;
+    let lost = ingest.lines_skipped as f64 / lines.max(1) as f64;
     let share = skipped.max(lost);
     let mut detail = format!("{} of {} records could not be used ({:.2}%)", ingest.rows_skipped, ingest.records_read, skipped * 100.0);
-    if lost_lines > ingest.rows_skipped {
-        let mut why = Vec::new();
-        if ingest.lines_skipped > 0 {
-            why.push(format!("the skipped records span {} lines", ingest.lines_skipped));
-        }
-        if ingest.lines_joined > 0 {
-            why.push(format!("a stray quote joined {} lines into one value", ingest.lines_joined));
-        }
-        detail.push_str(&format!("; {}: {lost_lines} of about {lines} lines lost ({:.2}%)", why.join(" and "), lost * 100.0));
+    if ingest.lines_skipped > ingest.rows_skipped {
+        detail.push_str(&format!(
+            "; they span {} of about {lines} lines ({:.2}%)",
+            ingest.lines_skipped,
+            lost * 100.0
+        ));
     }
     push(outcome("unusable_rows", "error", share, 0.01, share <= 0.01, detail), None);
     // Rows kept but damaged: short ones padded with missing values, bytes
     // that are not UTF-8 (a file in another encoding, or binary bytes
-    // after the data).
-    let damaged = (ingest.rows_padded + ingest.rows_invalid_utf8).min(ingest.rows_used);
-    let damaged_share = damaged as f64 / ingest.rows_used.max(1) as f64;
-    push(
-        outcome(
-            "damaged_rows",
-            "warning",
-            damaged_share,
-            0.01,
-            damaged_share <= 0.01,
-            format!(
-                "{} rows padded with missing values and {} with bytes that are not UTF-8, of {} rows ({:.2}%)",
-                ingest.rows_padded,
-                ingest.rows_invalid_utf8,
-                ingest.rows_used,
-                damaged_share * 100.0
-            ),
-        ),
-        None,
+    // after the data), and lines a stray quote probably joined into one
+    // value (a warning: a quoted value may hold such lines by chance).
+    let damaged = (ingest.rows_padded + ingest.rows_invalid_utf8).min(ingest.rows_used) + ingest.lines_joined;
+    let damaged_share = damaged as f64 / (ingest.rows_used + ingest.lines_joined).max(1) as f64;
+    let mut detail = format!(
+        "{} rows padded with missing values and {} with bytes that are not UTF-8, of {} rows",
+        ingest.rows_padded, ingest.rows_invalid_utf8, ingest.rows_used
     );
+    if ingest.lines_joined > 0 {
+        detail.push_str(&format!("; {} lines that look like rows were read inside a quoted value (a stray quote?)", ingest.lines_joined));
+    }
+    detail.push_str(&format!(" ({:.2}%)", damaged_share * 100.0));
+    push(outcome("damaged_rows", "warning", damaged_share, 0.01, damaged_share <= 0.01, detail), None);
     let dup = duplicate_share(report);
     push(
         outcome(

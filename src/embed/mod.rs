@@ -299,7 +299,7 @@ pub fn embed(
                 });
                 encoders.push(Encoder::Hashed { column: i, dims: TEXT_DIMS, indicator, ngrams: true });
             }
-            ColumnType::Identifier => exclude(&p.name, "identifier-like (unique per row)"),
+            ColumnType::Identifier => exclude(&p.name, "identifier-like (distinct per row, or nearly)"),
             ColumnType::Empty => exclude(&p.name, "no values"),
             ColumnType::Vector => exclude(&p.name, "vector column without a usable dimension"),
         }

@@ -315,6 +315,15 @@ impl CsvReader {
         }
         if self.state != State::StartRecord {
             let unterminated = self.state == State::InQuoted;
+            if unterminated && self.output.last() == Some(&self.line_byte) {
+                // The input's last line break is inside the open quote: it
+                // ends the line, and is no part of the value.
+                self.output.pop();
+                if self.line_byte == b'\n' && self.output.last() == Some(&b'\r') {
+                    self.output.pop();
+                }
+                self.record_newlines -= 1;
+            }
             self.ends.push(self.output.len());
             self.state = State::StartRecord;
             self.record(unterminated, sink, issues);
@@ -328,8 +337,10 @@ impl CsvReader {
     /// lines mostly have the header's number of fields were probably opened
     /// by a stray quote and swallowed those lines, which are then not rows.
     /// Counted in `lines_joined`, with a `quoted_lines` issue. Only with
-    /// three columns or more: with one delimiter a line of prose looks like
-    /// a record as often as not.
+    /// three columns or more (with one delimiter a line of prose looks like
+    /// a record as often as not), and [`JOINED_LINES_MIN`] such lines or
+    /// more (an address over a few lines, "Unit 4, Block B, Dock Road", may
+    /// have the header's fields by chance).
     fn look_for_joined_lines(&self, start_line: u64, last_line: u64, issues: &mut Issues) {
         if self.width < 3 {
             return;
@@ -339,7 +350,7 @@ impl CsvReader {
             let field = &self.output[start..end];
             start = end;
             let (inner, looking) = joined_lines(field, self.delimiter, self.line_byte, self.width);
-            if looking >= 2 && looking * 2 > inner {
+            if looking >= JOINED_LINES_MIN && looking * 2 > inner {
                 issues.lines_joined += looking;
                 issues.add_spanning(
                     "quoted_lines",
@@ -412,9 +423,6 @@ impl CsvReader {
         }
         issues.records_read += 1;
         if unterminated && last_line > start_line {
-            // The line break ending the input is inside the open field, but
-            // starts no line.
-            let last_line = if fields.last() == Some(&self.line_byte) { last_line - 1 } else { last_line };
             issues.skip(last_line - start_line + 1);
             // The lines are filled in by the report (a part's lines move
             // when parts are merged).
@@ -498,14 +506,24 @@ impl CsvReader {
         }
         sink.end_row(start_line, self.record_offset);
         issues.rows_used += 1;
+        if unterminated {
+            // On the last line: nothing after it was swallowed, the row is kept.
+            issues.add(
+                "unterminated_quote",
+                start_line,
+                Some(row),
+                Some(n.min(self.width) as u64),
+                "a quoted field opened on the file's last line is never closed; the rest of the line was read as \
+                 its value"
+                    .to_string(),
+            );
+        }
         if last_line > start_line {
             self.look_for_joined_lines(start_line, last_line, issues);
         }
     }
 }
 
-/// The reader this module had before (on csv_core), kept to check the
-/// scanner against.
 /// The header record's column names (trimmed; `column_N` where empty),
 /// added to `sink` when given; a name with bytes that are not valid UTF-8
 /// is reported (the bytes become U+FFFD).
@@ -556,6 +574,10 @@ fn skip_long_record(issues: &mut Issues, n: usize, width: usize, start_line: u64
     }
 }
 
+/// Lines with the header's fields inside one quoted value before they
+/// count as joined by a stray quote.
+const JOINED_LINES_MIN: u64 = 3;
+
 /// The whole lines inside a field (between its first and its last line
 /// break `line_byte`), and how many of them have `width` fields split by
 /// `delimiter`.
@@ -575,6 +597,8 @@ fn joined_lines(field: &[u8], delimiter: u8, line_byte: u8, width: usize) -> (u6
     (inner, looking)
 }
 
+/// The reader this module had before (on csv_core), kept to check the
+/// scanner against.
 #[cfg(test)]
 mod reference {
     use super::super::{is_missing_token, Issues, Sink};

@@ -750,12 +750,12 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 }
 
 /// serde_json's message without its "at line 1 column N": the line is the
-/// file's (the issue's `line`), the column the issue's `column`.
+/// file's (the issue's `line`); serde's column counts bytes.
 fn not_json_message(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let position = format!(" at line {} column {}", e.line(), e.column());
     let what = text.strip_suffix(&position).unwrap_or(&text);
-    format!("not valid JSON ({what}, at character {}); the line was skipped", e.column())
+    format!("not valid JSON ({what}, at byte {} of the line); the line was skipped", e.column())
 }
 
 #[cfg(test)]

@@ -200,6 +200,18 @@ impl Issues {
         self.examples.iter().min_by_key(|e| e.line).map(|e| (e.line, e.message()))
     }
 
+    /// The first issue that skipped a record (else [`Issues::first`]): why
+    /// rows are missing, rather than a header's odd bytes.
+    pub fn first_skip(&self) -> Option<(u64, String)> {
+        const SKIPPING: [&str; 4] = ["unterminated_quote", "ragged_long", "not_json", "not_object"];
+        self.examples
+            .iter()
+            .filter(|e| e.row.is_none() && SKIPPING.contains(&e.kind.as_str()))
+            .min_by_key(|e| e.line)
+            .map(|e| (e.line, e.message()))
+            .or_else(|| self.first())
+    }
+
     /// The report section.
     pub fn to_report(&self) -> Ingest {
         let mut issues: Vec<IngestIssue> = self
@@ -233,7 +245,7 @@ impl Issues {
 /// used (the first problem, with its line), no records at all, or a header
 /// alone.
 pub fn no_rows(issues: &Issues, has_columns: bool) -> Error {
-    let first = issues.first().map(|(line, message)| format!(" (line {line}: {message})")).unwrap_or_default();
+    let first = issues.first_skip().map(|(line, message)| format!(" (line {line}: {message})")).unwrap_or_default();
     let detail = match issues.records_read {
         0 if has_columns => "the file has a header but no data rows".to_string(),
         0 => "the file has no records".to_string(),
@@ -476,6 +488,17 @@ mod tests {
         let data = b"a,b\n1,2\n3,\"oops\n4,5\n6,7\n";
         let ing = read("x.csv", data).unwrap();
         assert_eq!((ing.issues.rows_skipped, ing.issues.lines_skipped, ing.issues.lines_joined), (1, 3, 0));
+        assert!(ing.issues.to_report().issues[0].message.contains("lines 3 to 5 (3 lines)"));
+        // On the last line, with or without a final line break: the row is
+        // kept, its value without the line break, and the quote reported.
+        for data in [&b"a,b\n1,2\n3,\"oops\n"[..], b"a,b\n1,2\n3,\"oops", b"a,b\r\n1,2\r\n3,\"oops\r\n"] {
+            let ing = read("x.csv", data).unwrap();
+            assert_eq!((ing.table.rows(), ing.issues.rows_skipped, ing.issues.blank_lines), (2, 0, 0), "{data:?}");
+            assert_eq!(ing.table.columns[1].get(1), Cell::Text("oops"), "{data:?}");
+            let report = ing.issues.to_report();
+            assert_eq!((report.issues[0].kind.as_str(), report.issues[0].line, report.issues[0].row), ("unterminated_quote", 3, Some(1)));
+            assert_split_invariant("x.csv", data);
+        }
         // A long record over two lines: both lines are lost, and named.
         let data = b"a,b\n1,\"x\ny\",2\n3,4\n";
         let ing = read("x.csv", data).unwrap();
@@ -513,6 +536,10 @@ mod tests {
         assert!(ing.issues.to_report().issues.is_empty());
         let two = b"id,note\n1,\"a, b\nc, d\ne, f\ng\"\n";
         assert_eq!(read("x.csv", two).unwrap().issues.lines_joined, 0);
+        // An address over a few lines may have the header's fields by
+        // chance: two such lines are not a stray quote.
+        let address = b"id,address,zip\n1,\"Acme Ltd\nUnit 4, Block B, Dock Road\nLeeds, West Yorkshire, UK\nEngland\",LS1\n";
+        assert_eq!(read("x.csv", address).unwrap().issues.lines_joined, 0);
     }
 
     /// Lines that end with a lone carriage return are numbered as lines
@@ -529,6 +556,14 @@ mod tests {
         let lines: Vec<(&str, u64)> = report.issues.iter().map(|i| (i.kind.as_str(), i.line)).collect();
         assert_eq!(lines, [("ragged_short", 4), ("ragged_long", 7)]);
         assert_split_invariant("x.csv", data);
+    }
+
+    /// A file without a usable row names why rows are missing, not the
+    /// header's odd bytes on line 1.
+    #[test]
+    fn no_rows_names_the_skipped_record() {
+        let err = read("x.csv", b"a,b\xff\n1,2,3\n").unwrap_err();
+        assert!(err.to_string().contains("(line 2: 3 fields where the header has 2"), "{err}");
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: b
         Some(i) if i > 0 && body[i - 1] == b'\r' => "\r\n",
         Some(_) => "\n",
         // Lines that end with a lone carriage return (classic Mac OS).
-        None if body.contains(&b'\r') => "\r",
+        // (Not a `\r` that ends the sample: its `\n` may follow.)
+        None if body[..body.len().saturating_sub(1)].contains(&b'\r') => "\r",
         None => "\n",
     };
     let format = match name_hint {

@@ -88,7 +88,8 @@ impl<S: Sink> PartReader<S> {
             sink,
             issues: Issues::default(),
             skipping: !at_start && !spec.at_record_boundary,
-            line_byte: if head.line_ending == "\r" { b'\r' } else { b'\n' },
+            // (JSON lines end with `\n` whatever the sniffer saw.)
+            line_byte: if head.format == Format::Csv && head.line_ending == "\r" { b'\r' } else { b'\n' },
             skipped: 0,
             done: stop_after.is_none(),
             empty: stop_after.is_none(),
