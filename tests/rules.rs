@@ -1184,7 +1184,7 @@ fn unusable_rows_counts_the_lines_a_quote_swallowed() {
     assert!(one(&report, "unusable_rows").passed, "kept, not skipped: an error only for lines surely lost");
     let rule = one(&report, "damaged_rows");
     assert!(!rule.passed && rule.message.contains("99 lines that look like rows"), "{}", rule.message);
-    assert!(report.ingest.issues.iter().any(|i| i.kind == "quoted_lines" && i.line == 52 && i.column == Some(2)));
+    assert!(report.ingest.issues.iter().any(|i| i.kind == "quoted_lines" && i.line == 52 && i.row == Some(50) && i.column == Some(2)));
 }
 
 /// Rows kept but damaged (padded, or with bytes that are not UTF-8) warn

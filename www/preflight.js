@@ -16,6 +16,7 @@
 /** Names of the progress stages, for showing them to people. */
 export const STAGE_NAMES = Object.freeze({
   model: 'Loading the text model (all-MiniLM-L6-v2)',
+  decompressing: 'Decompressing (gzip)',
   reading: 'Reading the file',
   reparse: 'Re-reading a part from its first record',
   merge: 'Merging the parts',

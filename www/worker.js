@@ -376,8 +376,30 @@ async function ensureModel(options) {
   }
 }
 
+/**
+ * `file` itself, or for a name ending in .gz its decompressed content as a
+ * File named without the suffix (as the CLI reads it). The browser keeps a
+ * large Blob on disk, so the page's memory holds none of it; the checks
+ * then read it as any file, streamed in parts when it is big.
+ */
+async function gunzipped(file) {
+  if (!/\.gz$/i.test(file.name)) return file;
+  if (typeof DecompressionStream !== 'function') {
+    throw new Error(`${file.name}: this browser cannot decompress gzip (no DecompressionStream); decompress the file first`);
+  }
+  progress({ stage: 'decompressing', fraction: 0 }, true);
+  let blob;
+  try {
+    blob = await new Response(file.stream().pipeThrough(new DecompressionStream('gzip'))).blob();
+  } catch (err) {
+    throw new Error(`${file.name}: not a readable gzip file (${errorMessage(err)})`);
+  }
+  return new File([blob], file.name.slice(0, -3), { lastModified: file.lastModified });
+}
+
 async function profile(file, options, wantRows) {
   await ready;
+  file = await gunzipped(file);
   dropKept();
   await ensureModel(options);
   const settings = streamSettings(options);
@@ -873,6 +895,8 @@ async function readForCompare(file, options, settings, meter) {
 /** Reads both files (reference first) into two profilers and compares them. */
 async function compare(reference, candidate, options, thresholds) {
   await ready;
+  reference = await gunzipped(reference);
+  candidate = await gunzipped(candidate);
   // The kept table of a single-file run is not needed while comparing; free its memory.
   dropKept();
   await ensureModel(options);

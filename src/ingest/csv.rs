@@ -341,7 +341,7 @@ impl CsvReader {
     /// a record as often as not), and [`JOINED_LINES_MIN`] such lines or
     /// more (an address over a few lines, "Unit 4, Block B, Dock Road", may
     /// have the header's fields by chance).
-    fn look_for_joined_lines(&self, start_line: u64, last_line: u64, issues: &mut Issues) {
+    fn look_for_joined_lines(&self, start_line: u64, last_line: u64, row: u64, issues: &mut Issues) {
         if self.width < 3 {
             return;
         }
@@ -356,6 +356,7 @@ impl CsvReader {
                     "quoted_lines",
                     start_line,
                     last_line,
+                    Some(row),
                     Some(i as u64 + 1),
                     format!(
                         "a quoted field opened on line {{line}} closes on line {{last_line}}, and {looking} of the \
@@ -430,6 +431,7 @@ impl CsvReader {
                 "unterminated_quote",
                 start_line,
                 last_line,
+                None,
                 None,
                 format!(
                     "a quoted field opened on line {{line}} is never closed, so lines {{line}} to {{last_line}} \
@@ -519,7 +521,7 @@ impl CsvReader {
             );
         }
         if last_line > start_line {
-            self.look_for_joined_lines(start_line, last_line, issues);
+            self.look_for_joined_lines(start_line, last_line, row, issues);
         }
     }
 }
@@ -563,6 +565,7 @@ fn skip_long_record(issues: &mut Issues, n: usize, width: usize, start_line: u64
             "ragged_long",
             start_line,
             last_line,
+            None,
             Some(width as u64 + 1),
             format!(
                 "{n} fields where the header has {width}, in a record from line {{line}} to line {{last_line}} \

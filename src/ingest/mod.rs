@@ -143,17 +143,17 @@ impl Issues {
         }
     }
 
-    /// Records an issue of a record spanning `line..=last_line` (no row)
-    /// whose message names those lines as `{line}` and `{last_line}`:
-    /// filled in when shown, after any rebasing.
-    pub fn add_spanning(&mut self, kind: &str, line: u64, last_line: u64, column: Option<u64>, template: String) {
+    /// Records an issue of a record spanning `line..=last_line` (its row
+    /// when kept) whose message names those lines as `{line}` and
+    /// `{last_line}`: filled in when shown, after any rebasing.
+    pub fn add_spanning(&mut self, kind: &str, line: u64, last_line: u64, row: Option<u64>, column: Option<u64>, template: String) {
         let count = self.counts.entry(kind.to_string()).or_insert(0);
         *count += 1;
         if *count as usize <= ISSUE_EXAMPLES {
             self.examples.push(IssueExample {
                 kind: kind.to_string(),
                 line,
-                row: None,
+                row,
                 column,
                 message: template,
                 last_line: Some(last_line),
@@ -524,7 +524,7 @@ mod tests {
         let report = ing.issues.to_report();
         assert_eq!(report.lines_joined, 6);
         let issue = &report.issues[0];
-        assert_eq!((issue.kind.as_str(), issue.line, issue.column), ("quoted_lines", 3, Some(2)));
+        assert_eq!((issue.kind.as_str(), issue.line, issue.row, issue.column), ("quoted_lines", 3, Some(1), Some(2)));
         assert!(issue.message.contains("closes on line 10") && issue.message.contains("6 of the 6"), "{}", issue.message);
         assert_split_invariant("x.csv", data.as_bytes());
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import zlib from 'node:zlib';
 import {
   FIXTURES,
   ROWS_HEADER,
@@ -236,6 +237,23 @@ export function defineSuite(backend) {
       const origin = new URL(session.server.url).origin;
       const fetched = session.requests.slice(mark).filter((r) => !r.url.startsWith('blob:')).map((r) => r.url);
       assert.ok(fetched.length > 0 && fetched.every((u) => u === `${origin}/samples/penguins.csv`), `only the sample was fetched: ${fetched.join(', ')}`);
+    });
+
+    test('a .gz file is decompressed in the page and gives the CLI\'s report; a broken one names the file', async () => {
+      const dir = makeTempDir('preflight-gz-');
+      const gz = path.join(dir, 'penguins.csv.gz');
+      fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(PENGUINS)));
+      const cli = runCli(gz);
+      assert.equal(cli.status, 0, cli.stderr);
+      await runViaInput(page, gz);
+      const { report, rowsCsv } = await pageOutputs(page);
+      assert.equal(report.source.name, 'penguins.csv');
+      assertSameReport(report, cli.report, 'penguins.csv.gz');
+      assert.deepEqual(rowsCsvDifferences(rowsCsv, cli.rowsCsv), [], 'rows CSV differs from the CLI');
+      const broken = path.join(dir, 'broken.csv.gz');
+      fs.writeFileSync(broken, zlib.gzipSync(fs.readFileSync(PENGUINS)).subarray(0, 200));
+      const outcome = await runViaInput(page, broken, { expectError: true });
+      assert.match(outcome.error, /broken\.csv\.gz: not a readable gzip file/);
     });
 
     test('every fixture gives the CLI\'s report (or its refusal) in the page', async () => {
