@@ -73,6 +73,12 @@ pub const SCALED_LIMIT: f64 = 1e4;
 /// Seed of the row sample, fixed so that every run and backend agree.
 pub const SAMPLE_SEED: u64 = 0x5eed_0f9e_1f11_7e00;
 
+/// A categorical value's key in the row vectors: lower case, spaces
+/// trimmed and collapsed (`checks::duplicates::normalize_text`).
+fn category_key(text: &str) -> String {
+    crate::checks::duplicates::normalize_text(text)
+}
+
 /// The embedded rows.
 #[derive(Debug, Clone)]
 pub struct Embedded {
@@ -270,12 +276,15 @@ pub fn embed(
             }
             ColumnType::Categorical if p.distinct <= 1 => exclude(&p.name, "constant"),
             ColumnType::Categorical if p.distinct <= ONE_HOT_MAX => {
-                let distinct: std::collections::HashSet<&str, crate::sketch::FastBuild> =
-                    column.cells().filter(|c| !c.is_missing()).map(|c| c.text()).collect();
-                let mut distinct: Vec<&str> = distinct.into_iter().collect();
+                // Values written several ways ("Male", "male ", "MALE": the
+                // spelling_variants alert) are one category here: a row is
+                // not an outlier for its spelling, and rows that differ only
+                // in it are near duplicates.
+                let distinct: std::collections::HashSet<String, crate::sketch::FastBuild> =
+                    column.cells().filter(|c| !c.is_missing()).map(|c| category_key(c.text())).collect();
+                let mut distinct: Vec<String> = distinct.into_iter().collect();
                 distinct.sort_unstable();
-                let values: HashMap<String, usize> =
-                    distinct.iter().enumerate().map(|(k, v)| ((*v).to_string(), k)).collect();
+                let values: HashMap<String, usize> = distinct.into_iter().enumerate().map(|(k, v)| (v, k)).collect();
                 features.push(EmbeddingFeature {
                     column: p.name.clone(),
                     encoding: "one_hot".into(),
@@ -336,7 +345,7 @@ pub fn embed(
                     (1, *indicator)
                 }
                 Encoder::OneHot { values, indicator, .. } => {
-                    if let Some(&k) = values.get(cell.text()).filter(|_| !cell.is_missing()) {
+                    if let Some(&k) = values.get(&category_key(cell.text())).filter(|_| !cell.is_missing()) {
                         out[at + k] = 1.0;
                     }
                     (values.len(), *indicator)
@@ -347,7 +356,7 @@ pub fn embed(
                         if *ngrams {
                             text_ngrams(cell.text(), slot, &mut buf);
                         } else {
-                            slot[hash_into(cell.text().as_bytes(), *dims)] = 1.0;
+                            slot[hash_into(category_key(cell.text()).as_bytes(), *dims)] = 1.0;
                         }
                     }
                     (*dims, *indicator)
@@ -576,6 +585,25 @@ mod tests {
         assert_eq!(&e.data[5 * 4..6 * 4], &[0.0, 1.0, 1.0, 0.0]);
         // Row 0: x = 0; the 29 values have median 30, Q1 16, Q3 44.
         assert!((e.data[0] - (0.0 - 30.0) / 28.0).abs() < 1e-6);
+    }
+
+    /// Categories written several ways are one category in the vectors,
+    /// one-hot and hashed alike.
+    #[test]
+    fn spelling_variants_embed_as_one_category() {
+        let mut csv = String::from("x,sex,code\n");
+        let sexes = ["male", "female", "Male", "male ", "FEMALE", " female"];
+        for i in 0..60 {
+            csv.push_str(&format!("{},{},c{}\n", i % 7, sexes[i % 6], i % 40));
+        }
+        csv.push_str("1,MALE,C1\n1,male,c1\n");
+        let (t, s) = table(&csv);
+        let e = embed(&t, &s, &[], 1000, true).unwrap();
+        let sex = e.section.features.iter().find(|f| f.column == "sex").unwrap();
+        assert_eq!((sex.encoding.as_str(), sex.dimensions), ("one_hot", 2));
+        assert_eq!(e.section.features.iter().find(|f| f.column == "code").unwrap().encoding, "hashed");
+        let row = |r: usize| &e.data[r * e.dimension..(r + 1) * e.dimension];
+        assert_eq!(row(60), row(61), "MALE,C1 and male,c1 are the same vector");
     }
 
     /// Taking the median and IQR from an exact profile changes no bit of
