@@ -119,6 +119,18 @@ pub struct Options {
     pub stream: stream::StreamMode,
     /// `StreamMode::Auto` streams files larger than this (64 MiB).
     pub stream_above_bytes: u64,
+    /// The format, and for CSV the delimiter, given instead of what the
+    /// file name says (`--format`, `--delimiter`); the sniffer decides the
+    /// rest (the delimiter when `None`, the header).
+    pub input_format: Option<(ingest::Format, Option<u8>)>,
+}
+
+impl Options {
+    /// The format hint for a file named `name`: [`Options::input_format`],
+    /// else the name's extension.
+    pub fn format_hint(&self, name: &str) -> Option<(ingest::Format, Option<u8>)> {
+        self.input_format.or_else(|| ingest::sniff::format_from_name(name))
+    }
 }
 
 impl Default for Options {
@@ -144,6 +156,7 @@ impl Default for Options {
             sample_rows: 100_000,
             stream: stream::StreamMode::Auto,
             stream_above_bytes: 64 << 20,
+            input_format: None,
         }
     }
 }
@@ -194,10 +207,11 @@ impl Profiler {
     /// A profiler for a file named `name` (the extension hints the format;
     /// remove a `.gz` suffix after decompressing).
     pub fn new(name: &str, options: Options) -> Profiler {
+        let hint = options.format_hint(name);
         Profiler {
             name: name.to_string(),
             options,
-            ingestor: ingest::Ingestor::new(name),
+            ingestor: ingest::Ingestor::with_hint(hint),
             started_ms: clock::now_ms(),
             analysed: false,
             text_cache: None,

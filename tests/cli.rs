@@ -561,3 +561,38 @@ fn a_headless_run_prints_no_foreign_errors() {
     let foreign: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty() && !line.starts_with("preflight")).collect();
     assert!(foreign.is_empty(), "lines on stderr not from preflight: {foreign:?}");
 }
+
+/// --format and --delimiter say what the name does not: JSON lines named
+/// .txt (read as CSV by its name), a semicolon file named .csv, in both
+/// modes; contradictions and bad values are usage errors.
+#[test]
+fn format_and_delimiter_overrule_the_name() {
+    let jsonl = temp("lines.txt");
+    std::fs::write(&jsonl, "{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"y\"}\n{\"a\":3,\"b\":\"z\"}\n").unwrap();
+    let semi = temp("semi.csv");
+    std::fs::write(&semi, "a;b;c\n1;2;3\n4;5;6\n7;8;9\n").unwrap();
+    let summary = |args: &[&str]| {
+        let out = bin().args(args).args(["--backend", "cpu", "-q"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let j = jsonl.to_str().unwrap();
+    assert!(summary(&["profile", j]).contains("(csv,"), "by its name");
+    for stream in ["off", "on"] {
+        let out = summary(&["profile", j, "--format", "jsonl", "--stream", stream]);
+        assert!(out.contains("3 rows x 2 columns (jsonl,"), "{stream}: {out}");
+    }
+    let s = semi.to_str().unwrap();
+    assert!(summary(&["profile", s, "--delimiter", ";"]).contains("3 rows x 3 columns (csv,"));
+    assert!(summary(&["profile", s, "--delimiter", ","]).contains("3 rows x 1 columns (csv,"), "the delimiter given is used");
+    for (args, message) in [
+        (vec!["--format", "xml"], "--format must be csv, tsv or jsonl"),
+        (vec!["--delimiter", ",,"], "--delimiter must be one ASCII character"),
+        (vec!["--format", "jsonl", "--delimiter", ";"], "--delimiter is for CSV"),
+    ] {
+        let out = bin().args(["profile", s]).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

@@ -22,6 +22,7 @@ usage:
                          [--proba COL]...
                          [--embed hashed|semantic] [--model PATH]
                          [--stream auto|on|off] [--threads N] [--sample-rows N]
+                         [--format csv|tsv|jsonl] [--delimiter C]
   preflight compare REFERENCE CANDIDATE [--label COL] [--json OUT.json] [--rows OUT.csv]
                          [--html OUT.html [--include-rows]]
                          [--backend auto|gpu|cpu] [--ks F] [--alpha F] [--psi F]
@@ -30,6 +31,7 @@ usage:
   preflight --version | --help
 
 FILE is .csv .tsv .txt .jsonl .ndjson, optionally .gz; other names are sniffed.
+--format and --delimiter (one character, or tab) say what the name does not, or overrule it.
 Progress goes to stderr, a short summary to stdout.
 RULES.json: a rules file (README \"Rules\", schema www/rules.schema.json);
 without one the default rules apply.
@@ -87,6 +89,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         other => return Err(format!("unknown command {other:?}")),
     };
     let mut files = Vec::new();
+    let (mut format, mut delimiter): (Option<(preflight::ingest::Format, Option<u8>)>, Option<u8>) = (None, None);
     let mut out = Args {
         compare,
         files: Vec::new(),
@@ -138,6 +141,22 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--embed" => out.options.embed = value("--embed")?.parse().map_err(|e: preflight::Error| e.to_string())?,
             "--model" => out.model = Some(value("--model")?.into()),
             "--stream" => out.options.stream = value("--stream")?.parse().map_err(|e: preflight::Error| e.to_string())?,
+            "--format" => {
+                format = Some(match value("--format")?.to_ascii_lowercase().as_str() {
+                    "csv" => (preflight::ingest::Format::Csv, None),
+                    "tsv" => (preflight::ingest::Format::Csv, Some(b'\t')),
+                    "jsonl" | "ndjson" => (preflight::ingest::Format::Jsonl, None),
+                    other => return Err(format!("--format must be csv, tsv or jsonl, not {other:?}")),
+                })
+            }
+            "--delimiter" => {
+                let given = value("--delimiter")?;
+                delimiter = Some(match given.as_str() {
+                    "tab" | "\\t" | "\t" => b'\t',
+                    d if d.len() == 1 && !matches!(d.as_bytes()[0], b'"' | b'\n' | b'\r') && d.is_ascii() => d.as_bytes()[0],
+                    _ => return Err(format!("--delimiter must be one ASCII character (or tab), not {given:?}")),
+                })
+            }
             "--sample-rows" => {
                 out.options.sample_rows = match value("--sample-rows")?.parse::<usize>() {
                     Ok(n) if n >= 1 => n,
@@ -204,6 +223,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             path => files.push(PathBuf::from(path)),
         }
     }
+    out.options.input_format = match (format, delimiter) {
+        (Some((preflight::ingest::Format::Jsonl, _)), Some(_)) => return Err("--delimiter is for CSV: not with --format jsonl".into()),
+        (Some((f, d)), given) => Some((f, given.or(d))),
+        (None, Some(d)) => Some((preflight::ingest::Format::Csv, Some(d))),
+        (None, None) => None,
+    };
     match (compare, files.len()) {
         (false, 0) => return Err("no FILE given".into()),
         (false, 1) => out.file = files[0].clone(),

@@ -280,8 +280,14 @@ impl Ingestor {
     /// A reader for a file called `name` (its extension hints the format;
     /// a trailing `.gz` must already be removed by the caller).
     pub fn new(name: &str) -> Ingestor {
+        Ingestor::with_hint(sniff::format_from_name(name))
+    }
+
+    /// A reader whose format (and CSV delimiter) hint is `hint`, whatever
+    /// the file is called.
+    pub fn with_hint(hint: Option<(Format, Option<u8>)>) -> Ingestor {
         Ingestor {
-            name_hint: sniff::format_from_name(name),
+            name_hint: hint,
             reader: Reader::Sniffing(Vec::new()),
             sniffed: None,
             table: Table::default(),

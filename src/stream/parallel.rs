@@ -2,7 +2,7 @@
 //! handle on its own byte range; gzip input is one sequential part.
 
 use super::part::{check_parts, merge_parts, Part, PartBuilder};
-use super::plan::{plan_parts, read_head, Head, PartSpec};
+use super::plan::{plan_parts, read_head_hinted, Head, PartSpec};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ingest::SNIFF_BYTES;
 use crate::Options;
@@ -40,7 +40,7 @@ pub fn profile_path_parallel(
     if name.to_ascii_lowercase().ends_with(".gz") {
         return gzip(file, &name[..name.len() - 3], options, progress, &display);
     }
-    let head = head_of(&name, &mut (&file), file_bytes).map_err(|e| named(&display, e))?;
+    let head = head_of(options.format_hint(&name), &mut (&file), file_bytes).map_err(|e| named(&display, e))?;
     let specs = plan_parts(file_bytes, &head, threads.max(1));
     let read: Vec<AtomicU64> = specs.iter().map(|_| AtomicU64::new(0)).collect();
     let rows: Vec<AtomicU64> = specs.iter().map(|_| AtomicU64::new(0)).collect();
@@ -130,7 +130,7 @@ fn named(display: &str, e: Error) -> Error {
 
 /// Reads the head from the file's first bytes, reading more while the
 /// header record is longer than them.
-fn head_of(name: &str, file: &mut impl Read, file_bytes: u64) -> Result<Head> {
+fn head_of(hint: Option<(crate::ingest::Format, Option<u8>)>, file: &mut impl Read, file_bytes: u64) -> Result<Head> {
     let mut first = Vec::new();
     let mut want = SNIFF_BYTES;
     loop {
@@ -139,7 +139,7 @@ fn head_of(name: &str, file: &mut impl Read, file_bytes: u64) -> Result<Head> {
             .read_to_end(&mut first)
             .map_err(|e| Error::new(ErrorKind::Io, format!("read failed: {e}")))?;
         let complete = first.len() as u64 >= file_bytes;
-        match read_head(name, &first, complete) {
+        match read_head_hinted(hint, &first, complete) {
             Err(e) if *e.kind() == ErrorKind::Internal && !complete && want < MAX_HEAD => want *= 4,
             other => return other,
         }
@@ -200,7 +200,7 @@ fn gzip(
         let missing = want.saturating_sub(first.len());
         (&mut reader).take(missing as u64).read_to_end(&mut first).map_err(io)?;
         let complete = first.len() < want;
-        match read_head(inner_name, &first, complete) {
+        match read_head_hinted(options.format_hint(inner_name), &first, complete) {
             Err(e) if *e.kind() == ErrorKind::Internal && !complete && want < MAX_HEAD => want *= 4,
             other => break other.map_err(|e| named(display, e))?,
         }

@@ -69,6 +69,12 @@ impl Head {
 /// [`SNIFF_BYTES`], as [`ingest::Ingestor`] decides it, so both modes read a
 /// file alike.
 pub fn read_head(name: &str, first_bytes: &[u8], complete: bool) -> Result<Head> {
+    read_head_hinted(ingest::sniff::format_from_name(name), first_bytes, complete)
+}
+
+/// [`read_head`] with the format (and CSV delimiter) hint given
+/// (`Options::format_hint`).
+pub fn read_head_hinted(hint: Option<(ingest::Format, Option<u8>)>, first_bytes: &[u8], complete: bool) -> Result<Head> {
     if !complete && first_bytes.len() < SNIFF_BYTES {
         return Err(Error::new(
             ErrorKind::Internal,
@@ -82,7 +88,7 @@ pub fn read_head(name: &str, first_bytes: &[u8], complete: bool) -> Result<Head>
     // when it is shorter than the sniff window.
     let sniff_complete = complete && first_bytes.len() < SNIFF_BYTES;
     let sample = &first_bytes[..first_bytes.len().min(SNIFF_BYTES)];
-    let sniffed = ingest::sniff::sniff(sample, ingest::sniff::format_from_name(name), sniff_complete)?;
+    let sniffed = ingest::sniff::sniff(sample, hint, sniff_complete)?;
     let mut head = Head {
         format: sniffed.format,
         delimiter: sniffed.delimiter,
