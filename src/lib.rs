@@ -1094,16 +1094,16 @@ impl NeighbourChecks<'_> {
     fn outliers(&self, backend: &str, findings: &mut RowFindings) -> Outliers {
         let e = self.embedded;
         let mut scores = checks::neighbours::outlier_scores(self.graph, e.metric, self.options.outlier_iqr_factor);
-        // Robust-scaled numeric features: their offsets in a row vector.
-        let mut numeric: Vec<(usize, &str)> = Vec::new();
+        // Robust-scaled numeric features: their offsets in a row vector, and columns.
+        let (mut offsets, mut columns) = (Vec::new(), Vec::new());
         let mut at = 0;
         for f in &e.section.features {
             if f.encoding == "numeric_robust" {
-                numeric.push((at, f.column.as_str()));
+                offsets.push(at);
+                columns.push(f.column.as_str());
             }
             at += f.dimensions as usize;
         }
-        let offsets: Vec<usize> = numeric.iter().map(|&(o, _)| o).collect();
         let extremes = checks::neighbours::extreme_values(&e.data, e.dimension, &offsets);
         let mut extreme_values = Vec::new();
         for (pos, extreme) in extremes.iter().enumerate() {
@@ -1111,7 +1111,7 @@ impl NeighbourChecks<'_> {
             scores.flagged[pos] = true;
             if extreme_values.len() < self.options.top_rows {
                 let row = e.rows[pos] as usize;
-                let column = numeric[j].1;
+                let column = columns[j];
                 let value = self.table.columns.iter().find(|c| c.name == column).map_or(String::new(), |c| {
                     crate::ingest::table::clip(c.get(row).text(), 200)
                 });
@@ -1124,7 +1124,7 @@ impl NeighbourChecks<'_> {
         }
         let mut order: Vec<usize> = (0..e.rows.len()).collect();
         order.sort_by(|&a, &b| {
-            (scores.flagged[b], scores.distance[b]).partial_cmp(&(scores.flagged[a], scores.distance[a])).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+            scores.flagged[b].cmp(&scores.flagged[a]).then(scores.distance[b].total_cmp(&scores.distance[a])).then(a.cmp(&b))
         });
         Outliers {
             extreme_rows: extremes.iter().filter(|x| x.is_some()).count() as u64,

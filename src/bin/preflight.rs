@@ -562,7 +562,8 @@ fn summary(analysis: &Analysis) -> String {
         "{}: {} rows x {} columns ({}, {} bytes)",
         r.source.name, r.source.rows, r.source.columns, r.source.format, r.source.bytes
     ));
-    if r.ingest.rows_skipped + r.ingest.rows_padded + r.ingest.rows_invalid_utf8 + r.ingest.lines_joined > 0 || !r.ingest.issues.is_empty() {
+    // (Every skipped, padded, invalid or joined count comes with an issue.)
+    if !r.ingest.issues.is_empty() {
         line(format!(
             "  ingest: {} records, {} skipped, {} padded, {} with invalid UTF-8{}{}",
             r.ingest.records_read,

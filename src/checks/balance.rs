@@ -1,6 +1,5 @@
 //! Class balance of the label column, and finding that column.
 
-use crate::checks::duplicates::normalize_text;
 use crate::ingest::Table;
 use crate::profile::value::{parse_bool, parse_number};
 use crate::profile::{ColumnSummary, Comparison};
@@ -153,16 +152,13 @@ pub fn class_balance_of_counts(labels: &[(Option<&str>, u64)], label_column: &st
     let entropy: f64 = classes.iter().map(|c| if c.share > 0.0 { -c.share * c.share.ln() } else { 0.0 }).sum();
     let normalized_entropy = if k > 1 { entropy / (k as f64).ln() } else { 0.0 };
     let singletons = classes.iter().filter(|c| c.count == 1).map(|c| c.class.clone()).collect();
-    let mut by_form: BTreeMap<String, Vec<ClassCount>> = BTreeMap::new();
-    for c in &classes {
-        by_form.entry(normalize_text(&c.class)).or_default().push(ClassCount { class: c.class.clone(), count: c.count });
-    }
-    let mut case_variants: Vec<ClassVariants> = by_form
+    let case_variants: Vec<ClassVariants> = crate::profile::spelling_variants(classes.iter().map(|c| (c.class.as_str(), c.count)))
         .into_iter()
-        .filter(|(_, v)| v.len() >= 2)
-        .map(|(normalized, classes)| ClassVariants { count: classes.iter().map(|c| c.count).sum(), normalized, classes })
+        .map(|(normalized, forms)| {
+            let classes: Vec<ClassCount> = forms.into_iter().map(|(class, count)| ClassCount { class, count }).collect();
+            ClassVariants { count: classes.iter().map(|c| c.count).sum(), normalized, classes }
+        })
         .collect();
-    case_variants.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.normalized.cmp(&b.normalized)));
     ClassBalance {
         labelled_rows,
         multi_label,

@@ -167,13 +167,17 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     // Dates keep the first seen on ties: they are added in row order.
     let mut dates: Vec<(u32, DateKey, &str)> = Vec::new();
     let mut distinct_numbers: Vec<(f64, u64)> = Vec::new();
-    // The first texts of each kind by first row (no more than the examples
-    // kept are looked at past the first few).
+    // The first KIND_EXAMPLES texts of each kind by first row, kept sorted.
     let mut firsts: [Vec<(u32, &str)>; 6] = Default::default();
     for (&text, &(count, first)) in &texts {
         let (kind, parsed) = classify_parsed(text);
         kind_counts[kind.index()] += count;
-        firsts[kind.index()].push((first, text));
+        let kept = &mut firsts[kind.index()];
+        if kept.len() < KIND_EXAMPLES || kept.last().is_some_and(|&(last, _)| first < last) {
+            let at = kept.partition_point(|&(f, _)| f < first);
+            kept.insert(at, (first, text));
+            kept.truncate(KIND_EXAMPLES);
+        }
         let bytes = value::ByteCounts::of(text.as_bytes());
         let (chars, letters) = Lengths::chars_and_letters(text, &bytes);
         lengths.add_known_times(chars, letters, bytes.spaces > 0, count);
@@ -203,14 +207,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         texts.entry(text).or_insert((0, 0)).0 += 1;
     }
 
-    let kind_examples = firsts.map(|mut f| {
-        if f.len() > KIND_EXAMPLES {
-            f.select_nth_unstable(KIND_EXAMPLES - 1);
-            f.truncate(KIND_EXAMPLES);
-        }
-        f.sort_unstable();
-        f.into_iter().map(|(_, text)| text.to_string()).collect()
-    });
+    let kind_examples = firsts.map(|f| f.into_iter().map(|(_, text)| text.to_string()).collect());
     let kinds = ValueKind::count_map(&kind_counts);
     // Only the first TOP_VALUES in this order are kept: they are picked out
     // before they are sorted (the values are distinct, so the order is total
@@ -419,7 +416,7 @@ pub struct ColumnFacts<'a> {
     /// Values written several ways ([`spelling_variants`]); empty where the
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
-    pub variants: Vec<Vec<(String, u64)>>,
+    pub variants: Vec<(String, Vec<(String, u64)>)>,
 }
 
 /// Distinct texts of each kind of value kept as examples for the
@@ -431,20 +428,21 @@ pub const KIND_EXAMPLES: usize = 3;
 pub const VARIANTS_MAX_DISTINCT: usize = 1000;
 
 /// Groups of values that are the same once lower-cased and their
-/// whitespace trimmed and collapsed ("Male", "male ", "MALE"): each group
-/// most rows first (ties by value), groups by rows, most first. `values`:
-/// each distinct value and its count.
-pub fn spelling_variants<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Vec<(String, u64)>> {
+/// whitespace trimmed and collapsed ("Male", "male ", "MALE"), each with
+/// that common form: each group most rows first (ties by value), groups by
+/// rows, most first (ties by common form). `values`: each distinct value
+/// and its count. (The label column's `case_variants` are these too.)
+pub fn spelling_variants<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<(String, Vec<(String, u64)>)> {
     let mut by_form: HashMap<String, Vec<(String, u64)>> = HashMap::new();
     for (value, count) in values {
         by_form.entry(crate::checks::duplicates::normalize_text(value)).or_default().push((value.to_string(), count));
     }
-    let mut groups: Vec<Vec<(String, u64)>> = by_form.into_values().filter(|g| g.len() >= 2).collect();
-    for group in &mut groups {
+    let mut groups: Vec<(String, Vec<(String, u64)>)> = by_form.into_iter().filter(|(_, g)| g.len() >= 2).collect();
+    for (_, group) in &mut groups {
         group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
-    let rows = |g: &Vec<(String, u64)>| g.iter().map(|v| v.1).sum::<u64>();
-    groups.sort_by(|a, b| rows(b).cmp(&rows(a)).then_with(|| a[0].0.cmp(&b[0].0)));
+    let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
+    groups.sort_by(|a, b| rows(&b.1).cmp(&rows(&a.1)).then_with(|| a.0.cmp(&b.0)));
     groups
 }
 
@@ -582,7 +580,7 @@ fn alerts(
     p: &ColumnProfile,
     kinds: &BTreeMap<ValueKind, u64>,
     kind_examples: &[Vec<String>; 6],
-    variants: &[Vec<(String, u64)>],
+    variants: &[(String, Vec<(String, u64)>)],
 ) -> Vec<Alert> {
     let mut out = Vec::new();
     let mut alert = |kind: &str, message: String| out.push(Alert { kind: kind.to_string(), message });
@@ -659,13 +657,13 @@ fn alerts(
 
 /// "3 values are written several ways: "Male" (40), "male " (3), "MALE"
 /// (2); ..." (the first 3 groups, 5 forms each).
-fn variants_message(variants: &[Vec<(String, u64)>]) -> String {
+fn variants_message(variants: &[(String, Vec<(String, u64)>)]) -> String {
     const GROUPS: usize = 3;
     const FORMS: usize = 5;
     let shown: Vec<String> = variants
         .iter()
         .take(GROUPS)
-        .map(|group| {
+        .map(|(_, group)| {
             let mut forms: Vec<String> = group.iter().take(FORMS).map(|(v, c)| format!("{:?} ({c})", crate::ingest::table::clip(v, 40))).collect();
             if group.len() > FORMS {
                 forms.push(format!("{} more", group.len() - FORMS));
