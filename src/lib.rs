@@ -1109,6 +1109,7 @@ impl NeighbourChecks<'_> {
         for (pos, extreme) in extremes.iter().enumerate() {
             let Some((j, iqrs)) = *extreme else { continue };
             scores.flagged[pos] = true;
+            scores.score[pos] = scores.score[pos].max(checks::neighbours::extreme_score(iqrs));
             if extreme_values.len() < self.options.top_rows {
                 let row = e.rows[pos] as usize;
                 let column = columns[j];
@@ -1124,7 +1125,11 @@ impl NeighbourChecks<'_> {
         }
         let mut order: Vec<usize> = (0..e.rows.len()).collect();
         order.sort_by(|&a, &b| {
-            scores.flagged[b].cmp(&scores.flagged[a]).then(scores.distance[b].total_cmp(&scores.distance[a])).then(a.cmp(&b))
+            scores.flagged[b]
+                .cmp(&scores.flagged[a])
+                .then(scores.score[b].total_cmp(&scores.score[a]))
+                .then(scores.distance[b].total_cmp(&scores.distance[a]))
+                .then(a.cmp(&b))
         });
         Outliers {
             extreme_rows: extremes.iter().filter(|x| x.is_some()).count() as u64,

@@ -34,10 +34,15 @@ pub fn mean_distance(graph: &KnnGraph, i: usize, metric: Metric) -> f64 {
 pub struct OutlierScores {
     /// Mean distance to the k nearest neighbours.
     pub distance: Vec<f64>,
-    /// 1 - exp(-ln 2 * distance / median distance): 0.5 at the median, towards 1 far out.
+    /// distance / (distance + threshold): above 0.5 exactly where flagged,
+    /// towards 1 far out, and never equal for two different distances (a
+    /// score that saturated at 1 ranked every far row the same).
     pub score: Vec<f64>,
-    /// distance > Q3 + `iqr_factor` x IQR (quartiles of the rows at a
-    /// distance above 0 where a quarter or more are at 0).
+    /// distance > Q3 + `iqr_factor` x IQR. Where a quarter or more of the
+    /// rows are at distance 0, the quartiles (and the median of the score)
+    /// are those of the other rows, and the fence is Hubert and
+    /// Vandervieren's adjusted boxplot: Q3 + `iqr_factor` x e^(3 MC) x IQR,
+    /// MC their medcouple (the skew of a heavy tail, 0 when symmetric).
     pub flagged: Vec<bool>,
     /// That threshold.
     pub threshold: f64,
@@ -49,6 +54,19 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> Outl
     let distance: Vec<f64> = (0..n).map(|i| mean_distance(graph, i, metric)).collect();
     let mut sorted = distance.clone();
     sorted.sort_unstable_by(f64::total_cmp);
+    let (threshold, scale) = distance_fence(&sorted, iqr_factor);
+    // A fence of 0 (every row among copies) or past every finite value
+    // scores against the typical distance instead.
+    let unit = if threshold > 0.0 && threshold.is_finite() { threshold } else { scale };
+    let score = distance.iter().map(|&d| if d.is_finite() { d / (d + unit) } else { 1.0 }).collect();
+    let flagged = distance.iter().map(|&d| graph.k > 0 && d > threshold).collect();
+    OutlierScores { distance, score, flagged, threshold }
+}
+
+/// The outlier threshold over sorted mean distances, and the typical
+/// distance (the median of the rows the quartiles are taken over, else
+/// their mean, else 1).
+fn distance_fence(sorted: &[f64], iqr_factor: f64) -> (f64, f64) {
     // Rows whose k neighbours are all their copies have distance 0. Where
     // they are a quarter of the rows or more, the quartiles would be 0 and
     // every row with a neighbour of its own kind past that would be
@@ -56,12 +74,19 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> Outl
     // the other rows.
     let zero = sorted.last().map_or(0.0, |&max| max * 1e-6);
     let copies = sorted.partition_point(|&d| d <= zero);
-    let fenced = if copies * 4 >= sorted.len() && copies < sorted.len() { &sorted[copies..] } else { &sorted[..] };
+    // The rest of such a table is a mix of rows with one odd neighbour
+    // among copies and rows of their own: so heavy a tail that the plain
+    // fence flagged 8% of a table of aircraft (its rare types), planted
+    // outliers lost among them. The adjusted boxplot widens the fence by
+    // the tail's skew.
+    let degenerate = copies * 4 >= sorted.len() && copies < sorted.len();
+    let fenced = if degenerate { &sorted[copies..] } else { &sorted[..] };
     let q1 = quantile_sorted(fenced, 0.25);
     let q3 = quantile_sorted(fenced, 0.75);
-    let threshold = if sorted.is_empty() { 0.0 } else { q3 + iqr_factor * (q3 - q1) };
-    let median = quantile_sorted(&sorted, 0.5);
-    let mean = if n > 0 { sorted.iter().sum::<f64>() / n as f64 } else { 0.0 };
+    let widen = if degenerate { (3.0 * medcouple_sorted(fenced).max(0.0)).exp() } else { 1.0 };
+    let threshold = if sorted.is_empty() { 0.0 } else { q3 + iqr_factor * widen * (q3 - q1) };
+    let median = quantile_sorted(fenced, 0.5);
+    let mean = if fenced.is_empty() { 0.0 } else { fenced.iter().sum::<f64>() / fenced.len() as f64 };
     let scale = if median > 0.0 && median.is_finite() {
         median
     } else if mean > 0.0 && mean.is_finite() {
@@ -69,9 +94,66 @@ pub fn outlier_scores(graph: &KnnGraph, metric: Metric, iqr_factor: f64) -> Outl
     } else {
         1.0
     };
-    let score = distance.iter().map(|&d| 1.0 - (-std::f64::consts::LN_2 * d / scale).exp()).collect();
-    let flagged = distance.iter().map(|&d| graph.k > 0 && d > threshold).collect();
-    OutlierScores { distance, score, flagged, threshold }
+    (threshold, scale)
+}
+
+/// Values of a sorted sample kept for the medcouple: its quantiles at even
+/// steps, so that the pairwise kernel stays 500 x 500 on any table.
+const MEDCOUPLE_POINTS: usize = 1001;
+
+/// The medcouple of sorted values (Brys, Hubert and Struyf 2004): the
+/// median, over pairs a value at or above the median and one at or below,
+/// of ((a - m) - (m - b)) / (a - b); in [-1, 1], 0 for a symmetric sample,
+/// towards 1 for a long right tail. Above [`MEDCOUPLE_POINTS`] values it is
+/// taken over that many evenly spaced quantiles.
+pub fn medcouple_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n < 3 {
+        return 0.0;
+    }
+    if n > MEDCOUPLE_POINTS {
+        let x: Vec<f64> = (0..MEDCOUPLE_POINTS)
+            .map(|i| sorted[(i * (n - 1) + (MEDCOUPLE_POINTS - 1) / 2) / (MEDCOUPLE_POINTS - 1)])
+            .collect();
+        medcouple_exact(&x)
+    } else {
+        medcouple_exact(sorted)
+    }
+}
+
+/// The medcouple over every pair of `x` (sorted).
+fn medcouple_exact(x: &[f64]) -> f64 {
+    let m = quantile_sorted(x, 0.5);
+    if !m.is_finite() {
+        return 0.0;
+    }
+    let below: Vec<f64> = x.iter().copied().filter(|&v| v <= m).collect();
+    let above: Vec<f64> = x.iter().copied().filter(|&v| v >= m).collect();
+    // Values equal to the median are in both halves; a pair of them counts
+    // -1, 0 or +1 by its place (the definition's tie rule).
+    let ties = x.iter().filter(|&&v| v == m).count();
+    let mut h = Vec::with_capacity(below.len() * above.len());
+    for (i, &a) in above.iter().rev().enumerate() {
+        for (j, &b) in below.iter().enumerate() {
+            let v = if a == m && b == m {
+                // i and j count the ties from the median outwards.
+                let (ti, tj) = (i as i64 - (above.len() - ties) as i64, (below.len() - 1 - j) as i64);
+                (ties as i64 - 1 - ti - tj).signum() as f64
+            } else if a == b {
+                0.0
+            } else {
+                ((a - m) - (m - b)) / (a - b)
+            };
+            if v.is_finite() {
+                h.push(v);
+            }
+        }
+    }
+    if h.is_empty() {
+        return 0.0;
+    }
+    h.sort_unstable_by(f64::total_cmp);
+    quantile_sorted(&h, 0.5)
 }
 
 /// A value at least this many IQRs from its column's median is extreme
@@ -81,6 +163,14 @@ pub const EXTREME_IQRS: f64 = 20.0;
 /// A column where more than this share of the rows hold an extreme value is
 /// heavy-tailed (follower counts, incomes): its far values are not flagged.
 pub const EXTREME_MAX_SHARE: f64 = 0.01;
+
+/// The outlier score of a value `iqrs` IQRs from its column's median: 0.5
+/// at [`EXTREME_IQRS`], where such a value is flagged, towards 1 far out (on
+/// the kNN score's scale, so that a row's score is the larger of the two).
+pub fn extreme_score(iqrs: f64) -> f64 {
+    let a = iqrs.abs();
+    if a.is_finite() { a / (a + EXTREME_IQRS) } else { 1.0 }
+}
 
 /// Per embedded row, its most extreme robust-scaled value, as (index into
 /// `dims`, value): in the columns at `dims` (offsets of robust-scaled
@@ -126,6 +216,20 @@ impl UnionFind {
     }
 }
 
+/// Distances at most this far apart are float rounding of 0: a millionth
+/// of the graph's largest finite distance, and for cosine at least 1e-6
+/// (1 - a dot product of unit vectors in f32 is off by a few 1e-8).
+fn zero_distance(graph: &KnnGraph, metric: Metric) -> f64 {
+    let max = graph
+        .distances
+        .iter()
+        .map(|&d| true_distance(d, metric))
+        .filter(|d| d.is_finite())
+        .fold(0.0, f64::max);
+    let floor = if metric == Metric::Cosine { 1e-6 } else { 0.0 };
+    (max * 1e-6).max(floor)
+}
+
 /// Near-duplicate groups (as sample positions) and the distance threshold
 /// (`factor` x the median nearest-neighbour distance).
 /// Pairs that are exact duplicates of each other (same `exact_key`) do not
@@ -144,9 +248,14 @@ pub fn near_duplicate_groups(
     // rows have an identical twin in embedding space (copies that differ
     // only in an id), the plain median 1-NN distance is 0 and the check
     // would switch itself off. Zero-distance pairs always join.
+    // "Positive" is past float rounding: identical rows come out of the
+    // kernels at 1e-7 apart (1 - a dot product in f32), and where most
+    // rows had such a twin (a table of aircraft) their noise was the
+    // median and the threshold 1.5e-8, so no near copy joined.
+    let zero = zero_distance(graph, metric);
     let mut first: Vec<f64> = (0..n)
         .filter_map(|i| {
-            graph.neighbour_distances(i).iter().map(|&d| true_distance(d, metric)).find(|&d| d > 0.0)
+            graph.neighbour_distances(i).iter().map(|&d| true_distance(d, metric)).find(|&d| d > zero)
         })
         .collect();
     first.sort_unstable_by(f64::total_cmp);
@@ -156,7 +265,7 @@ pub fn near_duplicate_groups(
     for i in 0..n {
         for (&j, &d) in graph.neighbours(i).iter().zip(graph.neighbour_distances(i)) {
             let distance = true_distance(d, metric);
-            if distance >= threshold && distance > 0.0 {
+            if distance >= threshold && distance > zero {
                 break;
             }
             let same_exact = exact_key[i].is_some() && exact_key[i] == exact_key[j as usize];
@@ -287,7 +396,7 @@ mod tests {
         let o = outlier_scores(&g, Metric::SquaredEuclidean, OUTLIER_IQR_FACTOR);
         assert!(o.flagged[50]);
         assert_eq!(o.flagged.iter().filter(|&&f| f).count(), 1);
-        assert!(o.score[50] > 0.99);
+        assert!(o.score[50] > 0.99 && o.score[50] < 1.0);
         assert!(o.score.iter().all(|s| (0.0..=1.0).contains(s)));
     }
 
@@ -304,6 +413,84 @@ mod tests {
         let o = outlier_scores(&g, Metric::SquaredEuclidean, OUTLIER_IQR_FACTOR);
         let flagged: Vec<usize> = (0..pts.len()).filter(|&i| o.flagged[i]).collect();
         assert!(flagged.contains(&62) && flagged.iter().all(|&i| [42, 61, 62].contains(&i)), "{flagged:?}, threshold {}", o.threshold);
+    }
+
+    #[test]
+    fn medcouple_matches_statsmodels() {
+        // statsmodels 0.15 `medcouple(x, use_fast=False)` on the same values.
+        let cases: [(&[f64], f64); 6] = [
+            (&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 100.0], 0.0),
+            (&[1.0, 1.0, 1.0, 2.0, 3.0, 10.0, 20.0, 50.0], 0.8421052631578947),
+            (&[0.1, 0.2, 0.25, 0.3, 0.5, 0.9, 2.0, 4.0], 0.675438596491228),
+            (&[1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 9.0], 0.375),
+            (&[5.0, 5.0, 5.0, 5.0], 0.0),
+            (&[1.0, 2.0, 3.0, 4.0, 5.0], 0.0),
+        ];
+        for (x, want) in cases {
+            assert!((medcouple_sorted(x) - want).abs() < 1e-12, "{x:?}: {} against {want}", medcouple_sorted(x));
+        }
+        assert_eq!(medcouple_sorted(&[]), 0.0);
+        // A long sample is taken over 1001 of its quantiles: close to the
+        // exact value, and of its sign (mirrored, the skew turns negative).
+        let mut x = log_normal(3000, 0x2545_f491_4f6c_dd1d);
+        x.sort_unstable_by(f64::total_cmp);
+        let (approx, exact) = (medcouple_sorted(&x), medcouple_exact(&x));
+        assert!(exact > 0.4 && exact < 0.7, "log-normal medcouple {exact}");
+        assert!((approx - exact).abs() < 0.02, "{approx} against {exact}");
+        let mut mirrored: Vec<f64> = x.iter().map(|v| -v).collect();
+        mirrored.sort_unstable_by(f64::total_cmp);
+        assert!((medcouple_exact(&mirrored) + exact).abs() < 1e-9);
+    }
+
+    /// `n` log-normal values (sigma 1.5) from a fixed xorshift stream.
+    fn log_normal(n: usize, mut state: u64) -> Vec<f64> {
+        let mut uniform = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let (u, v) = (uniform().max(1e-12), uniform());
+                (1.5 * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()).exp()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mostly_identical_rows_get_a_fence_for_their_heavy_tail() {
+        // 3,000 rows at distance 0 (all neighbours copies), 2,000 with a
+        // log-normal tail: the plain fence over the tail flags about 10% of
+        // it; the skew-adjusted one under 3%.
+        let tail = log_normal(2000, 0x9e37_79b9_7f4a_7c15);
+        let mut sorted = vec![0.0; 3000];
+        sorted.extend(&tail);
+        sorted.sort_unstable_by(f64::total_cmp);
+        let (threshold, scale) = distance_fence(&sorted, OUTLIER_IQR_FACTOR);
+        let mut plain_sorted = tail.clone();
+        plain_sorted.sort_unstable_by(f64::total_cmp);
+        let (plain, _) = distance_fence(&plain_sorted, OUTLIER_IQR_FACTOR);
+        let above = |t: f64| tail.iter().filter(|&&d| d > t).count();
+        assert!(above(plain) > 150, "plain fence {plain}: {}", above(plain));
+        assert!(above(threshold) < 60 && above(threshold) > 0, "adjusted fence {threshold}: {}", above(threshold));
+        // The score's scale is the tail's median, not 0.
+        assert!((scale - quantile_sorted(&plain_sorted, 0.5)).abs() < 1e-12);
+        // Without the rows at 0 the fence is the plain one (Datalab's rule).
+        assert!(plain < threshold);
+    }
+
+    #[test]
+    fn far_rows_keep_their_order_in_the_score() {
+        let mut pts: Vec<f32> = (0..50).map(|i| (i % 10) as f32 * 0.1).collect();
+        pts.extend([100.0, 1000.0, 10000.0]);
+        let g = line_graph(&pts, 5);
+        let o = outlier_scores(&g, Metric::SquaredEuclidean, OUTLIER_IQR_FACTOR);
+        assert!(o.score[50] < o.score[51] && o.score[51] < o.score[52] && o.score[52] < 1.0, "{:?}", &o.score[50..]);
+        // Flagged exactly where the score passes 0.5.
+        assert!((0..pts.len()).all(|i| o.flagged[i] == (o.score[i] > 0.5)));
+        assert_eq!(extreme_score(EXTREME_IQRS), 0.5);
+        assert!(extreme_score(-100.0) > extreme_score(40.0) && extreme_score(f64::INFINITY) == 1.0);
     }
 
     #[test]
@@ -347,6 +534,30 @@ mod tests {
         let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; 62], NEAR_DUPLICATE_FACTOR);
         assert!(threshold > 0.0);
         assert_eq!(groups.len(), 31, "{groups:?}");
+    }
+
+    #[test]
+    fn float_rounding_is_not_a_distance() {
+        // Cosine graph of 30 rows, k = 2: 10 pairs of identical rows that
+        // the kernel puts 1.2e-7 apart, one near pair 1e-4 apart, 8 rows on
+        // their own. The noise must neither be the median 1-NN distance
+        // (a threshold of 1.5e-8 that no near copy passes) nor split a pair.
+        let (mut indices, mut distances) = (Vec::new(), Vec::new());
+        for i in 0..30u32 {
+            let (twin, d) = match i {
+                0..20 => (i ^ 1, 1.2e-7),
+                20 => (21, 1e-4),
+                21 => (20, 1e-4),
+                _ => ((i + 1) % 30, 0.02),
+            };
+            indices.extend([twin, (i + 5) % 30]);
+            distances.extend([d, 0.05]);
+        }
+        let g = KnnGraph { n: 30, k: 2, indices, distances };
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::Cosine, &vec![None; 30], NEAR_DUPLICATE_FACTOR);
+        assert!(threshold > 1e-4 && threshold < 0.02, "{threshold}");
+        assert_eq!(groups.len(), 11, "{groups:?}");
+        assert!(groups.contains(&vec![20, 21]));
     }
 
     #[test]
