@@ -572,6 +572,35 @@ fn values_written_several_ways_are_flagged_in_both_modes() {
     }
 }
 
+/// A key held by two rows is named in both modes while the counts are
+/// exact; past the exact distinct limit the stream says nothing of it
+/// rather than read an estimate below the row count as repeats.
+#[test]
+fn repeated_identifiers_are_named_only_from_exact_counts() {
+    let key_csv = |rows: usize| {
+        let mut csv = String::from("tailnum,seats\n");
+        for i in 0..rows {
+            let key = if i == 250 { 17 } else { i };
+            csv.push_str(&format!("N{key:06}Q,{}\n", i % 7));
+        }
+        csv
+    };
+    let csv = key_csv(400);
+    let e = exact("k.csv", csv.as_bytes(), cpu(100_000));
+    let alert = e.report.columns[0].alerts.iter().find(|a| a.kind == "repeated_ids").expect("an alert");
+    assert!(alert.message.starts_with("1 row repeats another row's value") && alert.message.ends_with("\"N000017Q\" (2 rows)"), "{}", alert.message);
+    for parts in [1, 3] {
+        let s = streamed("k.csv", csv.as_bytes(), parts, cpu(100_000));
+        assert_same(&e.report.columns, &s.report.columns, &format!("columns ({parts} parts)"));
+    }
+    let big = key_csv(70_000);
+    let e = exact("k.csv", big.as_bytes(), cpu(1_000));
+    assert!(e.report.columns[0].alerts.iter().any(|a| a.kind == "repeated_ids"));
+    let s = streamed("k.csv", big.as_bytes(), 2, cpu(1_000));
+    assert!(s.report.columns[0].approximate.iter().any(|f| f == "distinct"), "{:?}", s.report.columns[0].approximate);
+    assert!(!s.report.columns[0].alerts.iter().any(|a| a.kind == "repeated_ids"), "{:?}", s.report.columns[0].alerts);
+}
+
 /// A numeric column with a few other values names the first of them,
 /// the same streamed (in parts, the memo of texts forgetting) as read whole.
 #[test]

@@ -644,6 +644,9 @@ fn alerts(
             alert("mixed_types", format!("values of several kinds: {}", parts.join(", ")));
         }
     }
+    if let Some(message) = repeated_ids_message(p) {
+        alert("repeated_ids", message);
+    }
     if p.column_type == ColumnType::Categorical && !variants.is_empty() {
         alert("spelling_variants", variants_message(variants));
     }
@@ -653,6 +656,33 @@ fn alerts(
         }
     }
     out
+}
+
+/// In a column of identifiers, values that more than one row holds: "20
+/// rows repeat another row's value (an identifier names one row):
+/// "N117UW" (2 rows), ...". A key seen twice is a record entered twice or
+/// two records under one key, whether or not the rest of the rows agree.
+fn repeated_ids_message(p: &ColumnProfile) -> Option<String> {
+    const SHOWN: usize = 3;
+    if p.column_type != ColumnType::Identifier || p.distinct >= p.count {
+        return None;
+    }
+    let repeated: Vec<&ValueCount> = p.top_values.iter().filter(|v| v.count >= 2).collect();
+    if repeated.is_empty() {
+        return None;
+    }
+    let extra = p.count - p.distinct;
+    let mut shown: Vec<String> =
+        repeated.iter().take(SHOWN).map(|v| format!("{:?} ({} rows)", crate::ingest::table::clip(&v.value, 40), v.count)).collect();
+    if extra as usize > repeated.iter().take(SHOWN).map(|v| v.count as usize - 1).sum::<usize>() {
+        shown.push("and others".into());
+    }
+    Some(format!(
+        "{extra} row{} repeat{} another row's value, in a column of identifiers (one value names one row): {}",
+        if extra == 1 { "" } else { "s" },
+        if extra == 1 { "s" } else { "" },
+        shown.join(", ")
+    ))
 }
 
 /// "3 values are written several ways: "Male" (40), "male " (3), "MALE"
@@ -878,6 +908,11 @@ mod tests {
         let p = column(300, 3, "tailnum");
         assert_eq!((p.column_type, p.distinct), (ColumnType::Identifier, 298));
         assert!(!p.alerts.iter().any(|a| a.kind == "unique"), "not all distinct");
+        // The repeated key is named, with how many rows hold it.
+        let repeated: Vec<&str> = p.alerts.iter().filter(|a| a.kind == "repeated_ids").map(|a| a.message.as_str()).collect();
+        assert_eq!(repeated.len(), 1, "{:?}", p.alerts);
+        assert!(repeated[0].starts_with("2 rows repeat another row's value") && repeated[0].ends_with(": \"N00000X\" (3 rows)"), "{}", repeated[0]);
+        assert!(!column(300, 0, "tailnum").alerts.iter().any(|a| a.kind == "repeated_ids"));
         assert_eq!(column(300, 5, "tailnum").column_type, ColumnType::Categorical, "98.7% distinct");
         assert_eq!(column(60, 2, "tailnum").column_type, ColumnType::Categorical, "under 100 values");
         assert_eq!(column(60, 0, "tailnum").column_type, ColumnType::Identifier);

@@ -249,6 +249,12 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
             p.top_values_overcount = Some(delta);
         }
     }
+    // Repeated identifiers are named only from exact counts: an estimated
+    // distinct count below the row count, or a Space-Saving count of 2,
+    // says nothing of a key seen twice.
+    if approximate.iter().any(|f| f == "distinct" || f == "top_values") {
+        summary.profile.alerts.retain(|a| a.kind != "repeated_ids");
+    }
     summary.profile.approximate = approximate.clone();
     (summary, approximate)
 }
