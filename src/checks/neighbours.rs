@@ -163,6 +163,17 @@ pub const EXTREME_IQRS: f64 = 20.0;
 /// A column where more than this share of the rows hold an extreme value is
 /// heavy-tailed (follower counts, incomes): its far values are not flagged.
 pub const EXTREME_MAX_SHARE: f64 = 0.01;
+/// On a small table 1% is 3 or 4 rows, and 4 mistyped values in one
+/// column of 356 penguins made it "heavy-tailed": up to this many may be
+/// flagged, while they are at most 2% of the rows.
+pub const EXTREME_MIN_ALLOWED: usize = 5;
+
+/// How many rows of `n` may hold an extreme value in one column for them to
+/// be flagged: 1%, or on small tables up to [`EXTREME_MIN_ALLOWED`] within 2%.
+pub fn extreme_allowed(n: usize) -> usize {
+    let share = (n as f64 * EXTREME_MAX_SHARE).floor() as usize;
+    share.max(EXTREME_MIN_ALLOWED.min((n as f64 * 2.0 * EXTREME_MAX_SHARE).floor() as usize))
+}
 
 /// The outlier score of a value `iqrs` IQRs from its column's median: 0.5
 /// at [`EXTREME_IQRS`], where such a value is flagged, towards 1 far out (on
@@ -176,11 +187,11 @@ pub fn extreme_score(iqrs: f64) -> f64 {
 /// `dims`, value): in the columns at `dims` (offsets of robust-scaled
 /// numeric features in rows of `dimension` values) where at least
 /// [`EXTREME_IQRS`] from the median, and only in columns where at most
-/// [`EXTREME_MAX_SHARE`] of the rows have such a value.
+/// [`extreme_allowed`] rows have such a value.
 pub fn extreme_values(data: &[f32], dimension: usize, dims: &[usize]) -> Vec<Option<(usize, f64)>> {
     let n = if dimension == 0 { 0 } else { data.len() / dimension };
     let mut out: Vec<Option<(usize, f64)>> = vec![None; n];
-    let allowed = (n as f64 * EXTREME_MAX_SHARE).floor() as usize;
+    let allowed = extreme_allowed(n);
     for (j, &dim) in dims.iter().enumerate() {
         let far: Vec<usize> = (0..n).filter(|&r| f64::from(data[r * dimension + dim]).abs() >= EXTREME_IQRS).collect();
         if far.len() > allowed {
@@ -503,6 +514,7 @@ mod tests {
             let b = if r % 50 == 3 { -40.0 } else { 0.1 };
             data.extend([a, 1.0, b]);
         }
+        assert_eq!([extreme_allowed(50), extreme_allowed(100), extreme_allowed(356), extreme_allowed(2000)], [1, 2, 5, 20]);
         let found = extreme_values(&data, 3, &[0, 2]);
         let flagged: Vec<(usize, (usize, f64))> = found.iter().enumerate().filter_map(|(r, f)| f.map(|f| (r, f))).collect();
         assert_eq!(flagged, [(7, (0, 50.0))]);
