@@ -402,7 +402,8 @@ pub struct ValueCount {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alert {
     /// "constant", "unique", "high_cardinality", "mostly_missing",
-    /// "mixed_types", "spelling_variants", "repeated_ids", "skewed".
+    /// "mixed_types", "spelling_variants", "repeated_ids", "placeholder_values",
+    /// "skewed".
     pub kind: String,
     /// Human explanation with the measured value.
     pub message: String,

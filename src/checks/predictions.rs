@@ -809,7 +809,7 @@ fn wilson(correct: u64, rows: u64) -> (f64, f64) {
 
 /// A number for a bin edge: whole numbers as such, others with about four
 /// significant digits.
-fn edge(v: f64) -> String {
+pub(crate) fn edge(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         return format!("{}", v as i64);
     }

@@ -644,6 +644,9 @@ fn alerts(
             alert("mixed_types", format!("values of several kinds: {}", parts.join(", ")));
         }
     }
+    if let Some(message) = placeholder_message(p) {
+        alert("placeholder_values", message);
+    }
     if let Some(message) = repeated_ids_message(p) {
         alert("repeated_ids", message);
     }
@@ -656,6 +659,60 @@ fn alerts(
         }
     }
     out
+}
+
+/// A numeric value written with nines only (-999, 9999, 99.0) far outside
+/// the others (past the quartiles by 3 IQRs): a code for "missing" that the
+/// statistics take for a number. The column's least and greatest values
+/// are looked at, and the top values, which give the counts.
+fn placeholder_message(p: &ColumnProfile) -> Option<String> {
+    let n = p.numeric.as_ref()?;
+    let (q1, q3) = (*n.quantiles.get("0.25")?, *n.quantiles.get("0.75")?);
+    let iqr = q3 - q1;
+    let nines = |v: f64| {
+        let a = v.abs();
+        a >= 99.0 && a <= 1e15 && a.fract() == 0.0 && {
+            let mut x = a as u64;
+            while x % 10 == 9 {
+                x /= 10;
+            }
+            x == 0
+        }
+    };
+    let far = |x: f64| nines(x) && (x > q3 + 3.0 * iqr || x < q1 - 3.0 * iqr);
+    // The column's least and greatest values, and any other among the top
+    // values, with their counts where the top values list them.
+    let mut found: Vec<(f64, Option<u64>)> = Vec::new();
+    for x in [n.min, n.max] {
+        if far(x) && !found.iter().any(|f| f.0 == x) {
+            found.push((x, None));
+        }
+    }
+    for v in &p.top_values {
+        let Some(x) = parse_number(&v.value) else { continue };
+        match found.iter_mut().find(|f| f.0 == x) {
+            Some(f) => f.1 = Some(f.1.unwrap_or(0) + v.count),
+            None if far(x) => found.push((x, Some(v.count))),
+            None => {}
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let values: Vec<String> = found
+        .iter()
+        .map(|&(x, count)| match count {
+            Some(c) => format!("{} ({c} row{})", crate::checks::predictions::edge(x), if c == 1 { "" } else { "s" }),
+            None => crate::checks::predictions::edge(x),
+        })
+        .collect();
+    Some(format!(
+        "{} far outside the other values (quartiles {} and {}): a code for a missing value? The statistics count {} as numbers",
+        values.join(", "),
+        crate::checks::predictions::edge(q1),
+        crate::checks::predictions::edge(q3),
+        if found.len() == 1 { "it" } else { "them" },
+    ))
 }
 
 /// In a column of identifiers, values that more than one row holds: "20
@@ -916,6 +973,29 @@ mod tests {
         assert_eq!(column(300, 5, "tailnum").column_type, ColumnType::Categorical, "98.7% distinct");
         assert_eq!(column(60, 2, "tailnum").column_type, ColumnType::Categorical, "under 100 values");
         assert_eq!(column(60, 0, "tailnum").column_type, ColumnType::Identifier);
+    }
+
+    /// -999 in 7 rows of a 0-100 score is named as a likely missing-value
+    /// code; 99 inside the range and -998 are not.
+    #[test]
+    fn nines_far_outside_the_values_are_named_as_placeholders() {
+        let column = |sentinel: &str, times: usize| {
+            let mut csv = String::from("score\n");
+            for i in 0..400 {
+                let v = if i % 50 == 3 && i / 50 < times { sentinel.to_string() } else { format!("{}", (i * 37) % 101) };
+                csv.push_str(&format!("{v}\n"));
+            }
+            profiles(&csv).remove(0)
+        };
+        let p = column("-999", 7);
+        let alert = p.alerts.iter().find(|a| a.kind == "placeholder_values").expect("an alert");
+        assert!(alert.message.starts_with("-999 (7 rows) far outside the other values (quartiles 2"), "{}", alert.message);
+        // Not among the top values, it is named without a count.
+        let p = column("9999.0", 2);
+        let alert = p.alerts.iter().find(|a| a.kind == "placeholder_values").expect("an alert");
+        assert!(alert.message.starts_with("9999 far outside"), "{}", alert.message);
+        assert!(!column("99", 7).alerts.iter().any(|a| a.kind == "placeholder_values"));
+        assert!(!column("-998", 7).alerts.iter().any(|a| a.kind == "placeholder_values"));
     }
 
     /// Equal dates written differently: the earliest and the latest as
