@@ -601,6 +601,25 @@ fn repeated_identifiers_are_named_only_from_exact_counts() {
     assert!(!s.report.columns[0].alerts.iter().any(|a| a.kind == "repeated_ids"), "{:?}", s.report.columns[0].alerts);
 }
 
+/// Dates in two layouts are named with their rows and first text, the
+/// same streamed in parts (each part counting its own) as read whole.
+#[test]
+fn dates_in_several_layouts_are_flagged_in_both_modes() {
+    let mut csv = String::from("day,n\n");
+    for i in 0..2000 {
+        let (m, d) = (i % 12 + 1, i % 28 + 1);
+        let day = if i % 200 == 150 { format!("{d:02}/{m:02}/2021") } else { format!("2021-{m:02}-{d:02}") };
+        csv.push_str(&format!("{day},{i}\n"));
+    }
+    let e = exact("d.csv", csv.as_bytes(), cpu(100_000));
+    let alert = e.report.columns[0].alerts.iter().find(|a| a.kind == "date_formats").expect("an alert");
+    assert!(alert.message.starts_with("dates are written 2 ways: 1990 rows yyyy-mm-dd (e.g. \"2021-01-01\"), 6 rows dd/mm/yyyy (e.g. \"15/03/2021\"), 4 rows dd/mm/yyyy or mm/dd/yyyy"), "{}", alert.message);
+    for parts in [1, 4] {
+        let s = streamed("d.csv", csv.as_bytes(), parts, cpu(100_000));
+        assert_same(&e.report.columns, &s.report.columns, &format!("columns ({parts} parts)"));
+    }
+}
+
 /// A numeric column with a few other values names the first of them,
 /// the same streamed (in parts, the memo of texts forgetting) as read whole.
 #[test]

@@ -7,7 +7,7 @@ use crate::report::{
     Alert, ColumnProfile, ColumnType, DatetimeStats, Histogram, LengthStats, NumericStats, ValueCount, VectorStats,
 };
 use std::collections::{BTreeMap, HashMap};
-use value::{classify_parsed, parse_number, parse_vector, Parsed, ValueKind};
+use value::{classify_parsed, date_layout, parse_number, parse_vector, DateLayouts, Parsed, ValueKind};
 
 /// Top values listed per column.
 pub const TOP_VALUES: usize = 10;
@@ -165,7 +165,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         }
     }
     // Dates keep the first seen on ties: they are added in row order.
-    let mut dates: Vec<(u32, DateKey, &str)> = Vec::new();
+    let mut dates: Vec<(u32, DateKey, &str, u64)> = Vec::new();
     let mut distinct_numbers: Vec<(f64, u64)> = Vec::new();
     // The first KIND_EXAMPLES texts of each kind by first row, kept sorted.
     let mut firsts: [Vec<(u32, &str)>; 6] = Default::default();
@@ -183,7 +183,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         lengths.add_known_times(chars, letters, bytes.spaces > 0, count);
         match parsed {
             Parsed::Number(v) => distinct_numbers.push((v, count)),
-            Parsed::Date(key) => dates.push((first, key, text)),
+            Parsed::Date(key) => dates.push((first, key, text, count)),
             Parsed::Nothing => {}
         }
     }
@@ -195,8 +195,10 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         numbers.extend(std::iter::repeat_n(v, count as usize));
     }
     dates.sort_unstable_by_key(|d| d.0);
-    for (_, key, text) in dates {
+    let mut date_layouts = DateLayouts::default();
+    for (_, key, text, count) in dates {
         datetimes.add(key, text);
+        date_layouts.add(date_layout(text), count, text);
     }
     // Vectors count among the values; a text written as a vector and as a
     // string is one value.
@@ -229,6 +231,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         datetimes: datetimes.texts(),
         top_values: top.iter().map(|(v, c)| ((*v).to_string(), *c)).collect(),
         kind_examples,
+        date_layouts,
         variants: if texts.len() <= VARIANTS_MAX_DISTINCT {
             spelling_variants(texts.iter().map(|(text, &(count, _))| (*text, count)))
         } else {
@@ -413,6 +416,8 @@ pub struct ColumnFacts<'a> {
     /// The first [`KIND_EXAMPLES`] distinct texts of each kind, in row
     /// order (indexed as [`ValueKind::ALL`]; none for vectors).
     pub kind_examples: [Vec<String>; 6],
+    /// The layouts the column's dates are written in.
+    pub date_layouts: DateLayouts,
     /// Values written several ways ([`spelling_variants`]); empty where the
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
@@ -572,6 +577,11 @@ impl ColumnFacts<'_> {
             approximate: Vec::new(),
         };
         profile.alerts = alerts(&profile, &self.kinds, &self.kind_examples, &self.variants);
+        if column_type == ColumnType::Datetime {
+            if let Some(message) = self.date_layouts.message() {
+                profile.alerts.push(Alert { kind: "date_formats".into(), message });
+            }
+        }
         ColumnSummary { profile, comparison }
     }
 }

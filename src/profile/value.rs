@@ -148,6 +148,120 @@ fn parse_datetime_general(t: &str) -> Option<(i32, u32, u32, f64)> {
     Some((y, m, d, seconds))
 }
 
+/// Layouts a date is written in ([`date_layout`]; 0 is none): the order
+/// of year, month and day and the separator. Year-last dates whose first
+/// number is over 12 are day-first, whose second is over 12 month-first;
+/// others could be either.
+pub const DATE_LAYOUTS: [&str; 10] = [
+    "",
+    "yyyy-mm-dd",
+    "yyyy/mm/dd",
+    "yyyy.mm.dd",
+    "dd/mm/yyyy",
+    "mm/dd/yyyy",
+    "dd/mm/yyyy or mm/dd/yyyy",
+    "dd.mm.yyyy",
+    "mm.dd.yyyy",
+    "dd.mm.yyyy or mm.dd.yyyy",
+];
+
+/// The layout (index into [`DATE_LAYOUTS`]) of a text [`parse_datetime`]
+/// reads, its time of day aside; 0 for any other text.
+pub fn date_layout(text: &str) -> u8 {
+    let t = trim(text);
+    let date = t.split(['T', ' ']).next().unwrap_or(t);
+    let Some(sep) = date.bytes().find(|b| matches!(b, b'-' | b'/' | b'.')) else { return 0 };
+    let parts: Vec<&str> = date.split(sep as char).collect();
+    if parts.len() != 3 {
+        return 0;
+    }
+    let number = |p: &str| p.parse::<u32>().unwrap_or(0);
+    match (parts[0].len() == 4, parts[2].len() == 4, sep) {
+        (true, _, b'-') => 1,
+        (true, _, b'/') => 2,
+        (true, _, _) => 3,
+        (false, true, b'-') => 0,
+        (false, true, sep) => {
+            let base = if sep == b'/' { 4 } else { 7 };
+            if number(parts[0]) > 12 {
+                base
+            } else if number(parts[1]) > 12 {
+                base + 1
+            } else {
+                base + 2
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// How many rows of a column write their dates in each layout, and the
+/// first text of each layout in row order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DateLayouts {
+    /// Rows per layout (indexed as [`DATE_LAYOUTS`]).
+    pub rows: [u64; 10],
+    /// (layout, its first text), in the order first seen.
+    pub first: Vec<(u8, String)>,
+}
+
+impl DateLayouts {
+    /// Notes `text`'s layout (if it is new, with `text` as its example)
+    /// and counts `rows` rows of it.
+    pub fn add(&mut self, layout: u8, rows: u64, text: &str) {
+        if layout == 0 {
+            return;
+        }
+        self.rows[layout as usize] += rows;
+        if !self.first.iter().any(|f| f.0 == layout) {
+            self.first.push((layout, text.to_string()));
+        }
+    }
+
+    /// Adds a later part's layouts.
+    pub fn merge(&mut self, later: &DateLayouts) {
+        for (mine, theirs) in self.rows.iter_mut().zip(later.rows) {
+            *mine += theirs;
+        }
+        for (layout, text) in &later.first {
+            if !self.first.iter().any(|f| f.0 == *layout) {
+                self.first.push((*layout, text.clone()));
+            }
+        }
+    }
+
+    /// "dates are written 2 ways: 486 rows yyyy-mm-dd (e.g. "2021-01-05"),
+    /// ..." where more than one layout is used (one that could be either
+    /// order does not count beside one of the two it could be).
+    pub fn message(&self) -> Option<String> {
+        let used = |l: usize| self.rows[l] > 0;
+        let counts = |l: usize| match l {
+            6 => used(6) && !used(4) && !used(5),
+            9 => used(9) && !used(7) && !used(8),
+            _ => used(l),
+        };
+        let distinct = (1..DATE_LAYOUTS.len()).filter(|&l| counts(l)).count();
+        if distinct < 2 {
+            return None;
+        }
+        let mut shown: Vec<&(u8, String)> = self.first.iter().filter(|f| used(f.0 as usize)).collect();
+        shown.sort_by_key(|f| std::cmp::Reverse(self.rows[f.0 as usize]));
+        let parts: Vec<String> = shown
+            .iter()
+            .map(|(l, text)| {
+                let rows = self.rows[*l as usize];
+                format!(
+                    "{rows} row{} {} (e.g. {:?})",
+                    if rows == 1 { "" } else { "s" },
+                    DATE_LAYOUTS[*l as usize],
+                    crate::ingest::table::clip(text, 40)
+                )
+            })
+            .collect();
+        Some(format!("dates are written {distinct} ways: {}", parts.join(", ")))
+    }
+}
+
 /// The common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with a
 /// `T`) read digit by digit: the same result as the general path below,
 /// which `None` leaves the text to (any other shape, or a value out of
@@ -452,6 +566,49 @@ mod simd_counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_layouts_are_told_apart() {
+        let cases = [
+            ("2021-01-05", 1),
+            ("2021-1-5 10:00", 1),
+            ("2021-01-05T10:00:00Z", 1),
+            ("2021/01/05", 2),
+            ("2021.01.05", 3),
+            ("25/01/2021", 4),
+            ("01/25/2021", 5),
+            ("01/05/2021", 6),
+            ("25.01.2021", 7),
+            ("01.25.2021", 8),
+            ("05.01.2021 08:00", 9),
+            ("hello", 0),
+        ];
+        for (text, want) in cases {
+            assert_eq!(date_layout(text), want, "{text}");
+            if want != 0 {
+                assert!(parse_datetime(text).is_some(), "{text} is a date");
+            }
+        }
+        let mut l = DateLayouts::default();
+        l.add(1, 480, "2021-01-05");
+        assert_eq!(l.message(), None, "one layout");
+        // Ambiguous day/month dates beside day-first ones are one layout.
+        l.add(4, 3, "25/01/2021");
+        assert!(l.message().is_some());
+        let mut only_slashes = DateLayouts::default();
+        only_slashes.add(6, 10, "01/05/2021");
+        only_slashes.add(4, 2, "25/01/2021");
+        assert_eq!(only_slashes.message(), None);
+        only_slashes.add(5, 1, "01/25/2021");
+        assert_eq!(
+            only_slashes.message().as_deref(),
+            Some("dates are written 2 ways: 10 rows dd/mm/yyyy or mm/dd/yyyy (e.g. \"01/05/2021\"), 2 rows dd/mm/yyyy (e.g. \"25/01/2021\"), 1 row mm/dd/yyyy (e.g. \"01/25/2021\")")
+        );
+        let mut later = DateLayouts::default();
+        later.add(2, 5, "2020/12/31");
+        l.merge(&later);
+        assert_eq!((l.rows[1], l.rows[2], l.first.len()), (480, 5, 3));
+    }
 
     #[test]
     fn byte_counts_match_the_scalar_pass() {

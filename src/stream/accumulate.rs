@@ -20,7 +20,7 @@ use crate::checks::duplicates::cell_key;
 use crate::checks::pii::{CleanText, PiiStream};
 use crate::ingest::{Cell, CellKind, Sink};
 use crate::memo::Memo;
-use crate::profile::value::{classify_parsed, ByteCounts, Parsed, ValueKind};
+use crate::profile::value::{classify_parsed, date_layout, ByteCounts, DateLayouts, Parsed, ValueKind};
 use crate::profile::{Comparison, Dates, Lengths};
 use crate::sketch::{Distinct, Kll, TopValues};
 use crate::Options;
@@ -132,6 +132,9 @@ pub(crate) struct ColumnAcc {
     /// order first seen (indexed as [`ValueKind::ALL`]; none for vectors).
     #[serde(default)]
     pub(crate) kind_examples: [Vec<String>; 6],
+    /// The layouts of its dates: rows of each, and the first text of each.
+    #[serde(default)]
+    pub(crate) date_layouts: DateLayouts,
     /// Row (+1) in which the column was last set, to refuse a second value.
     #[serde(skip)]
     set_row: u64,
@@ -159,6 +162,7 @@ impl ColumnAcc {
             noncanonical: 0,
             big_integers: 0,
             kind_examples: Default::default(),
+            date_layouts: DateLayouts::default(),
             set_row: 0,
             memo: Memo::default(),
         }
@@ -233,6 +237,7 @@ impl ColumnAcc {
             as_text: false,
             row_hash: 0,
             pii: CleanText::default(),
+            date_layout: 0,
         };
         match parsed {
             Parsed::Number(v) => {
@@ -258,6 +263,8 @@ impl ColumnAcc {
             Parsed::Date(parsed) => {
                 date = true;
                 self.dates.add(parsed, text);
+                counted.date_layout = date_layout(text);
+                self.date_layouts.add(counted.date_layout, 0, text);
                 text_key(text, key);
             }
             Parsed::Nothing if kind == ValueKind::Boolean => {
@@ -305,6 +312,9 @@ impl ColumnAcc {
     #[inline]
     fn add_again(&mut self, text: &str, hash: u64, counted: &Counted) {
         self.kinds[counted.kind as usize] += 1;
+        if counted.date_layout != 0 {
+            self.date_layouts.rows[counted.date_layout as usize] += 1;
+        }
         self.top.add_hashed(text, hash);
         self.lengths.add_known(counted.chars, counted.letters, counted.spaced);
         if let Some(v) = counted.number {
@@ -334,6 +344,7 @@ impl ColumnAcc {
             }
         }
         self.dates.merge(&later.dates);
+        self.date_layouts.merge(&later.date_layouts);
         for (mine, theirs) in self.kind_examples.iter_mut().zip(&later.kind_examples) {
             for text in theirs {
                 if mine.len() < KIND_EXAMPLES && !mine.contains(text) {
@@ -455,6 +466,8 @@ struct Counted {
     row_hash: u128,
     /// Nothing personal was found in it (only such texts are remembered).
     pii: CleanText,
+    /// Its [`date_layout`] (0: not a date).
+    date_layout: u8,
 }
 
 /// Elements of a JSON numeric array's text, as
