@@ -65,6 +65,12 @@ struct JsOptions {
     stream_above_bytes: Option<f64>,
     /// Rows of the uniform sample a streamed run's row-level checks see.
     sample_rows: Option<usize>,
+    /// "csv", "tsv" or "jsonl": the file's format, over what its name says
+    /// (the CLI's `--format`).
+    format: Option<String>,
+    /// One ASCII character (or "tab"): the CSV delimiter, over the
+    /// sniffer's (the CLI's `--delimiter`).
+    delimiter: Option<String>,
 }
 
 thread_local! {
@@ -213,7 +219,7 @@ fn js_options(options: JsValue) -> Result<JsOptions, JsValue> {
 /// [`options_from_js`] on parsed options.
 fn options_from(js: JsOptions) -> Result<Options, JsValue> {
     // The label and the label audits' options, as a re-run applies them.
-    let mut opts = Options::default();
+    let mut opts = Options { input_format: format_of(&js)?, ..Options::default() };
     apply_audit_options(&js, &mut opts)?;
     apply_embed_option(&js, &mut opts)?;
     if let Some(b) = js.backend {
@@ -254,6 +260,12 @@ fn options_from(js: JsOptions) -> Result<Options, JsValue> {
         opts.sample_rows = rows.max(1);
     }
     Ok(opts)
+}
+
+/// The `format` and `delimiter` options, as the CLI's `--format` and
+/// `--delimiter` read them.
+fn format_of(js: &JsOptions) -> Result<Option<(crate::ingest::Format, Option<u8>)>, JsValue> {
+    crate::ingest::sniff::format_override(js.format.as_deref(), js.delimiter.as_deref()).map_err(js_error)
 }
 
 /// Profiles one file pushed in chunks.
@@ -528,14 +540,26 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_error)
 }
 
-/// `readHead(name, bytes, complete)`: the head of a file (format, header,
-/// where data starts) from its first 64 KiB (`complete`: the bytes are the
-/// whole file). A plain object: pass it back as it is. Throws an `Error`
+/// `readHead(name, bytes, complete, options)`: the head of a file (format,
+/// header, where data starts) from its first 64 KiB (`complete`: the bytes
+/// are the whole file), the options' `format` and `delimiter` over the
+/// name's hint. A plain object: pass it back as it is. Throws an `Error`
 /// for an empty or binary file, or when the header record is longer than
-/// the bytes given (give more).
+/// the bytes given (give more); one named "OptionsError" for a bad format
+/// or delimiter.
 #[wasm_bindgen(js_name = readHead)]
-pub fn read_head(name: &str, bytes: &[u8], complete: bool) -> Result<JsValue, JsValue> {
-    let head = crate::stream::read_head(name, bytes, complete).map_err(|e| js_error(format!("{name}: {e}")))?;
+pub fn read_head(name: &str, bytes: &[u8], complete: bool, options: JsValue) -> Result<JsValue, JsValue> {
+    // An error in the options is an `Error` named "OptionsError", apart
+    // from the file's own.
+    let options_error = |e: JsValue| {
+        let error = js_sys::Error::from(e);
+        error.set_name("OptionsError");
+        JsValue::from(error)
+    };
+    let hint = format_of(&js_options(options).map_err(options_error)?)
+        .map_err(options_error)?
+        .or_else(|| crate::ingest::sniff::format_from_name(name));
+    let head = crate::stream::read_head_hinted(hint, bytes, complete).map_err(|e| js_error(format!("{name}: {e}")))?;
     to_js(&head)
 }
 

@@ -284,6 +284,10 @@ export async function profile(fileOrBlob, options = {}) {
  *   uniform sample of `sampleRows` rows (default 100000). `stream` 'auto'
  *   (the default) streams files larger than `streamAboveBytes` (default
  *   64 MiB); `workers`: part workers (default: cores, at most 8).
+ *   `format: 'csv' | 'tsv' | 'jsonl'` and `delimiter` (one ASCII
+ *   character, or 'tab') overrule the file name's extension and the
+ *   sniffer, as the CLI's `--format` and `--delimiter` do (JSON lines
+ *   named .txt); any other value rejects as invalid options.
  *
  * The report's `compute.wasm_memory_bytes` is `{coordinator, workers,
  * peak, total}`: the WebAssembly memory in bytes of the worker that ran the
@@ -369,7 +373,17 @@ async function check(fileOrBlob, { label, rules, onProgress, signal, name, optio
   const embed = options?.embed ?? 'hashed';
   if (!EMBED_MODES.includes(embed)) throw new TypeError(`profile: options.embed must be one of ${EMBED_MODES.join(', ')}, not ${JSON.stringify(embed)}`);
 
+  // The file's format and delimiter: strings the wasm side checks (a bad one rejects as invalid options).
+  for (const key of ['format', 'delimiter']) {
+    const value = options?.[key];
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw new TypeError(`profile: options.${key} must be a string, not ${JSON.stringify(value)}`);
+    }
+  }
   const workerOptions = { backend, normalize: options?.normalize === true, stream, embed, ...counts };
+  for (const key of ['format', 'delimiter']) {
+    if (typeof options?.[key] === 'string' && options[key] !== '') workerOptions[key] = options[key];
+  }
   if (typeof label === 'string' && label.trim() !== '') workerOptions.label = label.trim();
   if (rulesObject !== undefined) workerOptions.rules = rulesObject;
 

@@ -225,6 +225,11 @@ function profilerOptions(options) {
   if (options?.rules !== undefined && options?.rules !== null) out.rules = options.rules;
   const sampleRows = Number(options?.sampleRows);
   if (options?.sampleRows !== undefined && options?.sampleRows !== null && options?.sampleRows !== '' && Number.isFinite(sampleRows)) out.sampleRows = sampleRows;
+  // The file's format and CSV delimiter over what its name says (the CLI's
+  // --format and --delimiter); the wasm side refuses anything else.
+  for (const key of ['format', 'delimiter']) {
+    if (typeof options?.[key] === 'string' && options[key] !== '') out[key] = options[key];
+  }
   return { ...out, ...auditOptions(options) };
 }
 
@@ -757,7 +762,13 @@ async function readStreamed(file, options, settings, meter) {
   const started = performance.now();
   meter.update(0, 0, { mode: 'stream' }, true);
   const headBytes = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
-  const head = wasm.readHead(name, headBytes, file.size <= HEAD_BYTES);
+  let head;
+  try {
+    head = wasm.readHead(name, headBytes, file.size <= HEAD_BYTES, opts);
+  } catch (err) {
+    // A bad format or delimiter option is an OptionsError; a bad file is the file's error.
+    throw err?.name === 'OptionsError' ? optionsError(err) : err;
+  }
   const specs = Array.from(wasm.planParts(file.size, head, Math.max(settings.workers, Math.ceil(file.size / PART_BYTES))));
   if (specs.length === 0) throw new Error(`${name}: no parts were planned`);
   // The options are checked once here, before any part worker starts.

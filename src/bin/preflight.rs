@@ -89,7 +89,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         other => return Err(format!("unknown command {other:?}")),
     };
     let mut files = Vec::new();
-    let (mut format, mut delimiter): (Option<(preflight::ingest::Format, Option<u8>)>, Option<u8>) = (None, None);
+    let (mut format, mut delimiter): (Option<String>, Option<String>) = (None, None);
     let mut out = Args {
         compare,
         files: Vec::new(),
@@ -141,22 +141,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--embed" => out.options.embed = value("--embed")?.parse().map_err(|e: preflight::Error| e.to_string())?,
             "--model" => out.model = Some(value("--model")?.into()),
             "--stream" => out.options.stream = value("--stream")?.parse().map_err(|e: preflight::Error| e.to_string())?,
-            "--format" => {
-                format = Some(match value("--format")?.to_ascii_lowercase().as_str() {
-                    "csv" => (preflight::ingest::Format::Csv, None),
-                    "tsv" => (preflight::ingest::Format::Csv, Some(b'\t')),
-                    "jsonl" | "ndjson" => (preflight::ingest::Format::Jsonl, None),
-                    other => return Err(format!("--format must be csv, tsv or jsonl, not {other:?}")),
-                })
-            }
-            "--delimiter" => {
-                let given = value("--delimiter")?;
-                delimiter = Some(match given.as_str() {
-                    "tab" | "\\t" | "\t" => b'\t',
-                    d if d.len() == 1 && !matches!(d.as_bytes()[0], b'"' | b'\n' | b'\r') && d.is_ascii() => d.as_bytes()[0],
-                    _ => return Err(format!("--delimiter must be one ASCII character (or tab), not {given:?}")),
-                })
-            }
+            "--format" => format = Some(value("--format")?),
+            "--delimiter" => delimiter = Some(value("--delimiter")?),
             "--sample-rows" => {
                 out.options.sample_rows = match value("--sample-rows")?.parse::<usize>() {
                     Ok(n) if n >= 1 => n,
@@ -223,12 +209,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             path => files.push(PathBuf::from(path)),
         }
     }
-    out.options.input_format = match (format, delimiter) {
-        (Some((preflight::ingest::Format::Jsonl, _)), Some(_)) => return Err("--delimiter is for CSV: not with --format jsonl".into()),
-        (Some((f, d)), given) => Some((f, given.or(d))),
-        (None, Some(d)) => Some((preflight::ingest::Format::Csv, Some(d))),
-        (None, None) => None,
-    };
+    out.options.input_format = preflight::ingest::sniff::format_override(format.as_deref(), delimiter.as_deref())
+        .map_err(|e| format!("--{e}").replace("with format", "with --format"))?;
     match (compare, files.len()) {
         (false, 0) => return Err("no FILE given".into()),
         (false, 1) => out.file = files[0].clone(),

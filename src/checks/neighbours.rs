@@ -80,7 +80,7 @@ fn distance_fence(sorted: &[f64], iqr_factor: f64) -> (f64, f64) {
     // outliers lost among them. The adjusted boxplot widens the fence by
     // the tail's skew.
     let degenerate = copies * 4 >= sorted.len() && copies < sorted.len();
-    let fenced = if degenerate { &sorted[copies..] } else { &sorted[..] };
+    let fenced = if degenerate { &sorted[copies..] } else { sorted };
     let q1 = quantile_sorted(fenced, 0.25);
     let q3 = quantile_sorted(fenced, 0.75);
     let widen = if degenerate { (3.0 * medcouple_sorted(fenced).max(0.0)).exp() } else { 1.0 };
@@ -405,9 +405,8 @@ pub fn label_scores(graph: &KnnGraph, labels: &[Option<u32>]) -> LabelScores {
     }
     let mut cells: std::collections::BTreeMap<(usize, usize), Vec<(f64, usize)>> = Default::default();
     for (i, c) in judged() {
-        let p = &probabilities[i * classes..(i + 1) * classes];
+        let w = &weighted[i * classes..(i + 1) * classes];
         for j in (0..classes).filter(|&j| j != c && joint.contains_key(&(c, j))) {
-            let w = &weighted[i * classes..(i + 1) * classes];
             cells.entry((c, j)).or_default().push((w[j] - w[c], i));
         }
     }

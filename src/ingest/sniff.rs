@@ -56,6 +56,32 @@ pub fn format_from_name(name: &str) -> Option<(Format, Option<u8>)> {
     }
 }
 
+/// The format a person names over the file name's hint (the CLI's
+/// `--format` and `--delimiter`, the JS API's `format` and `delimiter`):
+/// `csv`, `tsv` or `jsonl` (`ndjson`), and one ASCII delimiter character
+/// (or `tab`); a delimiter alone means CSV. `Ok(None)` when neither is given.
+pub fn format_override(format: Option<&str>, delimiter: Option<&str>) -> std::result::Result<Option<(Format, Option<u8>)>, String> {
+    let format = match format.map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("csv") => Some((Format::Csv, None)),
+        Some("tsv") => Some((Format::Csv, Some(b'\t'))),
+        Some("jsonl" | "ndjson") => Some((Format::Jsonl, None)),
+        Some(other) => return Err(format!("format must be csv, tsv or jsonl, not {other:?}")),
+    };
+    let delimiter = match delimiter {
+        None => None,
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d.as_bytes()[0], b'"' | b'\n' | b'\r') => Some(d.as_bytes()[0]),
+        Some(d) => return Err(format!("delimiter must be one ASCII character (or tab), not {d:?}")),
+    };
+    Ok(match (format, delimiter) {
+        (Some((Format::Jsonl, _)), Some(_)) => return Err("delimiter is for CSV: not with format jsonl".into()),
+        (Some((f, d)), given) => Some((f, given.or(d))),
+        (None, Some(d)) => Some((Format::Csv, Some(d))),
+        (None, None) => None,
+    })
+}
+
 /// Decides the format from the first bytes (`sample`), which are the whole
 /// input when `complete` is true.
 pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: bool) -> Result<Sniffed> {
@@ -230,6 +256,21 @@ fn guess_header(body: &[u8], delimiter: u8, complete: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_overrides_are_read_as_the_cli_reads_them() {
+        assert_eq!(format_override(None, None), Ok(None));
+        assert_eq!(format_override(Some("JSONL"), None), Ok(Some((Format::Jsonl, None))));
+        assert_eq!(format_override(Some("tsv"), None), Ok(Some((Format::Csv, Some(b'\t')))));
+        assert_eq!(format_override(Some("tsv"), Some(";")), Ok(Some((Format::Csv, Some(b';')))));
+        assert_eq!(format_override(None, Some("tab")), Ok(Some((Format::Csv, Some(b'\t')))));
+        assert_eq!(format_override(None, Some("|")), Ok(Some((Format::Csv, Some(b'|')))));
+        assert!(format_override(Some("xml"), None).unwrap_err().starts_with("format must be csv, tsv or jsonl"));
+        for bad in [",,", "\"", "\n", "é"] {
+            assert!(format_override(None, Some(bad)).unwrap_err().starts_with("delimiter must be one ASCII character"), "{bad:?}");
+        }
+        assert_eq!(format_override(Some("jsonl"), Some(",")), Err("delimiter is for CSV: not with format jsonl".into()));
+    }
 
     #[test]
     fn delimiters_are_guessed() {

@@ -681,7 +681,7 @@ fn placeholder_message(p: &ColumnProfile) -> Option<String> {
     let iqr = q3 - q1;
     let nines = |v: f64| {
         let a = v.abs();
-        a >= 99.0 && a <= 1e15 && a.fract() == 0.0 && {
+        (99.0..=1e15).contains(&a) && a.fract() == 0.0 && {
             let mut x = a as u64;
             while x % 10 == 9 {
                 x /= 10;

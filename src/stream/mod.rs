@@ -27,7 +27,7 @@ pub use parallel::profile_path_parallel;
 pub use part::{
     check_bounds, check_parts, merge_parts, Part, PartBounds, PartBuilder, PartMerger, PartReader, Reparse,
 };
-pub use plan::{plan_parts, read_head, sample_bound, Head, PartSpec, MIN_PART_BYTES};
+pub use plan::{plan_parts, read_head, read_head_hinted, sample_bound, Head, PartSpec, MIN_PART_BYTES};
 
 use crate::error::{Error, ErrorKind, Result};
 

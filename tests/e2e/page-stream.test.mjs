@@ -441,6 +441,41 @@ describe('page, stream mode: parts parsed in parallel workers (CPU backend)', { 
     await waitFor(() => partWorkers(page).length === 0 && page.workers().length === baseline, 'every worker of the call to end');
   });
 
+  test('profile() with format and delimiter: JSON lines named .txt and a semicolon file, streamed and whole; bad values are invalid options', async () => {
+    const { page } = ctx;
+    const outcome = await page.evaluate(async (workers) => {
+      const { profile } = await import(new URL('preflight.js', document.baseURI).href);
+      const jsonl = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: i, kind: ['a', 'b', 'c'][i % 3], x: i * 0.5 })).join('\n') + '\n';
+      // Semicolons and commas in turn: the sniffer alone would pick the comma.
+      const csv = 'a;b,c\n' + Array.from({ length: 300 }, (_, i) => `${i};${i % 7},${i % 3}`).join('\n') + '\n';
+      const run = async (text, name, options) => {
+        try {
+          const report = await profile(new File([text], name), { options: { backend: 'cpu', workers, sampleRows: 1000, ...options } });
+          return { format: report.source.format, columns: report.columns.map((c) => c.name), rows: report.source.rows };
+        } catch (err) {
+          return { message: err.message };
+        }
+      };
+      const out = {};
+      for (const stream of ['off', 'on']) {
+        out[`jsonl-${stream}`] = await run(jsonl, 'events.txt', { format: 'jsonl', stream });
+        out[`plain-${stream}`] = await run(jsonl, 'events.txt', { stream });
+        out[`semicolon-${stream}`] = await run(csv, 'data.csv', { delimiter: ';', stream });
+        out[`bad-format-${stream}`] = await run(csv, 'data.csv', { format: 'xml', stream });
+        out[`bad-delimiter-${stream}`] = await run(csv, 'data.csv', { format: 'jsonl', delimiter: ';', stream });
+      }
+      return out;
+    }, WORKERS);
+    for (const stream of ['off', 'on']) {
+      const jsonl = outcome[`jsonl-${stream}`];
+      assert.deepEqual(jsonl, { format: 'jsonl', columns: ['id', 'kind', 'x'], rows: 300 }, `${stream}: ${JSON.stringify(jsonl)}`);
+      assert.notEqual(outcome[`plain-${stream}`].format, 'jsonl', `${stream}: without the option a .txt is CSV`);
+      assert.deepEqual(outcome[`semicolon-${stream}`], { format: 'csv', columns: ['a', 'b,c'], rows: 300 }, stream);
+      assert.equal(outcome[`bad-format-${stream}`].message, 'data.csv: invalid options: format must be csv, tsv or jsonl, not "xml"', stream);
+      assert.equal(outcome[`bad-delimiter-${stream}`].message, 'data.csv: invalid options: delimiter is for CSV: not with format jsonl', stream);
+    }
+  });
+
   test('no request left the origin', () => {
     const { session } = ctx;
     // The page's server, and the one that served a copy of the site without part-worker.js.
