@@ -556,9 +556,8 @@ pub fn read_head(name: &str, bytes: &[u8], complete: bool, options: JsValue) -> 
         error.set_name("OptionsError");
         JsValue::from(error)
     };
-    let hint = format_of(&js_options(options).map_err(options_error)?)
-        .map_err(options_error)?
-        .or_else(|| crate::ingest::sniff::format_from_name(name));
+    let input_format = format_of(&js_options(options).map_err(options_error)?).map_err(options_error)?;
+    let hint = Options { input_format, ..Options::default() }.format_hint(name);
     let head = crate::stream::read_head_hinted(hint, bytes, complete).map_err(|e| js_error(format!("{name}: {e}")))?;
     to_js(&head)
 }

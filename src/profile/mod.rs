@@ -576,22 +576,13 @@ impl ColumnFacts<'_> {
             alerts: Vec::new(),
             approximate: Vec::new(),
         };
-        profile.alerts = alerts(&profile, &self.kinds, &self.kind_examples, &self.variants);
-        if column_type == ColumnType::Datetime {
-            if let Some(message) = self.date_layouts.message() {
-                profile.alerts.push(Alert { kind: "date_formats".into(), message });
-            }
-        }
+        profile.alerts = alerts(&profile, &self);
         ColumnSummary { profile, comparison }
     }
 }
 
-fn alerts(
-    p: &ColumnProfile,
-    kinds: &BTreeMap<ValueKind, u64>,
-    kind_examples: &[Vec<String>; 6],
-    variants: &[(String, Vec<(String, u64)>)],
-) -> Vec<Alert> {
+fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
+    let ColumnFacts { kinds, kind_examples, variants, .. } = facts;
     let mut out = Vec::new();
     let mut alert = |kind: &str, message: String| out.push(Alert { kind: kind.to_string(), message });
     let rows = p.count + p.missing;
@@ -666,6 +657,11 @@ fn alerts(
     if let Some(n) = &p.numeric {
         if n.skewness.abs() > SKEWED {
             alert("skewed", format!("skewness {:.2}", n.skewness));
+        }
+    }
+    if p.column_type == ColumnType::Datetime {
+        if let Some(message) = facts.date_layouts.message() {
+            alert("date_formats", message);
         }
     }
     out

@@ -171,10 +171,12 @@ pub fn date_layout(text: &str) -> u8 {
     let t = trim(text);
     let date = t.split(['T', ' ']).next().unwrap_or(t);
     let Some(sep) = date.bytes().find(|b| matches!(b, b'-' | b'/' | b'.')) else { return 0 };
-    let parts: Vec<&str> = date.split(sep as char).collect();
-    if parts.len() != 3 {
+    // (Called for every new date text of a stream: no allocation.)
+    let mut split = date.split(sep as char);
+    let (Some(first), Some(second), Some(third), None) = (split.next(), split.next(), split.next(), split.next()) else {
         return 0;
-    }
+    };
+    let parts = [first, second, third];
     let number = |p: &str| p.parse::<u32>().unwrap_or(0);
     match (parts[0].len() == 4, parts[2].len() == 4, sep) {
         (true, _, b'-') => 1,
