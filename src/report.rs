@@ -402,7 +402,7 @@ pub struct ValueCount {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alert {
     /// "constant", "unique", "high_cardinality", "mostly_missing",
-    /// "mixed_types", "spelling_variants", "repeated_ids", "placeholder_values",
+    /// "mixed_types", "spelling_variants", "repeated_ids", "missing_value_codes",
     /// "date_formats", "skewed".
     pub kind: String,
     /// Human explanation with the measured value.

@@ -645,8 +645,8 @@ fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
             alert("mixed_types", format!("values of several kinds: {}", parts.join(", ")));
         }
     }
-    if let Some(message) = placeholder_message(p) {
-        alert("placeholder_values", message);
+    if let Some(message) = missing_code_message(p) {
+        alert("missing_value_codes", message);
     }
     if let Some(message) = repeated_ids_message(p) {
         alert("repeated_ids", message);
@@ -671,7 +671,7 @@ fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
 /// the others (past the quartiles by 3 IQRs): a code for "missing" that the
 /// statistics take for a number. The column's least and greatest values
 /// are looked at, and the top values, which give the counts.
-fn placeholder_message(p: &ColumnProfile) -> Option<String> {
+fn missing_code_message(p: &ColumnProfile) -> Option<String> {
     let n = p.numeric.as_ref()?;
     let (q1, q3) = (*n.quantiles.get("0.25")?, *n.quantiles.get("0.75")?);
     let iqr = q3 - q1;
@@ -984,7 +984,7 @@ mod tests {
     /// -999 in 7 rows of a 0-100 score is named as a likely missing-value
     /// code; 99 inside the range and -998 are not.
     #[test]
-    fn nines_far_outside_the_values_are_named_as_placeholders() {
+    fn nines_far_outside_the_values_are_named_as_missing_value_codes() {
         let column = |sentinel: &str, times: usize| {
             let mut csv = String::from("score\n");
             for i in 0..400 {
@@ -994,14 +994,14 @@ mod tests {
             profiles(&csv).remove(0)
         };
         let p = column("-999", 7);
-        let alert = p.alerts.iter().find(|a| a.kind == "placeholder_values").expect("an alert");
+        let alert = p.alerts.iter().find(|a| a.kind == "missing_value_codes").expect("an alert");
         assert!(alert.message.starts_with("-999 (7 rows) far outside the other values (quartiles 2"), "{}", alert.message);
         // Not among the top values, it is named without a count.
         let p = column("9999.0", 2);
-        let alert = p.alerts.iter().find(|a| a.kind == "placeholder_values").expect("an alert");
+        let alert = p.alerts.iter().find(|a| a.kind == "missing_value_codes").expect("an alert");
         assert!(alert.message.starts_with("9999 far outside"), "{}", alert.message);
-        assert!(!column("99", 7).alerts.iter().any(|a| a.kind == "placeholder_values"));
-        assert!(!column("-998", 7).alerts.iter().any(|a| a.kind == "placeholder_values"));
+        assert!(!column("99", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
+        assert!(!column("-998", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
     }
 
     /// Equal dates written differently: the earliest and the latest as
