@@ -638,6 +638,12 @@ fn mixed_types_name_their_first_odd_values_in_both_modes() {
     let e = exact("m.csv", csv.as_bytes(), cpu(100_000));
     let alert = e.report.columns[0].alerts.iter().find(|a| a.kind == "mixed_types").expect("an alert");
     assert_eq!(alert.message, "values of several kinds: 2995 numeric, 5 string (e.g. \"?\", \"-\", \"unknown\")");
+    // The same five values read as markers for a missing value.
+    let alert = e.report.columns[0].alerts.iter().find(|a| a.kind == "missing_value_markers").expect("an alert");
+    assert_eq!(
+        alert.message,
+        "5 values read like a marker for a missing value: \"-\" (2 rows), \"?\" (1 row), \"n.a.\" (1 row), \"unknown\" (1 row); counted as values, not as missing"
+    );
     for parts in [1, 4] {
         let s = streamed("m.csv", csv.as_bytes(), parts, cpu(100_000));
         assert_same(&e.report.columns, &s.report.columns, &format!("columns ({parts} parts)"));
@@ -674,4 +680,26 @@ fn rules_read_whole_file_numbers_in_a_streamed_run() {
     let exact_message = expected.message.split(" (first on line").next().unwrap();
     assert!(city.message.starts_with(exact_message.split(':').next().unwrap()), "{} vs {}", city.message, expected.message);
     assert!(!city.message.contains("first on line") && !city.message.contains("sample"), "{}", city.message);
+}
+
+/// A file R's `write.table` wrote (row names, without a header field for
+/// them) streamed in parts reads as read whole: a `row_names` column, an
+/// identifier, and the ingest note on the first data line.
+#[test]
+fn row_names_read_the_same_streamed() {
+    let mut csv = String::from("\"Weight\",\"Feed\",\"Pig\"\n");
+    for i in 1..=1500 {
+        csv.push_str(&format!("\"{i}\",{}.{},{},{}\n", 20 + i % 70, i % 10, if i % 9 == 0 { "NA".to_string() } else { (i % 40).to_string() }, 4600 + i % 72));
+    }
+    let e = exact("r.csv", csv.as_bytes(), cpu(100_000));
+    let names: Vec<&str> = e.report.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["row_names", "Weight", "Feed", "Pig"]);
+    assert_eq!(e.report.columns[0].column_type.name(), "identifier");
+    assert_eq!((e.report.ingest.rows_used, e.report.ingest.rows_skipped), (1500, 0));
+    assert_eq!((e.report.ingest.issues[0].kind.as_str(), e.report.ingest.issues[0].line), ("row_names", 2));
+    for parts in [1, 3] {
+        let s = streamed("r.csv", csv.as_bytes(), parts, cpu(100_000));
+        assert_same(&e.report.columns, &s.report.columns, &format!("columns ({parts} parts)"));
+        assert_same(&e.report.ingest, &s.report.ingest, &format!("ingest ({parts} parts)"));
+    }
 }

@@ -40,6 +40,12 @@ pub struct CsvReader {
     /// Column names came from elsewhere (a part of a file past its head):
     /// the header record, when read, names no columns.
     columns_known: bool,
+    /// The header's names, held until the first data record says whether
+    /// the file has row names ([`ROW_NAMES`]).
+    header_names: Option<Vec<String>>,
+    /// A part's header record named one field fewer than its columns: the
+    /// first data record reports the row names.
+    row_names_pending: bool,
     width: usize,
     state: State,
     /// The current record's field bytes, unquoted, concatenated.
@@ -82,6 +88,8 @@ impl CsvReader {
             header_expected: header,
             header_done: false,
             columns_known: false,
+            header_names: None,
+            row_names_pending: false,
             width: 0,
             state: State::StartRecord,
             output: Vec::with_capacity(64 * 1024),
@@ -328,6 +336,9 @@ impl CsvReader {
             self.state = State::StartRecord;
             self.record(unterminated, sink, issues);
         }
+        if let Some(names) = self.header_names.take() {
+            add_columns(sink, false, &names);
+        }
         self.finished = true;
         // Blank lines after the last record, counted as JSONL counts them.
         issues.blank_lines += self.newlines.saturating_sub(self.previous_last_line);
@@ -406,7 +417,12 @@ impl CsvReader {
             if self.header_expected {
                 // (A part past the first knows the names: the first part
                 // still reports the header's bytes.)
-                read_header(fields, ends, start_line, (!self.columns_known).then_some(sink), issues);
+                let names = read_header(fields, ends, start_line, issues);
+                if self.columns_known {
+                    self.row_names_pending = names.len() + 1 == self.width;
+                } else {
+                    self.header_names = Some(names);
+                }
                 return;
             }
             if !self.columns_known {
@@ -421,6 +437,30 @@ impl CsvReader {
         if ends.len() == 1 && self.width > 1 && fields.iter().all(|b| b.is_ascii_whitespace()) {
             issues.blank_lines += 1;
             return;
+        }
+        if let Some(names) = self.header_names.take() {
+            // One field more than the header names, the last not empty (a
+            // trailing delimiter): the first is the row's name, as R and
+            // pandas read a file R's `write.table` wrote.
+            let n = ends.len();
+            let row_names = n == names.len() + 1 && ends[n - 1] > ends[n - 2];
+            if row_names {
+                self.width += 1;
+                self.row_names_pending = true;
+            }
+            add_columns(sink, row_names, &names);
+        }
+        if std::mem::take(&mut self.row_names_pending) {
+            issues.add(
+                "row_names",
+                start_line,
+                None,
+                Some(1),
+                format!(
+                    "the header names one field fewer than the rows hold: the rows' first fields were read as their \
+                     names, a column `{ROW_NAMES}` (as R's read.table and pandas' read_csv read such a file)"
+                ),
+            );
         }
         issues.records_read += 1;
         if unterminated && last_line > start_line {
@@ -526,11 +566,12 @@ impl CsvReader {
     }
 }
 
-/// The header record's column names (trimmed; `column_N` where empty),
-/// added to `sink` when given; a name with bytes that are not valid UTF-8
-/// is reported (the bytes become U+FFFD).
-fn read_header<S: Sink>(fields: &[u8], ends: &[usize], line: u64, mut sink: Option<&mut S>, issues: &mut Issues) {
+/// The header record's column names (trimmed; `column_N` where empty); a
+/// name with bytes that are not valid UTF-8 is reported (the bytes become
+/// U+FFFD).
+fn read_header(fields: &[u8], ends: &[usize], line: u64, issues: &mut Issues) -> Vec<String> {
     let mut start = 0;
+    let mut names = Vec::with_capacity(ends.len());
     for (i, &end) in ends.iter().enumerate() {
         let bytes = &fields[start..end];
         start = end;
@@ -544,13 +585,26 @@ fn read_header<S: Sink>(fields: &[u8], ends: &[usize], line: u64, mut sink: Opti
                 format!("the header's name {:?} holds bytes that are not valid UTF-8; they were replaced with U+FFFD", raw.trim()),
             );
         }
-        if let Some(sink) = sink.as_deref_mut() {
-            let name = raw.trim();
-            let name = if name.is_empty() { format!("column_{}", i + 1) } else { name.to_string() };
-            sink.add_column(&name);
-        }
+        let name = raw.trim();
+        names.push(if name.is_empty() { format!("column_{}", i + 1) } else { name.to_string() });
+    }
+    names
+}
+
+/// Adds the header's columns to `sink`, after a column of row names
+/// ([`ROW_NAMES`]) where `row_names`.
+fn add_columns<S: Sink>(sink: &mut S, row_names: bool, names: &[String]) {
+    if row_names {
+        sink.add_column(ROW_NAMES);
+    }
+    for name in names {
+        sink.add_column(name);
     }
 }
+
+/// The name of the column of row names: the first field of each row in a
+/// file whose header names one field fewer than its rows hold.
+pub const ROW_NAMES: &str = "row_names";
 
 /// Counts and reports a record of `n` fields where the header has
 /// `width`, on lines `start_line..=last_line`: skipped, as its values
@@ -741,7 +795,9 @@ mod reference {
                 self.header_done = true;
                 self.width = ends.len();
                 if self.header_expected {
-                    super::read_header(fields, ends, start_line, Some(table), issues);
+                    for name in super::read_header(fields, ends, start_line, issues) {
+                        table.add_column(&name);
+                    }
                     return;
                 }
                 for i in 0..self.width {
@@ -870,7 +926,7 @@ mod tests {
         ];
         let mut rng = Rng(0x2545F4914F6CDD1D);
         let mut compared = 0;
-        for case in 0..4000 {
+        for case in 0..4400 {
             let len = 1 + rng.next() % 40;
             let mut data = Vec::new();
             if case % 7 == 0 {
@@ -902,8 +958,9 @@ mod tests {
             if unterminated(&old_issues) || unterminated(&issues) {
                 continue;
             }
-            // Nor does it look for lines joined by a stray quote.
-            if issues.lines_joined > 0 {
+            // Nor does it look for lines joined by a stray quote, or read
+            // row names.
+            if issues.lines_joined > 0 || issues.to_report().issue_counts.contains_key("row_names") {
                 continue;
             }
             compared += 1;

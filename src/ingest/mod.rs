@@ -506,7 +506,7 @@ mod tests {
             assert_split_invariant("x.csv", data);
         }
         // A long record over two lines: both lines are lost, and named.
-        let data = b"a,b\n1,\"x\ny\",2\n3,4\n";
+        let data = b"a,b\n1,\"x\ny\",2,9\n3,4\n";
         let ing = read("x.csv", data).unwrap();
         assert_eq!((ing.issues.rows_skipped, ing.issues.lines_skipped), (1, 2));
         let report = ing.issues.to_report();
@@ -568,8 +568,32 @@ mod tests {
     /// header's odd bytes on line 1.
     #[test]
     fn no_rows_names_the_skipped_record() {
-        let err = read("x.csv", b"a,b\xff\n1,2,3\n").unwrap_err();
-        assert!(err.to_string().contains("(line 2: 3 fields where the header has 2"), "{err}");
+        let err = read("x.csv", b"a,b\xff\n1,2,3,4\n").unwrap_err();
+        assert!(err.to_string().contains("(line 2: 4 fields where the header has 2"), "{err}");
+    }
+
+    /// R's `write.table` writes row names without a header field for them:
+    /// each row holds one field more than the header names. As R and pandas
+    /// read it, the first field is the row's name, a column of its own.
+    #[test]
+    fn rows_one_field_longer_than_the_header_have_row_names() {
+        let data = b"\"Weight\",\"Feed\"\n\"1\",26.5,NA\n\"2\",27.6,5.2\n";
+        let ing = read("x.csv", data).unwrap();
+        let names: Vec<&str> = ing.table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["row_names", "Weight", "Feed"]);
+        assert_eq!((ing.table.rows(), ing.issues.rows_skipped, ing.issues.rows_padded), (2, 0, 0));
+        assert_eq!((ing.table.columns[0].get(1), ing.table.columns[2].get(0)), (Cell::Text("2"), Cell::Missing));
+        let report = ing.issues.to_report();
+        assert_eq!((report.issues[0].kind.as_str(), report.issues[0].line), ("row_names", 2));
+        assert_split_invariant("x.csv", data);
+        // A trailing delimiter is no row name; nor is a header alone.
+        let ing = read("x.csv", b"a,b\n1,2,\n3,4,\n").unwrap();
+        assert_eq!(ing.table.columns.len(), 2);
+        assert!(ing.issues.to_report().issues.is_empty());
+        assert!(read("x.csv", b"a,b\n").is_err());
+        // Rows two fields longer are skipped, as before.
+        let ing = read("x.csv", b"a,b\n1,2,3,4\n5,6\n").unwrap();
+        assert_eq!((ing.table.columns.len(), ing.issues.rows_skipped), (2, 1));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::report::{
     Alert, ColumnProfile, ColumnType, DatetimeStats, Histogram, LengthStats, NumericStats, ValueCount, VectorStats,
 };
 use std::collections::{BTreeMap, HashMap};
-use value::{classify_parsed, date_layout, parse_number, parse_vector, DateLayouts, Parsed, ValueKind};
+use value::{classify_parsed, date_layout, missing_marker, parse_number, parse_vector, DateLayouts, Marker, MissingMarkers, Parsed, ValueKind};
 
 /// Top values listed per column.
 pub const TOP_VALUES: usize = 10;
@@ -36,7 +36,7 @@ pub fn name_suggests_identifier(name: &str) -> bool {
     let last = lower.rsplit(['.', '_', '-', ' ']).next().unwrap_or(&lower);
     matches!(last, "id" | "uuid" | "guid" | "key" | "pk" | "index" | "idx")
         || camel_case_id(name)
-        || lower == "unnamed: 0"
+        || matches!(lower.as_str(), "unnamed: 0" | "row_names" | "rownames" | "rowname" | "row.names")
 }
 
 /// `userId`, `userID`, `user_ID`: "Id"/"ID" after a lower-case letter or a
@@ -166,6 +166,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     }
     // Dates keep the first seen on ties: they are added in row order.
     let mut dates: Vec<(u32, DateKey, &str, u64)> = Vec::new();
+    let mut markers: Vec<(u32, &str, u64, Marker)> = Vec::new();
     let mut distinct_numbers: Vec<(f64, u64)> = Vec::new();
     // The first KIND_EXAMPLES texts of each kind by first row, kept sorted.
     let mut firsts: [Vec<(u32, &str)>; 6] = Default::default();
@@ -184,8 +185,18 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         match parsed {
             Parsed::Number(v) => distinct_numbers.push((v, count)),
             Parsed::Date(key) => dates.push((first, key, text, count)),
+            Parsed::Nothing if kind == ValueKind::String => match missing_marker(text) {
+                Marker::No => {}
+                marker => markers.push((first, text, count, marker)),
+            },
             Parsed::Nothing => {}
         }
+    }
+    // In row order, as a stream meets them.
+    markers.sort_unstable_by_key(|m| m.0);
+    let mut missing_markers = MissingMarkers::default();
+    for (_, text, count, marker) in markers {
+        missing_markers.add(marker, count, text);
     }
     // The numbers in sorted order (what `numeric_stats` wants, and then
     // sorts in one pass): the distinct ones sorted, then repeated.
@@ -232,6 +243,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         top_values: top.iter().map(|(v, c)| ((*v).to_string(), *c)).collect(),
         kind_examples,
         date_layouts,
+        markers: missing_markers,
         variants: if texts.len() <= VARIANTS_MAX_DISTINCT {
             spelling_variants(texts.iter().map(|(text, &(count, _))| (*text, count)))
         } else {
@@ -418,6 +430,8 @@ pub struct ColumnFacts<'a> {
     pub kind_examples: [Vec<String>; 6],
     /// The layouts the column's dates are written in.
     pub date_layouts: DateLayouts,
+    /// Texts that stand for a missing value (`?`, `unknown`).
+    pub markers: MissingMarkers,
     /// Values written several ways ([`spelling_variants`]); empty where the
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
@@ -647,6 +661,9 @@ fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
     }
     if let Some(message) = missing_code_message(p) {
         alert("missing_value_codes", message);
+    }
+    if let Some(message) = facts.markers.message() {
+        alert("missing_value_markers", message);
     }
     if let Some(message) = repeated_ids_message(p) {
         alert("repeated_ids", message);
@@ -1002,6 +1019,37 @@ mod tests {
         assert!(alert.message.starts_with("9999 far outside"), "{}", alert.message);
         assert!(!column("99", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
         assert!(!column("-998", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
+    }
+
+    /// `?`, `-`, `unknown` in a category or a number column are named with
+    /// their rows; a column that writes other symbols (`+`) keeps its `-`.
+    #[test]
+    fn markers_for_missing_values_are_named() {
+        let mut csv = String::from("workclass,answer,hours\n");
+        for i in 0..300 {
+            let workclass = match i % 50 {
+                7 => " ?",
+                9 => "Unknown",
+                _ => ["Private", "State-gov", "Self-emp"][i % 3],
+            };
+            let answer = ["+", "-", "="][i % 3];
+            let hours = if i == 40 { "--".to_string() } else { format!("{}", 20 + i % 30) };
+            csv.push_str(&format!("{workclass},{answer},{hours}\n"));
+        }
+        let p = profiles(&csv);
+        let alert = |p: &ColumnProfile| p.alerts.iter().find(|a| a.kind == "missing_value_markers").map(|a| a.message.clone());
+        assert_eq!(
+            alert(&p[0]).as_deref(),
+            Some("12 values read like a marker for a missing value: \" ?\" (6 rows), \"Unknown\" (6 rows); counted as values, not as missing")
+        );
+        assert_eq!(alert(&p[1]), None, "symbols as codes");
+        assert_eq!(
+            alert(&p[2]).as_deref(),
+            Some("1 value reads like a marker for a missing value: \"--\" (1 row); counted as a value, not as missing")
+        );
+        // Nothing in ordinary columns.
+        let (_, plain) = test_profiled("a,b\nx-ray,1\nnone,2\nunknowns,3\n");
+        assert!(plain.iter().all(|s| !s.profile.alerts.iter().any(|a| a.kind == "missing_value_markers")));
     }
 
     /// Equal dates written differently: the earliest and the latest as

@@ -264,6 +264,135 @@ impl DateLayouts {
     }
 }
 
+/// What a text value says of itself as a possible stand-in for a missing
+/// value ([`missing_marker`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Marker {
+    /// An ordinary value.
+    #[default]
+    No,
+    /// Written for "no value" in data entry: `?`, `-`, `.`, `unknown`,
+    /// `n.a.`, `#VALUE!`, `0000-00-00`, ... (not pandas' own missing
+    /// tokens, which are read as missing already).
+    Missing,
+    /// Punctuation only, but not such a marker (`+`, `=`, `+/-`): a column
+    /// holding one uses symbols as codes, so its `-` may be a code too.
+    Symbol,
+}
+
+/// Words (compared without case, spaces trimmed) that data entry writes
+/// for a value nobody knew or gave. `none` is left out: it is an answer in
+/// many columns (`extras: none`).
+const MISSING_WORDS: &[&str] = &[
+    "unknown", "na", "n.a", "n.a.", "n/k", "n.k.", "not known", "not available", "not applicable",
+    "not specified", "not recorded", "no data", "missing", "tbd", "tba", "undefined", "nil", "null", "nan",
+    "(null)", "(none)", "(blank)", "<null>", "[null]", "#value!", "#ref!", "#div/0!", "#name?", "#num!", "#null!",
+    "0000-00-00", "0000-00-00 00:00:00", "00/00/0000",
+];
+
+/// Characters that, written one to three times alone (`?`, `--`, `...`,
+/// `*`), stand for a missing value.
+const MISSING_PUNCTUATION: &[char] = &['?', '-', '.', '*', '_', '/', '\\', '~', '\u{2013}', '\u{2014}'];
+
+/// Whether `text` (a value that is not missing by pandas' rules) is a
+/// marker for a missing value, a symbol, or neither. Numbers, dates and
+/// booleans are never markers; callers pass the texts classified as
+/// strings.
+pub fn missing_marker(text: &str) -> Marker {
+    let t = trim(text);
+    if t.is_empty() || t.len() > 20 {
+        return Marker::No;
+    }
+    if !t.chars().any(|c| c.is_alphanumeric()) {
+        let chars = t.chars().count();
+        let marker = chars <= 3 && t.chars().all(|c| MISSING_PUNCTUATION.contains(&c)) && t.chars().all(|c| c == t.chars().next().unwrap_or(c));
+        return if marker { Marker::Missing } else { Marker::Symbol };
+    }
+    let first = t.as_bytes()[0].to_ascii_lowercase();
+    if !matches!(first, b'u' | b'n' | b'm' | b't' | b'(' | b'<' | b'[' | b'#' | b'0') {
+        return Marker::No;
+    }
+    if MISSING_WORDS.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        Marker::Missing
+    } else {
+        Marker::No
+    }
+}
+
+/// The markers for a missing value a column holds ([`missing_marker`]):
+/// rows of each text, and whether the column also holds a symbol.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MissingMarkers {
+    /// (text, rows), in the order first seen; at most [`MARKER_TEXTS`].
+    pub texts: Vec<(String, u64)>,
+    /// Rows of marker texts past the first [`MARKER_TEXTS`].
+    pub other_rows: u64,
+    /// A value of punctuation only that is not a marker was seen.
+    pub symbols: bool,
+}
+
+/// Marker texts a column keeps by name.
+pub const MARKER_TEXTS: usize = 16;
+
+impl MissingMarkers {
+    /// Counts `rows` rows of `text`, whose [`missing_marker`] is `marker`.
+    pub fn add(&mut self, marker: Marker, rows: u64, text: &str) {
+        match marker {
+            Marker::No => {}
+            Marker::Symbol => self.symbols = true,
+            Marker::Missing => self.count(text, rows),
+        }
+    }
+
+    /// Counts `rows` more rows of the marker `text`.
+    pub fn count(&mut self, text: &str, rows: u64) {
+        if let Some(t) = self.texts.iter_mut().find(|t| t.0 == text) {
+            t.1 += rows;
+        } else if self.texts.len() < MARKER_TEXTS {
+            self.texts.push((text.to_string(), rows));
+        } else {
+            self.other_rows += rows;
+        }
+    }
+
+    /// Adds a later part's markers.
+    pub fn merge(&mut self, later: &MissingMarkers) {
+        for (text, rows) in &later.texts {
+            self.count(text, *rows);
+        }
+        self.other_rows += later.other_rows;
+        self.symbols |= later.symbols;
+    }
+
+    /// "5 values look like markers for a missing value: "?" (3 rows), "-"
+    /// (2 rows); ..." when the column holds any. Punctuation markers are
+    /// left out of a column that writes other symbols (`+`, `-` as codes).
+    pub fn message(&self) -> Option<String> {
+        let punctuation = |t: &str| !t.chars().any(|c| c.is_alphanumeric());
+        let mut kept: Vec<&(String, u64)> = self.texts.iter().filter(|(t, _)| !(self.symbols && punctuation(t))).collect();
+        let rows = kept.iter().map(|t| t.1).sum::<u64>() + self.other_rows;
+        if rows == 0 {
+            return None;
+        }
+        kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        const SHOWN: usize = 5;
+        let mut shown: Vec<String> = kept
+            .iter()
+            .take(SHOWN)
+            .map(|(t, n)| format!("{:?} ({n} row{})", crate::ingest::table::clip(t, 40), if *n == 1 { "" } else { "s" }))
+            .collect();
+        if kept.len() > SHOWN || self.other_rows > 0 {
+            shown.push("and others".into());
+        }
+        Some(format!(
+            "{rows} value{} like a marker for a missing value: {}; counted as {}, not as missing",
+            if rows == 1 { " reads" } else { "s read" },
+            shown.join(", "),
+            if rows == 1 { "a value" } else { "values" },
+        ))
+    }
+}
+
 /// The common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with a
 /// `T`) read digit by digit: the same result as the general path below,
 /// which `None` leaves the text to (any other shape, or a value out of
@@ -568,6 +697,33 @@ mod simd_counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_for_missing_values() {
+        for text in ["?", " ? ", "-", "--", "...", "*", "\u{2014}", "unknown", "UNKNOWN", "n.a.", "N/K", "na", "Not Available", "#VALUE!", "#DIV/0!", "0000-00-00", "(null)", "Null", "NAN", "tbd"] {
+            assert_eq!(missing_marker(text), Marker::Missing, "{text:?}");
+        }
+        for text in ["+", "=", "+/-", "-?", "????", "<>", "()"] {
+            assert_eq!(missing_marker(text), Marker::Symbol, "{text:?}");
+        }
+        for text in ["none", "None at all", "unknowns", "nan bread", "x", "A-", "n", "0", "not", "tbd later", "-1"] {
+            assert_eq!(missing_marker(text), Marker::No, "{text:?}");
+        }
+        // Each text's rows; the rest past the cap counted together.
+        let mut m = MissingMarkers::default();
+        for i in 0..MARKER_TEXTS + 2 {
+            m.count(&"?".repeat(i % 3 + 1), 1);
+            m.count(&format!("x{i}"), 2);
+        }
+        assert_eq!(m.texts.len(), MARKER_TEXTS);
+        assert_eq!(m.texts.iter().map(|t| t.1).sum::<u64>() + m.other_rows, 3 * (MARKER_TEXTS as u64 + 2));
+        let mut merged = MissingMarkers::default();
+        merged.count("?", 4);
+        merged.merge(&MissingMarkers { texts: vec![("?".into(), 1), ("-".into(), 2)], other_rows: 0, symbols: true });
+        assert_eq!(merged.texts, vec![("?".to_string(), 5), ("-".to_string(), 2)]);
+        assert!(merged.symbols);
+        assert_eq!(merged.message(), None, "punctuation beside other symbols");
+    }
 
     #[test]
     fn date_layouts_are_told_apart() {

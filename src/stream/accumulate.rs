@@ -20,7 +20,7 @@ use crate::checks::duplicates::cell_key;
 use crate::checks::pii::{CleanText, PiiStream};
 use crate::ingest::{Cell, CellKind, Sink};
 use crate::memo::Memo;
-use crate::profile::value::{classify_parsed, date_layout, ByteCounts, DateLayouts, Parsed, ValueKind};
+use crate::profile::value::{classify_parsed, date_layout, missing_marker, ByteCounts, DateLayouts, Marker, MissingMarkers, Parsed, ValueKind};
 use crate::profile::{Comparison, Dates, Lengths};
 use crate::sketch::{Distinct, Kll, TopValues};
 use crate::Options;
@@ -135,6 +135,9 @@ pub(crate) struct ColumnAcc {
     /// The layouts of its dates: rows of each, and the first text of each.
     #[serde(default)]
     pub(crate) date_layouts: DateLayouts,
+    /// Texts standing for a missing value (`?`, `unknown`): rows of each.
+    #[serde(default)]
+    pub(crate) markers: MissingMarkers,
     /// Row (+1) in which the column was last set, to refuse a second value.
     #[serde(skip)]
     set_row: u64,
@@ -163,6 +166,7 @@ impl ColumnAcc {
             big_integers: 0,
             kind_examples: Default::default(),
             date_layouts: DateLayouts::default(),
+            markers: MissingMarkers::default(),
             set_row: 0,
             memo: Memo::default(),
         }
@@ -238,6 +242,7 @@ impl ColumnAcc {
             row_hash: 0,
             pii: CleanText::default(),
             date_layout: 0,
+            marker: Marker::No,
         };
         match parsed {
             Parsed::Number(v) => {
@@ -272,7 +277,13 @@ impl ColumnAcc {
                 key.extend_from_slice(&[2, truth as u8]);
                 counted.noncanonical = !matches!(text, "true" | "false");
             }
-            Parsed::Nothing => text_key(text, key),
+            Parsed::Nothing => {
+                if kind == ValueKind::String {
+                    counted.marker = missing_marker(text);
+                    self.markers.add(counted.marker, 0, text);
+                }
+                text_key(text, key)
+            }
         }
         counted.as_text = key[0] == 3;
         // A number or boolean written in its canonical form is its value's
@@ -315,6 +326,9 @@ impl ColumnAcc {
         if counted.date_layout != 0 {
             self.date_layouts.rows[counted.date_layout as usize] += 1;
         }
+        if counted.marker == Marker::Missing {
+            self.markers.count(text, 1);
+        }
         self.top.add_hashed(text, hash);
         self.lengths.add_known(counted.chars, counted.letters, counted.spaced);
         if let Some(v) = counted.number {
@@ -345,6 +359,7 @@ impl ColumnAcc {
         }
         self.dates.merge(&later.dates);
         self.date_layouts.merge(&later.date_layouts);
+        self.markers.merge(&later.markers);
         for (mine, theirs) in self.kind_examples.iter_mut().zip(&later.kind_examples) {
             for text in theirs {
                 if mine.len() < KIND_EXAMPLES && !mine.contains(text) {
@@ -468,6 +483,8 @@ struct Counted {
     pii: CleanText,
     /// Its [`date_layout`] (0: not a date).
     date_layout: u8,
+    /// Its [`missing_marker`].
+    marker: Marker,
 }
 
 /// Elements of a JSON numeric array's text, as

@@ -197,6 +197,7 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
         top_values: top,
         kind_examples: column.kind_examples.clone(),
         date_layouts: column.date_layouts.clone(),
+        markers: column.markers.clone(),
         variants: if column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT {
             let all = column.top.top(usize::MAX);
             crate::profile::spelling_variants(all.iter().map(|(v, c)| (v.as_str(), *c)))

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const PART_MAGIC: &[u8; 8] = b"PFPART\0\0";
 
 /// Version of the binary form after the magic (a little-endian u32).
-pub const PART_VERSION: u32 = 4;
+pub const PART_VERSION: u32 = 5;
 
 #[derive(Debug)]
 enum Reader {
