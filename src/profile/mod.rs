@@ -249,6 +249,11 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         } else {
             Vec::new()
         },
+        abbreviations: if texts.len() <= VARIANTS_MAX_DISTINCT {
+            abbreviations(texts.iter().map(|(text, &(count, _))| (*text, count)))
+        } else {
+            Vec::new()
+        },
     };
     facts.summarize(
         |comparison| match comparison {
@@ -436,6 +441,9 @@ pub struct ColumnFacts<'a> {
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
     pub variants: Vec<(String, Vec<(String, u64)>)>,
+    /// Values written short and in full ([`abbreviations`]); empty where
+    /// `variants` is not looked for.
+    pub abbreviations: Vec<Abbreviation>,
 }
 
 /// Distinct texts of each kind of value kept as examples for the
@@ -463,6 +471,78 @@ pub fn spelling_variants<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -
     let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
     groups.sort_by(|a, b| rows(&b.1).cmp(&rows(&a.1)).then_with(|| a.0.cmp(&b.0)));
     groups
+}
+
+/// A value written short in a few rows and in full in many (or the other
+/// way round): `M` beside `male`, `CA` beside `California`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abbreviation {
+    /// The rarer form as written most often, and its rows.
+    pub rare: (String, u64),
+    /// The commoner form as written most often, and its rows.
+    pub common: (String, u64),
+}
+
+/// Longest abbreviation looked for, in characters.
+pub const ABBREVIATION_MAX_CHARS: usize = 3;
+
+/// How many times more rows the common form has than the rare one, at least.
+pub const ABBREVIATION_RATIO: u64 = 10;
+
+/// Values of a category column that may be one value written short and in
+/// full ([`Abbreviation`]): compared lower-cased with spaces trimmed (as
+/// [`spelling_variants`] compares), a form of one to
+/// [`ABBREVIATION_MAX_CHARS`] letters that starts exactly one other form of
+/// letters and spaces, two characters longer or more, held by at least
+/// [`ABBREVIATION_RATIO`] times fewer or more rows. Most rows first.
+pub fn abbreviations<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
+    // Each form's rows, and its most written spelling.
+    let mut forms: HashMap<String, (u64, &'a str, u64)> = HashMap::new();
+    for (value, count) in values {
+        let form = forms.entry(crate::checks::duplicates::normalize_text(value)).or_insert((0, value, 0));
+        form.0 += count;
+        if count > form.2 || (count == form.2 && value < form.1) {
+            (form.1, form.2) = (value, count);
+        }
+    }
+    let letters = |f: &str| !f.is_empty() && f.chars().all(char::is_alphabetic);
+    let words = |f: &str| f.chars().all(|c| c.is_alphabetic() || c == ' ') && f.chars().any(char::is_alphabetic);
+    let mut found = Vec::new();
+    for (short, &(short_rows, short_text, _)) in &forms {
+        let chars = short.chars().count();
+        if chars > ABBREVIATION_MAX_CHARS || !letters(short) {
+            continue;
+        }
+        let mut longer = forms.iter().filter(|(long, _)| long.starts_with(short.as_str()) && long.chars().count() >= chars + 2);
+        let (Some((long, &(long_rows, long_text, _))), None) = (longer.next(), longer.next()) else { continue };
+        if !words(long) {
+            continue;
+        }
+        let (rare, common) = if short_rows <= long_rows { ((short_text, short_rows), (long_text, long_rows)) } else { ((long_text, long_rows), (short_text, short_rows)) };
+        if rare.1 * ABBREVIATION_RATIO <= common.1 {
+            found.push(Abbreviation { rare: (rare.0.to_string(), rare.1), common: (common.0.to_string(), common.1) });
+        }
+    }
+    found.sort_by(|a, b| (b.common.1 + b.rare.1).cmp(&(a.common.1 + a.rare.1)).then_with(|| a.rare.0.cmp(&b.rare.0)));
+    found
+}
+
+/// "1 value may be written short where most rows write it in full, or the
+/// other way round: "M" (2 rows) beside "male" (164 rows)"; up to 3.
+fn abbreviations_message(found: &[Abbreviation]) -> String {
+    const SHOWN: usize = 3;
+    let quoted = |(v, n): &(String, u64)| format!("{:?} ({n} row{})", crate::ingest::table::clip(v, 40), if *n == 1 { "" } else { "s" });
+    let mut shown: Vec<String> = found.iter().take(SHOWN).map(|a| format!("{} beside {}", quoted(&a.rare), quoted(&a.common))).collect();
+    if found.len() > SHOWN {
+        shown.push(format!("{} more", found.len() - SHOWN));
+    }
+    let n = found.len();
+    format!(
+        "{n} value{} be written short where most rows write {} in full, or the other way round: {}",
+        if n == 1 { " may" } else { "s may each" },
+        if n == 1 { "it" } else { "them" },
+        shown.join("; ")
+    )
 }
 
 impl ColumnFacts<'_> {
@@ -670,6 +750,9 @@ fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
     }
     if p.column_type == ColumnType::Categorical && !variants.is_empty() {
         alert("spelling_variants", variants_message(variants));
+    }
+    if p.column_type == ColumnType::Categorical && !facts.abbreviations.is_empty() {
+        alert("abbreviations", abbreviations_message(&facts.abbreviations));
     }
     if let Some(n) = &p.numeric {
         if n.skewness.abs() > SKEWED {
@@ -1019,6 +1102,34 @@ mod tests {
         assert!(alert.message.starts_with("9999 far outside"), "{}", alert.message);
         assert!(!column("99", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
         assert!(!column("-998", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
+    }
+
+    /// `M` beside `male`, `Large` beside `L`: a form written short in a few
+    /// rows; ambiguous, equal or equally common forms are no finding.
+    #[test]
+    fn abbreviations_of_other_values_are_named() {
+        let found = abbreviations([("male", 160), ("MALE", 4), ("female", 150), ("M", 2), ("F ", 1), ("x", 3)]);
+        let pairs: Vec<(&str, u64, &str, u64)> = found.iter().map(|a| (a.rare.0.as_str(), a.rare.1, a.common.0.as_str(), a.common.1)).collect();
+        assert_eq!(pairs, [("M", 2, "male", 164), ("F ", 1, "female", 150)]);
+        let found = abbreviations([("S", 90), ("M", 120), ("L", 80), ("Large", 3)]);
+        assert_eq!((found[0].rare.0.as_str(), found[0].common.0.as_str()), ("Large", "L"));
+        // "m" starts two values; "a" and "ab" differ by one letter; as
+        // common as each other; a code with digits.
+        assert!(abbreviations([("married", 50), ("male", 50), ("m", 1)]).is_empty());
+        assert!(abbreviations([("A", 50), ("AB", 2)]).is_empty());
+        assert!(abbreviations([("N", 50), ("North", 20)]).is_empty());
+        assert!(abbreviations([("A", 50), ("A123", 2)]).is_empty());
+        let mut csv = String::from("sex,n\n");
+        for i in 0..200 {
+            let sex = match i {
+                13 | 77 => "M",
+                _ => ["male", "female"][i % 2],
+            };
+            csv.push_str(&format!("{sex},{i}\n"));
+        }
+        let p = profiles(&csv);
+        let alert = p[0].alerts.iter().find(|a| a.kind == "abbreviations").expect("an alert");
+        assert_eq!(alert.message, "1 value may be written short where most rows write it in full, or the other way round: \"M\" (2 rows) beside \"male\" (100 rows)");
     }
 
     /// `?`, `-`, `unknown` in a category or a number column are named with

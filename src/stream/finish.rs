@@ -186,6 +186,8 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
     let approximate = std::cell::RefCell::new(Vec::<String>::new());
     let count = rows - column.missing;
     let top = column.top.top(TOP_VALUES);
+    // Every value and its count, where the counts are exact and few.
+    let all = (column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT).then(|| column.top.top(usize::MAX));
     let facts = ColumnFacts {
         name: &column.name,
         rows,
@@ -198,11 +200,13 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
         kind_examples: column.kind_examples.clone(),
         date_layouts: column.date_layouts.clone(),
         markers: column.markers.clone(),
-        variants: if column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT {
-            let all = column.top.top(usize::MAX);
-            crate::profile::spelling_variants(all.iter().map(|(v, c)| (v.as_str(), *c)))
-        } else {
-            Vec::new()
+        variants: match &all {
+            Some(all) => crate::profile::spelling_variants(all.iter().map(|(v, c)| (v.as_str(), *c))),
+            None => Vec::new(),
+        },
+        abbreviations: match &all {
+            Some(all) => crate::profile::abbreviations(all.iter().map(|(v, c)| (v.as_str(), *c))),
+            None => Vec::new(),
         },
     };
     let mut summary = facts.summarize(
