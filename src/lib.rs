@@ -1153,7 +1153,22 @@ impl NeighbourChecks<'_> {
         let e = self.embedded;
         let sample_exact: Vec<Option<u32>> = e.rows.iter().map(|&r| findings.exact_group[r as usize]).collect();
         let factor = self.options.near_duplicate_factor;
-        let (groups, threshold) = checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor);
+        // Each feature's dimensions, and whether it is a number (robust-scaled;
+        // not a date: one reading on two days is two readings).
+        let mut at = 0;
+        let features: Vec<(std::ops::Range<usize>, bool)> = e
+            .section
+            .features
+            .iter()
+            .map(|f| {
+                let dims = at..at + f.dimensions as usize;
+                at = dims.end;
+                let number = dims.len() == 1 && e.numbers.contains(&dims.start);
+                (dims, number)
+            })
+            .collect();
+        let also = checks::neighbours::one_number_apart(self.graph, &e.data, e.dimension, &features, &sample_exact);
+        let (groups, threshold) = checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor, &also);
         let groups: Vec<Vec<u32>> =
             groups.into_iter().map(|g| g.into_iter().map(|p| e.rows[p as usize]).collect()).collect();
         let (examples, near_of, rows_in_groups) =
@@ -1162,9 +1177,13 @@ impl NeighbourChecks<'_> {
         NearDuplicates {
             method: format!(
                 "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {factor} x the \
-                 median nearest-neighbour distance (each row's nearest positive distance), or zero; exact \
-                 duplicates of each other are not joined",
+                 median nearest-neighbour distance (each row's nearest positive distance), or zero, or which \
+                 are equal but for one number (not a date), at most {} of its IQR apart, where no third \
+                 neighbour shares the rest and fewer than {} rows would by chance; exact duplicates of each \
+                 other are not joined",
                 e.metric.name(),
+                checks::neighbours::ONE_NUMBER_IQRS,
+                checks::neighbours::ONE_NUMBER_CHANCE,
             ),
             threshold: Some(threshold),
             rows_in_groups,

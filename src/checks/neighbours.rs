@@ -241,8 +241,105 @@ fn zero_distance(graph: &KnnGraph, metric: Metric) -> f64 {
     (max * 1e-6).max(floor)
 }
 
+/// How far apart (in IQRs of its column) the one number two rows differ in
+/// may be for [`one_number_apart`] to call them near copies.
+pub const ONE_NUMBER_IQRS: f32 = 0.1;
+
+/// Most rows expected to share by chance what a pair of [`one_number_apart`]
+/// rows share: their values in every feature but the one number.
+pub const ONE_NUMBER_CHANCE: f64 = 0.01;
+
+/// Pairs of neighbours (sample positions, the smaller first) whose vectors
+/// `data` (`dimension` values a row, in `features`: each feature's
+/// dimensions, and whether it is a robust-scaled number, where a
+/// difference is in IQRs) are equal in every dimension but one number's,
+/// where they differ by at most [`ONE_NUMBER_IQRS`]: a record entered twice
+/// with one number retyped (wind 4.0 and 4.1 on the same day), where the
+/// table's rows lie too close together for the distance threshold to tell
+/// it. What they share must be rare: no other neighbour of either differs
+/// from it at most in that number (not planes of one model a year apart),
+/// and fewer than [`ONE_NUMBER_CHANCE`] rows are expected to share it by
+/// chance (the sample's rows times the product over the other features of
+/// the share of rows with the pair's value, as if features were
+/// independent).
+pub fn one_number_apart(
+    graph: &KnnGraph,
+    data: &[f32],
+    dimension: usize,
+    features: &[(std::ops::Range<usize>, bool)],
+    exact_key: &[Option<u32>],
+) -> Vec<(u32, u32)> {
+    if graph.k == 0 || dimension == 0 || !features.iter().any(|f| f.1) {
+        return Vec::new();
+    }
+    let row = |i: usize| &data[i * dimension..(i + 1) * dimension];
+    // The one dimension two rows differ in: None when equal, Err for 2 or more.
+    let differs = |a: usize, b: usize| -> Result<Option<usize>, ()> {
+        let mut one = None;
+        for (d, (x, y)) in row(a).iter().zip(row(b)).enumerate() {
+            if x != y {
+                if one.is_some() {
+                    return Err(());
+                }
+                one = Some(d);
+            }
+        }
+        Ok(one)
+    };
+    let numeric = |d: usize| features.iter().any(|(dims, number)| *number && dims.contains(&d));
+    // How many of `i`'s neighbours differ from it at most in dimension `d`.
+    let alike = |i: usize, d: usize| {
+        graph.neighbours(i).iter().filter(|&&j| matches!(differs(i, j as usize), Ok(None)) || differs(i, j as usize) == Ok(Some(d))).count()
+    };
+    let mut candidates = Vec::new();
+    for i in 0..graph.n {
+        for &j in graph.neighbours(i) {
+            let j = j as usize;
+            let Ok(Some(d)) = differs(i, j) else { continue };
+            if !numeric(d) || (row(i)[d] - row(j)[d]).abs() > ONE_NUMBER_IQRS * (1.0 + 1e-5) {
+                continue;
+            }
+            if exact_key[i].is_some() && exact_key[i] == exact_key[j] {
+                continue;
+            }
+            if alike(i, d) == 1 && alike(j, d) <= 1 {
+                candidates.push((i.min(j) as u32, i.max(j) as u32, d));
+            }
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    // Rows with each value of each feature (its dimensions' bits).
+    let key = |i: usize, dims: &std::ops::Range<usize>| -> Vec<u32> { row(i)[dims.clone()].iter().map(|x| x.to_bits()).collect() };
+    let counts: Vec<std::collections::HashMap<Vec<u32>, u32>> = features
+        .iter()
+        .map(|(dims, _)| {
+            let mut map = std::collections::HashMap::new();
+            for i in 0..graph.n {
+                *map.entry(key(i, dims)).or_insert(0) += 1;
+            }
+            map
+        })
+        .collect();
+    let n = graph.n as f64;
+    candidates
+        .into_iter()
+        .filter(|&(i, _, d)| {
+            let expected = features.iter().zip(&counts).filter(|((dims, _), _)| !dims.contains(&d)).fold(n, |e, ((dims, _), map)| {
+                e * map[&key(i as usize, dims)] as f64 / n
+            });
+            expected < ONE_NUMBER_CHANCE
+        })
+        .map(|(i, j, _)| (i, j))
+        .collect()
+}
+
 /// Near-duplicate groups (as sample positions) and the distance threshold
-/// (`factor` x the median nearest-neighbour distance).
+/// (`factor` x the median nearest-neighbour distance), joined also by the
+/// pairs `also` ([`one_number_apart`]).
 /// Pairs that are exact duplicates of each other (same `exact_key`) do not
 /// join groups: exact duplicates are reported on their own.
 pub fn near_duplicate_groups(
@@ -250,6 +347,7 @@ pub fn near_duplicate_groups(
     metric: Metric,
     exact_key: &[Option<u32>],
     factor: f64,
+    also: &[(u32, u32)],
 ) -> (Vec<Vec<u32>>, f64) {
     let n = graph.n;
     if graph.k == 0 {
@@ -286,6 +384,11 @@ pub fn near_duplicate_groups(
                 joined[j as usize] = true;
             }
         }
+    }
+    for &(a, b) in also {
+        uf.union(a, b);
+        joined[a as usize] = true;
+        joined[b as usize] = true;
     }
     let mut by_root: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();
     for i in 0..n as u32 {
@@ -565,9 +668,68 @@ mod tests {
         let mut exact = vec![None; 42];
         exact[20] = Some(20);
         exact[41] = Some(20);
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact, NEAR_DUPLICATE_FACTOR);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact, NEAR_DUPLICATE_FACTOR, &[]);
         assert!(threshold > 0.01 && threshold < 1.0, "{threshold}");
         assert_eq!(groups, vec![vec![10, 40]]);
+    }
+
+    /// A row copied with one number retyped a step off joins its original
+    /// though the table's rows lie closer together than the distance
+    /// threshold allows; rows that share all but that number with several
+    /// others (one model of plane, a year apart) do not.
+    #[test]
+    fn rows_one_number_apart_are_near_copies() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        // 300 rows of 4 numbers on a grid of 0.002 (dense), dimension 4 a
+        // flag; then 100 rows whose numbers 0-2 take 3 values each, so that
+        // rows share them by chance.
+        let d = 5;
+        let mut data: Vec<f32> = Vec::new();
+        for _ in 0..300 {
+            for _ in 0..4 {
+                data.push((next() * 500.0).round() * 0.002);
+            }
+            data.push(0.0);
+        }
+        // Row 300: row 7 with its number 2 moved by 0.05 IQR.
+        let mut copy = data[7 * d..8 * d].to_vec();
+        copy[2] += 0.05;
+        data.extend(&copy);
+        // Rows 301..305: one row and four copies with number 0 apart by 0.05 each.
+        for step in 0..5 {
+            data.extend([3.0 + step as f32 * 0.05, 3.0, 3.0, 3.0, 1.0]);
+        }
+        for _ in 0..100 {
+            for _ in 0..3 {
+                data.push(5.0 + (next() * 3.0).floor());
+            }
+            data.extend([5.0 + (next() * 500.0).round() * 0.002, 1.0]);
+        }
+        let n = data.len() / d;
+        let g = knn_cpu(&data, n, d, 10, Metric::SquaredEuclidean);
+        let exact = vec![None; n];
+        let features = |numbers: &[usize]| -> Vec<(std::ops::Range<usize>, bool)> { (0..d).map(|i| (i..i + 1, numbers.contains(&i))).collect() };
+        let pairs = one_number_apart(&g, &data, d, &features(&[0, 1, 2, 3]), &exact);
+        assert_eq!(pairs, vec![(7, 300)]);
+        // Not where the dimension that differs is not a number, nor past
+        // the bound, nor between exact duplicates.
+        assert!(one_number_apart(&g, &data, d, &features(&[0, 1, 3]), &exact).is_empty());
+        let mut exact = exact;
+        exact[7] = Some(1);
+        exact[300] = Some(1);
+        assert!(one_number_apart(&g, &data, d, &features(&[0, 1, 2, 3]), &exact).is_empty());
+        data[300 * d + 2] += 0.2;
+        let g = knn_cpu(&data, n, d, 10, Metric::SquaredEuclidean);
+        assert!(one_number_apart(&g, &data, d, &features(&[0, 1, 2, 3]), &vec![None; n]).is_empty());
+        // The pairs join the groups.
+        let (groups, _) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; n], 0.0, &[(7, 300)]);
+        assert!(groups.contains(&vec![7, 300]), "{groups:?}");
     }
 
     #[test]
@@ -577,7 +739,7 @@ mod tests {
         let mut pts: Vec<f32> = (0..30).flat_map(|i| [i as f32 * 10.0, i as f32 * 10.0]).collect();
         pts.extend([1000.0, 1000.001]);
         let g = line_graph(&pts, 3);
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; 62], NEAR_DUPLICATE_FACTOR);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; 62], NEAR_DUPLICATE_FACTOR, &[]);
         assert!(threshold > 0.0);
         assert_eq!(groups.len(), 31, "{groups:?}");
     }
@@ -600,7 +762,7 @@ mod tests {
             distances.extend([d, 0.05]);
         }
         let g = KnnGraph { n: 30, k: 2, indices, distances };
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::Cosine, &vec![None; 30], NEAR_DUPLICATE_FACTOR);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::Cosine, &vec![None; 30], NEAR_DUPLICATE_FACTOR, &[]);
         assert!(threshold > 1e-4 && threshold < 0.02, "{threshold}");
         assert_eq!(groups.len(), 11, "{groups:?}");
         assert!(groups.contains(&vec![20, 21]));

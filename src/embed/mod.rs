@@ -92,6 +92,9 @@ pub struct Embedded {
     pub metric: Metric,
     /// The report section.
     pub section: Embedding,
+    /// The dimensions of each number (not date) robust-scaled into one
+    /// dimension, where a difference is in IQRs of its column.
+    pub numbers: Vec<usize>,
 }
 
 enum Encoder {
@@ -231,7 +234,7 @@ pub fn embed(
                 sampled,
                 ..Embedding::default()
             };
-            return Ok(Embedded { data, dimension, rows, metric: Metric::Cosine, section });
+            return Ok(Embedded { data, dimension, rows, metric: Metric::Cosine, section, numbers: Vec::new() });
         }
     }
 
@@ -373,6 +376,20 @@ pub fn embed(
         debug_assert_eq!(at, dimension);
     }
     let metric = if dimension > 3 { Metric::Cosine } else { Metric::SquaredEuclidean };
+    // The numeric encoders are the "numeric_robust" features, in order
+    // (a missing indicator is a feature of its own).
+    let mut dates = encoders.iter().filter_map(|e| match e {
+        Encoder::Numeric { date, .. } => Some(*date),
+        _ => None,
+    });
+    let mut at = 0;
+    let mut numbers = Vec::new();
+    for feature in &features {
+        if feature.encoding == "numeric_robust" && dates.next() == Some(false) {
+            numbers.push(at);
+        }
+        at += feature.dimensions as usize;
+    }
     // Say how text became vectors when a text column did.
     let method =
         encoders.iter().any(|e| matches!(e, Encoder::Hashed { ngrams: true, .. })).then(|| "hashed".to_string());
@@ -385,7 +402,7 @@ pub fn embed(
         method,
         ..Embedding::default()
     };
-    Ok(Embedded { data, dimension, rows, metric, section })
+    Ok(Embedded { data, dimension, rows, metric, section, numbers })
 }
 
 /// What semantic vectors depend on besides the table: the text column, the
@@ -517,7 +534,7 @@ pub async fn embed_semantic(
         adapter: embedded.adapter.clone(),
         note: embedded.note.clone(),
     };
-    Ok(Embedded { data: embedded.vectors, dimension: semantic::DIMENSION, rows, metric: Metric::Cosine, section })
+    Ok(Embedded { data: embedded.vectors, dimension: semantic::DIMENSION, rows, metric: Metric::Cosine, section, numbers: Vec::new() })
 }
 
 fn encoder_column(e: &Encoder) -> usize {
@@ -585,6 +602,15 @@ mod tests {
         assert_eq!(&e.data[5 * 4..6 * 4], &[0.0, 1.0, 1.0, 0.0]);
         // Row 0: x = 0; the 29 values have median 30, Q1 16, Q3 44.
         assert!((e.data[0] - (0.0 - 30.0) / 28.0).abs() < 1e-6);
+        assert_eq!(e.numbers, [0]);
+        // A date is scaled as a number but is not one of `numbers`.
+        let mut csv = String::from("day,flag,x\n");
+        for i in 0..30 {
+            csv.push_str(&format!("2021-01-{:02},{},{}\n", i % 28 + 1, i % 2 == 0, i * 3 % 7));
+        }
+        let (t, s) = table(&csv);
+        let e = embed(&t, &s, &[], 1000, true).unwrap();
+        assert_eq!((e.dimension, e.numbers.as_slice()), (3, &[2][..]));
     }
 
     /// Categories written several ways are one category in the vectors,
