@@ -403,7 +403,8 @@ pub struct ValueCount {
 pub struct Alert {
     /// "constant", "unique", "high_cardinality", "mostly_missing",
     /// "mixed_types", "spelling_variants", "repeated_ids", "missing_value_codes",
-    /// "missing_value_markers", "abbreviations", "date_formats", "skewed".
+    /// "missing_value_markers", "numbers_as_text", "abbreviations", "date_formats",
+    /// "skewed".
     pub kind: String,
     /// Human explanation with the measured value.
     pub message: String,

@@ -626,7 +626,7 @@ fn dates_in_several_layouts_are_flagged_in_both_modes() {
 /// the same streamed (in parts, the memo of texts forgetting) as read whole.
 #[test]
 fn mixed_types_name_their_first_odd_values_in_both_modes() {
-    let mut csv = String::from("x,y\n");
+    let mut csv = String::from("x,y,price\n");
     for i in 0..3000 {
         let x = match i {
             700 => "?".to_string(),
@@ -635,7 +635,9 @@ fn mixed_types_name_their_first_odd_values_in_both_modes() {
             2500 => "n.a.".to_string(),
             _ => format!("{}.{}", i % 97, i % 10),
         };
-        csv.push_str(&format!("{x},{i}\n"));
+        // A European price column: decimal commas, a few with the sign.
+        let price = if i % 100 == 7 { format!("\"{},{:02} \u{20ac}\"", i % 40, i % 100) } else { format!("\"{},{}\"", i % 40, i % 10 + 1) };
+        csv.push_str(&format!("{x},{i},{price}\n"));
     }
     let e = exact("m.csv", csv.as_bytes(), cpu(100_000));
     let alert = e.report.columns[0].alerts.iter().find(|a| a.kind == "mixed_types").expect("an alert");
@@ -645,6 +647,11 @@ fn mixed_types_name_their_first_odd_values_in_both_modes() {
     assert_eq!(
         alert.message,
         "5 values read like a marker for a missing value: \"-\" (2 rows), \"?\" (1 row), \"n.a.\" (1 row), \"unknown\" (1 row); counted as values, not as missing"
+    );
+    let alert = e.report.columns[2].alerts.iter().find(|a| a.kind == "numbers_as_text").expect("an alert");
+    assert_eq!(
+        alert.message,
+        "numbers written in a form read as text (as pandas reads them): 2970 values with a decimal comma (e.g. \"0,1\"), 30 values with a currency sign (e.g. \"7,07 \u{20ac}\"); they are not in the numeric statistics"
     );
     for parts in [1, 4] {
         let s = streamed("m.csv", csv.as_bytes(), parts, cpu(100_000));

@@ -7,7 +7,7 @@ use crate::report::{
     Alert, ColumnProfile, ColumnType, DatetimeStats, Histogram, LengthStats, NumericStats, ValueCount, VectorStats,
 };
 use std::collections::{BTreeMap, HashMap};
-use value::{classify_parsed, date_layout, missing_marker, parse_number, parse_vector, DateLayouts, Marker, MissingMarkers, Parsed, ValueKind};
+use value::{classify_parsed, date_layout, missing_marker, number_shape, parse_number, parse_vector, DateLayouts, Marker, MissingMarkers, NumberShapes, Parsed, ValueKind};
 
 /// Top values listed per column.
 pub const TOP_VALUES: usize = 10;
@@ -167,6 +167,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     // Dates keep the first seen on ties: they are added in row order.
     let mut dates: Vec<(u32, DateKey, &str, u64)> = Vec::new();
     let mut markers: Vec<(u32, &str, u64, Marker)> = Vec::new();
+    let mut shapes: Vec<(u32, &str, u64, u8)> = Vec::new();
     let mut distinct_numbers: Vec<(f64, u64)> = Vec::new();
     // The first KIND_EXAMPLES texts of each kind by first row, kept sorted.
     let mut firsts: [Vec<(u32, &str)>; 6] = Default::default();
@@ -185,10 +186,16 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         match parsed {
             Parsed::Number(v) => distinct_numbers.push((v, count)),
             Parsed::Date(key) => dates.push((first, key, text, count)),
-            Parsed::Nothing if kind == ValueKind::String => match missing_marker(text) {
-                Marker::No => {}
-                marker => markers.push((first, text, count, marker)),
-            },
+            Parsed::Nothing if kind == ValueKind::String => {
+                match missing_marker(text) {
+                    Marker::No => {}
+                    marker => markers.push((first, text, count, marker)),
+                }
+                match number_shape(text) {
+                    0 => {}
+                    shape => shapes.push((first, text, count, shape)),
+                }
+            }
             Parsed::Nothing => {}
         }
     }
@@ -197,6 +204,11 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
     let mut missing_markers = MissingMarkers::default();
     for (_, text, count, marker) in markers {
         missing_markers.add(marker, count, text);
+    }
+    shapes.sort_unstable_by_key(|m| m.0);
+    let mut number_shapes = NumberShapes::default();
+    for (_, text, count, shape) in shapes {
+        number_shapes.add(shape, count, text);
     }
     // The numbers in sorted order (what `numeric_stats` wants, and then
     // sorts in one pass): the distinct ones sorted, then repeated.
@@ -244,6 +256,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         kind_examples,
         date_layouts,
         markers: missing_markers,
+        number_shapes,
         variants: if texts.len() <= VARIANTS_MAX_DISTINCT {
             spelling_variants(texts.iter().map(|(text, &(count, _))| (*text, count)))
         } else {
@@ -437,6 +450,8 @@ pub struct ColumnFacts<'a> {
     pub date_layouts: DateLayouts,
     /// Texts that stand for a missing value (`?`, `unknown`).
     pub markers: MissingMarkers,
+    /// Numbers written in forms read as text (`1,5`, `$1,200`).
+    pub number_shapes: NumberShapes,
     /// Values written several ways ([`spelling_variants`]); empty where the
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
@@ -744,6 +759,10 @@ fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
     }
     if let Some(message) = facts.markers.message() {
         alert("missing_value_markers", message);
+    }
+    let numeric = matches!(p.column_type, ColumnType::Integer | ColumnType::Float);
+    if let Some(message) = facts.number_shapes.message(p.count, numeric) {
+        alert("numbers_as_text", message);
     }
     if let Some(message) = repeated_ids_message(p) {
         alert("repeated_ids", message);

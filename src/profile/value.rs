@@ -393,6 +393,142 @@ impl MissingMarkers {
     }
 }
 
+/// Numbers written in a form that pandas and preflight read as text, by
+/// [`number_shape`] id (0: none of them).
+pub const NUMBER_SHAPES: [&str; 5] = ["", "a decimal comma", "thousands separators", "a currency sign", "a percent sign"];
+
+/// Which of [`NUMBER_SHAPES`] a text is: `1,5` and `1.234,5` (a decimal
+/// comma: digits after the comma other than three, or point-grouped
+/// thousands before it), `1,500` and `12,000.50` (comma-grouped
+/// thousands), `$1,200`, `€12`, `12,50 €` (a currency sign, before or
+/// after), `45%` and `4,5 %` (a percent sign); 0 for anything else, plain
+/// numbers included.
+pub fn number_shape(text: &str) -> u8 {
+    let t = trim(text);
+    let Some(&first) = t.as_bytes().first() else { return 0 };
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'$' | 0xC2 | 0xE2)) {
+        return 0; // (£ starts with 0xC2, € with 0xE2)
+    }
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    for sign in ["$", "\u{20ac}", "\u{a3}", "\u{a5}"] {
+        if let Some(rest) = unsigned.strip_prefix(sign).or_else(|| unsigned.strip_suffix(sign)) {
+            return if grouped(rest.trim()).is_some() { 3 } else { 0 };
+        }
+    }
+    if let Some(rest) = unsigned.strip_suffix('%') {
+        return if grouped(rest.trim_end()).is_some() { 4 } else { 0 };
+    }
+    grouped(unsigned).unwrap_or(0)
+}
+
+/// An unsigned number written plainly (0), with a decimal comma (1) or
+/// with comma-grouped thousands (2); `None` for anything else.
+fn grouped(t: &str) -> Option<u8> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // Groups of three after a first group of one to three.
+    let groups = |s: &str, separator: char| {
+        let mut parts = s.split(separator);
+        let head = parts.next().unwrap_or("");
+        let mut n = 0;
+        (1..=3).contains(&head.len())
+            && digits(head)
+            && !head.starts_with('0')
+            && parts.all(|g| {
+                n += 1;
+                g.len() == 3 && digits(g)
+            })
+            && n > 0
+    };
+    if digits(t) || (t.bytes().filter(|&b| b == b'.').count() == 1 && t.split('.').all(|p| p.is_empty() || digits(p)) && t.len() > 1) {
+        return Some(0);
+    }
+    let comma_last = matches!((t.rfind(','), t.rfind('.')), (Some(c), Some(p)) if c > p) || !t.contains('.');
+    if !comma_last {
+        // 12,000.50
+        let (int, frac) = t.split_once('.')?;
+        return (groups(int, ',') && digits(frac)).then_some(2);
+    }
+    if let Some((int, frac)) = t.rsplit_once(',') {
+        if !digits(frac) {
+            return None;
+        }
+        if int.contains('.') {
+            // 1.234,5
+            return groups(int, '.').then_some(1);
+        }
+        if frac.len() == 3 && groups(t, ',') {
+            return Some(2); // 1,500 and 1,500,000
+        }
+        return (digits(int) && !int.contains(',')).then_some(1);
+    }
+    None
+}
+
+/// How many rows of a column write numbers in each of [`NUMBER_SHAPES`],
+/// and the first text of each shape in row order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NumberShapes {
+    /// Rows per shape (indexed as [`NUMBER_SHAPES`]).
+    pub rows: [u64; 5],
+    /// (shape, its first text), in the order first seen.
+    pub first: Vec<(u8, String)>,
+}
+
+impl NumberShapes {
+    /// Notes `text`'s shape (if new, with `text` as its example) and counts
+    /// `rows` rows of it.
+    pub fn add(&mut self, shape: u8, rows: u64, text: &str) {
+        if shape == 0 {
+            return;
+        }
+        self.rows[shape as usize] += rows;
+        if !self.first.iter().any(|f| f.0 == shape) {
+            self.first.push((shape, text.to_string()));
+        }
+    }
+
+    /// Adds a later part's shapes.
+    pub fn merge(&mut self, later: &NumberShapes) {
+        for (mine, theirs) in self.rows.iter_mut().zip(later.rows) {
+            *mine += theirs;
+        }
+        for (shape, text) in &later.first {
+            if !self.first.iter().any(|f| f.0 == *shape) {
+                self.first.push((*shape, text.clone()));
+            }
+        }
+    }
+
+    /// "numbers written as text: 95 rows with a decimal comma (e.g.
+    /// "1,5"), ..." where they are at least half of the column's `count`
+    /// values, or any where the column is numeric (`numeric`): there they
+    /// are the values that did not read as numbers.
+    pub fn message(&self, count: u64, numeric: bool) -> Option<String> {
+        let total: u64 = self.rows.iter().sum();
+        if total == 0 || !(numeric || total * 2 >= count) {
+            return None;
+        }
+        let mut shown: Vec<&(u8, String)> = self.first.iter().filter(|f| self.rows[f.0 as usize] > 0).collect();
+        shown.sort_by_key(|f| std::cmp::Reverse(self.rows[f.0 as usize]));
+        let parts: Vec<String> = shown
+            .iter()
+            .map(|(shape, text)| {
+                let rows = self.rows[*shape as usize];
+                format!(
+                    "{rows} value{} with {} (e.g. {:?})",
+                    if rows == 1 { "" } else { "s" },
+                    NUMBER_SHAPES[*shape as usize],
+                    crate::ingest::table::clip(text, 40)
+                )
+            })
+            .collect();
+        Some(format!(
+            "numbers written in a form read as text (as pandas reads them): {}; they are not in the numeric statistics",
+            parts.join(", ")
+        ))
+    }
+}
+
 /// The common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with a
 /// `T`) read digit by digit: the same result as the general path below,
 /// which `None` leaves the text to (any other shape, or a value out of
@@ -697,6 +833,49 @@ mod simd_counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_written_as_text_are_told_apart() {
+        for (text, shape) in [
+            ("1,5", 1),
+            ("-12,25", 1),
+            ("1.234,5", 1),
+            ("0,001", 1),
+            ("1,500", 2),
+            ("12,000,000", 2),
+            ("12,000.50", 2),
+            ("$1,200", 3),
+            ("-$5", 3),
+            ("\u{20ac}12", 3),
+            ("12,50 \u{20ac}", 3),
+            ("\u{a3}3.50", 3),
+            ("45%", 4),
+            ("4,5 %", 4),
+            ("12", 0),
+            ("1.5", 0),
+            ("1,2,3", 0),
+            ("12,0000", 1),
+            ("1234,567", 1),
+            ("abc", 0),
+            ("$", 0),
+            ("%", 0),
+            ("1,50,000", 0),
+            ("2021-01-05", 0),
+            (",5", 0),
+        ] {
+            assert_eq!(number_shape(text), shape, "{text:?}");
+        }
+        let mut shapes = NumberShapes::default();
+        shapes.add(1, 3, "1,5");
+        shapes.add(2, 1, "1,500");
+        shapes.add(1, 2, "2,25");
+        assert_eq!(shapes.message(13, false), None, "a minority of a text column");
+        assert_eq!(
+            shapes.message(10, false).as_deref(),
+            Some("numbers written in a form read as text (as pandas reads them): 5 values with a decimal comma (e.g. \"1,5\"), 1 value with thousands separators (e.g. \"1,500\"); they are not in the numeric statistics")
+        );
+        assert!(shapes.message(1000, true).is_some(), "the odd ones of a numeric column");
+    }
 
     #[test]
     fn markers_for_missing_values() {

@@ -20,7 +20,10 @@ use crate::checks::duplicates::cell_key;
 use crate::checks::pii::{CleanText, PiiStream};
 use crate::ingest::{Cell, CellKind, Sink};
 use crate::memo::Memo;
-use crate::profile::value::{classify_parsed, date_layout, missing_marker, ByteCounts, DateLayouts, Marker, MissingMarkers, Parsed, ValueKind};
+use crate::profile::value::{
+    classify_parsed, date_layout, missing_marker, number_shape, ByteCounts, DateLayouts, Marker, MissingMarkers, NumberShapes, Parsed,
+    ValueKind,
+};
 use crate::profile::{Comparison, Dates, Lengths};
 use crate::sketch::{Distinct, Kll, TopValues};
 use crate::Options;
@@ -138,6 +141,9 @@ pub(crate) struct ColumnAcc {
     /// Texts standing for a missing value (`?`, `unknown`): rows of each.
     #[serde(default)]
     pub(crate) markers: MissingMarkers,
+    /// Numbers written in forms read as text (`1,5`, `$1,200`): rows of each.
+    #[serde(default)]
+    pub(crate) number_shapes: NumberShapes,
     /// Row (+1) in which the column was last set, to refuse a second value.
     #[serde(skip)]
     set_row: u64,
@@ -167,6 +173,7 @@ impl ColumnAcc {
             kind_examples: Default::default(),
             date_layouts: DateLayouts::default(),
             markers: MissingMarkers::default(),
+            number_shapes: NumberShapes::default(),
             set_row: 0,
             memo: Memo::default(),
         }
@@ -243,6 +250,7 @@ impl ColumnAcc {
             pii: CleanText::default(),
             date_layout: 0,
             marker: Marker::No,
+            number_shape: 0,
         };
         match parsed {
             Parsed::Number(v) => {
@@ -281,6 +289,8 @@ impl ColumnAcc {
                 if kind == ValueKind::String {
                     counted.marker = missing_marker(text);
                     self.markers.add(counted.marker, 0, text);
+                    counted.number_shape = number_shape(text);
+                    self.number_shapes.add(counted.number_shape, 0, text);
                 }
                 text_key(text, key)
             }
@@ -329,6 +339,9 @@ impl ColumnAcc {
         if counted.marker == Marker::Missing {
             self.markers.count(text, 1);
         }
+        if counted.number_shape != 0 {
+            self.number_shapes.rows[counted.number_shape as usize] += 1;
+        }
         self.top.add_hashed(text, hash);
         self.lengths.add_known(counted.chars, counted.letters, counted.spaced);
         if let Some(v) = counted.number {
@@ -360,6 +373,7 @@ impl ColumnAcc {
         self.dates.merge(&later.dates);
         self.date_layouts.merge(&later.date_layouts);
         self.markers.merge(&later.markers);
+        self.number_shapes.merge(&later.number_shapes);
         for (mine, theirs) in self.kind_examples.iter_mut().zip(&later.kind_examples) {
             for text in theirs {
                 if mine.len() < KIND_EXAMPLES && !mine.contains(text) {
@@ -485,6 +499,8 @@ struct Counted {
     date_layout: u8,
     /// Its [`missing_marker`].
     marker: Marker,
+    /// Its [`number_shape`] (0: none).
+    number_shape: u8,
 }
 
 /// Elements of a JSON numeric array's text, as

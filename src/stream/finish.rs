@@ -200,6 +200,7 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
         kind_examples: column.kind_examples.clone(),
         date_layouts: column.date_layouts.clone(),
         markers: column.markers.clone(),
+        number_shapes: column.number_shapes.clone(),
         variants: match &all {
             Some(all) => crate::profile::spelling_variants(all.iter().map(|(v, c)| (v.as_str(), *c))),
             None => Vec::new(),
