@@ -753,3 +753,24 @@ fn a_row_copied_with_one_number_retyped_is_a_near_copy() {
     let near: Vec<String> = rows.lines().skip(1).map(|l| l.split(',').nth(5).unwrap_or("").to_string()).collect();
     assert!(!near[400].is_empty() && near[400] == near[900], "rows 400 and 900: {:?} {:?}", near[400], near[900]);
 }
+
+/// A CSV Excel saved with its `sep=;` line reads the same streamed in
+/// parts as whole: the line names the delimiter and is no record.
+#[test]
+fn excel_sep_line_reads_the_same_streamed() {
+    let mut csv = String::from("sep=;\r\nname;score;n\r\n");
+    for i in 0..1200 {
+        csv.push_str(&format!("p{};{},{};{}\r\n", i % 50, i % 9, i % 4, i));
+    }
+    let e = exact("x.csv", csv.as_bytes(), cpu(100_000));
+    let names: Vec<&str> = e.report.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["name", "score", "n"]);
+    assert_eq!(e.report.ingest.rows_used, 1200);
+    assert_eq!(e.report.ingest.issues[0].kind, "sep_line");
+    for parts in [1, 3] {
+        let s = streamed("x.csv", csv.as_bytes(), parts, cpu(100_000));
+        assert_same(&e.report.columns, &s.report.columns, &format!("columns ({parts} parts)"));
+        assert_same(&e.report.ingest, &s.report.ingest, &format!("ingest ({parts} parts)"));
+        assert_eq!(e.rows.to_csv().unwrap(), s.rows.to_csv().unwrap(), "{parts} parts");
+    }
+}

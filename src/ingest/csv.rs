@@ -46,6 +46,8 @@ pub struct CsvReader {
     /// A part's header record named one field fewer than its columns: the
     /// first data record reports the row names.
     row_names_pending: bool,
+    /// The first record is Excel's `sep=;` line: skipped, and reported.
+    sep_line: bool,
     width: usize,
     state: State,
     /// The current record's field bytes, unquoted, concatenated.
@@ -90,6 +92,7 @@ impl CsvReader {
             columns_known: false,
             header_names: None,
             row_names_pending: false,
+            sep_line: false,
             width: 0,
             state: State::StartRecord,
             output: Vec::with_capacity(64 * 1024),
@@ -163,6 +166,13 @@ impl CsvReader {
     /// line numbers count those.
     pub fn with_line_ending(mut self, line_ending: &str) -> CsvReader {
         self.line_byte = if line_ending == "\r" { b'\r' } else { b'\n' };
+        self
+    }
+
+    /// Whether the first record is Excel's `sep=;` line (`Sniffed::sep_line`),
+    /// to be skipped, not read as the header or a row.
+    pub fn with_sep_line(mut self, sep_line: bool) -> CsvReader {
+        self.sep_line = sep_line;
         self
     }
 
@@ -407,6 +417,16 @@ impl CsvReader {
         sink: &mut S,
         issues: &mut Issues,
     ) {
+        if std::mem::take(&mut self.sep_line) {
+            issues.add(
+                "sep_line",
+                start_line,
+                None,
+                None,
+                format!("Excel's line \"sep={}\" names the delimiter; it was read as that, not as a record", self.delimiter as char),
+            );
+            return;
+        }
         let fields = &self.output[..];
         let ends = &self.ends[..];
         if !self.header_done {

@@ -346,7 +346,11 @@ impl Ingestor {
         let sniffed = sniff::sniff(sample, self.name_hint, complete)?;
         self.reader = match sniffed.format {
             Format::Csv => {
-                Reader::Csv(Box::new(CsvReader::new(sniffed.delimiter, sniffed.header).with_line_ending(sniffed.line_ending)))
+                Reader::Csv(Box::new(
+                    CsvReader::new(sniffed.delimiter, sniffed.header)
+                        .with_line_ending(sniffed.line_ending)
+                        .with_sep_line(sniffed.sep_line),
+                ))
             }
             Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::new())),
         };
@@ -594,6 +598,23 @@ mod tests {
         // Rows two fields longer are skipped, as before.
         let ing = read("x.csv", b"a,b\n1,2,3,4\n5,6\n").unwrap();
         assert_eq!((ing.table.columns.len(), ing.issues.rows_skipped), (2, 1));
+    }
+
+    /// Excel writes `sep=;` as the first line of a CSV it saves for a
+    /// reader in another locale: the delimiter, then the header.
+    #[test]
+    fn excel_sep_line_is_the_delimiter_not_a_record() {
+        for data in [&b"sep=;\nname;score\nAsa;1,5\nBob;2\n"[..], b"\xEF\xBB\xBF\"sep=;\"\r\nname;score\r\nAsa;1,5\r\nBob;2\r\n"] {
+            let ing = read("x.csv", data).unwrap();
+            let names: Vec<&str> = ing.table.columns.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, ["name", "score"], "{data:?}");
+            assert_eq!((ing.table.rows(), ing.issues.records_read, ing.issues.rows_skipped), (2, 2, 0));
+            assert_eq!(ing.table.lines, [3, 4]);
+            let report = ing.issues.to_report();
+            assert_eq!((report.issues[0].kind.as_str(), report.issues[0].line), ("sep_line", 1));
+            assert!(report.issues[0].message.contains("\"sep=;\""), "{}", report.issues[0].message);
+            assert_split_invariant("x.csv", data);
+        }
     }
 
     #[test]

@@ -38,6 +38,26 @@ pub struct Sniffed {
     pub bom: bool,
     /// "\r\n", "\n", or "\r" where the head has no `\n` but a `\r`.
     pub line_ending: &'static str,
+    /// The first line is Excel's `sep=;`, naming the delimiter: no record.
+    pub sep_line: bool,
+}
+
+/// Excel's first line `sep=;` (or `"sep=;"`), which names the delimiter of
+/// the lines after it: the delimiter, when `body` starts with one.
+pub fn sep_directive(body: &[u8]) -> Option<u8> {
+    let quoted = body.first() == Some(&b'"');
+    let rest = if quoted { &body[1..] } else { body };
+    if rest.len() < 5 || !rest[..4].eq_ignore_ascii_case(b"sep=") {
+        return None;
+    }
+    let delimiter = rest[4];
+    let mut end = &rest[5..];
+    if quoted {
+        end = end.strip_prefix(b"\"").unwrap_or(b"x");
+    }
+    let end = end.strip_prefix(b"\r").unwrap_or(end);
+    (matches!(end.first(), None | Some(b'\n')) && !delimiter.is_ascii_alphanumeric() && !matches!(delimiter, b'"' | b'\r' | b'\n'))
+        .then_some(delimiter)
 }
 
 /// A format hint from a file name's extension (`.gz` already removed).
@@ -121,14 +141,21 @@ pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: b
         }
     };
     if format == Format::Jsonl {
-        return Ok(Sniffed { format, delimiter: b',', header: false, bom, line_ending });
+        return Ok(Sniffed { format, delimiter: b',', header: false, bom, line_ending, sep_line: false });
     }
-    let delimiter = match name_hint.and_then(|(_, d)| d) {
-        Some(d) => d,
-        None => guess_delimiter(body, complete),
+    // Excel's `sep=;` line names the delimiter; the records start after it.
+    let sep = sep_directive(body);
+    let body = match (sep, memchr_newline(body)) {
+        (Some(_), Some(newline)) => &body[newline + 1..],
+        (Some(_), None) => &[][..],
+        (None, _) => body,
+    };
+    let delimiter = match (name_hint.and_then(|(_, d)| d), sep) {
+        (Some(d), _) | (None, Some(d)) => d,
+        (None, None) => guess_delimiter(body, complete),
     };
     let header = guess_header(body, delimiter, complete);
-    Ok(Sniffed { format, delimiter, header, bom, line_ending })
+    Ok(Sniffed { format, delimiter, header, bom, line_ending, sep_line: sep.is_some() })
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
@@ -280,6 +307,18 @@ mod tests {
         assert_eq!(sniff(b"a,b\n\"1;2\",3\n", None, true).unwrap().delimiter, b',');
         // Semicolons inside quotes do not count.
         assert_eq!(sniff(b"x,y\n\"a;b;c\",1\n\"d;e;f\",2\n", None, true).unwrap().delimiter, b',');
+    }
+
+    #[test]
+    fn excel_sep_line_names_the_delimiter() {
+        for (text, delimiter) in [(&b"sep=;\na;b\n1;2\n"[..], b';'), (b"\"sep=|\"\r\na|b\r\n1|2\r\n", b'|'), (b"SEP=\t\na\tb\n1\t2\n", b'\t')] {
+            let s = sniff(text, None, true).unwrap();
+            assert_eq!((s.delimiter, s.header, s.sep_line), (delimiter, true, true), "{text:?}");
+        }
+        for text in [&b"sep=;x\na;b\n"[..], b"sep=a\n", b"separator,b\n1,2\n"] {
+            assert_eq!(sep_directive(text), None, "{text:?}");
+        }
+        assert!(!sniff(b"a,b\n1,2\n", None, true).unwrap().sep_line);
     }
 
     #[test]

@@ -79,7 +79,8 @@ impl<S: Sink> PartReader<S> {
                 at_start,
                 stop_after,
             )
-            .with_line_ending(&head.line_ending))),
+            .with_line_ending(&head.line_ending)
+            .with_sep_line(at_start && head.sep_line))),
             Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::part(at_start, stop_after))),
         };
         PartReader {

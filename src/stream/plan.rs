@@ -43,6 +43,9 @@ pub struct Head {
     /// See `head_records`.
     #[serde(default)]
     pub head_span: u64,
+    /// The first line is Excel's `sep=;` (`Sniffed::sep_line`).
+    #[serde(default)]
+    pub sep_line: bool,
 }
 
 impl Head {
@@ -58,6 +61,7 @@ impl Head {
                 "\r" => "\r",
                 _ => "\n",
             },
+            sep_line: self.sep_line,
         }
     }
 }
@@ -100,6 +104,7 @@ pub fn read_head_hinted(hint: Option<(ingest::Format, Option<u8>)>, first_bytes:
         lines_before_data: 0,
         head_records: 0,
         head_span: 0,
+        sep_line: sniffed.sep_line,
     };
     if sniffed.format == Format::Jsonl {
         // Records are the lines with something on them; only whole lines count.
@@ -118,7 +123,8 @@ pub fn read_head_hinted(hint: Option<(ingest::Format, Option<u8>)>, first_bytes:
     // The first record(s) through the reader the parts use.
     let mut sink = HeadSink { table: Table::default(), first_row: None, records: 0, last_offset: 0 };
     let mut issues = Issues::default();
-    let mut reader = CsvReader::new(sniffed.delimiter, sniffed.header).with_line_ending(sniffed.line_ending);
+    let mut reader =
+        CsvReader::new(sniffed.delimiter, sniffed.header).with_line_ending(sniffed.line_ending).with_sep_line(sniffed.sep_line);
     reader.push(first_bytes, &mut sink, &mut issues);
     if complete {
         reader.push(&[], &mut sink, &mut issues);
