@@ -197,6 +197,31 @@ pub fn date_layout(text: &str) -> u8 {
     }
 }
 
+/// Counts `rows` rows of form `id` (0: none, not counted) in `rows`, and
+/// keeps `text` as the form's first text where it is new (the date layouts'
+/// and number shapes' bookkeeping).
+fn count_form(rows_of: &mut [u64], first: &mut Vec<(u8, String)>, id: u8, rows: u64, text: &str) {
+    if id == 0 {
+        return;
+    }
+    rows_of[id as usize] += rows;
+    if !first.iter().any(|f| f.0 == id) {
+        first.push((id, text.to_string()));
+    }
+}
+
+/// Adds a later part's rows of each form and its new forms' first texts.
+fn merge_forms(rows_of: &mut [u64], first: &mut Vec<(u8, String)>, later_rows: &[u64], later_first: &[(u8, String)]) {
+    for (mine, theirs) in rows_of.iter_mut().zip(later_rows) {
+        *mine += theirs;
+    }
+    for (id, text) in later_first {
+        if !first.iter().any(|f| f.0 == *id) {
+            first.push((*id, text.clone()));
+        }
+    }
+}
+
 /// How many rows of a column write their dates in each layout, and the
 /// first text of each layout in row order.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -211,25 +236,12 @@ impl DateLayouts {
     /// Notes `text`'s layout (if it is new, with `text` as its example)
     /// and counts `rows` rows of it.
     pub fn add(&mut self, layout: u8, rows: u64, text: &str) {
-        if layout == 0 {
-            return;
-        }
-        self.rows[layout as usize] += rows;
-        if !self.first.iter().any(|f| f.0 == layout) {
-            self.first.push((layout, text.to_string()));
-        }
+        count_form(&mut self.rows, &mut self.first, layout, rows, text);
     }
 
     /// Adds a later part's layouts.
     pub fn merge(&mut self, later: &DateLayouts) {
-        for (mine, theirs) in self.rows.iter_mut().zip(later.rows) {
-            *mine += theirs;
-        }
-        for (layout, text) in &later.first {
-            if !self.first.iter().any(|f| f.0 == *layout) {
-                self.first.push((*layout, text.clone()));
-            }
-        }
+        merge_forms(&mut self.rows, &mut self.first, &later.rows, &later.first);
     }
 
     /// "dates are written 2 ways: 486 rows yyyy-mm-dd (e.g. "2021-01-05"),
@@ -478,25 +490,12 @@ impl NumberShapes {
     /// Notes `text`'s shape (if new, with `text` as its example) and counts
     /// `rows` rows of it.
     pub fn add(&mut self, shape: u8, rows: u64, text: &str) {
-        if shape == 0 {
-            return;
-        }
-        self.rows[shape as usize] += rows;
-        if !self.first.iter().any(|f| f.0 == shape) {
-            self.first.push((shape, text.to_string()));
-        }
+        count_form(&mut self.rows, &mut self.first, shape, rows, text);
     }
 
     /// Adds a later part's shapes.
     pub fn merge(&mut self, later: &NumberShapes) {
-        for (mine, theirs) in self.rows.iter_mut().zip(later.rows) {
-            *mine += theirs;
-        }
-        for (shape, text) in &later.first {
-            if !self.first.iter().any(|f| f.0 == *shape) {
-                self.first.push((*shape, text.clone()));
-            }
-        }
+        merge_forms(&mut self.rows, &mut self.first, &later.rows, &later.first);
     }
 
     /// "numbers written as text: 95 rows with a decimal comma (e.g.
