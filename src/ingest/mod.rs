@@ -349,7 +349,8 @@ impl Ingestor {
                 Reader::Csv(Box::new(
                     CsvReader::new(sniffed.delimiter, sniffed.header)
                         .with_line_ending(sniffed.line_ending)
-                        .with_sep_line(sniffed.sep_line),
+                        .with_sep_line(sniffed.sep_line)
+                        .with_row_names(sniffed.row_names),
                 ))
             }
             Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::new())),
@@ -595,9 +596,13 @@ mod tests {
         assert_eq!(ing.table.columns.len(), 2);
         assert!(ing.issues.to_report().issues.is_empty());
         assert!(read("x.csv", b"a,b\n").is_err());
-        // Rows two fields longer are skipped, as before.
+        // Rows two fields longer are skipped, as before; so is a first row
+        // one field longer where the rows after it fit the header (a stray
+        // delimiter, not row names).
         let ing = read("x.csv", b"a,b\n1,2,3,4\n5,6\n").unwrap();
         assert_eq!((ing.table.columns.len(), ing.issues.rows_skipped), (2, 1));
+        let ing = read("x.csv", b"name,n\nSmith, John,1\nLee,2\nKim,3\n").unwrap();
+        assert_eq!((ing.table.columns.len(), ing.table.rows(), ing.issues.rows_skipped), (2, 2, 1));
     }
 
     /// Excel writes `sep=;` as the first line of a CSV it saves for a

@@ -40,6 +40,27 @@ pub struct Sniffed {
     pub line_ending: &'static str,
     /// The first line is Excel's `sep=;`, naming the delimiter: no record.
     pub sep_line: bool,
+    /// Every data record of the sample holds one field more than the
+    /// header names, the last not empty (R's `write.table` with row names):
+    /// the first field of each row is its name ([`row_names`]).
+    pub row_names: bool,
+}
+
+/// Data records looked at for [`Sniffed::row_names`].
+const ROW_NAMES_SAMPLE: usize = 50;
+
+/// Whether a CSV's data records (in `body`, after the header) hold row
+/// names: every one of the first [`ROW_NAMES_SAMPLE`] in the sample has
+/// exactly one field more than the header, and its last is not empty (a
+/// trailing delimiter is not a name), as R's read.table and pandas'
+/// read_csv decide from the first data record. One stray delimiter in the
+/// first row alone is not taken for row names.
+fn row_names(body: &[u8], delimiter: u8, complete: bool) -> bool {
+    let records = sample_records(body, delimiter, ROW_NAMES_SAMPLE + 1, complete);
+    let mut records = records.iter().filter(|r| !(r.len() == 1 && r[0].iter().all(u8::is_ascii_whitespace)));
+    let Some(header) = records.next() else { return false };
+    let mut data = records.peekable();
+    data.peek().is_some() && data.all(|r| r.len() == header.len() + 1 && r.last().is_some_and(|f| !f.is_empty()))
 }
 
 /// Excel's first line `sep=;` (or `"sep=;"`), which names the delimiter of
@@ -141,7 +162,7 @@ pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: b
         }
     };
     if format == Format::Jsonl {
-        return Ok(Sniffed { format, delimiter: b',', header: false, bom, line_ending, sep_line: false });
+        return Ok(Sniffed { format, delimiter: b',', header: false, bom, line_ending, sep_line: false, row_names: false });
     }
     // Excel's `sep=;` line names the delimiter; the records start after it.
     let sep = sep_directive(body);
@@ -155,7 +176,8 @@ pub fn sniff(sample: &[u8], name_hint: Option<(Format, Option<u8>)>, complete: b
         (None, None) => guess_delimiter(body, complete),
     };
     let header = guess_header(body, delimiter, complete);
-    Ok(Sniffed { format, delimiter, header, bom, line_ending, sep_line: sep.is_some() })
+    let row_names = header && row_names(body, delimiter, complete);
+    Ok(Sniffed { format, delimiter, header, bom, line_ending, sep_line: sep.is_some(), row_names })
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {

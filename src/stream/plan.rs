@@ -46,6 +46,9 @@ pub struct Head {
     /// The first line is Excel's `sep=;` (`Sniffed::sep_line`).
     #[serde(default)]
     pub sep_line: bool,
+    /// The rows' first fields are their names (`Sniffed::row_names`).
+    #[serde(default)]
+    pub row_names: bool,
 }
 
 impl Head {
@@ -62,6 +65,7 @@ impl Head {
                 _ => "\n",
             },
             sep_line: self.sep_line,
+            row_names: self.row_names,
         }
     }
 }
@@ -105,6 +109,7 @@ pub fn read_head_hinted(hint: Option<(ingest::Format, Option<u8>)>, first_bytes:
         head_records: 0,
         head_span: 0,
         sep_line: sniffed.sep_line,
+        row_names: sniffed.row_names,
     };
     if sniffed.format == Format::Jsonl {
         // Records are the lines with something on them; only whole lines count.
@@ -124,7 +129,10 @@ pub fn read_head_hinted(hint: Option<(ingest::Format, Option<u8>)>, first_bytes:
     let mut sink = HeadSink { table: Table::default(), first_row: None, records: 0, last_offset: 0 };
     let mut issues = Issues::default();
     let mut reader =
-        CsvReader::new(sniffed.delimiter, sniffed.header).with_line_ending(sniffed.line_ending).with_sep_line(sniffed.sep_line);
+        CsvReader::new(sniffed.delimiter, sniffed.header)
+            .with_line_ending(sniffed.line_ending)
+            .with_sep_line(sniffed.sep_line)
+            .with_row_names(sniffed.row_names);
     reader.push(first_bytes, &mut sink, &mut issues);
     if complete {
         reader.push(&[], &mut sink, &mut issues);
