@@ -296,7 +296,7 @@ pub enum Marker {
 /// for a value nobody knew or gave. `none` is left out: it is an answer in
 /// many columns (`extras: none`).
 const MISSING_WORDS: &[&str] = &[
-    "unknown", "na", "n.a", "n.a.", "n/k", "n.k.", "not known", "not available", "not applicable",
+    "unknown", "na", "n/a", "#n/a", "n.a", "n.a.", "n/k", "n.k.", "not known", "not available", "not applicable",
     "not specified", "not recorded", "no data", "missing", "tbd", "tba", "undefined", "nil", "null", "nan",
     "(null)", "(none)", "(blank)", "<null>", "[null]", "#value!", "#ref!", "#div/0!", "#name?", "#num!", "#null!",
     "0000-00-00", "0000-00-00 00:00:00", "00/00/0000",
@@ -878,7 +878,7 @@ mod tests {
 
     #[test]
     fn markers_for_missing_values() {
-        for text in ["?", " ? ", "-", "--", "...", "*", "\u{2014}", "unknown", "UNKNOWN", "n.a.", "N/K", "na", "Not Available", "#VALUE!", "#DIV/0!", "0000-00-00", "(null)", "Null", "NAN", "tbd"] {
+        for text in ["?", " ? ", "-", "--", "...", "*", "\u{2014}", "unknown", "UNKNOWN", "n.a.", " N/A", "N/a", "N/K", "na", "Not Available", "#VALUE!", "#DIV/0!", "0000-00-00", "(null)", "Null", "NAN", "tbd"] {
             assert_eq!(missing_marker(text), Marker::Missing, "{text:?}");
         }
         for text in ["+", "=", "+/-", "-?", "????", "<>", "()"] {
