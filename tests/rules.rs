@@ -241,6 +241,25 @@ fn duplicate_share_replaces_the_default_rule() {
     assert!(one(&loose, "max_duplicate_share").passed);
 }
 
+/// The default warning names a small class that is a bigger one written
+/// in other case as a spelling of it.
+#[test]
+fn minority_class_written_as_another_is_named_as_a_spelling() {
+    let mut csv = String::from("x,label\n");
+    for i in 0..200 {
+        let label = match i {
+            7 | 91 => "adelie",
+            _ => ["Adelie", "Gentoo"][i % 2],
+        };
+        csv.push_str(&format!("{},{label}\n", i % 17));
+    }
+    let o = Options { label: Some("label".into()), ..options(None) };
+    let report = profile_with("data.csv", &csv, o);
+    let r = outcomes(&report, "minority_classes");
+    assert_eq!(r.len(), 1);
+    assert!(r[0].message.ends_with(": adelie (a spelling of \"Adelie\")"), "{}", r[0].message);
+}
+
 #[test]
 fn min_class_share_with_and_without_a_label() {
     let with_label = |rule: &str| {

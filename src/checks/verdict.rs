@@ -11,7 +11,7 @@
 //! | `unusable_rows` | error | at most 1% of records were skipped as unusable, and at most 1% of the lines were in skipped records (`ingest.lines_skipped`) | |
 //! | `damaged_rows` | warning | at most 1% of rows were padded (too few fields) or held bytes that are not UTF-8, lines a stray quote joined into one value counted too (`ingest.lines_joined`) | |
 //! | `duplicate_share` | warning | at most 5% of rows are redundant exact duplicates | `max_duplicate_share` |
-//! | `minority_classes` | warning | no class has a share below 0.1 / K | `min_class_share` |
+//! | `minority_classes` | warning | no class has a share below 0.1 / K (a small class that is a bigger one written another way is named as its spelling) | `min_class_share` |
 //! | `conflicting_labels` | warning | no rows with identical features carry different labels | |
 //! | `text_duplicate_share` | warning | at most 5% of a text column's texts repeat an earlier one | |
 //! | `outlier_share` | warning | at most 5% of scored rows are flagged outliers | |
@@ -170,12 +170,24 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
                 b.flag_share_below
             )
         } else {
-            format!(
-                "classes of {:?} below a share of {:.4}: {}",
-                b.label_column,
-                b.flag_share_below,
-                b.flagged_classes.join(", ")
-            )
+            // A small class that is a bigger one written another way
+            // ("adelie" beside "Adelie") says so: a spelling to fix, not
+            // a class to collect more rows of.
+            let spelling_of = |class: &str| {
+                b.case_variants.iter().find_map(|v| {
+                    let leader = &v.classes.first()?.class;
+                    (leader != class && v.classes.iter().any(|c| c.class == class)).then_some(leader)
+                })
+            };
+            let named: Vec<String> = b
+                .flagged_classes
+                .iter()
+                .map(|c| match spelling_of(c) {
+                    Some(leader) => format!("{c} (a spelling of {leader:?})"),
+                    None => c.clone(),
+                })
+                .collect();
+            format!("classes of {:?} below a share of {:.4}: {}", b.label_column, b.flag_share_below, named.join(", "))
         };
         push(
             on_column(
