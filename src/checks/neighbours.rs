@@ -289,7 +289,15 @@ pub fn one_number_apart(
     let numeric = |d: usize| features.iter().any(|(dims, number)| *number && dims.contains(&d));
     // How many of `i`'s neighbours differ from it at most in dimension `d`.
     let alike = |i: usize, d: usize| {
-        graph.neighbours(i).iter().filter(|&&j| matches!(differs(i, j as usize), Ok(None)) || differs(i, j as usize) == Ok(Some(d))).count()
+        graph
+            .neighbours(i)
+            .iter()
+            .filter(|&&j| match differs(i, j as usize) {
+                Ok(None) => true,
+                Ok(Some(x)) => x == d,
+                Err(()) => false,
+            })
+            .count()
     };
     let mut candidates = Vec::new();
     for i in 0..graph.n {

@@ -43,8 +43,8 @@ pub struct CsvReader {
     /// The rows' first fields are their names ([`ROW_NAMES`]), a column
     /// the header does not name (`Sniffed::row_names`).
     row_names: bool,
-    /// A part's header record named one field fewer than its columns: the
-    /// first data record reports the row names.
+    /// The header was read in a file with row names: the first data record
+    /// reports them.
     row_names_pending: bool,
     /// The first record is Excel's `sep=;` line: skipped, and reported.
     sep_line: bool,
@@ -442,15 +442,12 @@ impl CsvReader {
                 // (A part past the first knows the names: the first part
                 // still reports the header's bytes.)
                 let names = read_header(fields, ends, start_line, issues);
-                if self.columns_known {
-                    self.row_names_pending = names.len() + 1 == self.width;
-                } else {
-                    if self.row_names {
-                        self.width += 1;
-                        self.row_names_pending = true;
-                    }
+                // A part knows its width, the row names' column counted.
+                if !self.columns_known {
+                    self.width += usize::from(self.row_names);
                     add_columns(sink, self.row_names, &names);
                 }
+                self.row_names_pending = self.row_names;
                 return;
             }
             if !self.columns_known {

@@ -244,6 +244,11 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         top.truncate(TOP_VALUES);
     }
     top.sort_unstable_by(most_first);
+    let (variants, abbreviations) = if texts.len() <= VARIANTS_MAX_DISTINCT {
+        written_forms(texts.iter().map(|(text, &(count, _))| (*text, count)))
+    } else {
+        Default::default()
+    };
     let facts = ColumnFacts {
         name: &column.name,
         rows,
@@ -257,16 +262,8 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         date_layouts,
         markers: missing_markers,
         number_shapes,
-        variants: if texts.len() <= VARIANTS_MAX_DISTINCT {
-            spelling_variants(texts.iter().map(|(text, &(count, _))| (*text, count)))
-        } else {
-            Vec::new()
-        },
-        abbreviations: if texts.len() <= VARIANTS_MAX_DISTINCT {
-            abbreviations(texts.iter().map(|(text, &(count, _))| (*text, count)))
-        } else {
-            Vec::new()
-        },
+        variants,
+        abbreviations,
     };
     facts.summarize(
         |comparison| match comparison {
@@ -475,14 +472,32 @@ pub const VARIANTS_MAX_DISTINCT: usize = 1000;
 /// rows, most first (ties by common form). `values`: each distinct value
 /// and its count. (The label column's `case_variants` are these too.)
 pub fn spelling_variants<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<(String, Vec<(String, u64)>)> {
+    variants_of(&by_form(values))
+}
+
+/// [`spelling_variants`] and [`abbreviations`] of the same values, their
+/// forms grouped once.
+pub fn written_forms<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> (Vec<(String, Vec<(String, u64)>)>, Vec<Abbreviation>) {
+    let forms = by_form(values);
+    (variants_of(&forms), abbreviations_of(&forms))
+}
+
+/// Each value's common form (lower-cased, whitespace trimmed and
+/// collapsed) and the values written so, most rows first (ties by value).
+fn by_form<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> HashMap<String, Vec<(String, u64)>> {
     let mut by_form: HashMap<String, Vec<(String, u64)>> = HashMap::new();
     for (value, count) in values {
         by_form.entry(crate::checks::duplicates::normalize_text(value)).or_default().push((value.to_string(), count));
     }
-    let mut groups: Vec<(String, Vec<(String, u64)>)> = by_form.into_iter().filter(|(_, g)| g.len() >= 2).collect();
-    for (_, group) in &mut groups {
+    for group in by_form.values_mut() {
         group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
+    by_form
+}
+
+fn variants_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<(String, Vec<(String, u64)>)> {
+    let mut groups: Vec<(String, Vec<(String, u64)>)> =
+        by_form.iter().filter(|(_, g)| g.len() >= 2).map(|(form, g)| (form.clone(), g.clone())).collect();
     let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
     groups.sort_by(|a, b| rows(&b.1).cmp(&rows(&a.1)).then_with(|| a.0.cmp(&b.0)));
     groups
@@ -511,29 +526,28 @@ pub const ABBREVIATION_RATIO: u64 = 10;
 /// letters and spaces, two characters longer or more, held by at least
 /// [`ABBREVIATION_RATIO`] times fewer or more rows. Most rows first.
 pub fn abbreviations<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
-    // Each form's rows, and its most written spelling.
-    let mut forms: HashMap<String, (u64, &'a str, u64)> = HashMap::new();
-    for (value, count) in values {
-        let form = forms.entry(crate::checks::duplicates::normalize_text(value)).or_insert((0, value, 0));
-        form.0 += count;
-        if count > form.2 || (count == form.2 && value < form.1) {
-            (form.1, form.2) = (value, count);
-        }
-    }
+    abbreviations_of(&by_form(values))
+}
+
+fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbreviation> {
+    // Each form's rows, and its most written spelling (the group's first).
+    let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
     let letters = |f: &str| !f.is_empty() && f.chars().all(char::is_alphabetic);
     let words = |f: &str| f.chars().all(|c| c.is_alphabetic() || c == ' ') && f.chars().any(char::is_alphabetic);
     let mut found = Vec::new();
-    for (short, &(short_rows, short_text, _)) in &forms {
+    for (short, short_group) in by_form {
         let chars = short.chars().count();
         if chars > ABBREVIATION_MAX_CHARS || !letters(short) {
             continue;
         }
-        let mut longer = forms.iter().filter(|(long, _)| long.starts_with(short.as_str()) && long.chars().count() >= chars + 2);
-        let (Some((long, &(long_rows, long_text, _))), None) = (longer.next(), longer.next()) else { continue };
+        let mut longer = by_form.iter().filter(|(long, _)| long.starts_with(short.as_str()) && long.chars().count() >= chars + 2);
+        let (Some((long, long_group)), None) = (longer.next(), longer.next()) else { continue };
         if !words(long) {
             continue;
         }
-        let (rare, common) = if short_rows <= long_rows { ((short_text, short_rows), (long_text, long_rows)) } else { ((long_text, long_rows), (short_text, short_rows)) };
+        let short_form = (short_group[0].0.as_str(), rows(short_group));
+        let long_form = (long_group[0].0.as_str(), rows(long_group));
+        let (rare, common) = if short_form.1 <= long_form.1 { (short_form, long_form) } else { (long_form, short_form) };
         if rare.1 * ABBREVIATION_RATIO <= common.1 {
             found.push(Abbreviation { rare: (rare.0.to_string(), rare.1), common: (common.0.to_string(), common.1) });
         }

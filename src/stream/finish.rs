@@ -186,8 +186,13 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
     let approximate = std::cell::RefCell::new(Vec::<String>::new());
     let count = rows - column.missing;
     let top = column.top.top(TOP_VALUES);
-    // Every value and its count, where the counts are exact and few.
-    let all = (column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT).then(|| column.top.top(usize::MAX));
+    // Values written several ways, where the counts are exact and few.
+    let (variants, abbreviations) = if column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT {
+        let all = column.top.top(usize::MAX);
+        crate::profile::written_forms(all.iter().map(|(v, c)| (v.as_str(), *c)))
+    } else {
+        Default::default()
+    };
     let facts = ColumnFacts {
         name: &column.name,
         rows,
@@ -201,14 +206,8 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
         date_layouts: column.date_layouts.clone(),
         markers: column.markers.clone(),
         number_shapes: column.number_shapes.clone(),
-        variants: match &all {
-            Some(all) => crate::profile::spelling_variants(all.iter().map(|(v, c)| (v.as_str(), *c))),
-            None => Vec::new(),
-        },
-        abbreviations: match &all {
-            Some(all) => crate::profile::abbreviations(all.iter().map(|(v, c)| (v.as_str(), *c))),
-            None => Vec::new(),
-        },
+        variants,
+        abbreviations,
     };
     let mut summary = facts.summarize(
         |comparison| {

@@ -80,7 +80,8 @@ impl<S: Sink> PartReader<S> {
                 stop_after,
             )
             .with_line_ending(&head.line_ending)
-            .with_sep_line(at_start && head.sep_line))),
+            .with_sep_line(at_start && head.sep_line)
+            .with_row_names(head.row_names))),
             Format::Jsonl => Reader::Jsonl(Box::new(JsonlReader::part(at_start, stop_after))),
         };
         PartReader {
