@@ -888,16 +888,17 @@ fn outliers_section(h: &mut Html, outliers: Option<&Outliers>, names: &[&str], c
     );
     if !o.extreme_values.is_empty() {
         h.note(&format!(
-            "Extreme values ({} rows): 20 IQRs or more from the column's median, in a column where such values are rare; flagged whatever their neighbour distance.",
+            "Extreme values ({} rows): 20 IQRs or more from the column's median, in a column where such values are rare or stand apart, or in a column of positive numbers a few values 4 or more times (and more than the rest spans) smaller or larger than all the others, as values in other units are; flagged whatever their neighbour distance.",
             int(o.extreme_rows)
         ));
-        h.table("extreme-values", &["row (file line)", "column", "value", "IQRs from the median"]);
+        h.table("extreme-values", &["row (file line)", "column", "value", "IQRs from the median", "times apart from the rest"]);
         for x in &o.extreme_values {
             h.open("tr", &[]);
             h.td(&format!("{} (line {})", x.row, x.line));
             h.td(&x.column);
             h.td(&x.value);
             h.td_num(&num(x.iqrs));
+            h.td_num(&x.times_apart.map_or(String::new(), |t| format!("{}×", num(t))));
             h.close("tr");
         }
         h.table_end();

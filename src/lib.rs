@@ -1091,32 +1091,63 @@ impl NeighbourChecks<'_> {
         }
     }
 
-    fn outliers(&self, backend: &str, findings: &mut RowFindings) -> Outliers {
-        let e = self.embedded;
-        let mut scores = checks::neighbours::outlier_scores(self.graph, e.metric, self.options.outlier_iqr_factor);
-        // Robust-scaled numeric features: their offsets in a row vector, and columns.
+    /// The robust-scaled numeric features (numbers and dates): their offsets
+    /// in a row vector, and their columns.
+    fn robust_numbers(&self) -> (Vec<usize>, Vec<&str>) {
         let (mut offsets, mut columns) = (Vec::new(), Vec::new());
         let mut at = 0;
-        for f in &e.section.features {
+        for f in &self.embedded.section.features {
             if f.encoding == "numeric_robust" {
                 offsets.push(at);
                 columns.push(f.column.as_str());
             }
             at += f.dimensions as usize;
         }
-        let extremes = checks::neighbours::extreme_values(&e.data, e.dimension, &offsets);
+        (offsets, columns)
+    }
+
+    fn outliers(&self, backend: &str, findings: &mut RowFindings) -> Outliers {
+        let e = self.embedded;
+        let mut scores = checks::neighbours::outlier_scores(self.graph, e.metric, self.options.outlier_iqr_factor);
+        let (offsets, columns) = self.robust_numbers();
+        // Per sample position, its most extreme value: (feature, IQRs from
+        // the median, times apart from the rest of the column, score).
+        let mut extremes: Vec<Option<(usize, f64, Option<f64>, f64)>> =
+            checks::neighbours::extreme_values(&e.data, e.dimension, &offsets)
+                .into_iter()
+                .map(|x| x.map(|(j, iqrs)| (j, iqrs, None, checks::neighbours::extreme_score(iqrs))))
+                .collect();
+        let column_of = |name: &str| self.table.columns.iter().find(|c| c.name == name);
+        for (j, &offset) in offsets.iter().enumerate() {
+            // Numbers only: a date's day number is no amount to be a factor off.
+            let Some(column) = column_of(columns[j]).filter(|_| e.numbers.contains(&offset)) else { continue };
+            let values: Vec<Option<f64>> =
+                e.rows.iter().map(|&r| crate::profile::value::parse_number(column.get(r as usize).text())).collect();
+            for (pos, times) in checks::neighbours::apart_by_factor(&values).into_iter().enumerate() {
+                let Some(times) = times else { continue };
+                let score = checks::neighbours::apart_score(times);
+                if extremes[pos].is_none_or(|x| score > x.3) {
+                    extremes[pos] = Some((j, f64::from(e.data[pos * e.dimension + offset]), Some(times), score));
+                }
+            }
+        }
         let mut extreme_values = Vec::new();
         for (pos, extreme) in extremes.iter().enumerate() {
-            let Some((j, iqrs)) = *extreme else { continue };
+            let Some((j, iqrs, times_apart, score)) = *extreme else { continue };
             scores.flagged[pos] = true;
-            scores.score[pos] = scores.score[pos].max(checks::neighbours::extreme_score(iqrs));
+            scores.score[pos] = scores.score[pos].max(score);
             if extreme_values.len() < self.options.top_rows {
                 let row = e.rows[pos] as usize;
                 let column = columns[j];
-                let value = self.table.columns.iter().find(|c| c.name == column).map_or(String::new(), |c| {
-                    crate::ingest::table::clip(c.get(row).text(), 200)
+                let value = column_of(column).map_or(String::new(), |c| crate::ingest::table::clip(c.get(row).text(), 200));
+                extreme_values.push(report::ExtremeValue {
+                    row: row as u64,
+                    line: self.table.lines[row],
+                    column: column.to_string(),
+                    value,
+                    iqrs,
+                    times_apart,
                 });
-                extreme_values.push(report::ExtremeValue { row: row as u64, line: self.table.lines[row], column: column.to_string(), value, iqrs });
             }
         }
         for (pos, &row) in e.rows.iter().enumerate() {
@@ -1168,7 +1199,10 @@ impl NeighbourChecks<'_> {
             })
             .collect();
         let also = checks::neighbours::one_number_apart(self.graph, &e.data, e.dimension, &features, &sample_exact);
-        let (groups, threshold) = checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor, &also);
+        let (numbers, _) = self.robust_numbers();
+        let vectors = checks::neighbours::RowVectors { data: &e.data, dimension: e.dimension, numbers: &numbers };
+        let (groups, threshold) =
+            checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor, &also, Some(&vectors));
         let groups: Vec<Vec<u32>> =
             groups.into_iter().map(|g| g.into_iter().map(|p| e.rows[p as usize]).collect()).collect();
         let (examples, near_of, rows_in_groups) =
@@ -1179,11 +1213,13 @@ impl NeighbourChecks<'_> {
                 "kNN graph over the embedding ({}): rows whose distance to a neighbour is below {factor} x the \
                  median nearest-neighbour distance (each row's nearest positive distance), or zero, or which \
                  are equal but for one number (not a date), at most {} of its IQR apart, where no third \
-                 neighbour shares the rest and fewer than {} rows would by chance; exact duplicates of each \
-                 other are not joined",
+                 neighbour shares the rest and fewer than {} rows would by chance; a pair where a row holds a \
+                 number {} IQRs or more from its column's median joins only if it is that close without it; \
+                 exact duplicates of each other are not joined",
                 e.metric.name(),
                 checks::neighbours::ONE_NUMBER_IQRS,
                 checks::neighbours::ONE_NUMBER_CHANCE,
+                checks::neighbours::EXTREME_IQRS,
             ),
             threshold: Some(threshold),
             rows_in_groups,

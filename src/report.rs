@@ -818,6 +818,11 @@ pub struct ExtremeValue {
     /// Its distance from the column's median in IQRs (the row vector's
     /// robust-scaled value, at most 10,000).
     pub iqrs: f64,
+    /// Where it was flagged for standing apart, in a column of positive
+    /// numbers, from all the column's other values: how many times smaller
+    /// or larger it is than the nearest of them (at least 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times_apart: Option<f64>,
 }
 
 /// A row flagged by a neighbour check, with its neighbours for context.

@@ -207,6 +207,51 @@ fn a_value_far_out_of_its_column_is_an_outlier() {
     assert_eq!(table(false).report.outliers.unwrap().extreme_rows, 0);
 }
 
+/// Values written in other units: 6 heights in cm among 300 in m (more
+/// than a small table's allowance of extreme values, but alone out there)
+/// and 5 masses in kg among masses in g (shrunk: a few IQRs below the
+/// median, where only a log scale sees them apart). Each is an outlier,
+/// listed with how many times it is apart, and the cm rows, which all point
+/// the way of their huge height, are no near-duplicate group.
+#[test]
+fn values_in_other_units_are_outliers_not_near_duplicates() {
+    let table = |planted: bool| {
+        let mut csv = String::from("height_m,mass_g,group\n");
+        for i in 0..300u64 {
+            let mut height = format!("{:.2}", 1.55 + ((i * 37) % 45) as f64 / 100.0);
+            let mut mass = format!("{}", 2700 + (i * 53) % 3600);
+            if planted && i % 50 == 7 {
+                height = format!("{:.0}", height.parse::<f64>().unwrap() * 100.0);
+            }
+            if planted && i % 61 == 11 {
+                mass = format!("{:.3}", mass.parse::<f64>().unwrap() / 1000.0);
+            }
+            csv.push_str(&format!("{height},{mass},{}\n", ["x", "y", "z"][(i * 7 % 3) as usize]));
+        }
+        run_chunked("units.csv", csv.as_bytes(), csv.len(), cpu()).unwrap()
+    };
+    let a = table(true);
+    let o = a.report.outliers.as_ref().unwrap();
+    let cm: Vec<usize> = (0..300).filter(|i| i % 50 == 7).collect();
+    let kg: Vec<usize> = (0..300).filter(|i| i % 61 == 11).collect();
+    for &r in cm.iter().chain(&kg) {
+        assert_eq!(a.rows.is_outlier[r], Some(true), "row {r}");
+        assert!(a.rows.outlier_score[r].unwrap() > 0.8, "row {r}: {:?}", a.rows.outlier_score[r]);
+        assert_eq!(a.rows.near_group[r], None, "row {r} is in a near group: {:?}", (0..300).filter(|&j| a.rows.near_group[j] == a.rows.near_group[r]).collect::<Vec<_>>());
+    }
+    assert_eq!(o.extreme_rows, 11, "{:?}", o.extreme_values);
+    for x in &o.extreme_values {
+        let times = x.times_apart.expect("apart by a factor");
+        if x.column == "mass_g" {
+            assert!(kg.contains(&(x.row as usize)) && times > 400.0 && x.iqrs > -5.0, "{x:?}");
+        } else {
+            assert!(cm.contains(&(x.row as usize)) && times > 50.0 && x.iqrs > 500.0, "{x:?}");
+        }
+    }
+    let b = table(false);
+    assert_eq!(b.report.outliers.as_ref().unwrap().extreme_rows, 0);
+}
+
 #[test]
 fn reports_do_not_depend_on_chunking() {
     for name in [

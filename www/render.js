@@ -798,12 +798,20 @@ function outliersSection(report, columnNames) {
       stat('stat-rows-scored', 'rows scored', o.rows_scored),
       stat('stat-outlier-threshold', 'distance threshold', o.distance_threshold, formatNumber(o.distance_threshold)),
     ),
-    el('p', { class: 'muted method' }, `Mean ${o.metric} distance to the ${o.k} nearest neighbours; flagged above Q3 + ${formatNumber(o.iqr_factor)} × IQR of that distance, and where a value is 20 IQRs or more from its column's median in a column where such values are rare. Neighbour graph built on the ${o.backend === 'gpu' ? 'GPU' : 'CPU'}.`),
+    el('p', { class: 'muted method' }, `Mean ${o.metric} distance to the ${o.k} nearest neighbours; flagged above Q3 + ${formatNumber(o.iqr_factor)} × IQR of that distance, and where a value is 20 IQRs or more from its column's median in a column where such values are rare or stand apart, or is one of a few 4 or more times smaller or larger than the rest of a column of positive numbers (values in other units). Neighbour graph built on the ${o.backend === 'gpu' ? 'GPU' : 'CPU'}.`),
     o.extreme_values?.length
       ? table({
-          head: ['row (file line)', 'column', 'value', 'IQRs from the median'],
+          head: ['row (file line)', 'column', 'value', 'IQRs from the median', 'times apart from the rest'],
           rows: o.extreme_values.map((x) =>
-            el('tr', { testid: 'extreme-value-row' }, el('td', {}, `${x.row} (line ${x.line})`), el('td', {}, x.column), el('td', {}, x.value), el('td', { class: 'num' }, formatNumber(x.iqrs))),
+            el(
+              'tr',
+              { testid: 'extreme-value-row' },
+              el('td', {}, `${x.row} (line ${x.line})`),
+              el('td', {}, x.column),
+              el('td', {}, x.value),
+              el('td', { class: 'num' }, formatNumber(x.iqrs)),
+              el('td', { class: 'num' }, x.times_apart == null ? '' : `${formatNumber(x.times_apart)}×`),
+            ),
           ),
           caption: `Extreme values: ${o.extreme_rows} row${o.extreme_rows === 1 ? '' : 's'}${o.extreme_rows > o.extreme_values.length ? `, the first ${o.extreme_values.length} listed` : ''}`,
           testid: 'extreme-values',

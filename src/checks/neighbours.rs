@@ -168,6 +168,16 @@ pub const EXTREME_MAX_SHARE: f64 = 0.01;
 /// flagged, while they are at most 2% of the rows.
 pub const EXTREME_MIN_ALLOWED: usize = 5;
 
+/// A column with more extreme values than [`extreme_allowed`] still has them
+/// flagged when they stand apart: each at least this many times as far from
+/// the median as any other value of the column. A heavy tail fills the
+/// range below its far values; values written in other units (a height
+/// in cm among heights in m, 172 beside 1.72) leave it empty.
+pub const FAR_CLUSTER_GAP: f64 = 4.0;
+/// ... and when they are at most this share of the rows: past it a column
+/// is two populations, not a few mistyped values.
+pub const FAR_CLUSTER_MAX_SHARE: f64 = 0.05;
+
 /// How many rows of `n` may hold an extreme value in one column for them to
 /// be flagged: 1%, or on small tables up to [`EXTREME_MIN_ALLOWED`] within 2%.
 pub fn extreme_allowed(n: usize) -> usize {
@@ -187,14 +197,15 @@ pub fn extreme_score(iqrs: f64) -> f64 {
 /// `dims`, value): in the columns at `dims` (offsets of robust-scaled
 /// numeric features in rows of `dimension` values) where at least
 /// [`EXTREME_IQRS`] from the median, and only in columns where at most
-/// [`extreme_allowed`] rows have such a value.
+/// [`extreme_allowed`] rows have such a value, or where they stand apart
+/// from the rest ([`FAR_CLUSTER_GAP`], [`FAR_CLUSTER_MAX_SHARE`]).
 pub fn extreme_values(data: &[f32], dimension: usize, dims: &[usize]) -> Vec<Option<(usize, f64)>> {
     let n = if dimension == 0 { 0 } else { data.len() / dimension };
     let mut out: Vec<Option<(usize, f64)>> = vec![None; n];
     let allowed = extreme_allowed(n);
     for (j, &dim) in dims.iter().enumerate() {
         let far: Vec<usize> = (0..n).filter(|&r| f64::from(data[r * dimension + dim]).abs() >= EXTREME_IQRS).collect();
-        if far.len() > allowed {
+        if far.len() > allowed && !stands_apart(data, dimension, dim, &far) {
             continue;
         }
         for r in far {
@@ -205,6 +216,84 @@ pub fn extreme_values(data: &[f32], dimension: usize, dims: &[usize]) -> Vec<Opt
         }
     }
     out
+}
+
+/// Values a column of positive numbers holds at least this many times
+/// smaller or larger than all its other values are flagged
+/// ([`apart_by_factor`]).
+pub const APART_FACTOR: f64 = 4.0;
+
+/// Per value of a column of positive numbers (`None`: missing or not a
+/// number), how many times smaller or larger it is than the nearest of the
+/// column's other values, where it is one of a few (at most
+/// [`FAR_CLUSTER_MAX_SHARE`] of the numbers, at least 1 in 20) at an end
+/// of the column that a factor of [`APART_FACTOR`] or more, and more than
+/// the rest spans (its largest value over its smallest), separates from
+/// the rest:
+/// flipper lengths written in cm among lengths in mm (18.1 beside
+/// 172-231), a mass in kg among masses in g. Shrunk values lie a few IQRs
+/// from the median at most, where [`extreme_values`] cannot see them; on a
+/// log scale they stand as far apart as grown ones. A column holding 0 or a
+/// negative number has no log scale: nothing is flagged there.
+pub fn apart_by_factor(values: &[Option<f64>]) -> Vec<Option<f64>> {
+    let mut out = vec![None; values.len()];
+    let mut present: Vec<(f64, usize)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (v, i))).collect();
+    if present.iter().any(|&(v, _)| !(v > 0.0 && v.is_finite())) {
+        return out;
+    }
+    let group_max = (present.len() as f64 * FAR_CLUSTER_MAX_SHARE).floor() as usize;
+    if group_max == 0 {
+        return out;
+    }
+    present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let m = present.len();
+    // The largest low group: the first g values, APART_FACTOR below the rest;
+    // and the largest high group.
+    let mut low = (1..=group_max).rev().find(|&g| present[g].0 >= present[g - 1].0 * APART_FACTOR).unwrap_or(0);
+    let mut high = (1..=group_max).rev().find(|&g| present[m - g].0 >= present[m - g - 1].0 * APART_FACTOR).unwrap_or(0);
+    if low + high >= m {
+        return out;
+    }
+    // Each group's gap must also pass the span of the rest (its largest
+    // value over its smallest): probabilities and p-values spread over
+    // decades, and their values near 0 are a tail, not a slip. A group
+    // turned down joins the rest, whose span then grows.
+    for _ in 0..2 {
+        let span = present[m - high - 1].0 / present[low].0;
+        if low > 0 && present[low].0 / present[low - 1].0 < span {
+            low = 0;
+        }
+        if high > 0 && present[m - high].0 / present[m - high - 1].0 < span {
+            high = 0;
+        }
+    }
+    for &(v, i) in &present[..low] {
+        out[i] = Some(present[low].0 / v);
+    }
+    for &(v, i) in &present[m - high..] {
+        out[i] = Some(v / present[m - high - 1].0);
+    }
+    out
+}
+
+/// The outlier score of a value [`apart_by_factor`] `times` from the rest
+/// of its column: above 0.5 from [`APART_FACTOR`] on, towards 1 far out.
+pub fn apart_score(times: f64) -> f64 {
+    if times.is_finite() { times / (times + 1.0) } else { 1.0 }
+}
+
+/// Whether the rows `far` (sorted) of a column (dimension `dim`) are few
+/// and each [`FAR_CLUSTER_GAP`] times as far out as any other row's value.
+fn stands_apart(data: &[f32], dimension: usize, dim: usize, far: &[usize]) -> bool {
+    let n = data.len() / dimension;
+    if far.len() as f64 > n as f64 * FAR_CLUSTER_MAX_SHARE {
+        return false;
+    }
+    let value = |r: usize| f64::from(data[r * dimension + dim]).abs();
+    let nearest_far = far.iter().map(|&r| value(r)).fold(f64::INFINITY, f64::min);
+    let mut others = (0..n).filter(|r| far.binary_search(r).is_err()).map(value).peekable();
+    // A column of nothing but far values has no gap to show.
+    others.peek().is_some() && others.fold(0.0, f64::max).max(1.0) * FAR_CLUSTER_GAP <= nearest_far
 }
 
 struct UnionFind(Vec<u32>);
@@ -345,17 +434,66 @@ pub fn one_number_apart(
         .collect()
 }
 
+/// The embedded rows behind a graph, for [`near_duplicate_groups`] to look
+/// again at pairs that hold far values.
+pub struct RowVectors<'a> {
+    /// `dimension` values a row, in sample order.
+    pub data: &'a [f32],
+    /// Values a row.
+    pub dimension: usize,
+    /// Offsets of the robust-scaled numbers in a row (values in IQRs).
+    pub numbers: &'a [usize],
+}
+
+impl RowVectors<'_> {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dimension..(i + 1) * self.dimension]
+    }
+
+    /// The offsets where row `i` holds a value [`EXTREME_IQRS`] or more
+    /// from its column's median.
+    fn far_dims(&self, i: usize) -> Vec<usize> {
+        let row = self.row(i);
+        self.numbers.iter().copied().filter(|&d| f64::from(row[d]).abs() >= EXTREME_IQRS).collect()
+    }
+
+    /// The distance of rows `a` and `b` leaving out the dimensions `skip`.
+    fn distance_without(&self, a: usize, b: usize, skip: &[usize], metric: Metric) -> f64 {
+        let (x, y) = (self.row(a), self.row(b));
+        let (mut dot, mut xx, mut yy, mut squares) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for d in (0..self.dimension).filter(|d| !skip.contains(d)) {
+            let (p, q) = (f64::from(x[d]), f64::from(y[d]));
+            dot += p * q;
+            xx += p * p;
+            yy += q * q;
+            squares += (p - q) * (p - q);
+        }
+        match metric {
+            Metric::SquaredEuclidean => squares,
+            Metric::Cosine if xx > 0.0 && yy > 0.0 => 1.0 - dot / (xx.sqrt() * yy.sqrt()),
+            // A row of zeros but for its far values: alike only if both are.
+            Metric::Cosine => if xx == yy { 0.0 } else { 1.0 },
+        }
+    }
+}
+
 /// Near-duplicate groups (as sample positions) and the distance threshold
 /// (`factor` x the median nearest-neighbour distance), joined also by the
 /// pairs `also` ([`one_number_apart`]).
 /// Pairs that are exact duplicates of each other (same `exact_key`) do not
 /// join groups: exact duplicates are reported on their own.
+/// Where `vectors` are given, a pair in which a row holds a value
+/// [`EXTREME_IQRS`] or more from its column's median joins only if it is
+/// also within the threshold without those values: a few heights written in
+/// cm among heights in m point every such row the same way, and the cosine
+/// distance between them is near 0 whatever else they hold.
 pub fn near_duplicate_groups(
     graph: &KnnGraph,
     metric: Metric,
     exact_key: &[Option<u32>],
     factor: f64,
     also: &[(u32, u32)],
+    vectors: Option<&RowVectors<'_>>,
 ) -> (Vec<Vec<u32>>, f64) {
     let n = graph.n;
     if graph.k == 0 {
@@ -379,11 +517,22 @@ pub fn near_duplicate_groups(
     let threshold = if first.is_empty() { 0.0 } else { factor * quantile_sorted(&first, 0.5) };
     let mut uf = UnionFind((0..n as u32).collect());
     let mut joined = vec![false; n];
+    let far: Vec<Vec<usize>> = match vectors {
+        Some(v) => (0..n).map(|i| v.far_dims(i)).collect(),
+        None => vec![Vec::new(); n],
+    };
     for i in 0..n {
         for (&j, &d) in graph.neighbours(i).iter().zip(graph.neighbour_distances(i)) {
             let distance = true_distance(d, metric);
             if distance >= threshold && distance > zero {
                 break;
+            }
+            if let Some(v) = vectors.filter(|_| !far[i].is_empty() || !far[j as usize].is_empty()) {
+                let skip: Vec<usize> = far[i].iter().chain(&far[j as usize]).copied().collect();
+                let rest = v.distance_without(i, j as usize, &skip, metric);
+                if rest >= threshold && rest > zero {
+                    continue;
+                }
             }
             let same_exact = exact_key[i].is_some() && exact_key[i] == exact_key[j as usize];
             if !same_exact {
@@ -652,11 +801,18 @@ mod tests {
     #[test]
     fn extreme_values_only_where_they_are_rare() {
         // Two columns of 300 rows: the first with one value 50 IQRs out,
-        // the second with 6 (2%, a heavy tail): only the first is flagged.
+        // the second with 6 (2%) in a heavy tail, which also fills the
+        // range below them: only the first is flagged.
         let mut data = Vec::new();
         for r in 0..300 {
             let a = if r == 7 { 50.0 } else { (r % 5) as f32 * 0.3 - 0.6 };
-            let b = if r % 50 == 3 { -40.0 } else { 0.1 };
+            let b = if r % 50 == 3 {
+                -40.0
+            } else if r % 10 == 1 {
+                -((r / 10) as f32) * 0.65
+            } else {
+                0.1
+            };
             data.extend([a, 1.0, b]);
         }
         assert_eq!([extreme_allowed(50), extreme_allowed(100), extreme_allowed(356), extreme_allowed(2000)], [1, 2, 5, 20]);
@@ -664,6 +820,69 @@ mod tests {
         let flagged: Vec<(usize, (usize, f64))> = found.iter().enumerate().filter_map(|(r, f)| f.map(|f| (r, f))).collect();
         assert_eq!(flagged, [(7, (0, 50.0))]);
         assert!(extreme_values(&[], 0, &[]).is_empty());
+    }
+
+    /// More far values than a column may have flagged, but alone out there
+    /// (heights in cm among heights in m): flagged, up to 5% of the rows.
+    #[test]
+    fn far_values_that_stand_apart_are_flagged() {
+        let column = |far_every: usize, far: f32, bulk: f32| -> Vec<f32> {
+            (0..300).map(|r| if r % far_every == 0 { far } else { (r % 7) as f32 * bulk - 3.0 * bulk }).collect()
+        };
+        let flagged = |data: &[f32]| extreme_values(data, 1, &[0]).iter().filter(|x| x.is_some()).count();
+        // 10 rows (3.3%) 1,200 IQRs out, the rest within 1.5: all 10.
+        assert_eq!(flagged(&column(30, 1200.0, 0.5)), 10);
+        // The rest reaching 7.5 IQRs: 25 is not 4 times as far.
+        assert_eq!(flagged(&column(30, 25.0, 2.5)), 0);
+        // 20 rows (6.7%): two populations, not flagged.
+        assert_eq!(flagged(&column(15, 1200.0, 0.5)), 0);
+    }
+
+    /// Values a few times too small or too large, alone at an end of a
+    /// positive column: flagged with how far apart; a smooth spread, a
+    /// column with 0, a group past 5% and a group with company are not.
+    #[test]
+    fn values_apart_by_a_factor() {
+        let column = |n: usize| -> Vec<Option<f64>> { (0..n).map(|i| Some(172.0 + (i % 60) as f64)).collect() };
+        let mut c = column(100);
+        c[3] = Some(18.1);
+        c[50] = Some(17.5);
+        c[7] = None;
+        c[9] = Some(2310.0);
+        let found = apart_by_factor(&c);
+        let flagged: Vec<(usize, f64)> = found.iter().enumerate().filter_map(|(i, f)| f.map(|f| (i, f))).collect();
+        assert_eq!(flagged.len(), 3, "{flagged:?}");
+        assert!((flagged[0].1 - 172.0 / 18.1).abs() < 1e-9 && flagged[0].0 == 3);
+        assert!((flagged[1].1 - 2310.0 / 231.0).abs() < 1e-9 && flagged[1].0 == 9);
+        assert!((flagged[2].1 - 172.0 / 17.5).abs() < 1e-9 && flagged[2].0 == 50);
+        assert!(apart_score(APART_FACTOR) > 0.5 && apart_score(10.0) < apart_score(100.0) && apart_score(f64::INFINITY) == 1.0);
+        // A value with another 3.5 times from it is not apart.
+        let mut near = column(100);
+        near[3] = Some(50.0);
+        assert!(apart_by_factor(&near).iter().all(|f| f.is_none()));
+        // A log-normal spread over many decades has no gap.
+        let smooth: Vec<Option<f64>> = (0..200).map(|i| Some(10f64.powf(i as f64 / 40.0))).collect();
+        assert!(apart_by_factor(&smooth).iter().all(|f| f.is_none()));
+        // 0 in the column: no log scale.
+        let mut zero = column(100);
+        zero[3] = Some(18.1);
+        zero[4] = Some(0.0);
+        assert!(apart_by_factor(&zero).iter().all(|f| f.is_none()));
+        // 6 of 100 shrunk: past 5%, two populations.
+        let mut many = column(100);
+        for i in 0..6 {
+            many[i * 10] = Some(17.0 + i as f64 * 0.1);
+        }
+        assert!(apart_by_factor(&many).iter().all(|f| f.is_none()));
+        // Values near 0 in a column spread over decades (probabilities): a
+        // tail, not a slip.
+        let mut decades: Vec<Option<f64>> = (0..100).map(|i| Some(10f64.powf(-(i % 50) as f64 / 10.0))).collect();
+        decades[3] = Some(1e-7);
+        assert!(apart_by_factor(&decades).iter().all(|f| f.is_none()));
+        // Fewer than 20 numbers: none.
+        let mut short = column(19);
+        short[3] = Some(1.0);
+        assert!(apart_by_factor(&short).iter().all(|f| f.is_none()));
     }
 
     #[test]
@@ -676,7 +895,7 @@ mod tests {
         let mut exact = vec![None; 42];
         exact[20] = Some(20);
         exact[41] = Some(20);
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact, NEAR_DUPLICATE_FACTOR, &[]);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &exact, NEAR_DUPLICATE_FACTOR, &[], None);
         assert!(threshold > 0.01 && threshold < 1.0, "{threshold}");
         assert_eq!(groups, vec![vec![10, 40]]);
     }
@@ -736,7 +955,7 @@ mod tests {
         let g = knn_cpu(&data, n, d, 10, Metric::SquaredEuclidean);
         assert!(one_number_apart(&g, &data, d, &features(&[0, 1, 2, 3]), &vec![None; n]).is_empty());
         // The pairs join the groups.
-        let (groups, _) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; n], 0.0, &[(7, 300)]);
+        let (groups, _) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; n], 0.0, &[(7, 300)], None);
         assert!(groups.contains(&vec![7, 300]), "{groups:?}");
     }
 
@@ -747,7 +966,7 @@ mod tests {
         let mut pts: Vec<f32> = (0..30).flat_map(|i| [i as f32 * 10.0, i as f32 * 10.0]).collect();
         pts.extend([1000.0, 1000.001]);
         let g = line_graph(&pts, 3);
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; 62], NEAR_DUPLICATE_FACTOR, &[]);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::SquaredEuclidean, &vec![None; 62], NEAR_DUPLICATE_FACTOR, &[], None);
         assert!(threshold > 0.0);
         assert_eq!(groups.len(), 31, "{groups:?}");
     }
@@ -770,7 +989,7 @@ mod tests {
             distances.extend([d, 0.05]);
         }
         let g = KnnGraph { n: 30, k: 2, indices, distances };
-        let (groups, threshold) = near_duplicate_groups(&g, Metric::Cosine, &vec![None; 30], NEAR_DUPLICATE_FACTOR, &[]);
+        let (groups, threshold) = near_duplicate_groups(&g, Metric::Cosine, &vec![None; 30], NEAR_DUPLICATE_FACTOR, &[], None);
         assert!(threshold > 1e-4 && threshold < 0.02, "{threshold}");
         assert_eq!(groups.len(), 11, "{groups:?}");
         assert!(groups.contains(&vec![20, 21]));
