@@ -260,6 +260,28 @@ fn minority_class_written_as_another_is_named_as_a_spelling() {
     assert!(r[0].message.ends_with(": adelie (a spelling of \"Adelie\")"), "{}", r[0].message);
 }
 
+/// ... and one a letter off as perhaps that one misspelled; the label
+/// column's profile has the `misspellings` alert.
+#[test]
+fn minority_class_a_letter_off_another_is_named_as_a_misspelling() {
+    let mut csv = String::from("x,label\n");
+    for i in 0..200 {
+        let label = match i {
+            7 | 91 => "Adelei",
+            _ => ["Adelie", "Gentoo"][i % 2],
+        };
+        csv.push_str(&format!("{},{label}\n", i % 17));
+    }
+    let o = Options { label: Some("label".into()), ..options(None) };
+    let report = profile_with("data.csv", &csv, o);
+    let r = outcomes(&report, "minority_classes");
+    assert_eq!(r.len(), 1);
+    assert!(r[0].message.ends_with(": Adelei (perhaps \"Adelie\" misspelled)"), "{}", r[0].message);
+    let label = report.columns.iter().find(|c| c.name == "label").unwrap();
+    let alert = label.alerts.iter().find(|a| a.kind == "misspellings").expect("misspellings alert");
+    assert_eq!(alert.message, "1 value may be misspelled: \"Adelei\" (2 rows) beside \"Adelie\" (100 rows)");
+}
+
 #[test]
 fn min_class_share_with_and_without_a_label() {
     let with_label = |rule: &str| {

@@ -179,12 +179,16 @@ pub fn default_outcomes(report: &Report) -> Vec<DefaultOutcome> {
                     (leader != class && v.classes.iter().any(|c| c.class == class)).then_some(leader)
                 })
             };
+            // ... or the bigger one a letter off ("Adelei").
+            let misspelled = crate::profile::misspellings(b.classes.iter().map(|c| (c.class.as_str(), c.count)));
+            let misspelling_of = |class: &str| misspelled.iter().find(|m| m.rare.0 == class).map(|m| &m.common.0);
             let named: Vec<String> = b
                 .flagged_classes
                 .iter()
-                .map(|c| match spelling_of(c) {
-                    Some(leader) => format!("{c} (a spelling of {leader:?})"),
-                    None => c.clone(),
+                .map(|c| match (spelling_of(c), misspelling_of(c)) {
+                    (Some(leader), _) => format!("{c} (a spelling of {leader:?})"),
+                    (None, Some(leader)) => format!("{c} (perhaps {leader:?} misspelled)"),
+                    (None, None) => c.clone(),
                 })
                 .collect();
             format!("classes of {:?} below a share of {:.4}: {}", b.label_column, b.flag_share_below, named.join(", "))

@@ -244,10 +244,10 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         top.truncate(TOP_VALUES);
     }
     top.sort_unstable_by(most_first);
-    let (variants, abbreviations) = if texts.len() <= VARIANTS_MAX_DISTINCT {
+    let forms = if texts.len() <= VARIANTS_MAX_DISTINCT {
         written_forms(texts.iter().map(|(text, &(count, _))| (*text, count)))
     } else {
-        Default::default()
+        WrittenForms::default()
     };
     let facts = ColumnFacts {
         name: &column.name,
@@ -262,8 +262,7 @@ pub fn profile_column(column: &Column) -> ColumnSummary {
         date_layouts,
         markers: missing_markers,
         number_shapes,
-        variants,
-        abbreviations,
+        forms,
     };
     facts.summarize(
         |comparison| match comparison {
@@ -449,13 +448,10 @@ pub struct ColumnFacts<'a> {
     pub markers: MissingMarkers,
     /// Numbers written in forms read as text (`1,5`, `$1,200`).
     pub number_shapes: NumberShapes,
-    /// Values written several ways ([`spelling_variants`]); empty where the
+    /// Values written several ways ([`written_forms`]); empty where the
     /// column has more than [`VARIANTS_MAX_DISTINCT`] distinct values or
     /// they are not all known.
-    pub variants: Vec<(String, Vec<(String, u64)>)>,
-    /// Values written short and in full ([`abbreviations`]); empty where
-    /// `variants` is not looked for.
-    pub abbreviations: Vec<Abbreviation>,
+    pub forms: WrittenForms,
 }
 
 /// Distinct texts of each kind of value kept as examples for the
@@ -475,11 +471,22 @@ pub fn spelling_variants<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -
     variants_of(&by_form(values))
 }
 
-/// [`spelling_variants`] and [`abbreviations`] of the same values, their
-/// forms grouped once.
-pub fn written_forms<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> (Vec<(String, Vec<(String, u64)>)>, Vec<Abbreviation>) {
+/// [`spelling_variants`], [`abbreviations`] and [`misspellings`] of the
+/// same values, their forms grouped once.
+pub fn written_forms<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> WrittenForms {
     let forms = by_form(values);
-    (variants_of(&forms), abbreviations_of(&forms))
+    WrittenForms { variants: variants_of(&forms), abbreviations: abbreviations_of(&forms), misspellings: misspellings_of(&forms) }
+}
+
+/// How one column's values are written: the same value several ways.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WrittenForms {
+    /// Values written in other case or spacing ([`spelling_variants`]).
+    pub variants: Vec<(String, Vec<(String, u64)>)>,
+    /// Values written short and in full ([`abbreviations`]).
+    pub abbreviations: Vec<Abbreviation>,
+    /// Values written a letter off ([`misspellings`]).
+    pub misspellings: Vec<Abbreviation>,
 }
 
 /// Each value's common form (lower-cased, whitespace trimmed and
@@ -556,21 +563,114 @@ fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrev
     found
 }
 
-/// "1 value may be written short where most rows write it in full, or the
-/// other way round: "M" (2 rows) beside "male" (164 rows)"; up to 3.
-fn abbreviations_message(found: &[Abbreviation]) -> String {
+/// Shortest form, in characters, compared for [`misspellings`] one edit
+/// apart; forms this long or shorter differ by a letter as real values do
+/// (Iran, Iraq).
+pub const MISSPELLING_MIN_CHARS: usize = 5;
+/// Shortest form, in characters, compared two edits apart (Austria and
+/// Australia are 2 apart, but one of them is 7 letters).
+pub const MISSPELLING_TWO_EDITS_CHARS: usize = 10;
+
+/// Values of a category column that may be another value misspelled: a
+/// form (lower-cased, spaces trimmed, as [`spelling_variants`] compares)
+/// one letter added, dropped, changed or two swapped away from exactly one
+/// other form (or two such edits where both have
+/// [`MISSPELLING_TWO_EDITS_CHARS`] characters or more), held by at least
+/// [`ABBREVIATION_RATIO`] times more rows: `Torgerson` (2 rows) beside
+/// `Torgersen` (50). Both forms have [`MISSPELLING_MIN_CHARS`] characters
+/// or more and no digit (`Type 1`, `Type 2` are codes). As the rarer form
+/// as written and the commoner one, most rows first.
+pub fn misspellings<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
+    misspellings_of(&by_form(values))
+}
+
+fn misspellings_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbreviation> {
+    let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
+    // Each comparable form: its characters and rows, most rows first.
+    let mut forms: Vec<(Vec<char>, &Vec<(String, u64)>, u64)> = by_form
+        .iter()
+        .filter(|(form, _)| !form.chars().any(|c| c.is_numeric()))
+        .map(|(form, group)| (form.chars().collect::<Vec<char>>(), group, rows(group)))
+        .filter(|(chars, _, _)| chars.len() >= MISSPELLING_MIN_CHARS)
+        .collect();
+    forms.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut found = Vec::new();
+    for (i, (rare, rare_group, rare_rows)) in forms.iter().enumerate() {
+        // The forms within reach, from those with 10 times the rows or more
+        // (they come first); any other within reach makes it ambiguous.
+        let near = |other: &Vec<char>| {
+            let edits = if rare.len().min(other.len()) >= MISSPELLING_TWO_EDITS_CHARS { 2 } else { 1 };
+            edit_distance_within(rare, other, edits)
+        };
+        let mut reach = forms.iter().enumerate().filter(|&(j, (other, _, _))| j != i && near(other));
+        let (Some((_, (_, common_group, common_rows))), None) = (reach.next(), reach.next()) else { continue };
+        if rare_rows * ABBREVIATION_RATIO <= *common_rows {
+            found.push(Abbreviation {
+                rare: (rare_group[0].0.clone(), *rare_rows),
+                common: (common_group[0].0.clone(), *common_rows),
+            });
+        }
+    }
+    found.sort_by(|a, b| (b.common.1 + b.rare.1).cmp(&(a.common.1 + a.rare.1)).then_with(|| a.rare.0.cmp(&b.rare.0)));
+    found
+}
+
+/// Whether `a` and `b` are at most `edits` apart, counting a character
+/// added, dropped or changed, or two neighbours swapped, as one edit
+/// (optimal string alignment distance), and not equal.
+fn edit_distance_within(a: &[char], b: &[char], edits: usize) -> bool {
+    if a == b || a.len().abs_diff(b.len()) > edits {
+        return false;
+    }
+    // Rows of the dynamic programme: two back, one back, this one.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    let mut row = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        row[0] = i;
+        for j in 1..=b.len() {
+            let change = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (last[j] + 1).min(row[j - 1] + 1).min(last[j - 1] + change);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        if row.iter().all(|&d| d > edits) {
+            return false;
+        }
+        std::mem::swap(&mut before, &mut last);
+        std::mem::swap(&mut last, &mut row);
+    }
+    last[b.len()] <= edits
+}
+
+/// "1 value may be misspelled: "Torgerson" (2 rows) beside "Torgersen" (50
+/// rows)"; up to 3.
+fn misspellings_message(found: &[Abbreviation]) -> String {
+    let n = found.len();
+    format!("{n} value{} be misspelled: {}", if n == 1 { " may" } else { "s may each" }, pairs_shown(found))
+}
+
+/// The first 3 pairs, rarer form beside commoner, and how many more.
+fn pairs_shown(found: &[Abbreviation]) -> String {
     const SHOWN: usize = 3;
     let quoted = |(v, n): &(String, u64)| format!("{:?} ({n} row{})", crate::ingest::table::clip(v, 40), if *n == 1 { "" } else { "s" });
     let mut shown: Vec<String> = found.iter().take(SHOWN).map(|a| format!("{} beside {}", quoted(&a.rare), quoted(&a.common))).collect();
     if found.len() > SHOWN {
         shown.push(format!("{} more", found.len() - SHOWN));
     }
+    shown.join("; ")
+}
+
+/// "1 value may be written short where most rows write it in full, or the
+/// other way round: "M" (2 rows) beside "male" (164 rows)"; up to 3.
+fn abbreviations_message(found: &[Abbreviation]) -> String {
     let n = found.len();
     format!(
         "{n} value{} be written short where most rows write {} in full, or the other way round: {}",
         if n == 1 { " may" } else { "s may each" },
         if n == 1 { "it" } else { "them" },
-        shown.join("; ")
+        pairs_shown(found)
     )
 }
 
@@ -705,7 +805,7 @@ impl ColumnFacts<'_> {
 }
 
 fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
-    let ColumnFacts { kinds, kind_examples, variants, .. } = facts;
+    let ColumnFacts { kinds, kind_examples, forms: WrittenForms { variants, .. }, .. } = facts;
     let mut out = Vec::new();
     let mut alert = |kind: &str, message: String| out.push(Alert { kind: kind.to_string(), message });
     let rows = p.count + p.missing;
@@ -784,8 +884,11 @@ fn alerts(p: &ColumnProfile, facts: &ColumnFacts<'_>) -> Vec<Alert> {
     if p.column_type == ColumnType::Categorical && !variants.is_empty() {
         alert("spelling_variants", variants_message(variants));
     }
-    if p.column_type == ColumnType::Categorical && !facts.abbreviations.is_empty() {
-        alert("abbreviations", abbreviations_message(&facts.abbreviations));
+    if p.column_type == ColumnType::Categorical && !facts.forms.abbreviations.is_empty() {
+        alert("abbreviations", abbreviations_message(&facts.forms.abbreviations));
+    }
+    if p.column_type == ColumnType::Categorical && !facts.forms.misspellings.is_empty() {
+        alert("misspellings", misspellings_message(&facts.forms.misspellings));
     }
     if let Some(n) = &p.numeric {
         if n.skewness.abs() > SKEWED {
@@ -1135,6 +1238,38 @@ mod tests {
         assert!(alert.message.starts_with("9999 far outside"), "{}", alert.message);
         assert!(!column("99", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
         assert!(!column("-998", 7).alerts.iter().any(|a| a.kind == "missing_value_codes"));
+    }
+
+    /// A letter added, dropped, changed or two swapped in a few rows of a
+    /// value most rows write right; short words, codes with digits,
+    /// ambiguous and equally common forms are no finding.
+    #[test]
+    fn misspellings_of_other_values_are_named() {
+        let pairs = |found: Vec<Abbreviation>| -> Vec<(String, u64, String, u64)> {
+            found.into_iter().map(|a| (a.rare.0, a.rare.1, a.common.0, a.common.1)).collect()
+        };
+        let found = misspellings([("Torgersen", 50), ("Torgerson", 2), ("Biscoe", 160), ("Bisoce ", 1), ("Dream", 120), ("Dram", 3)]);
+        assert_eq!(
+            pairs(found),
+            [("Bisoce ".into(), 1, "Biscoe".into(), 160), ("Torgerson".into(), 2, "Torgersen".into(), 50)]
+        );
+        // Two edits in long words; not in words under 10 letters.
+        let found = misspellings([("Engineering", 80), ("Enginering ", 2), ("Enjineerin", 1)]);
+        assert_eq!(pairs(found).len(), 2);
+        assert!(misspellings([("Austria", 80), ("Australia", 2)]).is_empty());
+        // Under 5 letters (Iran, Iraq); digits; equally common; ambiguous.
+        assert!(misspellings([("Iran", 80), ("Iraq", 2)]).is_empty());
+        assert!(misspellings([("Type 1", 80), ("Type 2", 2)]).is_empty());
+        assert!(misspellings([("Marie", 80), ("Maria", 60)]).is_empty());
+        assert!(misspellings([("Brown", 80), ("Browne", 2), ("Browns", 70)]).is_empty());
+        // The alert, in a profiled column.
+        let mut csv = String::from("island\n");
+        for i in 0..120 {
+            csv.push_str(if i == 33 { "Torgerson\n" } else { ["Torgersen\n", "Biscoe\n"][i % 2] });
+        }
+        let p = profiles(&csv);
+        let alert = p[0].alerts.iter().find(|a| a.kind == "misspellings").expect("alert");
+        assert_eq!(alert.message, "1 value may be misspelled: \"Torgerson\" (1 row) beside \"Torgersen\" (60 rows)");
     }
 
     /// `M` beside `male`, `Large` beside `L`: a form written short in a few

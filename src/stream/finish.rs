@@ -187,7 +187,7 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
     let count = rows - column.missing;
     let top = column.top.top(TOP_VALUES);
     // Values written several ways, where the counts are exact and few.
-    let (variants, abbreviations) = if column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT {
+    let forms = if column.top.is_exact() && column.top.len() <= crate::profile::VARIANTS_MAX_DISTINCT {
         let all = column.top.top(usize::MAX);
         crate::profile::written_forms(all.iter().map(|(v, c)| (v.as_str(), *c)))
     } else {
@@ -206,8 +206,7 @@ fn summarize(column: &ColumnAcc, rows: u64) -> (ColumnSummary, Vec<String>) {
         date_layouts: column.date_layouts.clone(),
         markers: column.markers.clone(),
         number_shapes: column.number_shapes.clone(),
-        variants,
-        abbreviations,
+        forms,
     };
     let mut summary = facts.summarize(
         |comparison| {
