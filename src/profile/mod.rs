@@ -520,6 +520,9 @@ pub struct Abbreviation {
     pub common: (String, u64),
 }
 
+/// Words left out of a value's initials (`USA`, `United States of America`).
+const INITIALS_SKIPPED: [&str; 4] = ["of", "and", "the", "&"];
+
 /// Longest abbreviation looked for, in characters.
 pub const ABBREVIATION_MAX_CHARS: usize = 3;
 
@@ -531,7 +534,10 @@ pub const ABBREVIATION_RATIO: u64 = 10;
 /// [`spelling_variants`] compares), a form of one to
 /// [`ABBREVIATION_MAX_CHARS`] letters that starts exactly one other form of
 /// letters and spaces, two characters longer or more, held by at least
-/// [`ABBREVIATION_RATIO`] times fewer or more rows. Most rows first.
+/// [`ABBREVIATION_RATIO`] times fewer or more rows; or that is the
+/// initials of exactly one such form of two or more words, whatever the
+/// rows (`NY` and `New York`, `USA` and `United States of America`; "of",
+/// "and", "the" have none). Most rows first.
 pub fn abbreviations<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
     abbreviations_of(&by_form(values))
 }
@@ -547,7 +553,15 @@ fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrev
         if chars > ABBREVIATION_MAX_CHARS || !letters(short) {
             continue;
         }
-        let mut longer = by_form.iter().filter(|(long, _)| long.starts_with(short.as_str()) && long.chars().count() >= chars + 2);
+        // The longer forms it may stand for: those it starts, and those of
+        // two words or more whose initials it is (`NY`, `New York`).
+        let initials = |long: &str| {
+            let words: Vec<&str> = long.split(' ').filter(|w| !INITIALS_SKIPPED.contains(w)).collect();
+            words.len() >= 2 && words.len() == chars && words.iter().zip(short.chars()).all(|(w, c)| w.starts_with(c))
+        };
+        let mut longer = by_form.iter().filter(|(long, _)| {
+            long.chars().count() >= chars + 2 && (long.starts_with(short.as_str()) || initials(long))
+        });
         let (Some((long, long_group)), None) = (longer.next(), longer.next()) else { continue };
         if !words(long) {
             continue;
@@ -555,7 +569,8 @@ fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrev
         let short_form = (short_group[0].0.as_str(), rows(short_group));
         let long_form = (long_group[0].0.as_str(), rows(long_group));
         let (rare, common) = if short_form.1 <= long_form.1 { (short_form, long_form) } else { (long_form, short_form) };
-        if rare.1 * ABBREVIATION_RATIO <= common.1 {
+        // Initials of several words are no chance likeness: any counts.
+        if initials(long) || rare.1 * ABBREVIATION_RATIO <= common.1 {
             found.push(Abbreviation { rare: (rare.0.to_string(), rare.1), common: (common.0.to_string(), common.1) });
         }
     }
@@ -1287,6 +1302,12 @@ mod tests {
         assert!(abbreviations([("A", 50), ("AB", 2)]).is_empty());
         assert!(abbreviations([("N", 50), ("North", 20)]).is_empty());
         assert!(abbreviations([("A", 50), ("A123", 2)]).is_empty());
+        // Initials of two or more words, however common each form.
+        let found = abbreviations([("New York", 43), ("NY", 12), ("UK", 11), ("United Kingdom", 16), ("USA", 3), ("United States of America", 5), ("Texas", 30)]);
+        let pairs: Vec<(&str, &str)> = found.iter().map(|a| (a.rare.0.as_str(), a.common.0.as_str())).collect();
+        assert_eq!(pairs, [("NY", "New York"), ("UK", "United Kingdom"), ("USA", "United States of America")]);
+        // Two values with the same initials: ambiguous.
+        assert!(abbreviations([("South Africa", 20), ("South America", 20), ("SA", 5)]).is_empty());
         let mut csv = String::from("sex,n\n");
         for i in 0..200 {
             let sex = match i {
