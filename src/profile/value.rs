@@ -312,7 +312,11 @@ const MISSING_PUNCTUATION: &[char] = &['?', '-', '.', '*', '_', '/', '\\', '~', 
 /// strings.
 pub fn missing_marker(text: &str) -> Marker {
     let t = trim(text);
-    if t.is_empty() || t.len() > 20 {
+    if t.is_empty() {
+        // Spaces only: blank to a reader, a value to pandas.
+        return if text.is_empty() { Marker::No } else { Marker::Missing };
+    }
+    if t.len() > 20 {
         return Marker::No;
     }
     if !t.chars().any(|c| c.is_alphanumeric()) {
@@ -878,13 +882,13 @@ mod tests {
 
     #[test]
     fn markers_for_missing_values() {
-        for text in ["?", " ? ", "-", "--", "...", "*", "\u{2014}", "unknown", "UNKNOWN", "n.a.", " N/A", "N/a", "N/K", "na", "Not Available", "#VALUE!", "#DIV/0!", "0000-00-00", "(null)", "Null", "NAN", "tbd"] {
+        for text in ["?", " ? ", "-", "--", "...", "*", "\u{2014}", "unknown", "UNKNOWN", "n.a.", " N/A", "N/a", "N/K", "na", "Not Available", "#VALUE!", "#DIV/0!", "0000-00-00", "(null)", "Null", "NAN", "tbd", " ", "\t  "] {
             assert_eq!(missing_marker(text), Marker::Missing, "{text:?}");
         }
         for text in ["+", "=", "+/-", "-?", "????", "<>", "()"] {
             assert_eq!(missing_marker(text), Marker::Symbol, "{text:?}");
         }
-        for text in ["none", "None at all", "unknowns", "nan bread", "x", "A-", "n", "0", "not", "tbd later", "-1"] {
+        for text in ["", "none", "None at all", "unknowns", "nan bread", "x", "A-", "n", "0", "not", "tbd later", "-1"] {
             assert_eq!(missing_marker(text), Marker::No, "{text:?}");
         }
         // Each text's rows; the rest past the cap counted together.
