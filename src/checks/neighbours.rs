@@ -330,6 +330,11 @@ fn zero_distance(graph: &KnnGraph, metric: Metric) -> f64 {
     (max * 1e-6).max(floor)
 }
 
+/// Share of a table's rows equal to another row but for their identifiers
+/// from which such twins are the table's nature, not copies, and are left
+/// out of near-duplicate groups.
+pub const COMMON_TWINS_SHARE: f64 = 0.1;
+
 /// How far apart (in IQRs of its column) the one number two rows differ in
 /// may be for [`one_number_apart`] to call them near copies.
 pub const ONE_NUMBER_IQRS: f32 = 0.1;
@@ -457,7 +462,8 @@ impl RowVectors<'_> {
         self.numbers.iter().copied().filter(|&d| f64::from(row[d]).abs() >= EXTREME_IQRS).collect()
     }
 
-    /// The distance of rows `a` and `b` leaving out the dimensions `skip`.
+    /// The distance of rows `a` and `b` leaving out the dimensions `skip`,
+    /// as checks reason with it ([`true_distance`]: Euclidean, not squared).
     fn distance_without(&self, a: usize, b: usize, skip: &[usize], metric: Metric) -> f64 {
         let (x, y) = (self.row(a), self.row(b));
         let (mut dot, mut xx, mut yy, mut squares) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
@@ -469,7 +475,7 @@ impl RowVectors<'_> {
             squares += (p - q) * (p - q);
         }
         match metric {
-            Metric::SquaredEuclidean => squares,
+            Metric::SquaredEuclidean => squares.sqrt(),
             Metric::Cosine if xx > 0.0 && yy > 0.0 => 1.0 - dot / (xx.sqrt() * yy.sqrt()),
             // A row of zeros but for its far values: alike only if both are.
             Metric::Cosine => if xx == yy { 0.0 } else { 1.0 },

@@ -59,6 +59,9 @@ impl std::str::FromStr for EmbedMode {
     }
 }
 
+/// How an identifier column's exclusion from the embedding starts.
+pub const IDENTIFIER_REASON: &str = "identifier-like";
+
 /// Categoricals with at most this many values are one-hot encoded.
 pub const ONE_HOT_MAX: u64 = 32;
 /// Buckets for hashed categoricals.
@@ -311,7 +314,7 @@ pub fn embed(
                 });
                 encoders.push(Encoder::Hashed { column: i, dims: TEXT_DIMS, indicator, ngrams: true });
             }
-            ColumnType::Identifier => exclude(&p.name, "identifier-like (distinct per row, or nearly)"),
+            ColumnType::Identifier => exclude(&p.name, &format!("{IDENTIFIER_REASON} (distinct per row, or nearly)")),
             ColumnType::Empty => exclude(&p.name, "no values"),
             ColumnType::Vector => exclude(&p.name, "vector column without a usable dimension"),
         }
