@@ -1058,6 +1058,10 @@ struct NeighbourChecks<'a> {
     options: &'a Options,
 }
 
+/// Most rows of the sample one identifier value may hold for them to be
+/// compared as one record entered several times.
+const SAME_IDENTIFIER_MAX_ROWS: usize = 4;
+
 impl NeighbourChecks<'_> {
     /// The row at sample position `pos`, with its values and neighbours.
     fn flagged_row(&self, pos: usize, score: f64, distance: f64, flagged: bool) -> FlaggedRow {
@@ -1204,7 +1208,8 @@ impl NeighbourChecks<'_> {
                     by_value.entry(cell.text()).or_default().push(pos as u32);
                 }
             }
-            for positions in by_value.values().filter(|p| p.len() >= 2) {
+            // A value many rows hold is a placeholder, not one record twice.
+            for positions in by_value.values().filter(|p| p.len() >= 2 && p.len() <= SAME_IDENTIFIER_MAX_ROWS) {
                 for (i, &a) in positions.iter().enumerate() {
                     for &b in &positions[i + 1..] {
                         let same_exact = exact_key[a as usize].is_some() && exact_key[a as usize] == exact_key[b as usize];

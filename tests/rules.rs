@@ -241,14 +241,13 @@ fn duplicate_share_replaces_the_default_rule() {
     assert!(one(&loose, "max_duplicate_share").passed);
 }
 
-/// The default warning names a small class that is a bigger one written
-/// in other case as a spelling of it.
-#[test]
-fn minority_class_written_as_another_is_named_as_a_spelling() {
+/// A report of 200 rows labelled `Adelie` and `Gentoo` but for 2 labelled
+/// `rare`, and its `minority_classes` warning.
+fn minority_warning(rare: &str) -> (Report, String) {
     let mut csv = String::from("x,label\n");
     for i in 0..200 {
         let label = match i {
-            7 | 91 => "adelie",
+            7 | 91 => rare,
             _ => ["Adelie", "Gentoo"][i % 2],
         };
         csv.push_str(&format!("{},{label}\n", i % 17));
@@ -257,26 +256,24 @@ fn minority_class_written_as_another_is_named_as_a_spelling() {
     let report = profile_with("data.csv", &csv, o);
     let r = outcomes(&report, "minority_classes");
     assert_eq!(r.len(), 1);
-    assert!(r[0].message.ends_with(": adelie (a spelling of \"Adelie\")"), "{}", r[0].message);
+    let message = r[0].message.clone();
+    (report, message)
+}
+
+/// The default warning names a small class that is a bigger one written
+/// in other case as a spelling of it.
+#[test]
+fn minority_class_written_as_another_is_named_as_a_spelling() {
+    let (_, message) = minority_warning("adelie");
+    assert!(message.ends_with(": adelie (a spelling of \"Adelie\")"), "{message}");
 }
 
 /// ... and one a letter off as perhaps that one misspelled; the label
 /// column's profile has the `misspellings` alert.
 #[test]
 fn minority_class_a_letter_off_another_is_named_as_a_misspelling() {
-    let mut csv = String::from("x,label\n");
-    for i in 0..200 {
-        let label = match i {
-            7 | 91 => "Adelei",
-            _ => ["Adelie", "Gentoo"][i % 2],
-        };
-        csv.push_str(&format!("{},{label}\n", i % 17));
-    }
-    let o = Options { label: Some("label".into()), ..options(None) };
-    let report = profile_with("data.csv", &csv, o);
-    let r = outcomes(&report, "minority_classes");
-    assert_eq!(r.len(), 1);
-    assert!(r[0].message.ends_with(": Adelei (perhaps \"Adelie\" misspelled)"), "{}", r[0].message);
+    let (report, message) = minority_warning("Adelei");
+    assert!(message.ends_with(": Adelei (perhaps \"Adelie\" misspelled)"), "{message}");
     let label = report.columns.iter().find(|c| c.name == "label").unwrap();
     let alert = label.alerts.iter().find(|a| a.kind == "misspellings").expect("misspellings alert");
     assert_eq!(alert.message, "1 value may be misspelled: \"Adelei\" (2 rows) beside \"Adelie\" (100 rows)");
