@@ -582,6 +582,9 @@ fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrev
 /// apart; forms this long or shorter differ by a letter as real values do
 /// (Iran, Iraq).
 pub const MISSPELLING_MIN_CHARS: usize = 5;
+/// Longest form, in characters, compared for [`misspellings`]: category
+/// names, not sentences.
+pub const MISSPELLING_MAX_CHARS: usize = 30;
 /// Shortest form, in characters, compared two edits apart (Austria and
 /// Australia are 2 apart, but one of them is 7 letters).
 pub const MISSPELLING_TWO_EDITS_CHARS: usize = 10;
@@ -592,9 +595,10 @@ pub const MISSPELLING_TWO_EDITS_CHARS: usize = 10;
 /// other form (or two such edits where both have
 /// [`MISSPELLING_TWO_EDITS_CHARS`] characters or more), held by at least
 /// [`ABBREVIATION_RATIO`] times more rows: `Torgerson` (2 rows) beside
-/// `Torgersen` (50). Both forms have [`MISSPELLING_MIN_CHARS`] characters
-/// or more and no digit (`Type 1`, `Type 2` are codes). As the rarer form
-/// as written and the commoner one, most rows first.
+/// `Torgersen` (50). Both forms have [`MISSPELLING_MIN_CHARS`] to
+/// [`MISSPELLING_MAX_CHARS`] characters and no digit (`Type 1`, `Type 2`
+/// are codes). As the rarer form as written and the commoner one, most
+/// rows first.
 pub fn misspellings<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
     misspellings_of(&by_form(values))
 }
@@ -606,19 +610,38 @@ fn misspellings_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrevi
         .iter()
         .filter(|(form, _)| !form.chars().any(|c| c.is_numeric()))
         .map(|(form, group)| (form.chars().collect::<Vec<char>>(), group, rows(group)))
-        .filter(|(chars, _, _)| chars.len() >= MISSPELLING_MIN_CHARS)
+        .filter(|(chars, _, _)| (MISSPELLING_MIN_CHARS..=MISSPELLING_MAX_CHARS).contains(&chars.len()))
         .collect();
     forms.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let most = forms.first().map_or(0, |f| f.2);
+    // Forms a few edits apart share a form with as many letters deleted
+    // (a letter changed: that letter deleted from both; two swapped: one of
+    // them): each form is filed under its deletions, and only forms filed
+    // together are compared (1,000 forms each against all took 90 ms).
+    let mut filed: HashMap<Vec<char>, Vec<usize>> = HashMap::new();
+    for (i, (chars, _, _)) in forms.iter().enumerate() {
+        let edits = if chars.len() >= MISSPELLING_TWO_EDITS_CHARS { 2 } else { 1 };
+        for deleted in deletions(chars, edits) {
+            filed.entry(deleted).or_default().push(i);
+        }
+    }
     let mut found = Vec::new();
     for (i, (rare, rare_group, rare_rows)) in forms.iter().enumerate() {
-        // The forms within reach, from those with 10 times the rows or more
-        // (they come first); any other within reach makes it ambiguous.
+        if rare_rows * ABBREVIATION_RATIO > most {
+            continue;
+        }
+        let edits = if rare.len() >= MISSPELLING_TWO_EDITS_CHARS { 2 } else { 1 };
+        let mut candidates: Vec<usize> = deletions(rare, edits).iter().filter_map(|d| filed.get(d)).flatten().copied().collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        // The forms within reach; a second one makes it ambiguous.
         let near = |other: &Vec<char>| {
             let edits = if rare.len().min(other.len()) >= MISSPELLING_TWO_EDITS_CHARS { 2 } else { 1 };
             edit_distance_within(rare, other, edits)
         };
-        let mut reach = forms.iter().enumerate().filter(|&(j, (other, _, _))| j != i && near(other));
-        let (Some((_, (_, common_group, common_rows))), None) = (reach.next(), reach.next()) else { continue };
+        let mut reach = candidates.into_iter().filter(|&j| j != i && near(&forms[j].0));
+        let (Some(j), None) = (reach.next(), reach.next()) else { continue };
+        let (_, common_group, common_rows) = &forms[j];
         if rare_rows * ABBREVIATION_RATIO <= *common_rows {
             found.push(Abbreviation {
                 rare: (rare_group[0].0.clone(), *rare_rows),
@@ -628,6 +651,29 @@ fn misspellings_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrevi
     }
     found.sort_by(|a, b| (b.common.1 + b.rare.1).cmp(&(a.common.1 + a.rare.1)).then_with(|| a.rare.0.cmp(&b.rare.0)));
     found
+}
+
+/// `chars` with up to `edits` of its characters deleted, itself included.
+fn deletions(chars: &[char], edits: usize) -> Vec<Vec<char>> {
+    let mut all = vec![chars.to_vec()];
+    let mut last = vec![chars.to_vec()];
+    for _ in 0..edits {
+        let mut next = Vec::new();
+        for word in &last {
+            for at in 0..word.len() {
+                let mut shorter = word.clone();
+                shorter.remove(at);
+                next.push(shorter);
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        all.extend(next.iter().cloned());
+        last = next;
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
 }
 
 /// Whether `a` and `b` are at most `edits` apart, counting a character
@@ -1285,6 +1331,50 @@ mod tests {
         let p = profiles(&csv);
         let alert = p[0].alerts.iter().find(|a| a.kind == "misspellings").expect("alert");
         assert_eq!(alert.message, "1 value may be misspelled: \"Torgerson\" (1 row) beside \"Torgersen\" (60 rows)");
+    }
+
+    /// The forms filed under their deletions are those comparing every
+    /// form with every other finds.
+    #[test]
+    fn misspellings_found_by_deletions_are_those_of_all_pairs() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        // Words over 3 letters, so that many lie an edit or two apart.
+        let mut values: Vec<(String, u64)> = Vec::new();
+        for _ in 0..400 {
+            let len = 5 + next(8) as usize;
+            let word: String = (0..len).map(|_| (b'a' + next(3) as u8) as char).collect();
+            let rows = if next(4) == 0 { 40 + next(60) } else { 1 + next(3) };
+            values.push((word, rows));
+        }
+        values.sort();
+        values.dedup_by(|a, b| a.0 == b.0);
+        let found = misspellings(values.iter().map(|(v, c)| (v.as_str(), *c)));
+        let chars: Vec<Vec<char>> = values.iter().map(|(v, _)| v.chars().collect()).collect();
+        let mut expected = Vec::new();
+        for (i, (rare, rows)) in values.iter().enumerate() {
+            let near: Vec<usize> = (0..values.len())
+                .filter(|&j| {
+                    let edits = if chars[i].len().min(chars[j].len()) >= MISSPELLING_TWO_EDITS_CHARS { 2 } else { 1 };
+                    j != i && edit_distance_within(&chars[i], &chars[j], edits)
+                })
+                .collect();
+            if let [j] = near[..] {
+                if rows * ABBREVIATION_RATIO <= values[j].1 {
+                    expected.push((rare.clone(), values[j].0.clone()));
+                }
+            }
+        }
+        let mut got: Vec<(String, String)> = found.into_iter().map(|a| (a.rare.0, a.common.0)).collect();
+        got.sort();
+        expected.sort();
+        assert!(expected.len() >= 5, "{expected:?}");
+        assert_eq!(got, expected);
     }
 
     /// `M` beside `male`, `Large` beside `L`: a form written short in a few
