@@ -1190,12 +1190,16 @@ impl NeighbourChecks<'_> {
     /// quarter of the embedded `features` (at least 1): one record entered
     /// twice, once with a field changed, where the table's rows may lie
     /// too close together for the distance threshold to tell it.
-    fn same_identifier_pairs(&self, exact_key: &[Option<u32>], features: &[(std::ops::Range<usize>, bool)]) -> Vec<(u32, u32)> {
+    fn same_identifier_pairs(
+        &self,
+        vectors: &checks::neighbours::RowVectors<'_>,
+        exact_key: &[Option<u32>],
+        features: &[(std::ops::Range<usize>, bool)],
+    ) -> Vec<(u32, u32)> {
         let e = self.embedded;
-        let row = |p: u32| &e.data[p as usize * e.dimension..(p as usize + 1) * e.dimension];
         let allowed = (features.len() / 4).max(1);
         let alike = |a: u32, b: u32| {
-            let (x, y) = (row(a), row(b));
+            let (x, y) = (vectors.row(a as usize), vectors.row(b as usize));
             features.iter().filter(|(dims, _)| x[dims.clone()] != y[dims.clone()]).count() <= allowed
         };
         let mut pairs = Vec::new();
@@ -1208,7 +1212,8 @@ impl NeighbourChecks<'_> {
                     by_value.entry(cell.text()).or_default().push(pos as u32);
                 }
             }
-            // A value many rows hold is a placeholder, not one record twice.
+            // An id many rows hold (a default such as 0 or "n/a") names no
+            // one record.
             for positions in by_value.values().filter(|p| p.len() >= 2 && p.len() <= SAME_IDENTIFIER_MAX_ROWS) {
                 for (i, &a) in positions.iter().enumerate() {
                     for &b in &positions[i + 1..] {
@@ -1257,11 +1262,10 @@ impl NeighbourChecks<'_> {
                 (dims, number)
             })
             .collect();
-        let also = checks::neighbours::one_number_apart(self.graph, &e.data, e.dimension, &features, &sample_exact);
         let (numbers, _) = self.robust_numbers();
         let vectors = checks::neighbours::RowVectors { data: &e.data, dimension: e.dimension, numbers: &numbers };
-        let mut also = also;
-        also.extend(self.same_identifier_pairs(&sample_exact, &features));
+        let mut also = checks::neighbours::one_number_apart(self.graph, &e.data, e.dimension, &features, &sample_exact);
+        also.extend(self.same_identifier_pairs(&vectors, &sample_exact, &features));
         let (groups, threshold) =
             checks::neighbours::near_duplicate_groups(self.graph, e.metric, &sample_exact, factor, &also, Some(&vectors));
         let groups: Vec<Vec<u32>> =

@@ -451,7 +451,8 @@ pub struct RowVectors<'a> {
 }
 
 impl RowVectors<'_> {
-    fn row(&self, i: usize) -> &[f32] {
+    /// Row `i`'s values.
+    pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dimension..(i + 1) * self.dimension]
     }
 

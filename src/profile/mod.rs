@@ -484,9 +484,9 @@ pub struct WrittenForms {
     /// Values written in other case or spacing ([`spelling_variants`]).
     pub variants: Vec<(String, Vec<(String, u64)>)>,
     /// Values written short and in full ([`abbreviations`]).
-    pub abbreviations: Vec<Abbreviation>,
+    pub abbreviations: Vec<FormPair>,
     /// Values written a letter off ([`misspellings`]).
-    pub misspellings: Vec<Abbreviation>,
+    pub misspellings: Vec<FormPair>,
 }
 
 /// Each value's common form (lower-cased, whitespace trimmed and
@@ -502,18 +502,29 @@ fn by_form<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> HashMap<Stri
     by_form
 }
 
+/// The rows of a group of spellings.
+fn group_rows(group: &[(String, u64)]) -> u64 {
+    group.iter().map(|v| v.1).sum()
+}
+
+/// Pairs with the most rows first (ties by the rarer form).
+fn most_rows_first(mut found: Vec<FormPair>) -> Vec<FormPair> {
+    found.sort_by(|a, b| (b.common.1 + b.rare.1).cmp(&(a.common.1 + a.rare.1)).then_with(|| a.rare.0.cmp(&b.rare.0)));
+    found
+}
+
 fn variants_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<(String, Vec<(String, u64)>)> {
     let mut groups: Vec<(String, Vec<(String, u64)>)> =
         by_form.iter().filter(|(_, g)| g.len() >= 2).map(|(form, g)| (form.clone(), g.clone())).collect();
-    let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
-    groups.sort_by(|a, b| rows(&b.1).cmp(&rows(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    groups.sort_by(|a, b| group_rows(&b.1).cmp(&group_rows(&a.1)).then_with(|| a.0.cmp(&b.0)));
     groups
 }
 
-/// A value written short in a few rows and in full in many (or the other
-/// way round): `M` beside `male`, `CA` beside `California`.
+/// One value written two ways, in a rarer form beside a commoner one:
+/// short and in full (`M` beside `male`, [`abbreviations`]) or a letter off
+/// (`Torgerson` beside `Torgersen`, [`misspellings`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Abbreviation {
+pub struct FormPair {
     /// The rarer form as written most often, and its rows.
     pub rare: (String, u64),
     /// The commoner form as written most often, and its rows.
@@ -530,7 +541,7 @@ pub const ABBREVIATION_MAX_CHARS: usize = 3;
 pub const ABBREVIATION_RATIO: u64 = 10;
 
 /// Values of a category column that may be one value written short and in
-/// full ([`Abbreviation`]): compared lower-cased with spaces trimmed (as
+/// full ([`FormPair`]): compared lower-cased with spaces trimmed (as
 /// [`spelling_variants`] compares), a form of one to
 /// [`ABBREVIATION_MAX_CHARS`] letters that starts exactly one other form of
 /// letters and spaces, two characters longer or more, held by at least
@@ -538,13 +549,11 @@ pub const ABBREVIATION_RATIO: u64 = 10;
 /// initials of exactly one such form of two or more words, whatever the
 /// rows (`NY` and `New York`, `USA` and `United States of America`; "of",
 /// "and", "the" have none). Most rows first.
-pub fn abbreviations<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
+pub fn abbreviations<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<FormPair> {
     abbreviations_of(&by_form(values))
 }
 
-fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbreviation> {
-    // Each form's rows, and its most written spelling (the group's first).
-    let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
+fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<FormPair> {
     let letters = |f: &str| !f.is_empty() && f.chars().all(char::is_alphabetic);
     let words = |f: &str| f.chars().all(|c| c.is_alphabetic() || c == ' ') && f.chars().any(char::is_alphabetic);
     let mut found = Vec::new();
@@ -566,16 +575,16 @@ fn abbreviations_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrev
         if !words(long) {
             continue;
         }
-        let short_form = (short_group[0].0.as_str(), rows(short_group));
-        let long_form = (long_group[0].0.as_str(), rows(long_group));
+        // Each form's rows, and its most written spelling (the group's first).
+        let short_form = (short_group[0].0.as_str(), group_rows(short_group));
+        let long_form = (long_group[0].0.as_str(), group_rows(long_group));
         let (rare, common) = if short_form.1 <= long_form.1 { (short_form, long_form) } else { (long_form, short_form) };
         // Initials of several words are no chance likeness: any counts.
         if initials(long) || rare.1 * ABBREVIATION_RATIO <= common.1 {
-            found.push(Abbreviation { rare: (rare.0.to_string(), rare.1), common: (common.0.to_string(), common.1) });
+            found.push(FormPair { rare: (rare.0.to_string(), rare.1), common: (common.0.to_string(), common.1) });
         }
     }
-    found.sort_by(|a, b| (b.common.1 + b.rare.1).cmp(&(a.common.1 + a.rare.1)).then_with(|| a.rare.0.cmp(&b.rare.0)));
-    found
+    most_rows_first(found)
 }
 
 /// Shortest form, in characters, compared for [`misspellings`] one edit
@@ -599,17 +608,16 @@ pub const MISSPELLING_TWO_EDITS_CHARS: usize = 10;
 /// [`MISSPELLING_MAX_CHARS`] characters and no digit (`Type 1`, `Type 2`
 /// are codes). As the rarer form as written and the commoner one, most
 /// rows first.
-pub fn misspellings<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<Abbreviation> {
+pub fn misspellings<'a>(values: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<FormPair> {
     misspellings_of(&by_form(values))
 }
 
-fn misspellings_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbreviation> {
-    let rows = |g: &[(String, u64)]| g.iter().map(|v| v.1).sum::<u64>();
+fn misspellings_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<FormPair> {
     // Each comparable form: its characters and rows, most rows first.
     let mut forms: Vec<(Vec<char>, &Vec<(String, u64)>, u64)> = by_form
         .iter()
         .filter(|(form, _)| !form.chars().any(|c| c.is_numeric()))
-        .map(|(form, group)| (form.chars().collect::<Vec<char>>(), group, rows(group)))
+        .map(|(form, group)| (form.chars().collect::<Vec<char>>(), group, group_rows(group)))
         .filter(|(chars, _, _)| (MISSPELLING_MIN_CHARS..=MISSPELLING_MAX_CHARS).contains(&chars.len()))
         .collect();
     forms.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
@@ -643,14 +651,13 @@ fn misspellings_of(by_form: &HashMap<String, Vec<(String, u64)>>) -> Vec<Abbrevi
         let (Some(j), None) = (reach.next(), reach.next()) else { continue };
         let (_, common_group, common_rows) = &forms[j];
         if rare_rows * ABBREVIATION_RATIO <= *common_rows {
-            found.push(Abbreviation {
+            found.push(FormPair {
                 rare: (rare_group[0].0.clone(), *rare_rows),
                 common: (common_group[0].0.clone(), *common_rows),
             });
         }
     }
-    found.sort_by(|a, b| (b.common.1 + b.rare.1).cmp(&(a.common.1 + a.rare.1)).then_with(|| a.rare.0.cmp(&b.rare.0)));
-    found
+    most_rows_first(found)
 }
 
 /// `chars` with up to `edits` of its characters deleted, itself included.
@@ -707,13 +714,13 @@ fn edit_distance_within(a: &[char], b: &[char], edits: usize) -> bool {
 
 /// "1 value may be misspelled: "Torgerson" (2 rows) beside "Torgersen" (50
 /// rows)"; up to 3.
-fn misspellings_message(found: &[Abbreviation]) -> String {
+fn misspellings_message(found: &[FormPair]) -> String {
     let n = found.len();
     format!("{n} value{} be misspelled: {}", if n == 1 { " may" } else { "s may each" }, pairs_shown(found))
 }
 
 /// The first 3 pairs, rarer form beside commoner, and how many more.
-fn pairs_shown(found: &[Abbreviation]) -> String {
+fn pairs_shown(found: &[FormPair]) -> String {
     const SHOWN: usize = 3;
     let quoted = |(v, n): &(String, u64)| format!("{:?} ({n} row{})", crate::ingest::table::clip(v, 40), if *n == 1 { "" } else { "s" });
     let mut shown: Vec<String> = found.iter().take(SHOWN).map(|a| format!("{} beside {}", quoted(&a.rare), quoted(&a.common))).collect();
@@ -725,7 +732,7 @@ fn pairs_shown(found: &[Abbreviation]) -> String {
 
 /// "1 value may be written short where most rows write it in full, or the
 /// other way round: "M" (2 rows) beside "male" (164 rows)"; up to 3.
-fn abbreviations_message(found: &[Abbreviation]) -> String {
+fn abbreviations_message(found: &[FormPair]) -> String {
     let n = found.len();
     format!(
         "{n} value{} be written short where most rows write {} in full, or the other way round: {}",
@@ -1306,7 +1313,7 @@ mod tests {
     /// ambiguous and equally common forms are no finding.
     #[test]
     fn misspellings_of_other_values_are_named() {
-        let pairs = |found: Vec<Abbreviation>| -> Vec<(String, u64, String, u64)> {
+        let pairs = |found: Vec<FormPair>| -> Vec<(String, u64, String, u64)> {
             found.into_iter().map(|a| (a.rare.0, a.rare.1, a.common.0, a.common.1)).collect()
         };
         let found = misspellings([("Torgersen", 50), ("Torgerson", 2), ("Biscoe", 160), ("Bisoce ", 1), ("Dream", 120), ("Dram", 3)]);
